@@ -4,8 +4,8 @@
 import type {
   EndpointAddress,
   EndpointPort,
-  Endpoints,
   EndpointSubset,
+  Endpoints,
   Pod,
   Service,
   ServicePort,
