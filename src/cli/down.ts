@@ -1,0 +1,45 @@
+// `skiff down`: stops the cluster of a data dir (SIGTERM to the running `skiff up`, which stops its
+// pods and network) or, when none runs, removes what a crashed run left behind.
+import { readFileSync } from 'node:fs';
+import { cleanupLeftovers } from '../cmd/server.js';
+import { errorMessage } from '../lib/errors.js';
+import { dataDirLayout, isProcessAlive, runningPid } from './data-dir.js';
+
+/** Runs `skiff down`; returns the exit code. */
+export async function downCommand(opts: { dataDir?: string }): Promise<number> {
+  const layout = dataDirLayout(opts.dataDir);
+  const pid = runningPid(layout);
+  if (pid !== undefined) {
+    process.kill(pid, 'SIGTERM');
+    const deadline = Date.now() + 60_000;
+    while (isProcessAlive(pid) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100));
+    if (isProcessAlive(pid)) {
+      process.stderr.write(`error: skiff (pid ${pid}) did not stop within 60 s\n`);
+      return 1;
+    }
+    process.stdout.write(`Skiff stopped (pid ${pid}).\n`);
+    return 0;
+  }
+  try {
+    let nodeName = 'skiff';
+    try {
+      nodeName = String(
+        (JSON.parse(readFileSync(layout.pidFile, 'utf8')) as { nodeName?: string }).nodeName ??
+          'skiff',
+      );
+    } catch {
+      // No pid file: the defaults apply.
+    }
+    const removed = await cleanupLeftovers({ dataDir: layout.root, nodeName });
+    process.stdout.write(
+      removed
+        ? 'Skiff was not running; removed the pods and network it left behind.\n'
+        : 'Skiff is not running.\n',
+    );
+    return 0;
+  } catch (err) {
+    process.stderr.write(`error: ${errorMessage(err)}\n`);
+    return 1;
+  }
+}

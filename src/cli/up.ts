@@ -1,0 +1,167 @@
+// `skiff up`: starts the whole single-node cluster in this process (or detached), prints what it
+// started and how long each part took, then a short "ready" block; Ctrl-C stops it cleanly.
+import { spawn } from 'node:child_process';
+import { closeSync, openSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import pc from 'picocolors';
+import { type ClusterOptions, startCluster } from '../cmd/server.js';
+import { errorMessage } from '../lib/errors.js';
+import {
+  DataDirLockedError,
+  dataDirLayout,
+  ensureDataDir,
+  isProcessAlive,
+  runningPid,
+} from './data-dir.js';
+
+/** Options of `skiff up` as commander parses them. */
+export interface UpOptions {
+  dataDir?: string;
+  apiPort: number;
+  ingressPort: number;
+  kubeletPort: number;
+  metricsPort: number;
+  kubeVersion: string;
+  podCidr: string;
+  serviceCidr: string;
+  nodeName: string;
+  hpaSyncPeriod: number;
+  hpaDownscaleStabilization: number;
+  hpaTolerance: number;
+  hpaCpuInitializationPeriod: number;
+  hpaInitialReadinessDelay: number;
+  metricResolution: number;
+  reduced: boolean;
+  kubeconfig: boolean;
+  detach: boolean;
+}
+
+const out = (s: string) => process.stdout.write(s + '\n');
+
+/** Runs `skiff up`; returns the exit code. */
+export async function upCommand(opts: UpOptions): Promise<number> {
+  const layout = dataDirLayout(opts.dataDir);
+  if (!/^1\.(2[7-9]|3[0-3])$/.test(opts.kubeVersion)) {
+    process.stderr.write(`error: --kube-version must be 1.27 to 1.33, got "${opts.kubeVersion}"\n`);
+    return 2;
+  }
+  const holder = runningPid(layout);
+  if (holder !== undefined) {
+    process.stderr.write(`error: ${new DataDirLockedError(layout.root, holder).message}\n`);
+    return 1;
+  }
+  if (opts.detach) return detach(opts, layout.root);
+
+  const t0 = performance.now();
+  out(`Starting Skiff ${pc.dim(`(data dir ${layout.root})`)}`);
+  const clusterOpts: ClusterOptions = {
+    dataDir: layout.root,
+    apiPort: opts.apiPort,
+    ingressPort: opts.ingressPort,
+    kubeletPort: opts.kubeletPort,
+    metricsPort: opts.metricsPort,
+    kubeVersion: opts.kubeVersion,
+    podCIDR: opts.podCidr,
+    serviceCIDR: opts.serviceCidr,
+    nodeName: opts.nodeName,
+    hpa: {
+      syncPeriodMs: opts.hpaSyncPeriod,
+      downscaleStabilizationMs: opts.hpaDownscaleStabilization,
+      tolerance: opts.hpaTolerance,
+      cpuInitializationPeriodMs: opts.hpaCpuInitializationPeriod,
+      initialReadinessDelayMs: opts.hpaInitialReadinessDelay,
+    },
+    metricResolutionMs: opts.metricResolution,
+    reduced: opts.reduced,
+    mergeKubeconfig: opts.kubeconfig,
+    onProgress: (step, ms) => out(`  ${pc.green('✓')} ${step} ${pc.dim(`(${Math.round(ms)} ms)`)}`),
+    onNotice: (msg) => out(`  ${pc.yellow('!')} ${msg}`),
+  };
+  let cluster: Awaited<ReturnType<typeof startCluster>>;
+  try {
+    cluster = await startCluster(clusterOpts);
+  } catch (err) {
+    process.stderr.write(`error: ${errorMessage(err)}\n`);
+    return 1;
+  }
+  const secs = ((performance.now() - t0) / 1000).toFixed(2);
+  out('');
+  out(pc.bold(`Skiff is ready in ${secs} s.`));
+  out(`  API server   ${cluster.apiUrl}`);
+  out(
+    `  kubeconfig   ${cluster.kubeconfigPath}${opts.kubeconfig ? ` (context "skiff" merged into ${cluster.userKubeconfigPath})` : ''}`,
+  );
+  out(`  ingress      ${cluster.ingressUrl}`);
+  if (cluster.dashboardUrl) out(`  dashboard    ${cluster.dashboardUrl}`);
+  out('');
+  out(
+    opts.kubeconfig
+      ? '  Try: kubectl get nodes'
+      : `  Try: KUBECONFIG=${cluster.kubeconfigPath} kubectl get nodes`,
+  );
+  out(`  Stop: Ctrl-C here, or skiff down${opts.dataDir ? ` --data-dir ${layout.root}` : ''}`);
+
+  return await new Promise<number>((resolveExit) => {
+    let stopping = false;
+    const onSignal = (sig: NodeJS.Signals) => {
+      if (stopping) {
+        // A second Ctrl-C: give up on a clean stop.
+        process.exit(130);
+      }
+      stopping = true;
+      out(`\n${sig === 'SIGINT' ? 'Ctrl-C' : sig}: stopping Skiff (pods, network, API)...`);
+      cluster
+        .stop({ stopPods: true })
+        .then(() => {
+          out('Skiff stopped.');
+          resolveExit(0);
+        })
+        .catch((err: unknown) => {
+          process.stderr.write(`error while stopping: ${errorMessage(err)}\n`);
+          resolveExit(1);
+        });
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+}
+
+/** Starts `skiff up` in the background with output to <data-dir>/skiff.log, returns once ready. */
+async function detach(opts: UpOptions, root: string): Promise<number> {
+  const layout = dataDirLayout(root);
+  ensureDataDir(layout);
+  const log = openSync(layout.logFile, 'a', 0o600);
+  const args = process.argv.slice(1).filter((a) => a !== '--detach');
+  if (!args.includes('--data-dir')) args.push('--data-dir', root);
+  const child = spawn(
+    process.execPath,
+    [...process.execArgv, ...args.map((a, i) => (i === 0 ? resolve(a) : a))],
+    {
+      detached: true,
+      stdio: ['ignore', log, log],
+    },
+  );
+  closeSync(log);
+  child.unref();
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+    if (child.pid === undefined || !isProcessAlive(child.pid)) break;
+    try {
+      const info = JSON.parse(readFileSync(layout.pidFile, 'utf8')) as Record<string, unknown>;
+      if (info['pid'] === child.pid && info['ready'] === true) {
+        out(`Skiff is running in the background (pid ${child.pid}, log ${layout.logFile}).`);
+        out(`  API server   ${String(info['apiUrl'])}`);
+        out(`  kubeconfig   ${String(info['kubeconfig'])}`);
+        out(`  ingress      ${String(info['ingressUrl'])}`);
+        if (info['dashboardUrl']) out(`  dashboard    ${String(info['dashboardUrl'])}`);
+        out(`  Stop: skiff down${opts.dataDir ? ` --data-dir ${root}` : ''}`);
+        return 0;
+      }
+    } catch {
+      // The pid file is not written yet.
+    }
+  }
+  process.stderr.write(`error: skiff did not become ready; see ${layout.logFile}\n`);
+  return 1;
+}

@@ -1,0 +1,119 @@
+// The `skiff` command line: parses arguments and dispatches to one file per command in src/cli/.
+import { Command, InvalidArgumentError } from 'commander';
+
+function int(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('Not a port number.');
+  return n;
+}
+
+function duration(value: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value);
+  if (!m) throw new InvalidArgumentError('Not a duration such as 500ms, 15s or 5m.');
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] ?? 's'] ?? 1000;
+  return Number(m[1]) * unit;
+}
+
+const program = new Command()
+  .name('skiff')
+  .description("Kubernetes' self-healing and autoscaling on one machine")
+  .enablePositionalOptions()
+  .showHelpAfterError();
+
+program
+  .command('up')
+  .description('start a single-node cluster in this process (Ctrl-C stops it)')
+  .option('--data-dir <dir>', 'state, PKI, kubeconfig and logs (default ~/.skiff)')
+  .option('--api-port <port>', 'API server port on 127.0.0.1', int, 6443)
+  .option('--ingress-port <port>', 'ingress HTTP port on the host', int, 80)
+  .option('--kubelet-port <port>', 'node agent (kubelet) port on 127.0.0.1', int, 10250)
+  .option('--metrics-port <port>', 'metrics-server port on 127.0.0.1', int, 4443)
+  .option('--kube-version <minor>', 'Kubernetes version the API reports (1.27 to 1.33)', '1.32')
+  .option('--pod-cidr <cidr>', 'pod network', '10.244.0.0/16')
+  .option('--service-cidr <cidr>', 'ClusterIP range', '10.96.0.0/12')
+  .option('--node-name <name>', 'name of the node', 'skiff')
+  .option('--hpa-sync-period <d>', 'HPA sync period (upstream 15s)', duration, 1000)
+  .option('--hpa-downscale-stabilization <d>', 'HPA scale-down stabilization window (upstream 5m)', duration, 300_000)
+  .option('--hpa-tolerance <ratio>', 'HPA tolerance (upstream 0.1)', Number, 0.1)
+  .option('--hpa-cpu-initialization-period <d>', 'HPA CPU initialization period (upstream 5m)', duration, 300_000)
+  .option('--hpa-initial-readiness-delay <d>', 'HPA initial readiness delay (upstream 30s)', duration, 30_000)
+  .option('--metric-resolution <d>', 'metrics-server scrape interval (upstream 15s)', duration, 1000)
+  .option('--reduced', 'force the reduced mode (no namespaces or cgroups)', false)
+  .option('--no-kubeconfig', "do not merge a 'skiff' context into the user's kubeconfig")
+  .option('--detach', 'run in the background and return once ready', false)
+  .action(async (opts) => {
+    const { upCommand } = await import('../cli/up.js');
+    process.exitCode = await upCommand(opts);
+  });
+
+program
+  .command('down')
+  .description('stop the cluster of --data-dir, its pods and its network')
+  .option('--data-dir <dir>', 'data directory (default ~/.skiff)')
+  .action(async (opts) => {
+    const { downCommand } = await import('../cli/down.js');
+    process.exitCode = await downCommand(opts);
+  });
+
+program
+  .command('status')
+  .description('show whether the cluster of --data-dir runs, and where')
+  .option('--data-dir <dir>', 'data directory (default ~/.skiff)')
+  .action(async (opts) => {
+    const { statusCommand } = await import('../cli/status.js');
+    process.exitCode = await statusCommand(opts);
+  });
+
+program
+  .command('version')
+  .description('print the Skiff version')
+  .action(async () => {
+    const { readFileSync } = await import('node:fs');
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    process.stdout.write(`skiff ${pkg.version} (Kubernetes API 1.32, node ${process.version})\n`);
+  });
+
+program
+  .command('addon <name>')
+  .description('run a bundled add-on (used by the add-on pods): ingress-controller | metrics-server')
+  .allowUnknownOption(true)
+  .passThroughOptions()
+  .argument('[args...]')
+  .action(async (name: string, args: string[]) => {
+    const mods: Record<string, () => Promise<{ main(argv: string[]): Promise<void> }>> = {
+      'ingress-controller': () => import('../ingress/main.js'),
+      'metrics-server': () => import('../metrics/main.js'),
+    };
+    const load = mods[name];
+    if (!load) {
+      process.stderr.write(`error: unknown add-on "${name}"\n`);
+      process.exitCode = 2;
+      return;
+    }
+    await (await load()).main(args);
+  });
+
+program
+  .command('load')
+  .description('an ab-compatible HTTP load generator with a latency report (skiff load -c 50 -n 10000 URL)')
+  .helpOption(false)
+  .allowUnknownOption(true)
+  .allowExcessArguments(true)
+  .passThroughOptions()
+  .argument('[args...]')
+  .action(async (args: string[]) => {
+    const { loadCommand } = await import('../cli/load.js');
+    // ab's flags (-c, -n, -t, -k, -H, ...) are parsed by the load command itself.
+    process.exitCode = await loadCommand(args);
+  });
+
+program
+  .command('dashboard')
+  .description('print the URL of the live dashboard of the running cluster')
+  .option('--data-dir <dir>', 'data directory (default ~/.skiff)')
+  .action(async (opts) => {
+    const { dashboardCommand } = await import('../cli/dashboard.js');
+    process.exitCode = await dashboardCommand(opts);
+  });
+
+await program.parseAsync(process.argv);

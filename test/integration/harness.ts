@@ -1,0 +1,217 @@
+// Boots a whole Skiff (`skiff up` as a child process) on free ports with a temp data dir, and drives
+// it with the real kubectl (k3s-style: each test file spins up and kills its own server).
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const repo = resolve(import.meta.dirname, '..', '..');
+
+/** Result of a kubectl (or other command) run. */
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** A running Skiff under test. */
+export interface SkiffUnderTest {
+  dataDir: string;
+  kubeconfig: string;
+  apiPort: number;
+  ingressPort: number;
+  /** Runs the real kubectl against this Skiff with its own cache dir. */
+  kubectl(
+    args: string[],
+    opts?: { input?: string; timeoutMs?: number; env?: Record<string, string> },
+  ): Promise<RunResult>;
+  /** Runs kubectl and throws with its output when it fails. */
+  kubectlOk(args: string[], opts?: { input?: string; timeoutMs?: number }): Promise<string>;
+  /** Everything the server printed so far. */
+  logs(): string;
+  /** Starts `skiff up` again on the same data dir and ports (after kill9 or stop with keepDataDir). */
+  restart(): Promise<void>;
+  /** Sends SIGKILL to the server process (crash test). */
+  kill9(): Promise<void>;
+  /** Stops the server gracefully and removes the data dir (unless keep). */
+  stop(opts?: { keepDataDir?: boolean }): Promise<void>;
+}
+
+/** Finds a free TCP port on 127.0.0.1. */
+export function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => resolvePort(typeof addr === 'object' && addr ? addr.port : 0));
+    });
+  });
+}
+
+/** Runs a command and collects its output (never throws on a non-zero exit). */
+export function run(
+  cmd: string,
+  args: string[],
+  opts: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
+): Promise<RunResult> {
+  return new Promise((resolveRun) => {
+    const child = execFile(
+      cmd,
+      args,
+      { env: opts.env ?? process.env, timeout: opts.timeoutMs ?? 60_000, maxBuffer: 64 << 20 },
+      (err, stdout, stderr) => {
+        const code = err
+          ? typeof (err as { code?: unknown }).code === 'number'
+            ? (err as { code: number }).code
+            : 1
+          : 0;
+        resolveRun({ code, stdout: String(stdout), stderr: String(stderr) });
+      },
+    );
+    if (opts.input !== undefined) child.stdin?.end(opts.input);
+  });
+}
+
+/** Polls fn until it returns a truthy value or the deadline passes (kwok-style bounded retry). */
+export async function eventually<T>(
+  fn: () => Promise<T | undefined | false>,
+  opts: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
+): Promise<T> {
+  const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline)
+      throw new Error(
+        `Timed out waiting for ${opts.what ?? 'condition'}${last ? `: ${String(last)}` : ''}`,
+      );
+    await new Promise((r) => setTimeout(r, opts.intervalMs ?? 200));
+  }
+}
+
+function waitExit(child: ChildProcess, ms: number): Promise<boolean> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
+  return new Promise((r) => {
+    const t = setTimeout(() => r(false), ms);
+    child.once('exit', () => {
+      clearTimeout(t);
+      r(true);
+    });
+  });
+}
+
+/** Starts `skiff up` on free ports; resolves once the API answers. */
+export async function startSkiff(
+  opts: { args?: string[]; dataDir?: string; kubeVersion?: string } = {},
+): Promise<SkiffUnderTest> {
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'skiff-it-'));
+  const cacheDir = mkdtempSync(join(tmpdir(), 'skiff-kcache-'));
+  const [apiPort, ingressPort, kubeletPort, metricsPort] = [
+    await freePort(),
+    await freePort(),
+    await freePort(),
+    await freePort(),
+  ];
+  const args = [
+    join(repo, 'bin', 'skiff.js'),
+    'up',
+    '--data-dir',
+    dataDir,
+    '--no-kubeconfig',
+    '--api-port',
+    String(apiPort),
+    '--ingress-port',
+    String(ingressPort),
+    '--kubelet-port',
+    String(kubeletPort),
+    '--metrics-port',
+    String(metricsPort),
+    ...(opts.kubeVersion ? ['--kube-version', opts.kubeVersion] : []),
+    ...(opts.args ?? []),
+  ];
+  let output = '';
+  const start = (): ChildProcess => {
+    const child = spawn(process.execPath, args, {
+      cwd: repo,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, SKIFF_LOG_LEVEL: process.env['SKIFF_LOG_LEVEL'] ?? 'info' },
+    });
+    child.stdout?.on('data', (d: Buffer) => {
+      output += d.toString();
+    });
+    child.stderr?.on('data', (d: Buffer) => {
+      output += d.toString();
+    });
+    return child;
+  };
+  let child = start();
+  const kubeconfig = join(dataDir, 'kubeconfig');
+  const env = (extra: Record<string, string> = {}) => ({
+    ...process.env,
+    KUBECONFIG: kubeconfig,
+    KUBECACHEDIR: cacheDir,
+    ...extra,
+  });
+  const waitReady = async () => {
+    await eventually(
+      async () => {
+        if (child.exitCode !== null)
+          throw new Error(`skiff up exited with ${child.exitCode}:\n${output}`);
+        return output.includes('Skiff is ready');
+      },
+      { timeoutMs: 30_000, intervalMs: 50, what: 'skiff up to be ready' },
+    );
+  };
+  await waitReady();
+  const self: SkiffUnderTest = {
+    dataDir,
+    kubeconfig,
+    apiPort,
+    ingressPort,
+    kubectl: (a, o = {}) =>
+      run('kubectl', a, { input: o.input, timeoutMs: o.timeoutMs, env: env(o.env) }),
+    async kubectlOk(a, o = {}) {
+      const r = await self.kubectl(a, o);
+      if (r.code !== 0)
+        throw new Error(`kubectl ${a.join(' ')} failed (${r.code}):\n${r.stdout}${r.stderr}`);
+      return r.stdout;
+    },
+    logs: () => output,
+    async restart() {
+      child = start();
+      await waitReady();
+    },
+    async kill9() {
+      child.kill('SIGKILL');
+      await waitExit(child, 5000);
+    },
+    async stop(o = {}) {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        if (!(await waitExit(child, 30_000))) {
+          child.kill('SIGKILL');
+          await waitExit(child, 5000);
+        }
+      }
+      // A crashed run leaves pods and network behind: `skiff down` cleans them.
+      await run(process.execPath, [join(repo, 'bin', 'skiff.js'), 'down', '--data-dir', dataDir], {
+        timeoutMs: 60_000,
+      });
+      if (!o.keepDataDir) rmSync(dataDir, { recursive: true, force: true });
+      rmSync(cacheDir, { recursive: true, force: true });
+    },
+  };
+  return self;
+}
+
+/** Reads a file of the data dir (e.g. to check modes). */
+export function readDataFile(s: SkiffUnderTest, rel: string): string {
+  return readFileSync(join(s.dataDir, rel), 'utf8');
+}
