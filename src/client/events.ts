@@ -1,0 +1,158 @@
+// An EventRecorder writing core/v1 Events, aggregating repeats by bumping count
+// (client-go tools/record event.go + events_cache.go, simplified to exact-repeat aggregation).
+import type { Event, ObjectReference } from 'kubernetes-types/core/v1.js';
+import { type Clock, realClock } from '../lib/clock.js';
+import { errorMessage } from '../lib/errors.js';
+import { createLogger, type Logger } from '../lib/log.js';
+import { R } from './resources.js';
+import { isNotFound, type KObject, type KubeClient } from './rest.js';
+
+/** Event type: Normal or Warning. */
+export type EventType = 'Normal' | 'Warning';
+
+/** Options of EventRecorder. */
+export interface EventRecorderOptions {
+  client: KubeClient;
+  /** source.component and reportingComponent, e.g. "deployment-controller". */
+  component: string;
+  /** source.host, e.g. the node name for the kubelet. */
+  host?: string;
+  clock?: Clock;
+  log?: Logger;
+}
+
+interface Seen {
+  name: string;
+  namespace: string;
+  count: number;
+  firstTimestamp: string;
+}
+
+// Forget aggregation state beyond this many distinct events (client-go's LRU is 4096).
+const maxCache = 4096;
+
+/** Renders an RFC 3339 timestamp with second precision, as metav1.Time does. */
+export function rfc3339(ms: number): string {
+  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+}
+
+/**
+ * Records Events about objects. Guarantees:
+ * 1. Events are written in call order (one chain), so `describe` shows them chronologically.
+ * 2. An identical event (same object, type, reason, message) is aggregated: the existing Event's
+ *    count and lastTimestamp are bumped instead of creating a new object.
+ * 3. Write failures are logged, never thrown to the caller.
+ * @example
+ * const rec = new EventRecorder({ client, component: 'replicaset-controller' });
+ * rec.event(rs, 'Normal', 'SuccessfulCreate', `Created pod: ${pod.metadata.name}`);
+ * await rec.flush(); // in tests
+ */
+export class EventRecorder {
+  #client: KubeClient;
+  #component: string;
+  #host: string | undefined;
+  #clock: Clock;
+  #log: Logger;
+  #seen = new Map<string, Seen>();
+  #chain: Promise<void> = Promise.resolve();
+  #lastNanos = 0;
+
+  constructor(opts: EventRecorderOptions) {
+    this.#client = opts.client;
+    this.#component = opts.component;
+    this.#host = opts.host;
+    this.#clock = opts.clock ?? realClock;
+    this.#log = (opts.log ?? createLogger()).child({ component: opts.component });
+  }
+
+  /** Records an event about obj (asynchronously; see flush). */
+  event(obj: KObject, type: EventType, reason: string, message: string): void {
+    const ref = referenceTo(obj);
+    const now = this.#clock.now();
+    this.#chain = this.#chain.then(() => this.#write(ref, type, reason, message, now));
+  }
+
+  /** Resolves once every event recorded so far has been written (or has failed). */
+  flush(): Promise<void> {
+    return this.#chain;
+  }
+
+  async #write(
+    ref: ObjectReference,
+    type: EventType,
+    reason: string,
+    message: string,
+    now: number,
+  ): Promise<void> {
+    const namespace = ref.namespace || 'default';
+    const aggKey = [ref.kind, namespace, ref.name, ref.uid, type, reason, message].join('\u0000');
+    const ts = rfc3339(now);
+    const seen = this.#seen.get(aggKey);
+    try {
+      if (seen) {
+        seen.count++;
+        try {
+          await this.#client.patch(
+            R.events,
+            seen.namespace,
+            seen.name,
+            { count: seen.count, lastTimestamp: ts },
+            { type: 'merge' },
+          );
+          return;
+        } catch (err) {
+          // The Event expired or was deleted: fall through and create a fresh one.
+          if (!isNotFound(err)) throw err;
+          this.#seen.delete(aggKey);
+        }
+      }
+      // Upstream names events "<object>.<unix nanos in hex>"; keep them unique within a ms.
+      const nanos = Math.max(now * 1e6, this.#lastNanos + 1);
+      this.#lastNanos = nanos;
+      const ev: Event = {
+        apiVersion: 'v1',
+        kind: 'Event',
+        metadata: { name: `${ref.name}.${BigInt(nanos).toString(16)}`, namespace },
+        involvedObject: ref,
+        reason,
+        message,
+        type,
+        source: { component: this.#component, ...(this.#host ? { host: this.#host } : {}) },
+        firstTimestamp: ts,
+        lastTimestamp: ts,
+        count: 1,
+        reportingComponent: this.#component,
+        reportingInstance: this.#host ?? '',
+      };
+      const created = await this.#client.create<Event>(R.events, ev, { namespace });
+      if (this.#seen.size >= maxCache) this.#seen.clear();
+      this.#seen.set(aggKey, {
+        name: created.metadata?.name ?? ev.metadata!.name!,
+        namespace,
+        count: 1,
+        firstTimestamp: ts,
+      });
+    } catch (err) {
+      this.#log.warn('Cannot record event', {
+        error: errorMessage(err),
+        reason,
+        kind: ref.kind,
+        namespace: ref.namespace,
+        name: ref.name,
+      });
+    }
+  }
+}
+
+/** Builds the ObjectReference of an object (upstream reference.GetReference). */
+export function referenceTo(obj: KObject): ObjectReference {
+  const meta = obj.metadata ?? {};
+  return {
+    apiVersion: obj.apiVersion,
+    kind: obj.kind,
+    namespace: meta.namespace,
+    name: meta.name,
+    uid: meta.uid,
+    resourceVersion: meta.resourceVersion,
+  };
+}
