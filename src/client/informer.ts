@@ -212,8 +212,9 @@ export class Informer<T extends KObject = KObject> {
           if (failure) return;
           saw = true;
           if (ev.type === 'ERROR') {
+            // The apiserver closes the stream right after an ERROR event; events after it (none
+            // expected) are ignored. Aborting here would race the response's own end.
             failure = new WatchErrorEvent(ev.object as KObject);
-            ctrl.abort(failure);
             return;
           }
           const rv = ev.object.metadata?.resourceVersion;

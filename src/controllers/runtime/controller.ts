@@ -25,7 +25,7 @@ export class TerminalError extends Error {
 }
 
 /** Reconciles one key; throws to be retried with backoff. */
-export type ReconcileFn = (key: string) => Promise<Result | undefined>;
+export type ReconcileFn = (key: string) => Promise<Result | undefined> | Promise<void>;
 
 /** Options of Controller. */
 export interface ControllerOptions {
