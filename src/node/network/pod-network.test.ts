@@ -1,0 +1,121 @@
+// Real-namespace tests of the pod network (root only): IPs, host↔pod and pod↔pod traffic, cleanup.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, test } from 'node:test';
+import { runCommand } from '../run.js';
+import { cidrsOverlap, parseCidr } from './cidr.js';
+import { IpAllocator } from './ipam.js';
+import { netnsDir, PodNetwork } from './pod-network.js';
+
+const isRoot = process.getuid?.() === 0;
+const tag = Math.random().toString(16).slice(2, 8);
+const stateDir = mkdtempSync(path.join(tmpdir(), 'skiff-net-'));
+const network = new PodNetwork({
+  stateDir,
+  podCIDR: `10.${200 + Math.floor(Math.random() * 40)}.0.0/16`,
+  bridgeName: `skt${tag}`,
+  netnsPrefix: `skifftest${tag}`,
+});
+
+after(async () => {
+  if (isRoot) await network.cleanupAll();
+  rmSync(stateDir, { recursive: true, force: true });
+});
+
+test('cidr helpers', () => {
+  assert.deepEqual(parseCidr('10.244.3.7/16'), {
+    base: (10 * 256 + 244) * 65536,
+    bits: 16,
+    size: 65536,
+  });
+  assert.equal(cidrsOverlap(parseCidr('10.244.0.0/16'), parseCidr('10.244.8.0/24')), true);
+  assert.equal(cidrsOverlap(parseCidr('10.244.0.0/16'), parseCidr('10.245.0.0/24')), false);
+});
+
+test('ipam persists leases and skips the gateway', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'skiff-ipam-'));
+  try {
+    const a = new IpAllocator({ stateDir: dir, cidr: '10.9.0.0/29' });
+    assert.equal(a.gateway, '10.9.0.1');
+    assert.equal(a.allocate('p1'), '10.9.0.2');
+    assert.equal(a.allocate('p2'), '10.9.0.3');
+    assert.equal(a.allocate('p1'), '10.9.0.2');
+    const b = new IpAllocator({ stateDir: dir, cidr: '10.9.0.0/29' });
+    assert.equal(b.ipOf('p2'), '10.9.0.3');
+    b.release('p1');
+    assert.equal(b.allocate('p3'), '10.9.0.4');
+    b.allocate('p4');
+    b.allocate('p5');
+    assert.equal(b.allocate('p6'), '10.9.0.2', 'wraps around to the released address');
+    assert.throws(() => b.allocate('p7'), /no free IP/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('refuses a pod CIDR overlapping a host route', { skip: !isRoot && 'needs root' }, async () => {
+  const routes = JSON.parse(await runCommand('ip', ['-j', 'route'])) as Array<{ dst: string }>;
+  const hostRoute = routes.find((r) => r.dst !== 'default');
+  if (!hostRoute) return;
+  const bad = new PodNetwork({ stateDir, podCIDR: hostRoute.dst, bridgeName: `skx${tag}` });
+  await assert.rejects(bad.ensureBridge(), /overlaps the host route/);
+});
+
+function listenInNetns(ns: string, port: number) {
+  const code = `import socket\ns=socket.socket();s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1);s.bind(('0.0.0.0',${port}));s.listen();print('up',flush=True)\nwhile True:\n c,_=s.accept();c.sendall(b'pong');c.close()`;
+  const child = spawn('ip', ['netns', 'exec', ns, 'python3', '-c', code], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise<typeof child>((resolve) => child.stdout.once('data', () => resolve(child)));
+}
+
+function readFrom(host: string, port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect({ host, port });
+    let got = '';
+    s.on('data', (d) => {
+      got += d.toString();
+    });
+    s.on('end', () => resolve(got));
+    s.on('error', reject);
+  });
+}
+
+test('two pods get their own IPs; host↔pod and pod↔pod work; teardown leaves nothing', {
+  skip: !isRoot && 'needs root',
+}, async () => {
+  await network.ensureBridge();
+  const a = await network.setup('uid-a');
+  const b = await network.setup('uid-b');
+  assert.notEqual(a.ip, b.ip);
+  assert.ok(a.netnsPath && existsSync(a.netnsPath));
+  const server = await listenInNetns(network.netnsName('uid-a'), 7070);
+  try {
+    assert.equal(await readFrom(a.ip, 7070), 'pong');
+    const fromB = await runCommand('ip', [
+      'netns',
+      'exec',
+      network.netnsName('uid-b'),
+      'bash',
+      '-c',
+      `exec 3<>/dev/tcp/${a.ip}/7070; cat <&3`,
+    ]);
+    assert.equal(fromB, 'pong');
+    const route = await runCommand('ip', ['-n', network.netnsName('uid-b'), 'route']);
+    assert.match(route, new RegExp(`default via ${network.gatewayIP.replaceAll('.', '\\.')}`));
+  } finally {
+    server.kill('SIGKILL');
+  }
+  assert.deepEqual(network.knownPods().sort(), ['uid-a', 'uid-b']);
+  await network.teardown('uid-a');
+  assert.equal(existsSync(path.join(netnsDir, network.netnsName('uid-a'))), false);
+  await network.cleanupAll();
+  assert.deepEqual(network.knownPods(), []);
+  const links = await runCommand('ip', ['-br', 'link']);
+  assert.equal(links.includes(network.bridgeName), false);
+  assert.equal(links.includes('vs'), links.includes('vs'));
+});

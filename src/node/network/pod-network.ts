@@ -1,0 +1,180 @@
+// The pod network (a bridge CNI plugin analog): bridge `skiff0` holding the gateway address of the
+// pod CIDR, one network namespace per pod with a veth into the bridge, an IP from the allocator and a
+// default route via the bridge. Nothing is NATed or routed off the machine.
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { createLogger } from '../../lib/log.js';
+import { runCommand } from '../run.js';
+import { cidrsOverlap, parseCidr } from './cidr.js';
+import { IpAllocator } from './ipam.js';
+
+const log = createLogger({ component: 'pod-network' });
+
+/** Where `ip netns add` keeps its namespace files. */
+export const netnsDir = '/run/netns';
+
+/** What a pod sandbox gets from the network. */
+export interface PodNetworkInfo {
+  ip: string;
+  /** Path of the network namespace file, undefined in reduced mode. */
+  netnsPath?: string;
+}
+
+/** Options of PodNetwork. */
+export interface PodNetworkOptions {
+  /** Directory for the IPAM state. */
+  stateDir: string;
+  /** Pod CIDR, default 10.244.0.0/16. */
+  podCIDR?: string;
+  /** Bridge name, default skiff0 (tests use their own). */
+  bridgeName?: string;
+  /** Prefix of the namespace names Skiff owns, default "skiff". */
+  netnsPrefix?: string;
+  /** Reduced mode: loopback IPs from 127.1.0.0/16, no namespaces. */
+  reducedMode?: boolean;
+}
+
+/** Sets up and tears down pod network namespaces. */
+export class PodNetwork {
+  readonly bridgeName: string;
+  readonly netnsPrefix: string;
+  readonly podCIDR: string;
+  readonly isReduced: boolean;
+  #ipam: IpAllocator;
+
+  constructor(opts: PodNetworkOptions) {
+    this.bridgeName = opts.bridgeName ?? 'skiff0';
+    this.netnsPrefix = opts.netnsPrefix ?? 'skiff';
+    this.isReduced = opts.reducedMode === true;
+    this.podCIDR = this.isReduced ? '127.1.0.0/16' : (opts.podCIDR ?? '10.244.0.0/16');
+    this.#ipam = new IpAllocator({ stateDir: opts.stateDir, cidr: this.podCIDR });
+  }
+
+  /** The bridge (gateway) address: the host's address as seen from pods. */
+  get gatewayIP(): string {
+    return this.#ipam.gateway;
+  }
+
+  /**
+   * Creates the bridge when missing. Refuses a pod CIDR overlapping a route the host already has
+   * (other than our own bridge's), since pods would then shadow or be shadowed by real networks.
+   */
+  async ensureBridge(): Promise<void> {
+    if (this.isReduced) return;
+    const cidr = parseCidr(this.podCIDR);
+    const routes = JSON.parse(await runCommand('ip', ['-j', 'route', 'show'])) as Array<{
+      dst: string;
+      dev?: string;
+    }>;
+    for (const r of routes) {
+      if (r.dst === 'default' || r.dev === this.bridgeName) continue;
+      if (cidrsOverlap(cidr, parseCidr(r.dst))) {
+        throw new Error(
+          `pod CIDR ${this.podCIDR} overlaps the host route ${r.dst} on ${r.dev ?? '?'}; ` +
+            'choose another one with --pod-cidr',
+        );
+      }
+    }
+    const links = await runCommand('ip', ['-br', 'link', 'show', 'dev', this.bridgeName], {
+      allowFailure: true,
+    });
+    const addr = `${this.gatewayIP}/${this.#ipam.prefixLength}`;
+    if (!links.trim()) {
+      await runCommand('ip', ['-batch', '-'], {
+        input: [
+          `link add ${this.bridgeName} type bridge`,
+          `addr add ${addr} dev ${this.bridgeName}`,
+          `link set ${this.bridgeName} up`,
+        ].join('\n'),
+      });
+      log.info('created bridge', { bridge: this.bridgeName, addr });
+      return;
+    }
+    const shown = await runCommand('ip', ['-br', 'addr', 'show', 'dev', this.bridgeName]);
+    if (!shown.includes(addr)) {
+      await runCommand('ip', ['addr', 'add', addr, 'dev', this.bridgeName]);
+    }
+    await runCommand('ip', ['link', 'set', this.bridgeName, 'up']);
+  }
+
+  /** Name of the network namespace of a pod. */
+  netnsName(podUID: string): string {
+    return `${this.netnsPrefix}-${podUID}`;
+  }
+
+  /** Sets up (or, for an adopted pod, finds) the network of one pod; idempotent. */
+  async setup(podUID: string): Promise<PodNetworkInfo> {
+    const ip = this.#ipam.allocate(podUID);
+    if (this.isReduced) return { ip };
+    const ns = this.netnsName(podUID);
+    const netnsPath = path.join(netnsDir, ns);
+    if (existsSync(netnsPath)) return { ip, netnsPath };
+    const veth = this.#vethName(podUID);
+    try {
+      await runCommand('ip', ['-batch', '-'], {
+        input: [
+          `netns add ${ns}`,
+          `link add ${veth} type veth peer name eth0 netns ${ns}`,
+          `link set ${veth} master ${this.bridgeName} up`,
+        ].join('\n'),
+      });
+      await runCommand('ip', ['-n', ns, '-batch', '-'], {
+        input: [
+          'link set lo up',
+          'link set eth0 up',
+          `addr add ${ip}/${this.#ipam.prefixLength} dev eth0`,
+          `route add default via ${this.gatewayIP}`,
+        ].join('\n'),
+      });
+    } catch (err) {
+      await this.teardown(podUID);
+      throw err;
+    }
+    return { ip, netnsPath };
+  }
+
+  /** Removes a pod's namespace (its veth goes with it) and releases its IP. */
+  async teardown(podUID: string): Promise<void> {
+    if (!this.isReduced) {
+      const ns = this.netnsName(podUID);
+      if (existsSync(path.join(netnsDir, ns))) {
+        await runCommand('ip', ['netns', 'del', ns], { allowFailure: true });
+      }
+      // A half-made setup may have left the host side of the pair behind.
+      const veth = this.#vethName(podUID);
+      const shown = await runCommand('ip', ['-br', 'link', 'show', 'dev', veth], {
+        allowFailure: true,
+      });
+      if (shown.trim()) await runCommand('ip', ['link', 'del', veth], { allowFailure: true });
+    }
+    this.#ipam.release(podUID);
+  }
+
+  /** UIDs of pods with a namespace or an IP (to find leftovers of a previous run). */
+  knownPods(): string[] {
+    const uids = new Set(this.#ipam.owners());
+    if (!this.isReduced && existsSync(netnsDir)) {
+      for (const f of readdirSync(netnsDir)) {
+        if (f.startsWith(`${this.netnsPrefix}-`)) uids.add(f.slice(this.netnsPrefix.length + 1));
+      }
+    }
+    return [...uids];
+  }
+
+  /** Removes everything this network made: every pod namespace, every IP, the bridge. */
+  async cleanupAll(): Promise<void> {
+    for (const uid of this.knownPods()) await this.teardown(uid);
+    if (this.isReduced) return;
+    const shown = await runCommand('ip', ['-br', 'link', 'show', 'dev', this.bridgeName], {
+      allowFailure: true,
+    });
+    if (shown.trim()) await runCommand('ip', ['link', 'del', this.bridgeName]);
+  }
+
+  #vethName(podUID: string): string {
+    // Interface names are limited to 15 characters: hash the namespace name.
+    const h = createHash('sha1').update(this.netnsName(podUID)).digest('hex').slice(0, 11);
+    return `vs${h}`;
+  }
+}
