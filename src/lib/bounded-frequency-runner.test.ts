@@ -38,7 +38,7 @@ test('coalesces requests inside minInterval and resyncs at maxInterval', async (
 test('a request during a run schedules exactly one more run', async () => {
   const clock = new FakeClock(0);
   let runs = 0;
-  let release: () => void = () => {};
+  let release: () => void = () => undefined;
   const r = new BoundedFrequencyRunner({
     fn: () => {
       runs++;
