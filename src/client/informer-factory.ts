@@ -3,7 +3,7 @@
 import type { ResourceInfo } from '../api/resources.js';
 import { type Clock, realClock } from '../lib/clock.js';
 import { createLogger, type Logger } from '../lib/log.js';
-import { Informer } from './informer.js';
+import { Informer, type MetaObject } from './informer.js';
 import type { KObject, KubeClient } from './rest.js';
 
 /** Options of InformerFactory. */
@@ -40,7 +40,7 @@ export class InformerFactory {
   }
 
   /** The shared informer of a resource. */
-  informerFor<T extends KObject = KObject>(resource: ResourceInfo): Informer<T> {
+  informerFor<T extends MetaObject = KObject>(resource: ResourceInfo): Informer<T> {
     const key = `${resource.group}/${resource.version}/${resource.resource}`;
     let inf = this.#informers.get(key);
     if (!inf) {

@@ -1,12 +1,18 @@
 // A list+watch informer with a namespace-indexed cache and lister (client-go tools/cache reflector.go
 // + shared_informer.go; relist on 410 as kubernetes-client/javascript src/cache.ts).
 
+import type { ObjectMeta } from 'kubernetes-types/meta/v1.js';
 import { type Labels, matchesSelector, type Selector } from '../api/labels.js';
 import type { ResourceInfo } from '../api/resources.js';
 import { type Clock, realClock } from '../lib/clock.js';
 import { errorMessage, isAbortError } from '../lib/errors.js';
 import { createLogger, type Logger } from '../lib/log.js';
 import { isGone, type KObject, type KubeClient } from './rest.js';
+
+/** Anything with object metadata: KObject or a typed kubernetes-types object such as Pod. */
+export interface MetaObject {
+  metadata?: ObjectMeta;
+}
 
 /** Event callbacks of an informer; objects are cache entries and must not be mutated. */
 export interface EventHandler<T> {
@@ -65,7 +71,7 @@ export interface InformerOptions {
  * pods.start(signal); await pods.waitForSync(signal);
  * pods.lister.list('default', 'app=web');
  */
-export class Informer<T extends KObject = KObject> {
+export class Informer<T extends MetaObject = KObject> {
   readonly resource: ResourceInfo;
   readonly lister: Lister<T>;
   #opts: InformerOptions;
@@ -214,7 +220,7 @@ export class Informer<T extends KObject = KObject> {
           if (ev.type === 'ERROR') {
             // The apiserver closes the stream right after an ERROR event; events after it (none
             // expected) are ignored. Aborting here would race the response's own end.
-            failure = new WatchErrorEvent(ev.object as KObject);
+            failure = new WatchErrorEvent(ev.object as unknown as KObject);
             return;
           }
           const rv = ev.object.metadata?.resourceVersion;

@@ -1,9 +1,9 @@
 // The controller runtime: informer events → keys on a rate-limited workqueue → N workers →
 // reconcile(key) → Result (controller-runtime pkg/internal/controller/controller.go reconcileHandler).
-import type { Informer } from '../../client/informer.js';
+import type { Informer, MetaObject } from '../../client/informer.js';
 import { objectKey } from '../../client/informer.js';
 import type { InformerFactory } from '../../client/informer-factory.js';
-import { isConflict, type KObject } from '../../client/rest.js';
+import { isConflict } from '../../client/rest.js';
 import { WorkQueue } from '../../client/workqueue.js';
 import { type Clock, realClock } from '../../lib/clock.js';
 import { errorMessage, isAbortError } from '../../lib/errors.js';
@@ -58,7 +58,7 @@ export class Controller implements Component {
   readonly queue: WorkQueue<string>;
   readonly log: Logger;
   #opts: ControllerOptions;
-  #watched: Informer<KObject>[] = [];
+  #watched: Informer<MetaObject>[] = [];
   #workers: Promise<void>[] = [];
 
   constructor(opts: ControllerOptions) {
@@ -69,12 +69,12 @@ export class Controller implements Component {
   }
 
   /** Enqueues the keys `map` returns for every add/update/delete of the informer's objects. */
-  watch<T extends KObject>(
+  watch<T extends MetaObject>(
     informer: Informer<T>,
     map: KeyMapper<T> = objectKey,
     opts: { onUpdate?: (oldObj: T, newObj: T) => string | string[] | undefined } = {},
   ): void {
-    this.#watched.push(informer as unknown as Informer<KObject>);
+    this.#watched.push(informer as unknown as Informer<MetaObject>);
     const add = (keys: string | string[] | undefined) => {
       if (keys === undefined) return;
       for (const k of Array.isArray(keys) ? keys : [keys]) this.queue.add(k);
