@@ -1,6 +1,6 @@
 // The controller runtime: informer events → keys on a rate-limited workqueue → N workers →
 // reconcile(key) → Result (controller-runtime pkg/internal/controller/controller.go reconcileHandler).
-import type { Informer, MetaObject } from '../../client/informer.js';
+import type { EventHandler, Informer, MetaObject } from '../../client/informer.js';
 import { objectKey } from '../../client/informer.js';
 import type { InformerFactory } from '../../client/informer-factory.js';
 import { isConflict } from '../../client/rest.js';
@@ -90,6 +90,18 @@ export class Controller implements Component {
       },
       onDelete: (obj) => add(map(obj)),
     });
+  }
+
+  /** Registers raw handlers on an informer whose cache start() must wait for (custom mapping). */
+  watchWith<T extends MetaObject>(informer: Informer<T>, handler: EventHandler<T>): void {
+    this.#watched.push(informer as unknown as Informer<MetaObject>);
+    informer.addEventHandler(handler);
+  }
+
+  /** Adds keys to the queue; `afterMs` delays them. */
+  enqueue(keys: string | string[] | undefined, afterMs = 0): void {
+    if (keys === undefined) return;
+    for (const k of Array.isArray(keys) ? keys : [keys]) this.queue.addAfter(k, afterMs);
   }
 
   /** Starts informers, waits for their caches, then starts the workers. */

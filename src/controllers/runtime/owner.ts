@@ -3,6 +3,7 @@
 import type { LabelSelector, ObjectMeta, OwnerReference } from 'kubernetes-types/meta/v1.js';
 import { matchesSelector } from '../../api/labels.js';
 import type { ResourceInfo } from '../../api/resources.js';
+import type { MetaObject } from '../../client/informer.js';
 import { isNotFound, type KObject, type KubeClient } from '../../client/rest.js';
 
 /** The ownerReference with controller=true, if any (upstream metav1.GetControllerOf). */
@@ -45,7 +46,7 @@ export interface ClaimOptions {
  * children whose labels no longer match (upstream ClaimObject). Children owned by another
  * controller are never touched.
  */
-export async function claimObjects<T extends KObject>(
+export async function claimObjects<T extends MetaObject>(
   candidates: readonly T[],
   opts: ClaimOptions,
 ): Promise<T[]> {
@@ -73,7 +74,7 @@ export async function claimObjects<T extends KObject>(
   return claimed;
 }
 
-async function adopt<T extends KObject>(child: T, opts: ClaimOptions): Promise<T | undefined> {
+async function adopt<T extends MetaObject>(child: T, opts: ClaimOptions): Promise<T | undefined> {
   const refs = [
     ...(child.metadata?.ownerReferences ?? []),
     newControllerRef(opts.owner, opts.ownerGVK),
@@ -93,7 +94,7 @@ async function adopt<T extends KObject>(child: T, opts: ClaimOptions): Promise<T
   }
 }
 
-async function release(child: KObject, opts: ClaimOptions): Promise<void> {
+async function release(child: MetaObject, opts: ClaimOptions): Promise<void> {
   const uid = opts.owner.metadata?.uid;
   const refs = (child.metadata?.ownerReferences ?? []).filter((r) => r.uid !== uid);
   try {
