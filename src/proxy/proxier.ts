@@ -1,0 +1,295 @@
+// The per-node Service proxy (kube-proxy's role) in userspace: ClusterIPs as /32s on a host device,
+// one TCP listener per ClusterIP:port and NodePort, endpoints from EndpointSlices. Structure follows
+// kubernetes pkg/proxy (ServiceChangeTracker/EndpointsChangeTracker → syncProxyRules on a
+// BoundedFrequencyRunner), except that endpoint changes reach the balancers at once.
+import type { Service } from 'kubernetes-types/core/v1.js';
+import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
+import { objectKey } from '../client/informer.js';
+import { InformerFactory } from '../client/informer-factory.js';
+import { R } from '../client/resources.js';
+import type { KObject, KubeClient } from '../client/rest.js';
+import { BoundedFrequencyRunner } from '../lib/bounded-frequency-runner.js';
+import { type Clock, realClock } from '../lib/clock.js';
+import { errorMessage } from '../lib/errors.js';
+import type { Component } from '../lib/lifecycle.js';
+import { createLogger, type Logger } from '../lib/log.js';
+import { EndpointPicker, type ProxyEndpoint } from './balancer.js';
+import {
+  canManageDevices,
+  deleteServiceDevice,
+  serviceDeviceName,
+  syncDeviceAddresses,
+} from './netdev.js';
+import { ServicePortListener } from './tcp-proxy.js';
+
+/** Upstream default of sessionAffinityConfig.clientIP.timeoutSeconds. */
+export const defaultAffinityTimeoutSeconds = 10_800;
+/** The cluster DNS address, kept on the device for the in-process DNS server. */
+export const defaultDNSServiceIP = '10.96.0.10';
+
+/** Options of createServiceProxy. */
+export interface ServiceProxyOptions {
+  client: KubeClient;
+  /** A shared informer factory; one is made from `client` when absent. */
+  informers?: InformerFactory;
+  clock?: Clock;
+  log?: Logger;
+  /** The pod bridge's host address: NodePorts listen there and on 127.0.0.1. */
+  bridgeIP?: string;
+  /** Node addresses for NodePorts; default 127.0.0.1 and bridgeIP. Never 0.0.0.0. */
+  nodeIPs?: string[];
+  /** Device carrying ClusterIPs; default "skiff-svc". */
+  deviceName?: string;
+  /** Whether to create the device and addresses; default: when running as root. */
+  manageDevice?: boolean;
+  /** Services served by in-process components (no listener, address kept); default kube-dns. */
+  localServices?: string[];
+  /** Addresses always kept on the device; default the cluster DNS IP. */
+  reservedAddresses?: string[];
+  /** minSyncPeriod of the rebuild runner; default 100 ms. */
+  minSyncIntervalMs?: number;
+  /** Periodic full resync; default 30 s. */
+  maxSyncIntervalMs?: number;
+}
+
+interface DesiredPort {
+  svcPortKey: string;
+  host: string;
+  port: number;
+}
+
+/** Endpoints of one Service port from the slices of the Service (merged, ready ones preferred). */
+export function endpointsForServicePort(
+  slices: readonly Readonly<EndpointSlice>[],
+  portName: string,
+): ProxyEndpoint[] {
+  const byKey = new Map<string, ProxyEndpoint>();
+  for (const s of slices) {
+    if (s.addressType && s.addressType !== 'IPv4') continue;
+    const sp = (s.ports ?? []).find((p) => (p.name ?? '') === portName);
+    if (!sp?.port) continue;
+    for (const e of s.endpoints ?? []) {
+      const ip = e.addresses[0];
+      if (!ip) continue;
+      // Nil conditions mean ready/serving (upstream treats unknown as ready).
+      const ready = e.conditions?.ready ?? true;
+      const ep: ProxyEndpoint = {
+        ip,
+        port: sp.port,
+        ready,
+        serving: e.conditions?.serving ?? ready,
+        terminating: e.conditions?.terminating ?? false,
+      };
+      const k = `${ip}:${sp.port}`;
+      const prev = byKey.get(k);
+      if (!prev || (!prev.ready && ep.ready)) byKey.set(k, ep);
+    }
+  }
+  return [...byKey.values()];
+}
+
+/** True when the proxy handles this Service (has a ClusterIP, not ExternalName). */
+function isProxied(svc: Readonly<Service>): boolean {
+  const ip = svc.spec?.clusterIP;
+  return !!ip && ip !== 'None' && svc.spec?.type !== 'ExternalName';
+}
+
+/** The userspace Service proxy as a Component. */
+export function createServiceProxy(opts: ServiceProxyOptions): Component {
+  return new ServiceProxy(opts);
+}
+
+/** Removes what a crashed run left on the host (the service device and its addresses). */
+export async function cleanupProxy(opts: { deviceName?: string } = {}): Promise<void> {
+  if (!canManageDevices()) return;
+  await deleteServiceDevice(opts.deviceName ?? serviceDeviceName);
+}
+
+/**
+ * The proxy. Guarantees:
+ * 1. Endpoint changes (removals included) reach the balancers in the same tick as the slice event.
+ * 2. Service changes (listeners, addresses) are coalesced, at most one rebuild per minSyncInterval.
+ * 3. A refused connect drops the endpoint from that balancer until the next slice event.
+ * 4. On abort every listener closes and the device (with all ClusterIPs) is deleted.
+ */
+class ServiceProxy implements Component {
+  readonly name = 'service-proxy';
+  #opts: ServiceProxyOptions;
+  #clock: Clock;
+  #log: Logger;
+  #informers: InformerFactory;
+  #services;
+  #slices;
+  #runner: BoundedFrequencyRunner;
+  #pickers = new Map<string, EndpointPicker>();
+  #listeners = new Map<string, { svcPortKey: string; listener: ServicePortListener }>();
+  #manageDevice: boolean;
+  #done: Promise<void> = Promise.resolve();
+
+  constructor(opts: ServiceProxyOptions) {
+    this.#opts = opts;
+    this.#clock = opts.clock ?? realClock;
+    this.#log = (opts.log ?? createLogger()).child({ component: 'service-proxy' });
+    this.#informers =
+      opts.informers ?? new InformerFactory({ client: opts.client, clock: this.#clock });
+    this.#services = this.#informers.informerFor<Service & KObject>(R.services);
+    this.#slices = this.#informers.informerFor<EndpointSlice & KObject>(R.endpointslices);
+    this.#manageDevice = opts.manageDevice ?? canManageDevices();
+    this.#runner = new BoundedFrequencyRunner({
+      fn: () => this.#syncProxyRules(),
+      minIntervalMs: opts.minSyncIntervalMs ?? 100,
+      maxIntervalMs: opts.maxSyncIntervalMs ?? 30_000,
+      clock: this.#clock,
+      onError: (err) => this.#log.warn('Proxy sync failed', { err: errorMessage(err) }),
+    });
+  }
+
+  async start(signal: AbortSignal): Promise<void> {
+    if (!this.#manageDevice) {
+      this.#log.warn('Not root: ClusterIPs are not reachable, only NodePorts on node addresses');
+    }
+    this.#services.addEventHandler({
+      onAdd: () => this.#runner.run(),
+      onUpdate: () => this.#runner.run(),
+      onDelete: () => this.#runner.run(),
+    });
+    const onSlice = (s: EndpointSlice) => this.#updateEndpointsOf(s);
+    this.#slices.addEventHandler({
+      onAdd: onSlice,
+      onUpdate: (_o, n) => onSlice(n),
+      onDelete: onSlice,
+    });
+    this.#informers.start(signal);
+    await Promise.all([this.#services.waitForSync(signal), this.#slices.waitForSync(signal)]);
+    await this.#syncProxyRules();
+    this.#runner.start();
+    this.#done = new Promise((resolve) => {
+      signal.addEventListener('abort', () => resolve(this.#shutdown()), { once: true });
+    });
+  }
+
+  stopped(): Promise<void> {
+    return this.#done;
+  }
+
+  async #shutdown(): Promise<void> {
+    await this.#runner.stop();
+    await Promise.all([...this.#listeners.values()].map((l) => l.listener.close()));
+    this.#listeners.clear();
+    if (this.#manageDevice) {
+      await deleteServiceDevice(this.#deviceName).catch((err: unknown) =>
+        this.#log.warn('Cannot remove the service device', { err: errorMessage(err) }),
+      );
+    }
+  }
+
+  get #deviceName(): string {
+    return this.#opts.deviceName ?? serviceDeviceName;
+  }
+
+  /** Pushes the current endpoints of the slice's Service to its balancers (no rebuild). */
+  #updateEndpointsOf(slice: Readonly<EndpointSlice>): void {
+    const svcName = slice.metadata?.labels?.['kubernetes.io/service-name'];
+    const ns = slice.metadata?.namespace ?? '';
+    if (!svcName) return;
+    const svc = this.#services.lister.get(ns, svcName);
+    if (!svc) return;
+    let missing = false;
+    for (const sp of svc.spec?.ports ?? []) {
+      const picker = this.#pickers.get(`${ns}/${svcName}:${sp.name ?? ''}`);
+      if (picker) picker.setEndpoints(this.#endpointsFor(ns, svcName, sp.name ?? ''));
+      else missing = true;
+    }
+    if (missing) this.#runner.run();
+  }
+
+  #endpointsFor(ns: string, svcName: string, portName: string): ProxyEndpoint[] {
+    const slices = this.#slices.lister
+      .list(ns)
+      .filter((s) => s.metadata?.labels?.['kubernetes.io/service-name'] === svcName);
+    return endpointsForServicePort(slices, portName);
+  }
+
+  #nodeIPs(): string[] {
+    if (this.#opts.nodeIPs) return this.#opts.nodeIPs;
+    return ['127.0.0.1', ...(this.#opts.bridgeIP ? [this.#opts.bridgeIP] : [])];
+  }
+
+  /** The full rebuild: device addresses, balancers and listeners from the Service cache. */
+  async #syncProxyRules(): Promise<void> {
+    const local = new Set(this.#opts.localServices ?? ['kube-system/kube-dns']);
+    const addresses = new Set(this.#opts.reservedAddresses ?? [defaultDNSServiceIP]);
+    const desired = new Map<string, DesiredPort>();
+    const pickers = new Map<string, EndpointPicker>();
+    for (const svc of this.#services.lister.list()) {
+      if (!isProxied(svc)) continue;
+      const key = objectKey(svc);
+      const clusterIP = svc.spec?.clusterIP ?? '';
+      addresses.add(clusterIP);
+      if (local.has(key)) continue;
+      const affinityMs =
+        svc.spec?.sessionAffinity === 'ClientIP'
+          ? (svc.spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ??
+              defaultAffinityTimeoutSeconds) * 1000
+          : 0;
+      for (const sp of svc.spec?.ports ?? []) {
+        // UDP/SCTP are not proxied: cluster DNS is served in-process on its own address.
+        if ((sp.protocol ?? 'TCP') !== 'TCP') continue;
+        const svcPortKey = `${key}:${sp.name ?? ''}`;
+        const picker = this.#pickers.get(svcPortKey) ?? new EndpointPicker({ clock: this.#clock });
+        picker.setAffinityTimeout(affinityMs);
+        picker.setEndpoints(
+          this.#endpointsFor(
+            svc.metadata?.namespace ?? '',
+            svc.metadata?.name ?? '',
+            sp.name ?? '',
+          ),
+        );
+        pickers.set(svcPortKey, picker);
+        if (this.#manageDevice) {
+          desired.set(`${clusterIP}:${sp.port}`, { svcPortKey, host: clusterIP, port: sp.port });
+        }
+        const isNodePort = svc.spec?.type === 'NodePort' || svc.spec?.type === 'LoadBalancer';
+        if (isNodePort && sp.nodePort) {
+          for (const host of this.#nodeIPs()) {
+            desired.set(`${host}:${sp.nodePort}`, { svcPortKey, host, port: sp.nodePort });
+          }
+        }
+      }
+    }
+    this.#pickers = pickers;
+
+    if (this.#manageDevice) {
+      const { added, removed } = await syncDeviceAddresses(addresses, this.#deviceName);
+      if (added.length || removed.length) this.#log.debug('Service addresses', { added, removed });
+    }
+    // Close listeners that are gone or now belong to another Service port.
+    for (const [k, l] of this.#listeners) {
+      const d = desired.get(k);
+      if (!d || d.svcPortKey !== l.svcPortKey || l.listener.picker !== pickers.get(d.svcPortKey)) {
+        this.#listeners.delete(k);
+        await l.listener.close();
+      }
+    }
+    for (const [k, d] of desired) {
+      if (this.#listeners.has(k)) continue;
+      const picker = pickers.get(d.svcPortKey)!;
+      const listener = new ServicePortListener({
+        host: d.host,
+        port: d.port,
+        picker,
+        clock: this.#clock,
+        log: this.#log,
+        onRefused: (t) => picker.remove(t),
+      });
+      try {
+        await listener.listen();
+        this.#listeners.set(k, { svcPortKey: d.svcPortKey, listener });
+      } catch (err) {
+        // EADDRNOTAVAIL for a bridge that does not exist yet, EADDRINUSE for a taken NodePort:
+        // the periodic resync tries again.
+        this.#log.warn('Cannot listen for a Service port', { address: k, err: errorMessage(err) });
+      }
+    }
+  }
+}
