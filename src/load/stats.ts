@@ -8,7 +8,7 @@ export const AB_PERCENTILES = [50, 66, 75, 80, 90, 95, 98, 99, 100] as const;
 export interface LatencySummary {
   min: number;
   mean: number;
-  /** Population standard deviation, as ab's "[+/-sd]". */
+  /** Sample standard deviation (n - 1), as ab's "[+/-sd]". */
   sd: number;
   median: number;
   max: number;
@@ -39,7 +39,7 @@ export function summarizeLatencies(
   return {
     min: sorted[0] ?? 0,
     mean,
-    sd: Math.sqrt(sq / count),
+    sd: count > 1 ? Math.sqrt(sq / (count - 1)) : 0,
     median: percentile(sorted, 50),
     max: sorted[count - 1] ?? 0,
     percentiles,
