@@ -42,6 +42,8 @@ export interface Backend {
   /**
    * Delivers every change under prefix with revision > fromRevision, first the backlog, then live,
    * in revision order. Throws CompactedError when fromRevision < compactRevision().
+   * The backlog is delivered synchronously before watch() returns; live events synchronously from
+   * the write call (a write made inside a callback is delivered right after the current event).
    */
   watch(prefix: string, fromRevision: number, onEvent: (ev: StoreEvent) => void): WatchHandle;
   /** Forgets history before revision (the current value of every key is kept). */

@@ -280,6 +280,27 @@ export function runBackendConformance(name: string, factory: BackendFactory): vo
       assert.deepEqual(second, first);
     });
 
+    test('a watch opened from inside a callback sees no gap and no duplicate', (t) => {
+      const b = open(t);
+      const late: number[] = [];
+      let inner: { close(): void } | undefined;
+      const outer = b.watch('/', b.currentRevision(), (ev) => {
+        if (ev.kv.key === '/two' && !inner) {
+          b.create('/three', '3');
+          inner = b.watch('/', 0, (e) => late.push(e.kv.modRevision));
+        }
+      });
+      t.after(() => {
+        outer.close();
+        inner?.close();
+      });
+      b.create('/one', '1');
+      b.create('/two', '2');
+      b.create('/four', '4');
+      const r = b.currentRevision();
+      assert.deepEqual(late, [r - 3, r - 2, r - 1, r]);
+    });
+
     test('a throwing watcher does not break the writer or other watchers', (t) => {
       const b = open(t);
       const seen: string[] = [];
