@@ -1,0 +1,373 @@
+// Generic REST verbs for every resource in the table: get, list, watch, create, update, patch,
+// delete, deletecollection (follows k8s.io/apiserver pkg/endpoints/handlers/{get,create,update,
+// patch,delete}.go). Subresources are dispatched to subresources.ts.
+import type http from 'node:http';
+import type { ResourceInfo } from '../../api/resources.js';
+import type { KObject } from '../../client/rest.js';
+import { negotiate, type Rendering, sendObject, successStatus } from '../http.js';
+import { parseFieldSelector, parseLabelSelector } from '../selectors.js';
+import { badRequest, methodNotAllowed, StatusError } from '../status-error.js';
+import { isObject } from '../util.js';
+import { applyServerSide } from './apply.js';
+import {
+  checkUnknownFields,
+  parseFieldValidation,
+  readObjectBody,
+  readOptionalJson,
+  readPatchBody,
+  warningHeaders,
+} from './body.js';
+import type { ApiContext } from './context.js';
+import { applyJsonPatch, applyMergePatch, applyStrategicMergePatch } from './patch.js';
+import type { DeleteOptions, ListParams } from './store.js';
+import { handleSubresource } from './subresources.js';
+import { buildTable, type IncludeObject, partialObjectMetadata } from './table.js';
+import { serveWatch } from './watch.js';
+
+/** A parsed resource request. */
+export interface ResourceRequest {
+  r: ResourceInfo;
+  namespace?: string;
+  name?: string;
+  subresource?: string;
+  query: URLSearchParams;
+  isWatchPath: boolean;
+}
+
+/** Parses list/watch parameters; bad selectors are 400 BadRequest. */
+export function listParams(q: URLSearchParams, namespace: string | undefined): ListParams {
+  try {
+    return {
+      namespace,
+      labelSelector: parseLabelSelector(q.get('labelSelector')),
+      fieldSelector: parseFieldSelector(q.get('fieldSelector')),
+      resourceVersion: q.get('resourceVersion') ?? undefined,
+      resourceVersionMatch: q.get('resourceVersionMatch') ?? undefined,
+    };
+  } catch (err) {
+    throw badRequest(err instanceof Error ? err.message : String(err));
+  }
+}
+
+function includeObjectOf(q: URLSearchParams): IncludeObject | undefined {
+  const v = q.get('includeObject');
+  if (v === null) return undefined;
+  if (v === 'None' || v === 'Metadata' || v === 'Object') return v;
+  throw badRequest(`includeObject parameter unsupported: ${v}`);
+}
+
+const isDryRun = (q: URLSearchParams): boolean => {
+  const v = q.getAll('dryRun');
+  for (const x of v) if (x !== 'All') throw badRequest(`unsupported dry run option: ${x}`);
+  return v.length > 0;
+};
+
+/** Fills apiVersion/kind of a body for r and rejects bodies of another kind. */
+export function checkKind(r: ResourceInfo, obj: unknown): KObject {
+  if (!isObject(obj)) throw badRequest('the body of the request must be a JSON object');
+  const o = obj as KObject;
+  const apiVersion = r.group ? `${r.group}/${r.version}` : r.version;
+  if (o.kind !== undefined && o.kind !== r.kind) {
+    throw badRequest(
+      `the kind in the data (${o.kind}) does not match the expected kind (${r.kind})`,
+    );
+  }
+  if (o.apiVersion !== undefined && o.apiVersion !== apiVersion) {
+    throw badRequest(
+      `the API version in the data (${o.apiVersion}) does not match the expected API version (${apiVersion})`,
+    );
+  }
+  o.apiVersion = apiVersion;
+  o.kind = r.kind;
+  return o;
+}
+
+/** Renders one object as JSON/YAML, a one-row Table, or PartialObjectMetadata. */
+function renderObject(
+  ctx: ApiContext,
+  rr: ResourceRequest,
+  rendering: Rendering,
+  obj: KObject,
+): unknown {
+  if (rendering.kind === 'table') {
+    return buildTable({
+      printer: ctx.store.strategy(rr.r).table,
+      objects: [obj],
+      now: ctx.store.clock.now(),
+      version: rendering.version,
+      resourceVersion: obj.metadata?.resourceVersion,
+      includeObject: includeObjectOf(rr.query),
+    });
+  }
+  if (rendering.kind === 'partial') return partialObjectMetadata(obj, rendering.version);
+  return obj;
+}
+
+/** Serves one resource request. */
+export async function handleResource(
+  ctx: ApiContext,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  rr: ResourceRequest,
+): Promise<void> {
+  if (rr.subresource !== undefined) {
+    await handleSubresource(ctx, req, res, rr);
+    return;
+  }
+  const method = req.method ?? 'GET';
+  const q = rr.query;
+  const store = ctx.store;
+  const { r } = rr;
+  if (rr.name === undefined) {
+    if (method === 'GET') {
+      const rendering = negotiate(req.headers.accept, { allowTable: true });
+      const params = listParams(q, rr.namespace);
+      if (rr.isWatchPath || q.get('watch') === 'true' || q.get('watch') === '1') {
+        const timeout = q.get('timeoutSeconds');
+        serveWatch(
+          store,
+          req,
+          res,
+          {
+            r,
+            params,
+            rendering,
+            allowWatchBookmarks: q.get('allowWatchBookmarks') === 'true',
+            timeoutSeconds: timeout ? Number(timeout) : undefined,
+            includeObject: includeObjectOf(q),
+          },
+          ctx.trackWatch,
+        );
+        return;
+      }
+      const list = store.list(r, params);
+      sendObject(
+        res,
+        200,
+        renderList(ctx, rr, rendering, list.items, list.resourceVersion),
+        rendering,
+      );
+      return;
+    }
+    if (method === 'POST') {
+      const rendering = negotiate(req.headers.accept, { allowTable: false });
+      const body = await readObjectBody(req, ctx.decodeProtobuf);
+      const obj = checkKind(r, body.value);
+      const warnings = checkUnknownFields(
+        ctx.registry,
+        obj,
+        parseFieldValidation(q.get('fieldValidation')),
+        body.mediaType === 'application/vnd.kubernetes.protobuf',
+      );
+      const created = store.create(r, rr.namespace, obj, {
+        dryRun: isDryRun(q),
+        fieldManager: q.get('fieldManager') ?? undefined,
+      });
+      if (warnings.length) res.setHeader('Warning', warningHeaders(warnings));
+      sendObject(res, 201, created, rendering);
+      return;
+    }
+    if (method === 'DELETE') {
+      const rendering = negotiate(req.headers.accept, { allowTable: false });
+      const opts = await deleteOptions(req, q);
+      const params = listParams(q, rr.namespace);
+      const list = store.list(r, params);
+      const items: KObject[] = [];
+      for (const obj of list.items) {
+        try {
+          items.push(store.delete(r, obj.metadata?.namespace, obj.metadata?.name ?? '', opts).obj);
+        } catch (err) {
+          // Deleted concurrently: deletecollection skips it, as upstream does.
+          if (!(err instanceof StatusError && err.code === 404)) throw err;
+        }
+      }
+      const apiVersion = r.group ? `${r.group}/${r.version}` : r.version;
+      sendObject(res, 200, { kind: `${r.kind}List`, apiVersion, metadata: {}, items }, rendering);
+      return;
+    }
+    throw methodNotAllowed();
+  }
+  const name = rr.name;
+  if (method === 'GET') {
+    const rendering = negotiate(req.headers.accept, { allowTable: true });
+    if (q.get('watch') === 'true' || rr.isWatchPath) {
+      const params = listParams(q, rr.namespace);
+      params.fieldSelector = [
+        ...(params.fieldSelector ?? []),
+        { field: 'metadata.name', op: 'eq', value: name },
+      ];
+      serveWatch(
+        store,
+        req,
+        res,
+        { r, params, rendering, allowWatchBookmarks: q.get('allowWatchBookmarks') === 'true' },
+        ctx.trackWatch,
+      );
+      return;
+    }
+    const obj = store.get(r, rr.namespace, name);
+    sendObject(res, 200, renderObject(ctx, rr, rendering, obj), rendering);
+    return;
+  }
+  if (method === 'PUT') {
+    const rendering = negotiate(req.headers.accept, { allowTable: false });
+    const body = await readObjectBody(req, ctx.decodeProtobuf);
+    const obj = checkKind(r, body.value);
+    const warnings = checkUnknownFields(
+      ctx.registry,
+      obj,
+      parseFieldValidation(q.get('fieldValidation')),
+      body.mediaType === 'application/vnd.kubernetes.protobuf',
+    );
+    const updated = store.guaranteedUpdate(r, rr.namespace, name, () => obj, {
+      dryRun: isDryRun(q),
+      fieldManager: q.get('fieldManager') ?? undefined,
+    });
+    if (warnings.length) res.setHeader('Warning', warningHeaders(warnings));
+    sendObject(res, 200, updated, rendering);
+    return;
+  }
+  if (method === 'PATCH') {
+    await handlePatch(ctx, req, res, rr, undefined);
+    return;
+  }
+  if (method === 'DELETE') {
+    const rendering = negotiate(req.headers.accept, { allowTable: false });
+    const opts = await deleteOptions(req, q);
+    const { obj, deleted } = store.delete(r, rr.namespace, name, opts);
+    // Pods answer the (last) object; other kinds answer a Status once the object is gone.
+    if (deleted && !(r.group === '' && r.resource === 'pods')) {
+      sendObject(
+        res,
+        200,
+        successStatus({
+          name,
+          group: r.group || undefined,
+          kind: r.resource,
+          uid: obj.metadata?.uid,
+        }),
+        rendering,
+      );
+    } else sendObject(res, 200, obj, rendering);
+    return;
+  }
+  throw methodNotAllowed();
+}
+
+function renderList(
+  ctx: ApiContext,
+  rr: ResourceRequest,
+  rendering: Rendering,
+  items: KObject[],
+  resourceVersion: string,
+): unknown {
+  const { r } = rr;
+  if (rendering.kind === 'table') {
+    return buildTable({
+      printer: ctx.store.strategy(r).table,
+      objects: items,
+      now: ctx.store.clock.now(),
+      version: rendering.version,
+      resourceVersion,
+      includeObject: includeObjectOf(rr.query),
+    });
+  }
+  if (rendering.kind === 'partial') {
+    return {
+      kind: 'PartialObjectMetadataList',
+      apiVersion: `meta.k8s.io/${rendering.version}`,
+      metadata: { resourceVersion },
+      items: items.map((o) => partialObjectMetadata(o, rendering.version)),
+    };
+  }
+  const apiVersion = r.group ? `${r.group}/${r.version}` : r.version;
+  return { kind: `${r.kind}List`, apiVersion, metadata: { resourceVersion }, items };
+}
+
+/** DeleteOptions from the body and/or the query. */
+async function deleteOptions(
+  req: http.IncomingMessage,
+  q: URLSearchParams,
+): Promise<DeleteOptions> {
+  const body = await readOptionalJson(req);
+  const b = isObject(body) ? body : {};
+  const opts: DeleteOptions = {};
+  const policy = q.get('propagationPolicy') ?? b['propagationPolicy'];
+  if (policy !== undefined && policy !== null) {
+    if (policy !== 'Background' && policy !== 'Foreground' && policy !== 'Orphan') {
+      throw badRequest(`propagationPolicy: Unsupported value: "${String(policy)}"`);
+    }
+    opts.propagationPolicy = policy;
+  }
+  const orphan = q.get('orphanDependents') ?? b['orphanDependents'];
+  if (opts.propagationPolicy === undefined && (orphan === true || orphan === 'true')) {
+    opts.propagationPolicy = 'Orphan';
+  }
+  const grace = q.get('gracePeriodSeconds') ?? b['gracePeriodSeconds'];
+  if (grace !== undefined && grace !== null) opts.gracePeriodSeconds = Number(grace);
+  if (isObject(b['preconditions']))
+    opts.preconditions = b['preconditions'] as DeleteOptions['preconditions'];
+  const dry = Array.isArray(b['dryRun']) && b['dryRun'].includes('All');
+  opts.dryRun = dry || isDryRun(q);
+  return opts;
+}
+
+/** PATCH of an object or of its status subresource. */
+export async function handlePatch(
+  ctx: ApiContext,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  rr: ResourceRequest,
+  subresource: string | undefined,
+): Promise<void> {
+  const { r, query: q } = rr;
+  const name = rr.name!;
+  const rendering = negotiate(req.headers.accept, { allowTable: false });
+  const body = await readPatchBody(req);
+  const dryRun = isDryRun(q);
+  const fieldValidation = parseFieldValidation(q.get('fieldValidation'));
+  const fieldManager = q.get('fieldManager') ?? undefined;
+  if (body.mediaType === 'application/apply-patch+yaml') {
+    if (subresource !== undefined && subresource !== 'status') throw methodNotAllowed();
+    const result = applyServerSide(ctx, rr, body.value, {
+      dryRun,
+      fieldManager,
+      force: q.get('force') === 'true',
+      fieldValidation,
+      subresource,
+    });
+    if (result.warnings.length) res.setHeader('Warning', warningHeaders(result.warnings));
+    sendObject(res, result.created ? 201 : 200, result.obj, rendering);
+    return;
+  }
+  let warnings: string[] = [];
+  const updated = ctx.store.guaranteedUpdate(
+    r,
+    rr.namespace,
+    name,
+    (current) => {
+      let patched: unknown;
+      switch (body.mediaType) {
+        case 'application/json-patch+json':
+          patched = applyJsonPatch(current, body.value);
+          break;
+        case 'application/merge-patch+json':
+          patched = applyMergePatch(current, body.value);
+          break;
+        default:
+          patched = applyStrategicMergePatch(current, body.value, r.kind);
+      }
+      const obj = checkKind(r, patched);
+      warnings = checkUnknownFields(ctx.registry, obj, fieldValidation);
+      // A patch that leaves resourceVersion as read is not a precondition (upstream drops it).
+      const meta = obj.metadata ?? {};
+      if (meta.resourceVersion === current.metadata?.resourceVersion) {
+        delete (meta as { resourceVersion?: string }).resourceVersion;
+      }
+      return obj;
+    },
+    { dryRun, fieldManager, subresource },
+  );
+  if (warnings.length) res.setHeader('Warning', warningHeaders(warnings));
+  sendObject(res, 200, updated, rendering);
+}

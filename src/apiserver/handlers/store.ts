@@ -1,0 +1,631 @@
+// The generic registry store: create/get/list/update/delete of any resource over the Backend, with
+// strategy hooks, system metadata, CAS and finalizer-aware deletion. Follows kubernetes
+// staging/src/k8s.io/apiserver/pkg/registry/generic/registry/store.go.
+import type { ObjectMeta } from 'kubernetes-types/meta/v1.js';
+import type { ResourceInfo } from '../../api/resources.js';
+import type { KObject } from '../../client/rest.js';
+import type { Clock } from '../../lib/clock.js';
+import {
+  type Backend,
+  CompactedError,
+  ConflictError,
+  FutureRevisionError,
+  KeyExistsError,
+  KeyNotFoundError,
+  type KeyValue,
+} from '../../store/backend.js';
+import { nameRuleFor, validateObjectMeta } from '../meta-validation.js';
+import type { FieldError, Strategy, StrategyContext } from '../registry/types.js';
+import type { RegistryModule } from '../registry-loader.js';
+import {
+  type FieldRequirement,
+  type LabelSelector,
+  matchFields,
+  matchLabels,
+} from '../selectors.js';
+import {
+  alreadyExists,
+  badRequest,
+  conflict,
+  expired,
+  forbidden,
+  invalid,
+  notFound,
+  StatusError,
+} from '../status-error.js';
+import { deepEqual, isObject, newUid, randomSuffix, rfc3339 } from '../util.js';
+
+/** ObjectMeta with the server-owned fields writable (only the apiserver sets them). */
+export type MutableMeta = { -readonly [K in keyof ObjectMeta]: ObjectMeta[K] };
+
+/** The metadata of obj, created when missing, writable. */
+export function metaOf(obj: KObject): MutableMeta {
+  if (!isObject(obj.metadata)) obj.metadata = {};
+  return obj.metadata as MutableMeta;
+}
+
+/** Options shared by writes. */
+export interface WriteOptions {
+  dryRun?: boolean;
+  fieldManager?: string;
+}
+
+/** metav1.DeleteOptions as far as the server acts on it. */
+export interface DeleteOptions extends WriteOptions {
+  propagationPolicy?: 'Background' | 'Foreground' | 'Orphan';
+  gracePeriodSeconds?: number;
+  preconditions?: { uid?: string; resourceVersion?: string };
+}
+
+/** List options after parsing. */
+export interface ListParams {
+  namespace?: string;
+  labelSelector?: LabelSelector;
+  fieldSelector?: FieldRequirement[];
+  resourceVersion?: string;
+  resourceVersionMatch?: string;
+}
+
+/** Options of the generic store. */
+export interface GenericStoreOptions {
+  backend: Backend;
+  clock: Clock;
+  registry: RegistryModule;
+}
+
+const noStrategy: Strategy = {};
+
+/** Generic storage of every resource in the resource table. */
+export class GenericStore {
+  readonly backend: Backend;
+  readonly clock: Clock;
+  readonly registry: RegistryModule;
+  readonly ctx: StrategyContext;
+
+  constructor(opts: GenericStoreOptions) {
+    this.backend = opts.backend;
+    this.clock = opts.clock;
+    this.registry = opts.registry;
+    this.ctx = {
+      clock: opts.clock,
+      listStored: (group, resource) =>
+        this.backend
+          .list(`/registry/${group || 'core'}/${resource}/`)
+          .items.map((kv) => this.#parse(kv)),
+    };
+  }
+
+  /** The strategy of a resource (empty when the registry has none). */
+  strategy(r: { group: string; resource: string }): Strategy {
+    return this.registry.strategies[`${r.group}/${r.resource}`] ?? noStrategy;
+  }
+
+  /** Storage key of one object. */
+  key(r: ResourceInfo, namespace: string | undefined, name: string): string {
+    return r.namespaced
+      ? `/registry/${r.group || 'core'}/${r.resource}/${namespace ?? ''}/${name}`
+      : `/registry/${r.group || 'core'}/${r.resource}/${name}`;
+  }
+
+  /** Storage prefix of a collection (all namespaces when namespace is empty). */
+  prefix(r: ResourceInfo, namespace?: string): string {
+    const base = `/registry/${r.group || 'core'}/${r.resource}/`;
+    return r.namespaced && namespace ? `${base}${namespace}/` : base;
+  }
+
+  #parse(kv: KeyValue): KObject {
+    const obj = JSON.parse(kv.value) as KObject;
+    metaOf(obj).resourceVersion = String(kv.modRevision);
+    return obj;
+  }
+
+  /** Decodes a stored value into the served version of r, with resourceVersion = modRevision. */
+  decode(r: ResourceInfo, kv: KeyValue): KObject {
+    return this.toServed(r, this.#parse(kv));
+  }
+
+  /** Converts a stored object to r's version when it differs from the storage version. */
+  toServed(r: ResourceInfo, obj: KObject): KObject {
+    const apiVersion = r.group ? `${r.group}/${r.version}` : r.version;
+    if (r.version === r.storageVersion || obj.apiVersion === apiVersion) return obj;
+    const conv = this.strategy(r).converter;
+    return conv ? conv.fromStorage(obj, apiVersion) : { ...obj, apiVersion };
+  }
+
+  /** Converts an object in r's version to the storage version. */
+  toStorage(r: ResourceInfo, obj: KObject): KObject {
+    if (r.version === r.storageVersion) return obj;
+    const conv = this.strategy(r).converter;
+    const storageApiVersion = r.group ? `${r.group}/${r.storageVersion}` : r.storageVersion;
+    return conv ? conv.toStorage(obj) : { ...obj, apiVersion: storageApiVersion };
+  }
+
+  #encode(obj: KObject): string {
+    const meta = metaOf(obj);
+    const rv = meta.resourceVersion;
+    delete meta.resourceVersion;
+    const s = JSON.stringify(obj);
+    if (rv !== undefined) meta.resourceVersion = rv;
+    return s;
+  }
+
+  /** Reads one object; throws NotFound. */
+  get(r: ResourceInfo, namespace: string | undefined, name: string): KObject {
+    const kv = this.backend.get(this.key(r, namespace, name));
+    if (!kv) throw notFound(r, name);
+    return this.decode(r, kv);
+  }
+
+  /** Selectable field values of an object (metadata.name, metadata.namespace + strategy fields). */
+  fieldsOf(r: ResourceInfo, obj: KObject): Record<string, string> {
+    const meta = obj.metadata ?? {};
+    const base: Record<string, string> = { 'metadata.name': meta.name ?? '' };
+    if (r.namespaced) base['metadata.namespace'] = meta.namespace ?? '';
+    const extra = this.strategy(r).selectableFields?.(obj);
+    return extra ? { ...base, ...extra } : base;
+  }
+
+  /** A predicate for list/watch filtering; undefined when nothing filters. */
+  matcher(r: ResourceInfo, p: ListParams): ((obj: KObject) => boolean) | undefined {
+    const ls = p.labelSelector ?? [];
+    const fs = p.fieldSelector ?? [];
+    if (ls.length === 0 && fs.length === 0) return undefined;
+    return (obj) =>
+      matchLabels(ls, obj.metadata?.labels) &&
+      (fs.length === 0 || matchFields(fs, this.fieldsOf(r, obj)));
+  }
+
+  /** Lists a collection with selectors; returns items and the list resourceVersion. */
+  list(r: ResourceInfo, p: ListParams): { items: KObject[]; resourceVersion: string } {
+    let revision: number | undefined;
+    const rv = p.resourceVersion;
+    if (rv && rv !== '0') {
+      const n = Number(rv);
+      if (!Number.isInteger(n) || n < 0) throw badRequest(`invalid resource version: ${rv}`);
+      const current = this.backend.currentRevision();
+      if (p.resourceVersionMatch === 'Exact') revision = n;
+      else if (n > current) {
+        throw new StatusError({
+          reason: 'Timeout',
+          code: 504,
+          message: `Too large resource version: ${n}, current: ${current}`,
+          details: {
+            causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }],
+            retryAfterSeconds: 1,
+          },
+        });
+      }
+    }
+    let res: { revision: number; items: KeyValue[] };
+    try {
+      res = this.backend.list(this.prefix(r, p.namespace), { revision });
+    } catch (err) {
+      if (err instanceof CompactedError) throw expired(err.requested, err.compacted);
+      if (err instanceof FutureRevisionError) throw badRequest(err.message);
+      throw err;
+    }
+    const match = this.matcher(r, p);
+    const items: KObject[] = [];
+    for (const kv of res.items) {
+      const obj = this.decode(r, kv);
+      if (!match || match(obj)) items.push(obj);
+    }
+    return { items, resourceVersion: String(res.revision) };
+  }
+
+  /** Namespace admission: the namespace must exist and not be terminating. */
+  #checkNamespace(r: ResourceInfo, namespace: string, name: string): void {
+    const kv = this.backend.get(`/registry/core/namespaces/${namespace}`);
+    if (!kv) throw notFound({ group: '', resource: 'namespaces' }, namespace);
+    const ns = JSON.parse(kv.value) as KObject;
+    if (ns.metadata?.deletionTimestamp) {
+      throw forbidden(
+        r,
+        name,
+        `unable to create new content in namespace ${namespace} because it is being terminated`,
+      );
+    }
+  }
+
+  #validate(r: ResourceInfo, obj: KObject, errs: FieldError[]): void {
+    if (errs.length > 0) {
+      throw invalid({ group: r.group, kind: r.kind }, obj.metadata?.name ?? '', errs);
+    }
+  }
+
+  /** Creates an object (POST); returns the stored (or dry-run) object. */
+  create(
+    r: ResourceInfo,
+    namespace: string | undefined,
+    input: KObject,
+    opts: WriteOptions = {},
+  ): KObject {
+    const obj = this.toStorage(r, input);
+    const meta = metaOf(obj);
+    if (r.namespaced) {
+      if (meta.namespace && namespace && meta.namespace !== namespace) {
+        throw badRequest(
+          'the namespace of the provided object does not match the namespace sent on the request',
+        );
+      }
+      meta.namespace = namespace || meta.namespace;
+      if (!meta.namespace) throw badRequest('the namespace of the object must be set');
+    } else {
+      delete meta.namespace;
+    }
+    if (!meta.name && meta.generateName) meta.name = meta.generateName + randomSuffix();
+    // Server-owned fields are always (re)set on create, whatever the client sent.
+    meta.uid = newUid();
+    meta.creationTimestamp = rfc3339(this.clock);
+    delete meta.resourceVersion;
+    delete meta.deletionTimestamp;
+    delete meta.deletionGracePeriodSeconds;
+    delete (meta as Record<string, unknown>)['selfLink'];
+    if (isObject(obj['spec']) && (r.group !== '' || r.resource === 'replicationcontrollers')) {
+      meta.generation = 1;
+    } else delete meta.generation;
+    if (r.group === '' && r.resource === 'namespaces') prepareNamespace(obj);
+    const strategy = this.strategy(r);
+    strategy.defaults?.(obj, this.ctx);
+    strategy.prepareForCreate?.(obj, this.ctx);
+    const errs = [...validateObjectMeta(obj, nameRuleFor(r.group, r.resource))];
+    errs.push(...(strategy.validate?.(obj, this.ctx) ?? []));
+    this.#validate(r, obj, errs);
+    if (r.namespaced) this.#checkNamespace(r, meta.namespace!, meta.name!);
+    if (opts.fieldManager) recordManager(obj, opts.fieldManager, 'Update', this.clock);
+    if (opts.dryRun) {
+      if (this.backend.get(this.key(r, meta.namespace, meta.name!)))
+        throw alreadyExists(r, meta.name!);
+      return this.toServed(r, obj);
+    }
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const kv = this.backend.create(this.key(r, meta.namespace, meta.name!), this.#encode(obj));
+        return this.decode(r, kv);
+      } catch (err) {
+        if (!(err instanceof KeyExistsError)) throw err;
+        // A generated name collided: pick another suffix, as upstream retries do.
+        if (!input.metadata?.name && meta.generateName && attempt < 8) {
+          meta.name = meta.generateName + randomSuffix();
+          continue;
+        }
+        throw alreadyExists(r, meta.name!);
+      }
+    }
+  }
+
+  /**
+   * Read-modify-write with retries on a concurrent write (upstream GuaranteedUpdate). tryUpdate
+   * receives the current object in r's version and returns the desired one (also in r's version).
+   * With `subresource: 'status'`, only status changes; otherwise status is kept when r has a status
+   * subresource. Returns the stored object (unchanged and unwritten when nothing changed).
+   */
+  guaranteedUpdate(
+    r: ResourceInfo,
+    namespace: string | undefined,
+    name: string,
+    tryUpdate: (current: KObject) => KObject,
+    opts: WriteOptions & { subresource?: string; expectResourceVersion?: boolean } = {},
+  ): KObject {
+    const key = this.key(r, namespace, name);
+    for (let attempt = 0; ; attempt++) {
+      const kv = this.backend.get(key);
+      if (!kv) throw notFound(r, name);
+      const current = this.decode(r, kv);
+      const desired = tryUpdate(structuredClone(current));
+      const next = this.#prepareUpdate(r, namespace, name, desired, current, opts.subresource);
+      const old = this.#parse(kv);
+      const nextMeta = metaOf(next);
+      const wantedRv = nextMeta.resourceVersion;
+      if (wantedRv && wantedRv !== String(kv.modRevision)) throw conflict(r, name);
+      nextMeta.resourceVersion = String(kv.modRevision);
+      if (deepEqual(withoutVolatile(next), withoutVolatile(old))) return current;
+      if (opts.fieldManager) recordManager(next, opts.fieldManager, 'Update', this.clock);
+      if (opts.dryRun) return this.toServed(r, next);
+      if (shouldDeleteDuringUpdate(r, next)) {
+        try {
+          this.backend.delete(key, kv.modRevision);
+        } catch (err) {
+          if (err instanceof ConflictError && !wantedRv && attempt < 16) continue;
+          if (err instanceof ConflictError) throw conflict(r, name);
+          throw err;
+        }
+        return this.toServed(r, next);
+      }
+      try {
+        return this.decode(r, this.backend.update(key, this.#encode(next), kv.modRevision));
+      } catch (err) {
+        if (err instanceof ConflictError && !wantedRv && attempt < 16) continue;
+        if (err instanceof ConflictError) throw conflict(r, name);
+        if (err instanceof KeyNotFoundError) throw notFound(r, name);
+        throw err;
+      }
+    }
+  }
+
+  /** Applies system fields, the status split, strategy hooks and validation to an update. */
+  #prepareUpdate(
+    r: ResourceInfo,
+    namespace: string | undefined,
+    name: string,
+    desiredServed: KObject,
+    currentServed: KObject,
+    subresource: string | undefined,
+  ): KObject {
+    const desired = this.toStorage(r, desiredServed);
+    const old = this.toStorage(r, structuredClone(currentServed));
+    const dm = metaOf(desired);
+    if (dm.name !== undefined && dm.name !== name) {
+      throw badRequest(
+        `the name of the object (${dm.name}) does not match the name on the URL (${name})`,
+      );
+    }
+    if (r.namespaced && dm.namespace && dm.namespace !== namespace) {
+      throw badRequest(
+        'the namespace of the provided object does not match the namespace sent on the request',
+      );
+    }
+    let next: KObject;
+    if (subresource === 'status') {
+      next = { ...old, status: desired['status'] };
+    } else if (subresource === 'finalize') {
+      const spec = isObject(old['spec']) ? old['spec'] : {};
+      const want = isObject(desired['spec']) ? desired['spec']['finalizers'] : undefined;
+      next = { ...old, spec: { ...spec, finalizers: want ?? [] } };
+    } else {
+      next = desired;
+      const m = metaOf(next);
+      const om = old.metadata ?? {};
+      m.name = name;
+      if (r.namespaced) m.namespace = namespace;
+      // System fields cannot be changed by clients (rest.FillObjectMetaSystemFields on update).
+      m.uid = om.uid;
+      m.creationTimestamp = om.creationTimestamp;
+      m.deletionTimestamp = om.deletionTimestamp;
+      m.deletionGracePeriodSeconds = om.deletionGracePeriodSeconds;
+      m.generation = om.generation;
+      if (m.managedFields === undefined && om.managedFields) m.managedFields = om.managedFields;
+      if (subresource === undefined && r.subresources.includes('status')) {
+        if (old['status'] === undefined) delete next['status'];
+        else next['status'] = old['status'];
+      }
+      if (om.deletionTimestamp) {
+        const had = new Set(om.finalizers ?? []);
+        if ((m.finalizers ?? []).some((f) => !had.has(f))) {
+          throw invalid({ group: r.group, kind: r.kind }, name, [
+            {
+              type: 'FieldValueForbidden',
+              field: 'metadata.finalizers',
+              detail: 'no new finalizers can be added if the object is being deleted',
+            },
+          ]);
+        }
+      }
+    }
+    const nm = metaOf(next);
+    nm.resourceVersion = dm.resourceVersion;
+    const strategy = this.strategy(r);
+    strategy.defaults?.(next, this.ctx);
+    if (subresource === undefined) {
+      strategy.prepareForUpdate?.(next, old, this.ctx);
+      // Generic generation bump for kinds that track it, when the strategy did not already.
+      if (
+        old.metadata?.generation !== undefined &&
+        nm.generation === old.metadata.generation &&
+        !deepEqual(next['spec'], old['spec'])
+      ) {
+        nm.generation = old.metadata.generation + 1;
+      }
+    }
+    const errs =
+      subresource === undefined ? validateObjectMeta(next, nameRuleFor(r.group, r.resource)) : [];
+    errs.push(...(strategy.validateUpdate?.(next, old, this.ctx) ?? []));
+    this.#validate(r, next, errs);
+    return next;
+  }
+
+  /** Deletes an object honouring finalizers, graceful pod deletion and preconditions. */
+  delete(
+    r: ResourceInfo,
+    namespace: string | undefined,
+    name: string,
+    opts: DeleteOptions = {},
+  ): { obj: KObject; deleted: boolean } {
+    const key = this.key(r, namespace, name);
+    for (let attempt = 0; ; attempt++) {
+      const kv = this.backend.get(key);
+      if (!kv) throw notFound(r, name);
+      const obj = this.decode(r, kv);
+      const meta = metaOf(obj);
+      const pre = opts.preconditions;
+      if (pre?.uid && pre.uid !== meta.uid) {
+        throw conflict(
+          r,
+          name,
+          `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${meta.uid}`,
+        );
+      }
+      if (pre?.resourceVersion && pre.resourceVersion !== meta.resourceVersion) {
+        throw conflict(
+          r,
+          name,
+          `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${meta.resourceVersion}`,
+        );
+      }
+      const plan = this.#planDelete(r, obj, opts);
+      if (plan === 'unchanged') return { obj, deleted: false };
+      try {
+        if (plan === 'now') {
+          if (opts.dryRun) return { obj, deleted: true };
+          const gone = this.backend.delete(key, kv.modRevision);
+          const out = this.decode(r, gone);
+          return { obj: out, deleted: true };
+        }
+        if (opts.dryRun) return { obj: this.toServed(r, plan), deleted: false };
+        const updated = this.backend.update(key, this.#encode(plan), kv.modRevision);
+        return { obj: this.decode(r, updated), deleted: false };
+      } catch (err) {
+        if (err instanceof ConflictError && attempt < 16) continue;
+        if (err instanceof KeyNotFoundError) throw notFound(r, name);
+        throw err;
+      }
+    }
+  }
+
+  /** Decides between deleting now, marking for deletion (returns the new object), or nothing. */
+  #planDelete(
+    r: ResourceInfo,
+    served: KObject,
+    opts: DeleteOptions,
+  ): KObject | 'now' | 'unchanged' {
+    const obj = this.toStorage(r, structuredClone(served));
+    const meta = metaOf(obj);
+    const finalizers = [...(meta.finalizers ?? [])];
+    const addFinalizer = (f: string) => {
+      if (!finalizers.includes(f)) finalizers.push(f);
+    };
+    const dropFinalizer = (f: string) => {
+      const i = finalizers.indexOf(f);
+      if (i >= 0) finalizers.splice(i, 1);
+    };
+    if (opts.propagationPolicy === 'Orphan') {
+      addFinalizer('orphan');
+      dropFinalizer('foregroundDeletion');
+    } else if (opts.propagationPolicy === 'Foreground') {
+      addFinalizer('foregroundDeletion');
+      dropFinalizer('orphan');
+    } else if (opts.propagationPolicy === 'Background') {
+      dropFinalizer('orphan');
+      dropFinalizer('foregroundDeletion');
+    }
+    const isNamespace = r.group === '' && r.resource === 'namespaces';
+    if (isNamespace) {
+      const spec = isObject(obj['spec']) ? obj['spec'] : {};
+      const specFinalizers = Array.isArray(spec['finalizers']) ? spec['finalizers'] : [];
+      if (meta.deletionTimestamp) return 'unchanged';
+      if (specFinalizers.length === 0 && finalizers.length === 0) return 'now';
+      meta.deletionTimestamp = rfc3339(this.clock);
+      meta.deletionGracePeriodSeconds = 0;
+      meta.finalizers = finalizers.length ? finalizers : undefined;
+      obj['status'] = { ...(isObject(obj['status']) ? obj['status'] : {}), phase: 'Terminating' };
+      return obj;
+    }
+    let grace = 0;
+    if (r.group === '' && r.resource === 'pods')
+      grace = podGracePeriod(obj, opts.gracePeriodSeconds);
+    if (meta.deletionTimestamp) {
+      // Already terminating: a delete may only shorten the grace period (or finish it).
+      const currentGrace = meta.deletionGracePeriodSeconds ?? 0;
+      if (grace === 0 && finalizers.length === 0) return 'now';
+      if (grace < currentGrace) {
+        meta.deletionGracePeriodSeconds = grace;
+        meta.deletionTimestamp = rfc3339(this.clock, grace * 1000);
+        meta.finalizers = finalizers.length ? finalizers : undefined;
+        return obj;
+      }
+      if (!deepEqual(finalizers, meta.finalizers ?? [])) {
+        meta.finalizers = finalizers.length ? finalizers : undefined;
+        return obj;
+      }
+      return 'unchanged';
+    }
+    if (grace === 0 && finalizers.length === 0) return 'now';
+    meta.deletionTimestamp = rfc3339(this.clock, grace * 1000);
+    meta.deletionGracePeriodSeconds = grace;
+    meta.finalizers = finalizers.length ? finalizers : undefined;
+    if (meta.generation !== undefined) meta.generation += 1;
+    return obj;
+  }
+}
+
+/** Grace period of a pod delete: 0 for unscheduled or finished pods, as upstream. */
+function podGracePeriod(pod: KObject, requested: number | undefined): number {
+  const spec = isObject(pod['spec']) ? pod['spec'] : {};
+  const status = isObject(pod['status']) ? pod['status'] : {};
+  if (!spec['nodeName']) return 0;
+  if (status['phase'] === 'Succeeded' || status['phase'] === 'Failed') return 0;
+  if (requested !== undefined) return Math.max(0, requested);
+  const t = spec['terminationGracePeriodSeconds'];
+  return typeof t === 'number' ? t : 30;
+}
+
+/** Namespace objects get the finalizer, phase and name label upstream sets at creation. */
+function prepareNamespace(ns: KObject): void {
+  const meta = metaOf(ns);
+  meta.labels = { ...(meta.labels ?? {}), 'kubernetes.io/metadata.name': meta.name ?? '' };
+  const spec = isObject(ns['spec']) ? ns['spec'] : {};
+  if (!Array.isArray(spec['finalizers'])) spec['finalizers'] = ['kubernetes'];
+  ns['spec'] = spec;
+  ns['status'] = { phase: 'Active' };
+}
+
+/** True when an update leaves a terminating object with nothing to wait for. */
+function shouldDeleteDuringUpdate(r: ResourceInfo, obj: KObject): boolean {
+  const meta = obj.metadata ?? {};
+  if (!meta.deletionTimestamp) return false;
+  if ((meta.finalizers ?? []).length > 0) return false;
+  if (r.group === '' && r.resource === 'namespaces') {
+    const spec = isObject(obj['spec']) ? obj['spec'] : {};
+    return !Array.isArray(spec['finalizers']) || spec['finalizers'].length === 0;
+  }
+  return (meta.deletionGracePeriodSeconds ?? 0) === 0;
+}
+
+/** A copy without fields whose change alone is not a real write (managedFields timestamps). */
+function withoutVolatile(obj: KObject): KObject {
+  const meta = obj.metadata;
+  if (!meta?.managedFields) return obj;
+  const { managedFields: _m, ...rest } = meta;
+  return { ...obj, metadata: rest };
+}
+
+/** Records (or refreshes) a managedFields entry for a manager (fieldsV1 is left minimal). */
+export function recordManager(
+  obj: KObject,
+  manager: string,
+  operation: 'Update' | 'Apply',
+  clock: Clock,
+  fieldsV1?: Record<string, unknown>,
+  subresource?: string,
+): void {
+  const meta = metaOf(obj);
+  const entries = (meta.managedFields ?? []).filter(
+    (e) =>
+      !(
+        e.manager === manager &&
+        e.operation === operation &&
+        (e.subresource ?? '') === (subresource ?? '')
+      ),
+  );
+  const entry: Record<string, unknown> = {
+    manager,
+    operation,
+    apiVersion: obj.apiVersion,
+    time: rfc3339(clock),
+    fieldsType: 'FieldsV1',
+    fieldsV1: fieldsV1 ?? fieldsOf(obj),
+  };
+  if (subresource) entry['subresource'] = subresource;
+  entries.push(entry as never);
+  meta.managedFields = entries;
+}
+
+/** A FieldsV1 set of the fields present in obj (maps by key, lists as atomic), without metadata system fields. */
+export function fieldsOf(obj: unknown, depth = 0): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (!isObject(obj)) return out;
+  for (const [k, v] of Object.entries(obj)) {
+    if (v === undefined) continue;
+    if (depth === 0 && (k === 'apiVersion' || k === 'kind' || k === 'status')) continue;
+    if (depth === 0 && k === 'metadata' && isObject(v)) {
+      const m: Record<string, unknown> = {};
+      for (const mk of ['labels', 'annotations', 'finalizers', 'ownerReferences']) {
+        if (v[mk] !== undefined) m[`f:${mk}`] = isObject(v[mk]) ? fieldsOf(v[mk], 1) : {};
+      }
+      if (Object.keys(m).length) out['f:metadata'] = m;
+      continue;
+    }
+    out[`f:${k}`] = isObject(v) ? fieldsOf(v, depth + 1) : {};
+  }
+  return out;
+}

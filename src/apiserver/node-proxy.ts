@@ -1,0 +1,208 @@
+// pods/log and pods/exec: locate the pod's node agent from its Node object and forward the request
+// (follows kubernetes pkg/registry/core/pod/strategy.go LogLocation/ExecLocation): logs stream
+// through; exec upgrades (websocket v5.channel.k8s.io or SPDY) are piped both ways untouched.
+import type http from 'node:http';
+import https from 'node:https';
+import type { Duplex } from 'node:stream';
+import tls from 'node:tls';
+import { findResource } from '../api/resources.js';
+import type { KObject } from '../client/rest.js';
+import type { ApiContext } from './handlers/context.js';
+import type { ResourceRequest } from './handlers/rest.js';
+import { badRequest, StatusError } from './status-error.js';
+import { isObject } from './util.js';
+
+const podsResource = findResource('', 'v1', 'pods')!;
+const nodesResource = findResource('', 'v1', 'nodes')!;
+
+/** Where a pod's node agent listens. */
+interface KubeletLocation {
+  host: string;
+  port: number;
+  container: string;
+}
+
+function containerNames(pod: KObject, field: string): string[] {
+  const spec = isObject(pod['spec']) ? pod['spec'] : {};
+  const list = Array.isArray(spec[field]) ? spec[field] : [];
+  return list.map((c) => (isObject(c) ? String(c['name'] ?? '') : ''));
+}
+
+/** Picks the container like upstream: the requested one, the default annotation, or the only one. */
+export function pickContainer(pod: KObject, requested: string | null): string {
+  const name = pod.metadata?.name ?? '';
+  const containers = containerNames(pod, 'containers');
+  const inits = containerNames(pod, 'initContainers');
+  const ephemeral = containerNames(pod, 'ephemeralContainers');
+  if (requested) {
+    if (![...containers, ...inits, ...ephemeral].includes(requested)) {
+      throw badRequest(`container ${requested} is not valid for pod ${name}`);
+    }
+    return requested;
+  }
+  const annotated = pod.metadata?.annotations?.['kubectl.kubernetes.io/default-container'];
+  if (annotated && containers.includes(annotated)) return annotated;
+  if (containers.length === 1) return containers[0]!;
+  let msg = `a container name must be specified for pod ${name}, choose one of: [${containers.join(' ')}]`;
+  if (inits.length) msg += ` or one of the init containers: [${inits.join(' ')}]`;
+  if (ephemeral.length) msg += ` or one of the ephemeral containers: [${ephemeral.join(' ')}]`;
+  throw badRequest(msg);
+}
+
+/** Resolves the node agent address of a pod and the container addressed by the query. */
+export function locateKubelet(ctx: ApiContext, rr: ResourceRequest): KubeletLocation {
+  const pod = ctx.store.get(podsResource, rr.namespace, rr.name!);
+  const container = pickContainer(pod, rr.query.get('container'));
+  const spec = isObject(pod['spec']) ? pod['spec'] : {};
+  const nodeName = spec['nodeName'];
+  if (typeof nodeName !== 'string' || nodeName === '') {
+    throw badRequest(`pod ${rr.name} does not have a host assigned`);
+  }
+  const node = ctx.store.get(nodesResource, undefined, nodeName);
+  const status = isObject(node['status']) ? node['status'] : {};
+  const addresses = Array.isArray(status['addresses']) ? status['addresses'] : [];
+  const internal = addresses.find((a) => isObject(a) && a['type'] === 'InternalIP');
+  const host = isObject(internal) ? String(internal['address']) : '127.0.0.1';
+  const de = isObject(status['daemonEndpoints']) ? status['daemonEndpoints'] : {};
+  const ke = isObject(de['kubeletEndpoint']) ? de['kubeletEndpoint'] : {};
+  const port = typeof ke['Port'] === 'number' ? ke['Port'] : 10250;
+  return { host, port, container };
+}
+
+function forwardedQuery(q: URLSearchParams): string {
+  const out = new URLSearchParams();
+  for (const [k, v] of q) if (k !== 'container') out.append(k, v);
+  const s = out.toString();
+  return s ? `?${s}` : '';
+}
+
+function kubeletPath(
+  kind: 'containerLogs' | 'exec',
+  rr: ResourceRequest,
+  container: string,
+): string {
+  const seg = (s: string) => encodeURIComponent(s);
+  return `/${kind}/${seg(rr.namespace ?? '')}/${seg(rr.name!)}/${seg(container)}${forwardedQuery(rr.query)}`;
+}
+
+/** Streams a container log from the node agent (follow keeps the response open). */
+export function proxyPodLog(
+  ctx: ApiContext,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  rr: ResourceRequest,
+): Promise<void> {
+  const loc = locateKubelet(ctx, rr);
+  const kubelet = ctx.kubelet ?? {};
+  return new Promise((resolve) => {
+    const upstream = https.request(
+      {
+        host: loc.host,
+        port: loc.port,
+        method: 'GET',
+        path: kubeletPath('containerLogs', rr, loc.container),
+        headers: kubelet.token ? { Authorization: `Bearer ${kubelet.token}` } : {},
+        ca: kubelet.ca,
+        rejectUnauthorized: !kubelet.insecureSkipTLSVerify,
+      },
+      (up) => {
+        const headers: http.OutgoingHttpHeaders = {
+          'Content-Type': up.headers['content-type'] ?? 'text/plain',
+        };
+        res.writeHead(up.statusCode ?? 502, headers);
+        res.flushHeaders();
+        up.pipe(res);
+        up.on('end', resolve);
+        up.on('error', () => {
+          res.destroy();
+          resolve();
+        });
+      },
+    );
+    // The client going away (kubectl logs -f interrupted) ends the upstream stream too.
+    req.on('close', () => upstream.destroy());
+    upstream.on('error', (err) => {
+      if (!res.headersSent) {
+        const e = new StatusError({
+          reason: 'InternalError',
+          code: 500,
+          message: `Get "https://${loc.host}:${loc.port}/containerLogs/...": ${err.message}`,
+        });
+        res.writeHead(e.code, { 'Content-Type': 'application/json' });
+        res.end(JSON.stringify(e.toStatus()));
+      } else res.destroy();
+      resolve();
+    });
+    upstream.end();
+  });
+}
+
+/** A plain (non-upgrade) exec request: upstream answers 400 asking for an upgrade. */
+export async function proxyPodExec(
+  _ctx: ApiContext,
+  _req: http.IncomingMessage,
+  _res: http.ServerResponse,
+  _rr: ResourceRequest,
+): Promise<void> {
+  throw badRequest('Upgrade request required');
+}
+
+const forwardedUpgradeHeaders = [
+  'upgrade',
+  'connection',
+  'sec-websocket-key',
+  'sec-websocket-version',
+  'sec-websocket-protocol',
+  'sec-websocket-extensions',
+  'x-stream-protocol-version',
+  'content-length',
+];
+
+/** Pipes an exec upgrade request to the node agent; the 101 answer flows back untouched. */
+export function upgradePodExec(
+  ctx: ApiContext,
+  req: http.IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+  rr: ResourceRequest,
+): void {
+  const loc = locateKubelet(ctx, rr);
+  const kubelet = ctx.kubelet ?? {};
+  const upstream = tls.connect({
+    host: loc.host,
+    port: loc.port,
+    ca: kubelet.ca,
+    rejectUnauthorized: !kubelet.insecureSkipTLSVerify,
+    ALPNProtocols: ['http/1.1'],
+  });
+  const lines = [`${req.method ?? 'GET'} ${kubeletPath('exec', rr, loc.container)} HTTP/1.1`];
+  lines.push(`Host: ${loc.host}:${loc.port}`);
+  for (const h of forwardedUpgradeHeaders) {
+    const v = req.headers[h];
+    if (v !== undefined) lines.push(`${h}: ${Array.isArray(v) ? v.join(', ') : v}`);
+  }
+  if (kubelet.token) lines.push(`Authorization: Bearer ${kubelet.token}`);
+  upstream.on('secureConnect', () => {
+    upstream.write(`${lines.join('\r\n')}\r\n\r\n`);
+    if (head.length) upstream.write(head);
+    socket.pipe(upstream);
+    upstream.pipe(socket);
+  });
+  upstream.on('error', (err) => {
+    if (socket.writable) {
+      const body = JSON.stringify(
+        new StatusError({
+          reason: 'InternalError',
+          code: 500,
+          message: `error dialing backend: ${err.message}`,
+        }).toStatus(),
+      );
+      socket.end(
+        `HTTP/1.1 500 Internal Server Error\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
+    }
+  });
+  socket.on('error', () => upstream.destroy());
+  socket.on('close', () => upstream.destroy());
+  upstream.on('close', () => socket.destroy());
+}
