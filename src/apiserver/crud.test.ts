@@ -55,7 +55,7 @@ describe('API server CRUD', () => {
   });
 
   it('generates names from generateName with the upstream alphabet', async () => {
-    const created = await api.client.create(R.configmaps, {
+    const created = await api.client.create<KObject>(R.configmaps, {
       metadata: { generateName: 'gen-', namespace: 'default' },
     });
     assert.match(created.metadata!.name!, /^gen-[bcdfghjklmnpqrstvwxz2456789]{5}$/);
