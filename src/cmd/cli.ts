@@ -3,7 +3,8 @@ import { Command, InvalidArgumentError } from 'commander';
 
 function int(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('Not a port number.');
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new InvalidArgumentError('Not a port number.');
   return n;
 }
 
@@ -33,11 +34,31 @@ program
   .option('--service-cidr <cidr>', 'ClusterIP range', '10.96.0.0/12')
   .option('--node-name <name>', 'name of the node', 'skiff')
   .option('--hpa-sync-period <d>', 'HPA sync period (upstream 15s)', duration, 1000)
-  .option('--hpa-downscale-stabilization <d>', 'HPA scale-down stabilization window (upstream 5m)', duration, 300_000)
+  .option(
+    '--hpa-downscale-stabilization <d>',
+    'HPA scale-down stabilization window (upstream 5m)',
+    duration,
+    300_000,
+  )
   .option('--hpa-tolerance <ratio>', 'HPA tolerance (upstream 0.1)', Number, 0.1)
-  .option('--hpa-cpu-initialization-period <d>', 'HPA CPU initialization period (upstream 5m)', duration, 300_000)
-  .option('--hpa-initial-readiness-delay <d>', 'HPA initial readiness delay (upstream 30s)', duration, 30_000)
-  .option('--metric-resolution <d>', 'metrics-server scrape interval (upstream 15s)', duration, 1000)
+  .option(
+    '--hpa-cpu-initialization-period <d>',
+    'HPA CPU initialization period (upstream 5m)',
+    duration,
+    300_000,
+  )
+  .option(
+    '--hpa-initial-readiness-delay <d>',
+    'HPA initial readiness delay (upstream 30s)',
+    duration,
+    30_000,
+  )
+  .option(
+    '--metric-resolution <d>',
+    'metrics-server scrape interval (upstream 15s)',
+    duration,
+    1000,
+  )
   .option('--reduced', 'force the reduced mode (no namespaces or cgroups)', false)
   .option('--no-kubeconfig', "do not merge a 'skiff' context into the user's kubeconfig")
   .option('--detach', 'run in the background and return once ready', false)
@@ -69,13 +90,17 @@ program
   .description('print the Skiff version')
   .action(async () => {
     const { readFileSync } = await import('node:fs');
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    const pkg = JSON.parse(
+      readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
+    ) as { version: string };
     process.stdout.write(`skiff ${pkg.version} (Kubernetes API 1.32, node ${process.version})\n`);
   });
 
 program
   .command('addon <name>')
-  .description('run a bundled add-on (used by the add-on pods): ingress-controller | metrics-server')
+  .description(
+    'run a bundled add-on (used by the add-on pods): ingress-controller | metrics-server',
+  )
   .allowUnknownOption(true)
   .passThroughOptions()
   .argument('[args...]')
@@ -95,7 +120,9 @@ program
 
 program
   .command('load')
-  .description('an ab-compatible HTTP load generator with a latency report (skiff load -c 50 -n 10000 URL)')
+  .description(
+    'an ab-compatible HTTP load generator with a latency report (skiff load -c 50 -n 10000 URL)',
+  )
   .helpOption(false)
   .allowUnknownOption(true)
   .allowExcessArguments(true)

