@@ -6,6 +6,9 @@ import signal
 import socket
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from socketserver import TCPServer
+
+TCPServerBind = TCPServer.server_bind
 
 HOSTNAME = os.environ.get('HOSTNAME') or socket.gethostname()
 # Flask's routing, request/response objects and Jinja-free text reply cost about 1-2 ms of CPU per
@@ -48,6 +51,12 @@ class Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 128
+
+    def server_bind(self):
+        # HTTPServer.server_bind calls socket.getfqdn(), a reverse DNS lookup that stalls start-up
+        # for seconds when the cluster DNS is not reachable yet; the name is only cosmetic.
+        TCPServerBind(self)
+        self.server_name, self.server_port = self.server_address[:2]
 
 
 def main():

@@ -32,6 +32,8 @@ export function runCommand(
       else
         reject(new CommandError(`${file} ${args.join(' ')}`, code, Buffer.concat(err).toString()));
     });
+    // The command may exit before reading its input: a broken pipe then is not our error.
+    child.stdin.on('error', () => undefined);
     child.stdin.end(opts.input ?? '');
   });
 }

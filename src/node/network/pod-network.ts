@@ -109,7 +109,14 @@ export class PodNetwork {
     if (this.isReduced) return { ip };
     const ns = this.netnsName(podUID);
     const netnsPath = path.join(netnsDir, ns);
-    if (existsSync(netnsPath)) return { ip, netnsPath };
+    if (existsSync(netnsPath)) {
+      // Adopting a pod from a previous run: keep its namespace if it is fully set up.
+      const shown = await runCommand('ip', ['-n', ns, '-br', 'addr', 'show', 'dev', 'eth0'], {
+        allowFailure: true,
+      });
+      if (shown.includes(`${ip}/`)) return { ip, netnsPath };
+      await this.#deleteNetns(ns);
+    }
     const veth = this.#vethName(podUID);
     try {
       await runCommand('ip', ['-batch', '-'], {
@@ -138,9 +145,7 @@ export class PodNetwork {
   async teardown(podUID: string): Promise<void> {
     if (!this.isReduced) {
       const ns = this.netnsName(podUID);
-      if (existsSync(path.join(netnsDir, ns))) {
-        await runCommand('ip', ['netns', 'del', ns], { allowFailure: true });
-      }
+      await this.#deleteNetns(ns);
       // A half-made setup may have left the host side of the pair behind.
       const veth = this.#vethName(podUID);
       const shown = await runCommand('ip', ['-br', 'link', 'show', 'dev', veth], {
@@ -170,6 +175,14 @@ export class PodNetwork {
       allowFailure: true,
     });
     if (shown.trim()) await runCommand('ip', ['link', 'del', this.bridgeName]);
+  }
+
+  async #deleteNetns(ns: string): Promise<void> {
+    // A namespace file can carry stacked mounts (a racing `ip netns add`, or mount propagation
+    // from another mount namespace): each `ip netns del` removes one layer.
+    for (let i = 0; i < 4 && existsSync(path.join(netnsDir, ns)); i++) {
+      await runCommand('ip', ['netns', 'del', ns], { allowFailure: true });
+    }
   }
 
   #vethName(podUID: string): string {

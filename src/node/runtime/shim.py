@@ -1,0 +1,394 @@
+# Skiff's pod shim (containerd-shim + conmon + pause in one small process): PID 1 of the pod's PID
+# namespace. It builds the pod's mount namespace, runs containers as its children, writes their
+# output as CRI log lines, reaps every process, and keeps running when Skiff dies (Skiff re-attaches).
+import ctypes
+import json
+import os
+import selectors
+import signal
+import socket
+import sys
+import time
+
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 32, 4096, 16384, 1 << 18
+MNT_DETACH = 2
+libc = ctypes.CDLL(None, use_errno=True)
+libc.mount.argtypes = [ctypes.c_char_p] * 3 + [ctypes.c_ulong, ctypes.c_char_p]
+
+
+def die(msg):
+    sys.stderr.write('skiff-shim: %s\n' % msg)
+    sys.stderr.flush()
+    os._exit(1)
+
+
+def mount(source, target, fstype, flags, data=None):
+    enc = lambda s: s.encode() if s is not None else None
+    if libc.mount(enc(source), enc(target), enc(fstype), flags, enc(data)) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, 'mount %s on %s: %s' % (source, target, os.strerror(err)))
+
+
+def bind(source, target, read_only=False):
+    if os.path.isdir(source):
+        os.makedirs(target, exist_ok=True)
+    elif not os.path.exists(target):
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        open(target, 'a').close()
+    mount(source, target, None, MS_BIND | MS_REC)
+    if read_only:
+        mount(None, target, None, MS_REMOUNT | MS_BIND | MS_RDONLY)
+
+
+def build_rootfs(pod_dir, cfg):
+    """Copy-on-write view of the host root (host files stay untouched), then the pod's own mounts."""
+    mount(None, '/', None, MS_REC | MS_PRIVATE)
+    scratch = os.path.join(pod_dir, 'root')
+    os.makedirs(scratch, exist_ok=True)
+    mount('skiff-pod', scratch, 'tmpfs', MS_NOSUID | MS_NODEV, 'mode=755')
+    for d in ('upper', 'work', 'merged'):
+        os.mkdir(os.path.join(scratch, d))
+    new = os.path.join(scratch, 'merged')
+    mount('overlay', new, 'overlay', 0,
+          'lowerdir=/,upperdir=%s/upper,workdir=%s/work' % (scratch, scratch))
+    mount('/dev', new + '/dev', None, MS_BIND | MS_REC)
+    mount('/sys', new + '/sys', None, MS_BIND | MS_REC)
+    mount('proc', new + '/proc', 'proc', MS_NOSUID | MS_NODEV)
+    mount('tmpfs', new + '/tmp', 'tmpfs', MS_NOSUID | MS_NODEV, 'mode=1777')
+    mount('shm', new + '/dev/shm', 'tmpfs', MS_NOSUID | MS_NODEV, 'mode=1777')
+    for m in cfg.get('mounts', []):
+        target = new + m['target']
+        if m.get('type') == 'tmpfs':
+            os.makedirs(target, exist_ok=True)
+            mount('tmpfs', target, 'tmpfs', MS_NOSUID | MS_NODEV, 'mode=1777')
+        else:
+            bind(m['source'], target, m.get('readOnly', False))
+    old = new + '/.skiff-oldroot'
+    os.makedirs(old, exist_ok=True)
+    if libc.syscall(155, new.encode(), old.encode()) != 0:  # pivot_root
+        raise OSError(ctypes.get_errno(), 'pivot_root')
+    os.chdir('/')
+    libc.umount2(b'/.skiff-oldroot', MNT_DETACH)
+    os.rmdir('/.skiff-oldroot')
+    # The host's root dotfiles are not the image's: give the pod a stock root home (copy-on-write).
+    for name in ('.bashrc', '.profile'):
+        skel = os.path.join('/etc/skel', name)
+        try:
+            with open(skel, 'rb') as src, open(os.path.join('/root', name), 'wb') as dst:
+                dst.write(src.read())
+        except OSError:
+            pass
+
+
+def now_rfc3339():
+    ns = time.time_ns()
+    return time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(ns // 10**9)) + '.%09dZ' % (ns % 10**9)
+
+
+class Log:
+    """CRI log file: `<time> <stream> <P|F> <text>`; rotated at max_bytes into `<file>.1`."""
+
+    def __init__(self, dir_fd, rel, max_bytes):
+        self.dir_fd, self.rel, self.max_bytes = dir_fd, rel, max_bytes
+        self.fd = os.open(rel, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o640, dir_fd=dir_fd)
+        self.size = os.fstat(self.fd).st_size
+        self.partial = {}
+
+    def write(self, stream, data):
+        buf = self.partial.pop(stream, b'') + data
+        lines = buf.split(b'\n')
+        rest = lines.pop()
+        out = []
+        ts = now_rfc3339().encode()
+        for line in lines:
+            out.append(b'%s %s F %s\n' % (ts, stream, line))
+        if len(rest) >= 16384:
+            out.append(b'%s %s P %s\n' % (ts, stream, rest))
+        elif rest:
+            self.partial[stream] = rest
+        if out:
+            self._emit(b''.join(out))
+
+    def flush(self):
+        ts = now_rfc3339().encode()
+        for stream, rest in list(self.partial.items()):
+            self._emit(b'%s %s P %s\n' % (ts, stream, rest))
+        self.partial.clear()
+
+    def _emit(self, data):
+        if self.size + len(data) > self.max_bytes and self.size > 0:
+            os.close(self.fd)
+            os.replace(self.rel, self.rel + '.1', src_dir_fd=self.dir_fd, dst_dir_fd=self.dir_fd)
+            self.fd = os.open(self.rel, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o640, dir_fd=self.dir_fd)
+            self.size = 0
+        os.write(self.fd, data)
+        self.size += len(data)
+
+    def close(self):
+        self.flush()
+        os.close(self.fd)
+
+
+class Shim:
+    def __init__(self, pod_dir, cfg):
+        self.cfg = cfg
+        self.dir_fd = os.open(pod_dir, os.O_RDONLY | os.O_DIRECTORY)
+        self.sel = selectors.DefaultSelector()
+        self.clients = {}
+        self.containers = {}  # name -> state dict
+        self.by_pid = {}
+        self.pipes = {}  # fd -> (name, stream)
+        self.logs = {}
+        self.stopping = False
+
+    def save(self):
+        data = json.dumps({'containers': self.containers}).encode()
+        fd = os.open('state.json.tmp', os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644, dir_fd=self.dir_fd)
+        os.write(fd, data)
+        os.close(fd)
+        os.replace('state.json.tmp', 'state.json', src_dir_fd=self.dir_fd, dst_dir_fd=self.dir_fd)
+
+    def broadcast(self, msg):
+        line = (json.dumps(msg) + '\n').encode()
+        for conn in list(self.clients):
+            try:
+                conn.sendall(line)
+            except OSError:
+                self.drop(conn)
+
+    def drop(self, conn):
+        self.clients.pop(conn, None)
+        try:
+            self.sel.unregister(conn)
+        except (KeyError, ValueError):
+            pass
+        conn.close()
+
+    def start(self, req):
+        name = req['name']
+        old = self.containers.get(name)
+        if old and old.get('pid') and not old.get('exit'):
+            raise RuntimeError('container %s is still running' % name)
+        log = Log(self.dir_fd, req['logFile'], req.get('maxLogBytes', 10 * 1024 * 1024))
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        ready_r, ready_w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.close(ready_r)
+                os.setpgid(0, 0)
+                for procs in req.get('cgroupProcs', []):
+                    with open(procs, 'w') as f:
+                        f.write('0')
+                os.dup2(os.open('/dev/null', os.O_RDONLY), 0)
+                os.dup2(out_w, 1)
+                os.dup2(err_w, 2)
+                os.chdir(req.get('cwd') or '/')
+                if req.get('gid') is not None:
+                    os.setgroups([])
+                    os.setgid(req['gid'])
+                if req.get('uid') is not None:
+                    os.setuid(req['uid'])
+                for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGPIPE):
+                    signal.signal(sig, signal.SIG_DFL)
+                signal.pthread_sigmask(signal.SIG_SETMASK, [])
+                os.set_inheritable(ready_w, False)
+                os.execvpe(req['argv'][0], req['argv'], req['env'])
+            except BaseException as e:  # report why exec failed through the ready pipe
+                try:
+                    os.write(ready_w, str(e).encode()[:4000])
+                finally:
+                    os._exit(127)
+        os.close(out_w)
+        os.close(err_w)
+        os.close(ready_w)
+        # The ready pipe closes on a successful exec (CLOEXEC) or carries the exec error.
+        err = b''
+        while True:
+            chunk = os.read(ready_r, 4096)
+            if not chunk:
+                break
+            err += chunk
+        os.close(ready_r)
+        st = {'name': name, 'attempt': req['attempt'], 'pid': pid, 'startedAt': now_rfc3339(), 'exit': None}
+        if err:
+            log.write(b'stderr', err + b'\n')
+            st['startError'] = err.decode(errors='replace')
+        if name in self.logs:
+            self.logs[name].close()
+        self.logs[name] = log
+        for fd, stream in ((out_r, b'stdout'), (err_r, b'stderr')):
+            os.set_blocking(fd, False)
+            self.pipes[fd] = (name, stream, log)
+            self.sel.register(fd, selectors.EVENT_READ, 'pipe')
+        self.containers[name] = st
+        self.by_pid[pid] = name
+        self.save()
+        self.reap()
+        return st
+
+    def on_pipe(self, fd):
+        name, stream, log = self.pipes[fd]
+        try:
+            data = os.read(fd, 65536)
+        except BlockingIOError:
+            return
+        if data:
+            log.write(stream, data)
+            return
+        self.sel.unregister(fd)
+        os.close(fd)
+        del self.pipes[fd]
+        log.flush()
+
+    def reap(self):
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            name = self.by_pid.pop(pid, None)
+            if name is None:
+                continue  # an orphan re-parented to us: reaping it is all PID 1 owes it
+            st = self.containers[name]
+            # Drain what the container wrote before it died so logs are complete.
+            for fd, (n, _s, _l) in list(self.pipes.items()):
+                if n == name:
+                    self.on_pipe(fd)
+            try:
+                os.killpg(pid, signal.SIGKILL)  # the container's leftover processes die with it
+            except OSError:
+                pass
+            st['exit'] = {
+                'exitCode': os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status),
+                'signal': os.WTERMSIG(status) if os.WIFSIGNALED(status) else 0,
+                'finishedAt': now_rfc3339(),
+            }
+            self.save()
+            self.broadcast({'event': 'exit', 'container': st})
+
+    def handle(self, conn, req):
+        op = req.get('op')
+        try:
+            if op == 'start':
+                res = {'container': self.start(req)}
+            elif op == 'signal':
+                st = self.containers.get(req['name'])
+                if st and not st.get('exit'):
+                    target = -st['pid'] if req.get('group') else st['pid']
+                    os.kill(target, req['signal'])
+                res = {}
+            elif op == 'state':
+                res = {'containers': self.containers}
+            elif op == 'shutdown':
+                self.stopping = True
+                res = {}
+            else:
+                raise RuntimeError('unknown op %r' % op)
+            res['ok'] = True
+        except Exception as e:
+            res = {'ok': False, 'error': str(e)}
+        res['id'] = req.get('id')
+        conn.sendall((json.dumps(res) + '\n').encode())
+
+    def on_client(self, conn):
+        try:
+            data = conn.recv(65536)
+        except OSError:
+            data = b''
+        if not data:
+            self.drop(conn)
+            return
+        buf = self.clients[conn] + data
+        *lines, rest = buf.split(b'\n')
+        self.clients[conn] = rest
+        for line in lines:
+            if line.strip():
+                self.handle(conn, json.loads(line))
+
+    def shutdown(self):
+        # Everything else in the PID namespace dies with PID 1; SIGKILL first so logs get flushed.
+        for st in self.containers.values():
+            if not st.get('exit'):
+                try:
+                    os.killpg(st['pid'], signal.SIGKILL)
+                except OSError:
+                    pass
+        deadline = time.monotonic() + 5
+        while self.by_pid and time.monotonic() < deadline:
+            self.reap()
+            time.sleep(0.01)
+        for log in self.logs.values():
+            log.close()
+        self.save()
+
+    def run(self, listener):
+        wake_r, wake_w = os.pipe()
+        os.set_blocking(wake_r, False)
+        os.set_blocking(wake_w, False)
+        signal.set_wakeup_fd(wake_w)
+        signal.signal(signal.SIGCHLD, lambda *_: None)
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(sig, lambda *_: setattr(self, 'stopping', True))
+        signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+        self.sel.register(wake_r, selectors.EVENT_READ, 'wake')
+        self.sel.register(listener, selectors.EVENT_READ, 'listen')
+        sys.stdout.write('ready\n')
+        sys.stdout.flush()
+        while not self.stopping:
+            for key, _ in self.sel.select(1.0):
+                if key.data == 'wake':
+                    try:
+                        os.read(wake_r, 512)
+                    except BlockingIOError:
+                        pass
+                    self.reap()
+                elif key.data == 'listen':
+                    conn, _ = listener.accept()
+                    self.clients[conn] = b''
+                    self.sel.register(conn, selectors.EVENT_READ, 'client')
+                elif key.data == 'pipe':
+                    if key.fd in self.pipes:
+                        self.on_pipe(key.fd)
+                elif key.data == 'client':
+                    self.on_client(key.fileobj)
+            self.reap()
+        self.shutdown()
+
+
+def main():
+    pod_dir = sys.argv[1]
+    with open(os.path.join(pod_dir, 'sandbox.json')) as f:
+        cfg = json.load(f)
+    # NSpid from the host's /proc (before our own /proc is mounted): our PID as Skiff sees it.
+    with open('/proc/self/status') as f:
+        nspid = [l.split()[1] for l in f if l.startswith('NSpid:')]
+    with open('/proc/self/stat') as f:
+        start_ticks = f.read().rsplit(')', 1)[1].split()[19]
+    sock_path = cfg['socket']
+    try:
+        os.unlink(sock_path)
+    except FileNotFoundError:
+        pass
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(sock_path)
+    listener.listen(16)
+    with open(os.path.join(pod_dir, 'shim.json.tmp'), 'w') as f:
+        json.dump({'pid': int(nspid[0]) if nspid else os.getpid(), 'startTicks': int(start_ticks)}, f)
+    os.replace(os.path.join(pod_dir, 'shim.json.tmp'), os.path.join(pod_dir, 'shim.json'))
+    shim = Shim(pod_dir, cfg)  # opens the pod dir before the host root goes out of view
+    if cfg.get('isolated'):
+        try:
+            if cfg.get('hostname'):
+                socket.sethostname(cfg['hostname'])
+            build_rootfs(pod_dir, cfg)
+        except OSError as e:
+            die('sandbox setup failed: %s' % e)
+    shim.run(listener)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,186 @@
+// A pod sandbox: the shim process (PID 1 of the pod's PID namespace) started detached in new
+// mount/UTS/IPC/PID namespaces joined to the pod's network namespace. Survives Skiff's death;
+// `attachSandbox` re-connects to it at the next start (the containerd-shim model).
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, openSync, closeSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Clock } from '../../lib/clock.js';
+import { ShimClient } from '../runtime/shim-client.js';
+import { isProcessAlive } from './proc.js';
+
+const shimScript = path.join(path.dirname(fileURLToPath(import.meta.url)), '../runtime/shim.py');
+const python = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+
+/** One mount inside the sandbox. */
+export interface SandboxMount {
+  source?: string;
+  target: string;
+  readOnly?: boolean;
+  type?: 'bind' | 'tmpfs';
+}
+
+/** What a sandbox is made of. */
+export interface SandboxSpec {
+  /** Per-pod state directory (logs, state.json, volumes). */
+  podDir: string;
+  hostname: string;
+  /** False in reduced mode: no namespaces, the shim runs as a plain detached process. */
+  isolated: boolean;
+  /** Network namespace file; undefined = host network. */
+  netnsPath?: string;
+  /** Share the host's UTS namespace (hostNetwork pods keep the node's hostname). */
+  shareHostUTS?: boolean;
+  mounts: SandboxMount[];
+}
+
+interface ShimInfo {
+  pid: number;
+  startTicks: number;
+}
+
+/** A running pod sandbox and the connection to its shim. */
+export class Sandbox {
+  readonly podDir: string;
+  readonly client: ShimClient;
+  readonly shimPid: number;
+  readonly isolated: boolean;
+  #startTicks: number;
+
+  /** Use createSandbox or attachSandbox. */
+  constructor(opts: {
+    podDir: string;
+    client: ShimClient;
+    info: ShimInfo;
+    isolated: boolean;
+  }) {
+    this.podDir = opts.podDir;
+    this.client = opts.client;
+    this.shimPid = opts.info.pid;
+    this.#startTicks = opts.info.startTicks;
+    this.isolated = opts.isolated;
+  }
+
+  /** True while the shim process is alive. */
+  get isAlive(): boolean {
+    return isProcessAlive(this.shimPid, this.#startTicks);
+  }
+
+  /** Kills every container, stops the shim and waits until it is gone. */
+  async stop(clock: Clock): Promise<void> {
+    await this.client.shutdown();
+    const deadline = clock.now() + 6000;
+    while (this.isAlive && clock.now() < deadline) await clock.sleep(10);
+    if (this.isAlive) process.kill(this.shimPid, 'SIGKILL');
+    this.client.close();
+  }
+
+  /**
+   * Spawns a process inside the sandbox's namespaces and a container's cgroup (kubectl exec);
+   * stdio are pipes.
+   */
+  spawnIn(opts: {
+    argv: string[];
+    env: Record<string, string>;
+    cwd: string;
+    cgroupProcs: string[];
+    uid?: number;
+    gid?: number;
+  }): ChildProcess {
+    if (!this.isolated) {
+      return spawn(opts.argv[0] ?? 'sh', opts.argv.slice(1), { cwd: opts.cwd, env: opts.env });
+    }
+    // Join the cgroup first (from the host side), then enter the namespaces: nsenter forks into the
+    // PID namespace, so the command runs as a child inside the pod, charged to the container.
+    const join = opts.cgroupProcs.map((_, i) => `echo $$ > "$${i + 1}"`).join(' && ');
+    const ns = ['-t', String(this.shimPid), '-m', '-u', '-i', '-n', '-p'];
+    if (opts.uid !== undefined) ns.push('-S', String(opts.uid));
+    if (opts.gid !== undefined) ns.push('-G', String(opts.gid));
+    const n = opts.cgroupProcs.length;
+    const script = `${join ? `${join} && ` : ''}shift ${n}; exec nsenter "$@"`;
+    return spawn(
+      '/bin/sh',
+      ['-c', script, 'skiff-exec', ...opts.cgroupProcs, ...ns, '--', ...opts.argv],
+      {
+        env: opts.env,
+      },
+    );
+  }
+}
+
+/** Path of the shim's control socket: in the pod dir when short enough for sun_path. */
+export function shimSocketPath(podDir: string): string {
+  const p = path.join(podDir, 'shim.sock');
+  if (p.length < 100) return p;
+  const h = createHash('sha1').update(podDir).digest('hex').slice(0, 20);
+  return path.join(tmpdir(), `skiff-shim-${h}.sock`);
+}
+
+/** Creates a sandbox: writes sandbox.json, spawns the shim detached and connects to it. */
+export async function createSandbox(spec: SandboxSpec): Promise<Sandbox> {
+  mkdirSync(spec.podDir, { recursive: true });
+  const socket = shimSocketPath(spec.podDir);
+  writeFileSync(
+    path.join(spec.podDir, 'sandbox.json'),
+    JSON.stringify({
+      hostname: spec.hostname,
+      isolated: spec.isolated,
+      mounts: spec.mounts,
+      socket,
+    }),
+  );
+  const cmd: string[] = [];
+  if (spec.isolated) {
+    // nsenter joins the pod's existing network namespace (`unshare --net=FILE` would create one).
+    if (spec.netnsPath) cmd.push('nsenter', `--net=${spec.netnsPath}`, '--');
+    cmd.push('unshare', '--pid', '--fork', '--mount', '--ipc', '--propagation', 'private');
+    if (!spec.shareHostUTS) cmd.push('--uts');
+    cmd.push('--');
+  }
+  cmd.push(python, '-I', '-S', shimScript, spec.podDir);
+  const errFd = openSync(path.join(spec.podDir, 'shim.log'), 'a');
+  // detached: its own session, so neither Skiff's terminal nor Skiff's death reaches the pod.
+  const child = spawn(cmd[0] ?? '', cmd.slice(1), {
+    detached: true,
+    stdio: ['ignore', 'pipe', errFd],
+  });
+  closeSync(errFd);
+  const ready = await new Promise<boolean>((resolve) => {
+    let out = '';
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('ready\n')) resolve(true);
+    });
+    child.once('exit', () => resolve(false));
+    child.once('error', () => resolve(false));
+  });
+  child.stdout?.destroy();
+  child.unref();
+  if (!ready) {
+    const why = readFileSync(path.join(spec.podDir, 'shim.log'), 'utf8').trim().split('\n').pop();
+    throw new Error(`failed to create pod sandbox: ${why ?? 'shim exited'}`);
+  }
+  const info = JSON.parse(readFileSync(path.join(spec.podDir, 'shim.json'), 'utf8')) as ShimInfo;
+  const client = await ShimClient.connect(socket);
+  return new Sandbox({ podDir: spec.podDir, client, info, isolated: spec.isolated });
+}
+
+/** Re-connects to the sandbox left by a previous run; undefined when its shim is gone. */
+export async function attachSandbox(podDir: string): Promise<Sandbox | undefined> {
+  const infoFile = path.join(podDir, 'shim.json');
+  if (!existsSync(infoFile)) return undefined;
+  const info = JSON.parse(readFileSync(infoFile, 'utf8')) as ShimInfo;
+  if (!isProcessAlive(info.pid, info.startTicks)) return undefined;
+  const cfg = JSON.parse(readFileSync(path.join(podDir, 'sandbox.json'), 'utf8')) as {
+    isolated: boolean;
+    socket: string;
+  };
+  try {
+    const client = await ShimClient.connect(cfg.socket);
+    return new Sandbox({ podDir, client, info, isolated: cfg.isolated });
+  } catch {
+    return undefined;
+  }
+}
