@@ -93,6 +93,7 @@ export async function upCommand(opts: UpOptions): Promise<number> {
   );
   out(`  ingress      ${cluster.ingressUrl}`);
   if (cluster.dashboardUrl) out(`  dashboard    ${cluster.dashboardUrl}`);
+  out(`  logs         ${layout.logFile}`);
   out('');
   out(
     opts.kubeconfig

@@ -1,6 +1,7 @@
 // The all-in-one server (k3s style): the one place that wires store → apiserver → controllers →
 // node agent → proxy/DNS → add-ons → dashboard, each behind its start(signal) seam.
-import { existsSync, writeFileSync } from 'node:fs';
+import { setMaxListeners } from 'node:events';
+import { createWriteStream, existsSync, writeFileSync } from 'node:fs';
 import { createApiServer } from '../apiserver/server.js';
 import { ensurePki, type Pki } from '../apiserver/auth/pki.js';
 import {
@@ -76,8 +77,15 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     startedAt: new Date().toISOString(),
   });
   const log = createLogger({ component: 'skiff' });
-  configureLogging({});
+  // Component logs go to <data-dir>/skiff.log so the terminal keeps the progress and ready block;
+  // SKIFF_LOG_STDERR=1 keeps them on stderr (debugging, CI).
+  if (process.env['SKIFF_LOG_STDERR'] !== '1') {
+    const stream = createWriteStream(layout.logFile, { flags: 'a', mode: 0o600 });
+    configureLogging({ sink: (line) => stream.write(line + '\n') });
+  }
   const abort = new AbortController();
+  // Every informer, controller and timer listens on this one signal.
+  setMaxListeners(1000, abort.signal);
   const components: Component[] = [];
   const stopFns: (() => void)[] = [];
   const step = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
