@@ -1,0 +1,272 @@
+// The ingress controller: watches Ingresses, IngressClasses, Services and EndpointSlices, keeps the
+// route table and per-backend balancers current, writes Ingress status, and serves HTTP
+// (ingress-nginx's role: internal/ingress/controller/nginx.go + status/status.go).
+import http from 'node:http';
+import type { Service } from 'kubernetes-types/core/v1.js';
+import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
+import type { Ingress, IngressClass } from 'kubernetes-types/networking/v1.js';
+import { objectKey } from '../client/informer.js';
+import { InformerFactory } from '../client/informer-factory.js';
+import { R } from '../client/resources.js';
+import type { KObject, KubeClient } from '../client/rest.js';
+import { BoundedFrequencyRunner } from '../lib/bounded-frequency-runner.js';
+import { type Clock, realClock } from '../lib/clock.js';
+import { errorMessage } from '../lib/errors.js';
+import type { Component } from '../lib/lifecycle.js';
+import { createLogger, type Logger } from '../lib/log.js';
+import { EndpointPicker } from '../proxy/balancer.js';
+import { endpointsForServicePort } from '../proxy/proxier.js';
+import { IngressProxy } from './proxy.js';
+import {
+  isOwnedIngress,
+  nginxController,
+  ownedClasses,
+  type RouteBackend,
+  RouteTable,
+} from './routes.js';
+
+/** nginx's fail_timeout: how long a refused endpoint stays out before it is tried again. */
+const failTimeoutMs = 10_000;
+
+/** Options of createIngressController. */
+export interface IngressControllerOptions {
+  client: KubeClient;
+  clock?: Clock;
+  log?: Logger;
+  /** HTTP port; default 80. */
+  httpPort?: number;
+  /** Used when httpPort cannot be bound (EACCES/EADDRINUSE); default 8080. */
+  fallbackPort?: number;
+  /** Address to bind; default 0.0.0.0 (the controller runs with hostNetwork). */
+  bindAddress?: string;
+  /** Port of /healthz; default 10254 as ingress-nginx. 0 picks a free port. */
+  statusPort?: number;
+  /** Address published in Ingress status.loadBalancer; default 127.0.0.1. */
+  publishIP?: string;
+  /** The controller value of IngressClasses served; default k8s.io/ingress-nginx. */
+  controllerClass?: string;
+  /** nginx-style access log sink; default stdout. `false` disables it. */
+  accessLog?: ((line: string) => void) | false;
+}
+
+/** The running controller's bound ports. */
+export interface IngressController extends Component {
+  readonly httpPort: number;
+  readonly statusPort: number;
+}
+
+/** The ingress controller as a Component. */
+export function createIngressController(opts: IngressControllerOptions): IngressController {
+  return new Controller(opts);
+}
+
+function listen(server: http.Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ port, host, backlog: 4096 }, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+class Controller implements IngressController {
+  readonly name = 'ingress-controller';
+  httpPort = 0;
+  statusPort = 0;
+  #opts: IngressControllerOptions;
+  #clock: Clock;
+  #log: Logger;
+  #informers: InformerFactory;
+  #ingresses;
+  #classes;
+  #services;
+  #slices;
+  #routes = new RouteTable([]);
+  #pickers = new Map<string, EndpointPicker>();
+  #runner: BoundedFrequencyRunner;
+  #proxy: IngressProxy;
+  #done: Promise<void> = Promise.resolve();
+
+  constructor(opts: IngressControllerOptions) {
+    this.#opts = opts;
+    this.#clock = opts.clock ?? realClock;
+    this.#log = (opts.log ?? createLogger()).child({ component: 'ingress-controller' });
+    this.#informers = new InformerFactory({ client: opts.client, clock: this.#clock });
+    this.#ingresses = this.#informers.informerFor<Ingress & KObject>(R.ingresses);
+    this.#classes = this.#informers.informerFor<IngressClass & KObject>(R.ingressclasses);
+    this.#services = this.#informers.informerFor<Service & KObject>(R.services);
+    this.#slices = this.#informers.informerFor<EndpointSlice & KObject>(R.endpointslices);
+    this.#runner = new BoundedFrequencyRunner({
+      fn: () => this.#sync(),
+      minIntervalMs: 50,
+      maxIntervalMs: 60_000,
+      clock: this.#clock,
+      onError: (err) => this.#log.warn('Ingress sync failed', { err: errorMessage(err) }),
+    });
+    const sink =
+      opts.accessLog === false
+        ? undefined
+        : (opts.accessLog ?? ((line: string) => process.stdout.write(`${line}\n`)));
+    this.#proxy = new IngressProxy({
+      routes: () => this.#routes,
+      pickerFor: (b) => this.#pickerFor(b),
+      onRefused: (b, t) => {
+        // Passive health check: drop the endpoint now, give it another chance after fail_timeout.
+        const p = this.#pickers.get(this.#backendKey(b));
+        p?.remove(t);
+        this.#clock.setTimeout(() => this.#refreshService(b.namespace, b.service), failTimeoutMs);
+      },
+      accessLog: sink,
+      clock: this.#clock,
+    });
+  }
+
+  async start(signal: AbortSignal): Promise<void> {
+    const rebuild = {
+      onAdd: () => this.#runner.run(),
+      onUpdate: () => this.#runner.run(),
+      onDelete: () => this.#runner.run(),
+    };
+    this.#ingresses.addEventHandler(rebuild);
+    this.#classes.addEventHandler(rebuild);
+    const onService = (s: Service) =>
+      this.#dropService(s.metadata?.namespace ?? '', s.metadata?.name ?? '');
+    this.#services.addEventHandler({
+      onAdd: onService,
+      onUpdate: (_o, n) => onService(n),
+      onDelete: onService,
+    });
+    const onSlice = (s: EndpointSlice) => {
+      const svc = s.metadata?.labels?.['kubernetes.io/service-name'];
+      if (svc) this.#refreshService(s.metadata?.namespace ?? '', svc);
+    };
+    this.#slices.addEventHandler({
+      onAdd: onSlice,
+      onUpdate: (_o, n) => onSlice(n),
+      onDelete: onSlice,
+    });
+    this.#informers.start(signal);
+    await this.#informers.waitForCacheSync(signal);
+    await this.#sync();
+    this.#runner.start();
+
+    const host = this.#opts.bindAddress ?? '0.0.0.0';
+    const server = http.createServer({ keepAliveTimeout: 75_000, maxHeaderSize: 16 * 1024 });
+    server.headersTimeout = 60_000;
+    this.#proxy.attach(server);
+    const want = this.#opts.httpPort ?? 80;
+    try {
+      await listen(server, want, host);
+    } catch (err) {
+      const fallback = this.#opts.fallbackPort ?? 8080;
+      this.#log.warn(
+        `Cannot bind the ingress HTTP port ${want} (${errorMessage(err)}); serving on port ${fallback} instead`,
+      );
+      await listen(server, fallback, host);
+    }
+    this.httpPort = (server.address() as { port: number }).port;
+
+    const status = http.createServer((req, res) => {
+      const ok = req.url === '/healthz' || req.url === '/readyz';
+      res.writeHead(ok ? 200 : 404, { 'Content-Type': 'text/plain' });
+      res.end(ok ? 'ok' : 'not found');
+    });
+    await listen(status, this.#opts.statusPort ?? 10254, host);
+    this.statusPort = (status.address() as { port: number }).port;
+    this.#log.info('Ingress controller serving', {
+      httpPort: this.httpPort,
+      statusPort: this.statusPort,
+    });
+
+    this.#done = new Promise((resolve) => {
+      signal.addEventListener(
+        'abort',
+        () => {
+          void this.#runner.stop();
+          this.#proxy.close();
+          status.close();
+          server.closeAllConnections();
+          server.close(() => resolve());
+        },
+        { once: true },
+      );
+    });
+  }
+
+  stopped(): Promise<void> {
+    return this.#done;
+  }
+
+  #backendKey(b: RouteBackend): string {
+    return `${b.namespace}/${b.service}:${b.port.number ?? ''}:${b.port.name ?? ''}`;
+  }
+
+  /** The balancer of a backend, built on first use from the caches. */
+  #pickerFor(b: RouteBackend): EndpointPicker | undefined {
+    const key = this.#backendKey(b);
+    const cached = this.#pickers.get(key);
+    if (cached) return cached;
+    const svc = this.#services.lister.get(b.namespace, b.service);
+    const sp = svc?.spec?.ports?.find((p) =>
+      b.port.name ? p.name === b.port.name : p.port === b.port.number,
+    );
+    if (!sp) return undefined;
+    const picker = new EndpointPicker({ clock: this.#clock });
+    picker.setEndpoints(this.#endpoints(b.namespace, b.service, sp.name ?? ''));
+    this.#pickers.set(key, picker);
+    return picker;
+  }
+
+  #endpoints(ns: string, svc: string, portName: string) {
+    const slices = this.#slices.lister
+      .list(ns)
+      .filter((s) => s.metadata?.labels?.['kubernetes.io/service-name'] === svc);
+    return endpointsForServicePort(slices, portName);
+  }
+
+  /** Pushes new endpoints of a Service to its balancers at once (no rebuild, no delay). */
+  #refreshService(ns: string, svcName: string): void {
+    const svc = this.#services.lister.get(ns, svcName);
+    const prefix = `${ns}/${svcName}:`;
+    for (const [key, picker] of this.#pickers) {
+      if (!key.startsWith(prefix)) continue;
+      const [, num, name] = key.slice(ns.length + 1).split(':');
+      const sp = svc?.spec?.ports?.find((p) => (name ? p.name === name : String(p.port) === num));
+      picker.setEndpoints(sp ? this.#endpoints(ns, svcName, sp.name ?? '') : []);
+    }
+  }
+
+  /** A Service changed: its port mapping may differ, so rebuild its balancers lazily. */
+  #dropService(ns: string, svcName: string): void {
+    for (const key of this.#pickers.keys()) {
+      if (key.startsWith(`${ns}/${svcName}:`)) this.#pickers.delete(key);
+    }
+  }
+
+  /** Rebuilds the route table and writes Ingress status. */
+  async #sync(): Promise<void> {
+    const owned = ownedClasses(
+      this.#classes.lister.list(),
+      this.#opts.controllerClass ?? nginxController,
+    );
+    const mine = this.#ingresses.lister.list().filter((i) => isOwnedIngress(i, owned));
+    this.#routes = new RouteTable(mine);
+    const ip = this.#opts.publishIP ?? '127.0.0.1';
+    for (const ing of mine) {
+      const lb = ing.status?.loadBalancer?.ingress;
+      if (lb?.length === 1 && lb[0]?.ip === ip) continue;
+      const next = structuredClone(ing) as Ingress & KObject;
+      next.status = { loadBalancer: { ingress: [{ ip }] } };
+      try {
+        await this.#opts.client.updateStatus(R.ingresses, next);
+      } catch (err) {
+        // A conflict means a newer version is coming through the watch, which syncs again.
+        this.#log.debug('Cannot update Ingress status', {
+          key: objectKey(ing),
+          err: errorMessage(err),
+        });
+      }
+    }
+  }
+}

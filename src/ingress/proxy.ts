@@ -1,0 +1,328 @@
+// The ingress HTTP data path: route → endpoint → keep-alive upstream request, retrying another
+// endpoint on a connect error or a reset before any response byte (ingress-nginx defaults:
+// proxy-next-upstream "error timeout", 3 tries, non-idempotent requests only on connect errors).
+import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import type net from 'node:net';
+import { type Clock, realClock } from '../lib/clock.js';
+import type { EndpointPicker, Target } from '../proxy/balancer.js';
+import type { RouteBackend, RouteTable } from './routes.js';
+
+/** Methods nginx may pass to the next upstream after the request was sent. */
+const idempotent = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
+/** Errors that mean the upstream never got the request (safe to retry for any method). */
+const connectErrors = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT_CONNECT']);
+/** Hop-by-hop headers never forwarded (RFC 9110 §7.6.1). */
+const hopByHop = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'upgrade',
+  'te',
+  'trailer',
+  'proxy-authorization',
+  'proxy-authenticate',
+]);
+
+/** Options of IngressProxy. */
+export interface IngressProxyOptions {
+  /** The current route table. */
+  routes: () => RouteTable;
+  /** The balancer of a backend; undefined when its Service or port does not exist. */
+  pickerFor: (b: RouteBackend) => EndpointPicker | undefined;
+  /** Called when an endpoint refused a connection (passive health check). */
+  onRefused?: (b: RouteBackend, t: Target) => void;
+  /** Receives one nginx-style access log line per request; omit to disable. */
+  accessLog?: (line: string) => void;
+  clock?: Clock;
+  /** proxy-next-upstream-tries; default 3. */
+  tries?: number;
+  /** proxy-connect-timeout; default 5 s. */
+  connectTimeoutMs?: number;
+  /** proxy-read-timeout; default 60 s. */
+  readTimeoutMs?: number;
+  /** client_max_body_size; default 1 MiB. */
+  maxBodyBytes?: number;
+}
+
+const reasons: Record<number, string> = {
+  400: 'Bad Request',
+  404: 'Not Found',
+  413: 'Request Entity Too Large',
+  431: 'Request Header Fields Too Large',
+  502: 'Bad Gateway',
+  503: 'Service Temporarily Unavailable',
+  504: 'Gateway Time-out',
+};
+
+/** nginx's error page for a status. */
+export function errorPage(status: number): string {
+  const title = `${status} ${reasons[status] ?? 'Error'}`;
+  return `<html>\r\n<head><title>${title}</title></head>\r\n<body>\r\n<center><h1>${title}</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n`;
+}
+
+const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+function timeLocal(ms: number): string {
+  const d = new Date(ms);
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${p(d.getUTCDate())}/${months[d.getUTCMonth()]}/${d.getUTCFullYear()}:${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000`;
+}
+
+interface Attempt {
+  addr: string;
+  status: string;
+}
+
+/**
+ * Serves HTTP requests for the route table. Guarantees:
+ * 1. No route → 404 "default backend - 404"; a route whose backend has no ready endpoint → 503.
+ * 2. A connect error is retried on another endpoint for every method; a reset or close before any
+ *    response byte only for idempotent methods; at most `tries` endpoints per request.
+ * 3. No response within the read timeout → 504; all tries failed → 502.
+ * 4. Malformed requests get 400 and oversized headers 431 (see attach); nothing here throws.
+ */
+export class IngressProxy {
+  #opts: IngressProxyOptions;
+  #clock: Clock;
+  #agent = new http.Agent({ keepAlive: true, maxFreeSockets: 320, scheduling: 'lifo' });
+  #timeCache = { sec: -1, text: '' };
+
+  constructor(opts: IngressProxyOptions) {
+    this.#opts = opts;
+    this.#clock = opts.clock ?? realClock;
+  }
+
+  /** Wires the proxy and client-error handling into an HTTP server. */
+  attach(server: http.Server): void {
+    server.on('request', (req, res) => this.handle(req, res));
+    server.on('clientError', (err: NodeJS.ErrnoException, socket: net.Socket) => {
+      if (!socket.writable || err.code === 'ECONNRESET') {
+        socket.destroy();
+        return;
+      }
+      const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+      const body = errorPage(status);
+      socket.end(
+        `HTTP/1.1 ${status} ${reasons[status]}\r\nContent-Type: text/html\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
+    });
+  }
+
+  /** Closes idle upstream connections. */
+  close(): void {
+    this.#agent.destroy();
+  }
+
+  /** Handles one request. */
+  handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const start = this.#clock.now();
+    const reqId = randomBytes(16).toString('hex');
+    const attempts: Attempt[] = [];
+    let backendName = '';
+    const finish = (status: number, body?: string) => {
+      if (!res.headersSent) {
+        const text = body ?? errorPage(status);
+        res.writeHead(status, {
+          'Content-Type': body ? 'text/plain; charset=utf-8' : 'text/html',
+          'Content-Length': Buffer.byteLength(text),
+        });
+        res.end(req.method === 'HEAD' ? undefined : text);
+      } else if (!res.writableEnded) {
+        res.destroy();
+      }
+    };
+    res.once('finish', () => this.#log(req, res, start, backendName, attempts, reqId));
+    req.on('error', () => res.destroy());
+
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q < 0 ? url : url.slice(0, q);
+    const backend = this.#opts.routes().match(req.headers.host, path);
+    if (!backend) {
+      finish(404, 'default backend - 404');
+      return;
+    }
+    backendName = `${backend.namespace}-${backend.service}-${backend.port.number ?? backend.port.name}`;
+    const picker = this.#opts.pickerFor(backend);
+    const order = picker?.candidates(req.socket.remoteAddress) ?? [];
+    if (order.length === 0) {
+      finish(503);
+      return;
+    }
+    this.#readBody(req, (body) => {
+      if (body === undefined) {
+        finish(413);
+        return;
+      }
+      const headers = this.#upstreamHeaders(req, reqId);
+      const tries = Math.min(order.length, this.#opts.tries ?? 3);
+      const method = req.method ?? 'GET';
+      const attempt = (i: number): void => {
+        const target = order[i]!;
+        const rec: Attempt = { addr: `${target.ip}:${target.port}`, status: '-' };
+        attempts.push(rec);
+        this.#send(target, method, url, headers, body, (outcome) => {
+          if (outcome.kind === 'response') {
+            picker?.served(req.socket.remoteAddress, target);
+            rec.status = String(outcome.res.statusCode ?? 502);
+            this.#relay(outcome.res, res);
+            return;
+          }
+          rec.status = outcome.kind === 'timeout' ? '504' : '502';
+          if (outcome.refused) this.#opts.onRefused?.(backend, target);
+          const retryable =
+            outcome.kind === 'connect' || (outcome.kind === 'reset' && idempotent.has(method));
+          if (retryable && i + 1 < tries && !res.destroyed) attempt(i + 1);
+          else finish(outcome.kind === 'timeout' ? 504 : 502);
+        });
+      };
+      attempt(0);
+    });
+  }
+
+  #readBody(req: http.IncomingMessage, done: (b: Buffer | undefined) => void): void {
+    const len = Number(req.headers['content-length'] ?? 0);
+    const max = this.#opts.maxBodyBytes ?? 1 << 20;
+    if (len > max) {
+      req.resume();
+      done(undefined);
+      return;
+    }
+    if (len === 0 && !req.headers['transfer-encoding']) {
+      // The common GET: no body to buffer; drain so 'end' fires and keep-alive works.
+      req.resume();
+      done(Buffer.alloc(0));
+      return;
+    }
+    // Buffering the body makes every request retryable against another endpoint.
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooBig = false;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > max) tooBig = true;
+      else chunks.push(c);
+    });
+    req.on('end', () => done(tooBig ? undefined : Buffer.concat(chunks)));
+  }
+
+  #upstreamHeaders(req: http.IncomingMessage, reqId: string): http.OutgoingHttpHeaders {
+    const out: http.OutgoingHttpHeaders = {};
+    const raw = req.rawHeaders;
+    for (let i = 0; i < raw.length; i += 2) {
+      const k = raw[i]!;
+      const lk = k.toLowerCase();
+      if (hopByHop.has(lk) || lk.startsWith('x-forwarded-') || lk === 'x-real-ip') continue;
+      const prev = out[k];
+      out[k] = prev === undefined ? raw[i + 1]! : `${prev}, ${raw[i + 1]}`;
+    }
+    const remote = req.socket.remoteAddress ?? '';
+    const host = req.headers.host ?? '';
+    out['X-Request-ID'] = (req.headers['x-request-id'] as string | undefined) ?? reqId;
+    out['X-Real-IP'] = remote;
+    out['X-Forwarded-For'] = remote;
+    out['X-Forwarded-Host'] = host;
+    out['X-Forwarded-Port'] = String(req.socket.localPort ?? 80);
+    out['X-Forwarded-Proto'] = 'http';
+    out['X-Forwarded-Scheme'] = 'http';
+    out['X-Scheme'] = 'http';
+    return out;
+  }
+
+  #send(
+    target: Target,
+    method: string,
+    path: string,
+    headers: http.OutgoingHttpHeaders,
+    body: Buffer,
+    done: (
+      o:
+        | { kind: 'response'; res: http.IncomingMessage }
+        | { kind: 'connect' | 'reset' | 'timeout'; refused: boolean },
+    ) => void,
+  ): void {
+    let settled = false;
+    const settle = (o: Parameters<typeof done>[0]) => {
+      if (settled) return;
+      settled = true;
+      connectTimer?.cancel();
+      readTimer?.cancel();
+      done(o);
+    };
+    let connectTimer: ReturnType<Clock['setTimeout']> | undefined;
+    let readTimer: ReturnType<Clock['setTimeout']> | undefined;
+    const h = body.length ? { ...headers, 'Content-Length': body.length } : headers;
+    const up = http.request({
+      host: target.ip,
+      port: target.port,
+      method,
+      path,
+      headers: h,
+      agent: this.#agent,
+      setHost: false,
+    });
+    up.on('socket', (s: net.Socket) => {
+      if (s.connecting) {
+        connectTimer = this.#clock.setTimeout(() => {
+          up.destroy();
+          settle({ kind: 'connect', refused: false });
+        }, this.#opts.connectTimeoutMs ?? 5000);
+        s.once('connect', () => connectTimer?.cancel());
+      }
+      readTimer = this.#clock.setTimeout(() => {
+        up.destroy();
+        settle({ kind: 'timeout', refused: false });
+      }, this.#opts.readTimeoutMs ?? 60_000);
+    });
+    up.on('response', (res) => settle({ kind: 'response', res }));
+    up.on('error', (err: NodeJS.ErrnoException) => {
+      const code = err.code ?? '';
+      const refused = code === 'ECONNREFUSED';
+      // A kept-alive socket the upstream had already closed never carried this request.
+      const isConnect = connectErrors.has(code) || (up.reusedSocket && code === 'ECONNRESET');
+      settle({ kind: isConnect ? 'connect' : 'reset', refused });
+    });
+    up.end(body.length ? body : undefined);
+  }
+
+  #relay(up: http.IncomingMessage, res: http.ServerResponse): void {
+    const headers: http.OutgoingHttpHeaders = {};
+    const raw = up.rawHeaders;
+    for (let i = 0; i < raw.length; i += 2) {
+      const k = raw[i]!;
+      if (hopByHop.has(k.toLowerCase())) continue;
+      const prev = headers[k];
+      if (prev === undefined) headers[k] = raw[i + 1]!;
+      else headers[k] = Array.isArray(prev) ? [...prev, raw[i + 1]!] : [String(prev), raw[i + 1]!];
+    }
+    res.writeHead(up.statusCode ?? 502, headers);
+    up.on('error', () => res.destroy());
+    res.on('close', () => {
+      if (!up.complete) up.destroy();
+    });
+    up.pipe(res);
+  }
+
+  #log(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    start: number,
+    backend: string,
+    attempts: Attempt[],
+    reqId: string,
+  ): void {
+    const sink = this.#opts.accessLog;
+    if (!sink) return;
+    const now = this.#clock.now();
+    const sec = Math.floor(now / 1000);
+    if (sec !== this.#timeCache.sec) this.#timeCache = { sec, text: timeLocal(now) };
+    const q = (s: string | undefined) => (s ? s.replace(/"/g, '\\"') : '-');
+    const addrs = attempts.length ? attempts.map((a) => a.addr).join(', ') : '-';
+    const statuses = attempts.length ? attempts.map((a) => a.status).join(', ') : '-';
+    const sent = res.getHeader('content-length') ?? '-';
+    sink(
+      `${req.socket.remoteAddress ?? '-'} - - [${this.#timeCache.text}] "${req.method} ${q(req.url)} HTTP/${req.httpVersion}" ${res.statusCode} ${sent} "${q(req.headers.referer)}" "${q(req.headers['user-agent'])}" ${((now - start) / 1000).toFixed(3)} [${backend || '-'}] [] ${addrs} ${statuses} ${reqId}`,
+    );
+  }
+}

@@ -1,0 +1,176 @@
+// The ingress route table: which Ingresses this controller serves (IngressClass, default class) and
+// how a request's host and path pick a backend. Follows the networking/v1 Ingress spec and
+// ingress-nginx's server/location model (internal/ingress/controller/controller.go getBackendServers).
+import type { Ingress, IngressBackend, IngressClass } from 'kubernetes-types/networking/v1.js';
+
+/** Upstream controller value of ingress-nginx IngressClasses. */
+export const nginxController = 'k8s.io/ingress-nginx';
+/** Annotation marking the cluster's default IngressClass. */
+export const defaultClassAnnotation = 'ingressclass.kubernetes.io/is-default-class';
+/** Legacy class annotation, still honoured by ingress-nginx. */
+export const legacyClassAnnotation = 'kubernetes.io/ingress.class';
+
+/** A Service backend resolved to its namespace. */
+export interface RouteBackend {
+  namespace: string;
+  service: string;
+  /** Service port by number or by name. */
+  port: { number?: number; name?: string };
+  /** "namespace/ingress" that defined this route, for logs. */
+  ingress: string;
+}
+
+type PathType = 'Exact' | 'Prefix' | 'ImplementationSpecific';
+
+interface Location {
+  path: string;
+  pathType: PathType;
+  backend: RouteBackend;
+}
+
+interface Server {
+  locations: Location[];
+  defaultBackend?: RouteBackend;
+}
+
+/** The IngressClass names this controller owns and whether one of them is the default. */
+export function ownedClasses(
+  classes: readonly Readonly<IngressClass>[],
+  controller = nginxController,
+): { names: Set<string>; hasDefault: boolean } {
+  const names = new Set<string>();
+  let hasDefault = false;
+  for (const c of classes) {
+    if (c.spec?.controller !== controller || !c.metadata?.name) continue;
+    names.add(c.metadata.name);
+    if (c.metadata.annotations?.[defaultClassAnnotation] === 'true') hasDefault = true;
+  }
+  return { names, hasDefault };
+}
+
+/** True when the Ingress is served by a controller owning `owned` classes. */
+export function isOwnedIngress(
+  ing: Readonly<Ingress>,
+  owned: { names: Set<string>; hasDefault: boolean },
+): boolean {
+  const cls = ing.spec?.ingressClassName ?? ing.metadata?.annotations?.[legacyClassAnnotation];
+  if (cls) return owned.names.has(cls);
+  return owned.hasDefault;
+}
+
+function toBackend(ns: string, ingress: string, b: IngressBackend | undefined) {
+  const svc = b?.service;
+  if (!svc?.name) return undefined;
+  return {
+    namespace: ns,
+    service: svc.name,
+    port: { number: svc.port?.number, name: svc.port?.name },
+    ingress,
+  } satisfies RouteBackend;
+}
+
+/** Element-wise Prefix match: "/foo" matches "/foo", "/foo/" and "/foo/bar", not "/foobar". */
+export function prefixMatches(pattern: string, path: string): boolean {
+  const p = pattern.replace(/\/+$/, '');
+  if (p === '') return true;
+  return path === p || path.startsWith(`${p}/`);
+}
+
+function locationMatches(loc: Location, path: string): boolean {
+  switch (loc.pathType) {
+    case 'Exact':
+      return path === loc.path;
+    case 'Prefix':
+      return prefixMatches(loc.path, path);
+    case 'ImplementationSpecific':
+      // ingress-nginx treats it as an nginx prefix location: a plain string prefix.
+      return path.startsWith(loc.path);
+  }
+}
+
+/** Path length for precedence, ignoring a trailing slash of Prefix paths. */
+function weight(loc: Location): number {
+  return loc.pathType === 'Prefix' ? loc.path.replace(/\/+$/, '').length : loc.path.length;
+}
+
+/**
+ * The routes of the owned Ingresses. Guarantees:
+ * 1. Host: an exact host wins over a wildcard ("*.foo.com" matches one extra label), which wins
+ *    over rules without a host.
+ * 2. Path: the longest matching path wins; at equal length Exact beats Prefix; at a full tie the
+ *    oldest Ingress wins (as ingress-nginx merges by creation time).
+ * 3. Nothing matches in the host: that host's defaultBackend, else the catch-all's defaultBackend.
+ */
+export class RouteTable {
+  #exact = new Map<string, Server>();
+  #wildcard = new Map<string, Server>();
+  #catchAll: Server = { locations: [] };
+
+  constructor(ingresses: readonly Readonly<Ingress>[]) {
+    const sorted = [...ingresses].sort((a, b) => {
+      const ta = a.metadata?.creationTimestamp ?? '';
+      const tb = b.metadata?.creationTimestamp ?? '';
+      if (ta !== tb) return ta < tb ? -1 : 1;
+      return `${a.metadata?.namespace}/${a.metadata?.name}` <
+        `${b.metadata?.namespace}/${b.metadata?.name}`
+        ? -1
+        : 1;
+    });
+    for (const ing of sorted) this.#add(ing);
+    for (const s of [...this.#exact.values(), ...this.#wildcard.values(), this.#catchAll]) {
+      // Stable sort keeps the oldest first among equals.
+      s.locations.sort((a, b) => {
+        const w = weight(b) - weight(a);
+        if (w !== 0) return w;
+        return (a.pathType === 'Exact' ? 0 : 1) - (b.pathType === 'Exact' ? 0 : 1);
+      });
+    }
+  }
+
+  #server(host: string | undefined): Server {
+    if (!host) return this.#catchAll;
+    const map = host.startsWith('*.') ? this.#wildcard : this.#exact;
+    const key = host.startsWith('*.') ? host.slice(2).toLowerCase() : host.toLowerCase();
+    let s = map.get(key);
+    if (!s) {
+      s = { locations: [] };
+      map.set(key, s);
+    }
+    return s;
+  }
+
+  #add(ing: Readonly<Ingress>): void {
+    const ns = ing.metadata?.namespace ?? 'default';
+    const id = `${ns}/${ing.metadata?.name ?? ''}`;
+    const def = toBackend(ns, id, ing.spec?.defaultBackend);
+    if (def && !this.#catchAll.defaultBackend) this.#catchAll.defaultBackend = def;
+    for (const rule of ing.spec?.rules ?? []) {
+      const server = this.#server(rule.host);
+      if (def && rule.host && !server.defaultBackend) server.defaultBackend = def;
+      for (const p of rule.http?.paths ?? []) {
+        const backend = toBackend(ns, id, p.backend);
+        if (!backend) continue;
+        server.locations.push({
+          path: p.path || '/',
+          pathType: (p.pathType as PathType | undefined) ?? 'ImplementationSpecific',
+          backend,
+        });
+      }
+    }
+  }
+
+  /** The backend for a request, or undefined (404). `host` may carry a port; `path` no query. */
+  match(host: string | undefined, path: string): RouteBackend | undefined {
+    const h = (host ?? '').replace(/:\d+$/, '').replace(/\.$/, '').toLowerCase();
+    const candidates: Server[] = [];
+    const exact = this.#exact.get(h);
+    if (exact) candidates.push(exact);
+    const dot = h.indexOf('.');
+    const wild = dot > 0 ? this.#wildcard.get(h.slice(dot + 1)) : undefined;
+    if (wild) candidates.push(wild);
+    // ingress-nginx serves a request with one server block: the most specific host that exists.
+    const server = candidates[0] ?? this.#catchAll;
+    for (const loc of server.locations) if (locationMatches(loc, path)) return loc.backend;
+    return server.defaultBackend ?? this.#catchAll.defaultBackend;
+  }
+}
