@@ -9,7 +9,7 @@ const cm = (
   name: string,
   labels: Record<string, string> = {},
   data: Record<string, string> = {},
-) => ({
+): KObject => ({
   apiVersion: 'v1',
   kind: 'ConfigMap',
   metadata: { name, namespace: 'default', labels },

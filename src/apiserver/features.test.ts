@@ -77,9 +77,8 @@ describe('API server features', () => {
       },
       { type: 'strategic' },
     );
-    const containers = (
-      sp.spec?.['template'] as { spec: { containers: Record<string, unknown>[] } }
-    ).spec.containers;
+    const tmpl = sp.spec!['template'] as { spec: { containers: Record<string, unknown>[] } };
+    const containers = tmpl.spec.containers;
     assert.equal(containers.length, 1);
     assert.equal(containers[0]!['image'], 'nginx');
     assert.deepEqual(containers[0]!['env'], [
@@ -100,8 +99,8 @@ describe('API server features', () => {
       },
       { type: 'strategic' },
     );
-    const env = (del.spec?.['template'] as { spec: { containers: { env: unknown[] }[] } }).spec
-      .containers[0]!.env;
+    const delTmpl = del.spec!['template'] as { spec: { containers: { env: unknown[] }[] } };
+    const env = delTmpl.spec.containers[0]!.env;
     assert.deepEqual(env, [{ name: 'B', value: '2' }]);
     const bad = await api.client.request(
       'PATCH',
