@@ -1,0 +1,580 @@
+// Deployment sync steps shared by both strategies: finding/creating the new ReplicaSet, scaling,
+// history cleanup and status (kubernetes pkg/controller/deployment/sync.go and progress.go).
+import type { Deployment, DeploymentStatus, ReplicaSet } from 'kubernetes-types/apps/v1.js';
+import type { EventRecorder } from '../../client/events.js';
+import type { Lister } from '../../client/informer.js';
+import { R } from '../../client/resources.js';
+import { isAlreadyExists, isNotFound, type KObject, type KubeClient } from '../../client/rest.js';
+import type { Clock } from '../../lib/clock.js';
+import { errorMessage } from '../../lib/errors.js';
+import { canonicalJSON, computeHash } from '../runtime/hash.js';
+import { getControllerOf, newControllerRef } from '../runtime/owner.js';
+import {
+  byCreationTimestamp,
+  defaultDeploymentUniqueLabelKey,
+  deploymentComplete,
+  deploymentProgressing,
+  deploymentTimedOut,
+  equalIgnoreHash,
+  filterActiveReplicaSets,
+  findNewReplicaSet,
+  getActualReplicaCountForReplicaSets,
+  getAvailableReplicaCountForReplicaSets,
+  getDeploymentCondition,
+  getReadyReplicaCountForReplicaSets,
+  getReplicaCountForReplicaSets,
+  hasProgressDeadline,
+  isRollingUpdate,
+  isSaturated,
+  maxReplicasAnnotation,
+  maxRevision,
+  maxSurge,
+  maxUnavailable,
+  newDeploymentCondition,
+  newRSNewReplicas,
+  Reasons,
+  removeDeploymentCondition,
+  revisionAnnotation,
+  revisionOf,
+  setDeploymentCondition,
+  setNewReplicaSetAnnotations,
+  setReplicasAnnotations,
+  specReplicas,
+} from './util.js';
+
+/** The Deployment GVK, set on objects we send and on event references. */
+export const deploymentGVK = { apiVersion: 'apps/v1', kind: 'Deployment' } as const;
+const rsGVK = { apiVersion: 'apps/v1', kind: 'ReplicaSet' } as const;
+
+/** What the sync steps need from the controller. */
+export interface SyncContext {
+  client: KubeClient;
+  recorder: EventRecorder;
+  clock: Clock;
+  rsLister: Lister<ReplicaSet>;
+  /** Re-queues the Deployment after ms (progress deadline checks). */
+  enqueueAfter(d: Deployment, ms: number): void;
+}
+
+/** The sync steps of one Deployment controller; methods mutate the working copy `d` as upstream. */
+export class DeploymentSync {
+  readonly ctx: SyncContext;
+
+  constructor(ctx: SyncContext) {
+    this.ctx = ctx;
+  }
+
+  /** Writes d.status and keeps d's resourceVersion current so later writes do not conflict. */
+  async updateStatus(d: Deployment): Promise<void> {
+    const out = await this.ctx.client.updateStatus<Deployment>(R.deployments, {
+      ...d,
+      ...deploymentGVK,
+    });
+    d.metadata = { ...d.metadata, resourceVersion: out.metadata?.resourceVersion };
+  }
+
+  /** Mirrors the new RS revision onto the Deployment annotation (upstream SetDeploymentRevision). */
+  async setDeploymentRevision(d: Deployment, revision: string): Promise<void> {
+    if (!revision || d.metadata?.annotations?.[revisionAnnotation] === revision) return;
+    const out = await this.ctx.client.patch<Deployment>(
+      R.deployments,
+      d.metadata?.namespace,
+      d.metadata?.name ?? '',
+      { metadata: { annotations: { [revisionAnnotation]: revision } } },
+      { type: 'merge' },
+    );
+    d.metadata = {
+      ...d.metadata,
+      annotations: out.metadata?.annotations,
+      resourceVersion: out.metadata?.resourceVersion,
+    };
+  }
+
+  /** The new RS (created when asked and missing) and all old RSs (upstream getAllReplicaSetsAndSyncRevision). */
+  async getAllReplicaSetsAndSyncRevision(
+    d: Deployment,
+    rsList: readonly ReplicaSet[],
+    createIfNotExisted: boolean,
+  ): Promise<{ newRS: ReplicaSet | undefined; oldRSs: ReplicaSet[] }> {
+    const found = findNewReplicaSet(d, rsList);
+    const oldRSs = rsList.filter((rs) => rs !== found);
+    const newRS = await this.getNewReplicaSet(d, rsList, oldRSs, createIfNotExisted);
+    return { newRS, oldRSs };
+  }
+
+  /** Finds (updating its revision) or creates the RS for the current template (upstream getNewReplicaSet). */
+  async getNewReplicaSet(
+    d: Deployment,
+    rsList: readonly ReplicaSet[],
+    oldRSs: readonly ReplicaSet[],
+    createIfNotExisted: boolean,
+  ): Promise<ReplicaSet | undefined> {
+    const { client, recorder, clock } = this.ctx;
+    const existing = findNewReplicaSet(d, rsList);
+    const newRevision = maxRevision(oldRSs) + 1;
+    if (existing) {
+      const rsCopy = structuredClone(existing);
+      const annotationsUpdated = setNewReplicaSetAnnotations(d, rsCopy, newRevision, true);
+      const minReadyChanged =
+        (rsCopy.spec?.minReadySeconds ?? 0) !== (d.spec?.minReadySeconds ?? 0);
+      if (annotationsUpdated || minReadyChanged) {
+        rsCopy.spec = { ...rsCopy.spec!, minReadySeconds: d.spec?.minReadySeconds ?? 0 };
+        return await client.update<ReplicaSet>(R.replicasets, { ...rsCopy, ...rsGVK });
+      }
+      await this.setDeploymentRevision(d, rsCopy.metadata?.annotations?.[revisionAnnotation] ?? '');
+      if (hasProgressDeadline(d) && !getDeploymentCondition(d.status, 'Progressing')) {
+        d.status ??= {};
+        const msg = `Found new replica set "${rsCopy.metadata?.name}"`;
+        setDeploymentCondition(
+          d.status,
+          newDeploymentCondition('Progressing', 'True', Reasons.FoundNewRS, msg, clock.now()),
+        );
+        await this.updateStatus(d);
+      }
+      return rsCopy;
+    }
+    if (!createIfNotExisted) return undefined;
+
+    const template = structuredClone(d.spec?.template ?? {});
+    const hash = computeHash(d.spec?.template, d.status?.collisionCount);
+    template.metadata = {
+      ...template.metadata,
+      labels: { ...(template.metadata?.labels ?? {}), [defaultDeploymentUniqueLabelKey]: hash },
+    };
+    const selector = structuredClone(d.spec?.selector ?? {});
+    selector.matchLabels = {
+      ...(selector.matchLabels ?? {}),
+      [defaultDeploymentUniqueLabelKey]: hash,
+    };
+    const name = `${d.metadata?.name}-${hash}`;
+    const newRS: ReplicaSet = {
+      ...rsGVK,
+      metadata: {
+        name,
+        namespace: d.metadata?.namespace,
+        ownerReferences: [newControllerRef(d, deploymentGVK)],
+        labels: template.metadata.labels,
+      },
+      spec: { replicas: 0, minReadySeconds: d.spec?.minReadySeconds ?? 0, selector, template },
+    };
+    const newReplicasCount = newRSNewReplicas(d, [...oldRSs, newRS], newRS);
+    newRS.spec!.replicas = newReplicasCount;
+    setNewReplicaSetAnnotations(d, newRS, newRevision, false);
+    let created: ReplicaSet;
+    let alreadyExists = false;
+    try {
+      created = await client.create<ReplicaSet>(R.replicasets, newRS, {
+        namespace: d.metadata?.namespace,
+      });
+    } catch (err) {
+      if (isAlreadyExists(err)) {
+        const rs = this.ctx.rsLister.get(d.metadata?.namespace, name);
+        if (
+          rs &&
+          getControllerOf(rs)?.uid === d.metadata?.uid &&
+          equalIgnoreHash(d.spec?.template, rs.spec?.template)
+        ) {
+          created = rs;
+          alreadyExists = true;
+        } else {
+          // A hash collision with someone else's RS: bump collisionCount so the next hash differs.
+          d.status = { ...d.status, collisionCount: (d.status?.collisionCount ?? 0) + 1 };
+          await this.updateStatus(d);
+          throw err;
+        }
+      } else {
+        const msg = `Failed to create new replica set "${name}": ${errorMessage(err)}`;
+        if (hasProgressDeadline(d)) {
+          d.status ??= {};
+          setDeploymentCondition(
+            d.status,
+            newDeploymentCondition(
+              'Progressing',
+              'False',
+              Reasons.FailedRSCreate,
+              msg,
+              clock.now(),
+            ),
+          );
+          await this.updateStatus(d).catch(() => undefined);
+        }
+        recorder.event(
+          { ...d, ...deploymentGVK } as KObject,
+          'Warning',
+          Reasons.FailedRSCreate,
+          msg,
+        );
+        throw err;
+      }
+    }
+    if (!alreadyExists && newReplicasCount > 0) {
+      recorder.event(
+        { ...d, ...deploymentGVK } as KObject,
+        'Normal',
+        'ScalingReplicaSet',
+        `Scaled up replica set ${name} from 0 to ${newReplicasCount}`,
+      );
+    }
+    await this.setDeploymentRevision(d, String(newRevision));
+    if (!alreadyExists && hasProgressDeadline(d)) {
+      d.status ??= {};
+      const msg = `Created new replica set "${name}"`;
+      setDeploymentCondition(
+        d.status,
+        newDeploymentCondition('Progressing', 'True', Reasons.NewReplicaSet, msg, clock.now()),
+      );
+      await this.updateStatus(d);
+    }
+    return created;
+  }
+
+  /** Sets an RS's replicas (and replica annotations); records ScalingReplicaSet (upstream scaleReplicaSet). */
+  async scaleReplicaSet(
+    rs: ReplicaSet,
+    newScale: number,
+    d: Deployment,
+  ): Promise<{ scaled: boolean; rs: ReplicaSet }> {
+    const oldScale = rs.spec?.replicas ?? 0;
+    const sizeNeedsUpdate = oldScale !== newScale;
+    const copy = structuredClone(rs);
+    const annotationsChanged = setReplicasAnnotations(
+      copy,
+      specReplicas(d),
+      specReplicas(d) + maxSurge(d),
+    );
+    if (!sizeNeedsUpdate && !annotationsChanged) return { scaled: false, rs };
+    copy.spec = { ...copy.spec!, replicas: newScale };
+    const out = await this.ctx.client.update<ReplicaSet>(R.replicasets, { ...copy, ...rsGVK });
+    if (sizeNeedsUpdate) {
+      const op = oldScale < newScale ? 'up' : 'down';
+      this.ctx.recorder.event(
+        { ...d, ...deploymentGVK } as KObject,
+        'Normal',
+        'ScalingReplicaSet',
+        `Scaled ${op} replica set ${rs.metadata?.name} from ${oldScale} to ${newScale}`,
+      );
+    }
+    return { scaled: sizeNeedsUpdate, rs: out };
+  }
+
+  /** scaleReplicaSet, skipped when the size is already right (upstream scaleReplicaSetAndRecordEvent). */
+  async scaleReplicaSetAndRecordEvent(
+    rs: ReplicaSet,
+    newScale: number,
+    d: Deployment,
+  ): Promise<{ scaled: boolean; rs: ReplicaSet }> {
+    if ((rs.spec?.replicas ?? 0) === newScale) return { scaled: false, rs };
+    return this.scaleReplicaSet(rs, newScale, d);
+  }
+
+  /** Scales RSs to a changed spec.replicas, proportionally during a rollout (upstream scale). */
+  async scale(d: Deployment, newRS: ReplicaSet | undefined, oldRSs: ReplicaSet[]): Promise<void> {
+    const replicas = specReplicas(d);
+    const activeOrLatest = findActiveOrLatest(newRS, oldRSs);
+    if (activeOrLatest) {
+      if ((activeOrLatest.spec?.replicas ?? 0) === replicas) return;
+      await this.scaleReplicaSetAndRecordEvent(activeOrLatest, replicas, d);
+      return;
+    }
+    if (isSaturated(d, newRS)) {
+      for (const old of filterActiveReplicaSets(oldRSs))
+        await this.scaleReplicaSetAndRecordEvent(old, 0, d);
+      return;
+    }
+    if (!isRollingUpdate(d)) return;
+    const allRSs = filterActiveReplicaSets([...oldRSs, newRS]);
+    const allowedSize = replicas > 0 ? replicas + maxSurge(d) : 0;
+    const toAdd = allowedSize - getReplicaCountForReplicaSets(allRSs);
+    const size = (rs: ReplicaSet) => rs.spec?.replicas ?? 0;
+    if (toAdd > 0) {
+      // Larger first, newer first among equals (upstream ReplicaSetsBySizeNewer).
+      allRSs.sort((a, b) => size(b) - size(a) || -byCreationTimestamp(a, b));
+    } else if (toAdd < 0) {
+      allRSs.sort((a, b) => size(b) - size(a) || byCreationTimestamp(a, b));
+    }
+    let added = 0;
+    const nameToSize = new Map<string, number>();
+    for (const rs of allRSs) {
+      const proportion = toAdd !== 0 ? getProportion(rs, d, toAdd, added) : 0;
+      nameToSize.set(rs.metadata?.name ?? '', size(rs) + proportion);
+      added += proportion;
+    }
+    for (const [i, rs] of allRSs.entries()) {
+      const name = rs.metadata?.name ?? '';
+      // Leftovers from rounding go to the largest RS.
+      if (i === 0 && toAdd !== 0)
+        nameToSize.set(name, Math.max(0, (nameToSize.get(name) ?? 0) + toAdd - added));
+      await this.scaleReplicaSet(rs, nameToSize.get(name) ?? 0, d);
+    }
+  }
+
+  /** Deletes the oldest fully scaled-down RSs beyond revisionHistoryLimit (upstream cleanupDeployment). */
+  async cleanupDeployment(oldRSs: readonly ReplicaSet[], d: Deployment): Promise<void> {
+    const limit = d.spec?.revisionHistoryLimit ?? 10;
+    const cleanable = oldRSs.filter((rs) => !rs.metadata?.deletionTimestamp);
+    const diff = cleanable.length - limit;
+    if (diff <= 0) return;
+    cleanable.sort((a, b) => revisionOf(a) - revisionOf(b) || byCreationTimestamp(a, b));
+    for (const rs of cleanable.slice(0, diff)) {
+      // Never delete an RS that still has (or may still get) pods.
+      if ((rs.status?.replicas ?? 0) !== 0 || (rs.spec?.replicas ?? 0) !== 0) continue;
+      if ((rs.metadata?.generation ?? 0) > (rs.status?.observedGeneration ?? 0)) continue;
+      try {
+        await this.ctx.client.delete(
+          R.replicasets,
+          rs.metadata?.namespace,
+          rs.metadata?.name ?? '',
+        );
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+      }
+    }
+  }
+
+  /** Status counts and the Available condition (upstream calculateStatus). */
+  calculateStatus(
+    allRSs: readonly (ReplicaSet | undefined)[],
+    newRS: ReplicaSet | undefined,
+    d: Deployment,
+  ): DeploymentStatus {
+    const available = getAvailableReplicaCountForReplicaSets(allRSs);
+    const total = getReplicaCountForReplicaSets(allRSs);
+    const status: DeploymentStatus = {
+      observedGeneration: d.metadata?.generation,
+      replicas: getActualReplicaCountForReplicaSets(allRSs),
+      updatedReplicas: getActualReplicaCountForReplicaSets([newRS]),
+      readyReplicas: getReadyReplicaCountForReplicaSets(allRSs),
+      availableReplicas: available,
+      unavailableReplicas: Math.max(0, total - available),
+    };
+    if (d.status?.collisionCount !== undefined) status.collisionCount = d.status.collisionCount;
+    if (d.status?.conditions?.length)
+      status.conditions = d.status.conditions.map((c) => ({ ...c }));
+    const now = this.ctx.clock.now();
+    if (available >= specReplicas(d) - maxUnavailable(d)) {
+      setDeploymentCondition(
+        status,
+        newDeploymentCondition(
+          'Available',
+          'True',
+          Reasons.MinimumReplicasAvailable,
+          'Deployment has minimum availability.',
+          now,
+        ),
+      );
+    } else {
+      setDeploymentCondition(
+        status,
+        newDeploymentCondition(
+          'Available',
+          'False',
+          Reasons.MinimumReplicasUnavailable,
+          'Deployment does not have minimum availability.',
+          now,
+        ),
+      );
+    }
+    return status;
+  }
+
+  /** Writes the calculated status when it changed (upstream syncDeploymentStatus). */
+  async syncDeploymentStatus(
+    allRSs: readonly (ReplicaSet | undefined)[],
+    newRS: ReplicaSet | undefined,
+    d: Deployment,
+  ): Promise<void> {
+    const newStatus = this.calculateStatus(allRSs, newRS, d);
+    if (statusEqual(d.status, newStatus)) return;
+    d.status = newStatus;
+    await this.updateStatus(d);
+  }
+
+  /** Status plus the Progressing condition and deadline requeue (upstream syncRolloutStatus). */
+  async syncRolloutStatus(
+    allRSs: readonly (ReplicaSet | undefined)[],
+    newRS: ReplicaSet | undefined,
+    d: Deployment,
+  ): Promise<void> {
+    const now = this.ctx.clock.now();
+    const newStatus = this.calculateStatus(allRSs, newRS, d);
+    if (!hasProgressDeadline(d)) removeDeploymentCondition(newStatus, 'Progressing');
+    const currentCond = getDeploymentCondition(d.status, 'Progressing');
+    const isCompleteDeployment =
+      newStatus.replicas === newStatus.updatedReplicas &&
+      currentCond?.reason === Reasons.NewRSAvailable;
+    if (hasProgressDeadline(d) && !isCompleteDeployment) {
+      const rsName = newRS?.metadata?.name;
+      if (deploymentComplete(d, newStatus)) {
+        const msg = rsName
+          ? `ReplicaSet "${rsName}" has successfully progressed.`
+          : `Deployment "${d.metadata?.name}" has successfully progressed.`;
+        setDeploymentCondition(
+          newStatus,
+          newDeploymentCondition('Progressing', 'True', Reasons.NewRSAvailable, msg, now),
+        );
+      } else if (deploymentProgressing(d, newStatus)) {
+        const msg = rsName
+          ? `ReplicaSet "${rsName}" is progressing.`
+          : `Deployment "${d.metadata?.name}" is progressing.`;
+        const cond = newDeploymentCondition(
+          'Progressing',
+          'True',
+          Reasons.ReplicaSetUpdated,
+          msg,
+          now,
+        );
+        // Progress refreshes lastUpdateTime even when the reason is unchanged.
+        if (currentCond) {
+          if (currentCond.status === 'True')
+            cond.lastTransitionTime = currentCond.lastTransitionTime;
+          removeDeploymentCondition(newStatus, 'Progressing');
+        }
+        setDeploymentCondition(newStatus, cond);
+      } else if (deploymentTimedOut(d, newStatus, now)) {
+        const msg = rsName
+          ? `ReplicaSet "${rsName}" has timed out progressing.`
+          : `Deployment "${d.metadata?.name}" has timed out progressing.`;
+        setDeploymentCondition(
+          newStatus,
+          newDeploymentCondition('Progressing', 'False', Reasons.TimedOut, msg, now),
+        );
+      }
+    }
+    const failure = [newRS, ...allRSs]
+      .flatMap((rs) => rs?.status?.conditions ?? [])
+      .find((c) => c.type === 'ReplicaFailure' && c.status === 'True');
+    if (failure) {
+      setDeploymentCondition(newStatus, {
+        type: 'ReplicaFailure',
+        status: 'True',
+        reason: failure.reason,
+        message: failure.message,
+        lastTransitionTime: failure.lastTransitionTime,
+        lastUpdateTime: failure.lastTransitionTime,
+      });
+    } else {
+      removeDeploymentCondition(newStatus, 'ReplicaFailure');
+    }
+    if (statusEqual(d.status, newStatus)) {
+      this.requeueStuckDeployment(d, newStatus);
+      return;
+    }
+    d.status = newStatus;
+    await this.updateStatus(d);
+  }
+
+  /** Re-checks a stalled rollout once its progress deadline passes (upstream requeueStuckDeployment). */
+  requeueStuckDeployment(d: Deployment, newStatus: DeploymentStatus): void {
+    const cond = getDeploymentCondition(d.status, 'Progressing');
+    if (!hasProgressDeadline(d) || !cond) return;
+    if (deploymentComplete(d, newStatus) || cond.reason === Reasons.TimedOut) return;
+    const after =
+      Date.parse(cond.lastUpdateTime ?? '') +
+      (d.spec?.progressDeadlineSeconds ?? 600) * 1000 -
+      this.ctx.clock.now();
+    this.ctx.enqueueAfter(d, after < 1000 ? 1000 : after + 1000);
+  }
+
+  /** Adds/removes the paused Progressing condition (upstream checkPausedConditions). */
+  async checkPausedConditions(d: Deployment): Promise<void> {
+    if (!hasProgressDeadline(d)) return;
+    const cond = getDeploymentCondition(d.status, 'Progressing');
+    if (cond?.reason === Reasons.TimedOut) return;
+    const pausedCondExists = cond?.reason === Reasons.Paused;
+    const now = this.ctx.clock.now();
+    d.status ??= {};
+    if (d.spec?.paused && !pausedCondExists) {
+      setDeploymentCondition(
+        d.status,
+        newDeploymentCondition(
+          'Progressing',
+          'Unknown',
+          Reasons.Paused,
+          'Deployment is paused',
+          now,
+        ),
+      );
+    } else if (!d.spec?.paused && pausedCondExists) {
+      setDeploymentCondition(
+        d.status,
+        newDeploymentCondition(
+          'Progressing',
+          'Unknown',
+          Reasons.Resumed,
+          'Deployment is resumed',
+          now,
+        ),
+      );
+    } else {
+      return;
+    }
+    await this.updateStatus(d);
+  }
+
+  /** True when spec.replicas changed since the active RSs were last scaled (upstream isScalingEvent). */
+  async isScalingEvent(d: Deployment, rsList: readonly ReplicaSet[]): Promise<boolean> {
+    const { newRS, oldRSs } = await this.getAllReplicaSetsAndSyncRevision(d, rsList, false);
+    for (const rs of filterActiveReplicaSets([...oldRSs, newRS])) {
+      const desired = rs.metadata?.annotations?.['deployment.kubernetes.io/desired-replicas'];
+      if (desired === undefined) continue;
+      if (Number(desired) !== specReplicas(d)) return true;
+    }
+    return false;
+  }
+
+  /** Scaling and status only, no rollout: paused Deployments and scaling events (upstream sync). */
+  async sync(d: Deployment, rsList: readonly ReplicaSet[]): Promise<void> {
+    const { newRS, oldRSs } = await this.getAllReplicaSetsAndSyncRevision(d, rsList, false);
+    await this.scale(d, newRS, oldRSs);
+    if (d.spec?.paused) await this.cleanupDeployment(oldRSs, d);
+    await this.syncDeploymentStatus([...oldRSs, newRS], newRS, d);
+  }
+}
+
+/** The only active RS, or the newest one when none is active (upstream FindActiveOrLatest). */
+export function findActiveOrLatest(
+  newRS: ReplicaSet | undefined,
+  oldRSs: ReplicaSet[],
+): ReplicaSet | undefined {
+  if (!newRS && oldRSs.length === 0) return undefined;
+  const sortedOld = [...oldRSs].sort((a, b) => -byCreationTimestamp(a, b));
+  const active = filterActiveReplicaSets([...sortedOld, newRS]);
+  if (active.length === 0) return newRS ?? sortedOld[0];
+  if (active.length === 1) return active[0];
+  return undefined;
+}
+
+/** How many replicas this RS gains or loses in a proportional scale (upstream GetProportion). */
+export function getProportion(rs: ReplicaSet, d: Deployment, toAdd: number, added: number): number {
+  const size = rs.spec?.replicas ?? 0;
+  if (size === 0 || toAdd === 0 || toAdd === added) return 0;
+  let fraction: number;
+  if (specReplicas(d) === 0) fraction = -size;
+  else {
+    const deploymentReplicas = specReplicas(d) + maxSurge(d);
+    const annotated = Number(rs.metadata?.annotations?.[maxReplicasAnnotation] ?? Number.NaN);
+    const base =
+      Number.isInteger(annotated) && annotated > 0 ? annotated : (d.status?.replicas ?? 0);
+    fraction = base > 0 ? Math.round((size * deploymentReplicas) / base) - size : 0;
+  }
+  const allowed = toAdd - added;
+  return toAdd > 0 ? Math.min(fraction, allowed) : Math.max(fraction, allowed);
+}
+
+// Compares statuses ignoring key order and undefined fields (upstream reflect.DeepEqual).
+function statusEqual(a: DeploymentStatus | undefined, b: DeploymentStatus): boolean {
+  const norm = (s: DeploymentStatus | undefined) => {
+    const c: Record<string, unknown> = { ...(s ?? {}) };
+    for (const k of [
+      'replicas',
+      'updatedReplicas',
+      'readyReplicas',
+      'availableReplicas',
+      'unavailableReplicas',
+    ]) {
+      c[k] = c[k] ?? 0;
+    }
+    return canonicalJSON(c);
+  };
+  return norm(a) === norm(b);
+}
