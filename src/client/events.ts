@@ -55,7 +55,7 @@ export class EventRecorder {
   #log: Logger;
   #seen = new Map<string, Seen>();
   #chain: Promise<void> = Promise.resolve();
-  #lastNanos = 0;
+  #lastNanos = 0n;
 
   constructor(opts: EventRecorderOptions) {
     this.#client = opts.client;
@@ -107,12 +107,14 @@ export class EventRecorder {
         }
       }
       // Upstream names events "<object>.<unix nanos in hex>"; keep them unique within a ms.
-      const nanos = Math.max(now * 1e6, this.#lastNanos + 1);
+      // BigInt: ms × 1e6 exceeds 2^53, where a float "+ 1" is lost and names would collide.
+      const candidate = BigInt(Math.floor(now)) * 1_000_000n;
+      const nanos = candidate > this.#lastNanos ? candidate : this.#lastNanos + 1n;
       this.#lastNanos = nanos;
       const ev: Event = {
         apiVersion: 'v1',
         kind: 'Event',
-        metadata: { name: `${ref.name}.${BigInt(nanos).toString(16)}`, namespace },
+        metadata: { name: `${ref.name}.${nanos.toString(16)}`, namespace },
         involvedObject: ref,
         reason,
         message,
