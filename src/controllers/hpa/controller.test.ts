@@ -1,8 +1,8 @@
 // Tests of the HPA controller against a real test API server, a fake metrics client and a FakeClock:
 // scale up, tolerance, stabilized scale-down, limits and missing metrics.
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { HorizontalPodAutoscaler } from 'kubernetes-types/autoscaling/v2.js';
 import type { Event, Pod } from 'kubernetes-types/core/v1.js';
 import { startTestApiServer } from '../../apiserver/testing.js';
@@ -53,7 +53,7 @@ async function setup(
   const pods: { name: string; labels: Record<string, string> }[] = [];
   for (let i = 0; i < opts.pods; i++) {
     const name = `web-${i}`;
-    const created = await c.create<Pod & KObject>(R.pods, {
+    const created = await c.create<KObject>(R.pods, {
       apiVersion: 'v1',
       kind: 'Pod',
       metadata: { name, namespace: 'default', labels },
