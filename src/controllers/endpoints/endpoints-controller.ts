@@ -5,7 +5,7 @@ import type { Endpoints, Pod, Service } from 'kubernetes-types/core/v1.js';
 import { objectKey, splitKey } from '../../client/informer.js';
 import type { InformerFactory } from '../../client/informer-factory.js';
 import { R } from '../../client/resources.js';
-import { isNotFound, type KObject } from '../../client/rest.js';
+import { isAlreadyExists, isNotFound, type KObject } from '../../client/rest.js';
 import type { Clock } from '../../lib/clock.js';
 import type { Component } from '../../lib/lifecycle.js';
 import type { Logger } from '../../lib/log.js';
@@ -59,10 +59,16 @@ export function newEndpointsController(opts: EndpointsControllerOptions): {
         : computeEndpoints(svc, pods.lister.list(namespace));
     // Services without a selector have user-managed Endpoints.
     if (!desired) return;
-    const current = endpoints.lister.get(namespace, name);
+    let current: Endpoints | undefined = endpoints.lister.get(namespace, name);
     if (!current) {
-      await client.create(R.endpoints, desired, { namespace });
-      return;
+      try {
+        await client.create(R.endpoints, desired, { namespace });
+        return;
+      } catch (err) {
+        // The cache lags behind a create of ours (or someone else's): update the live object.
+        if (!isAlreadyExists(err)) throw err;
+        current = await client.get<Endpoints>(R.endpoints, namespace, name);
+      }
     }
     if (endpointsEqual(current, desired)) return;
     const next = structuredClone(current) as Endpoints;
