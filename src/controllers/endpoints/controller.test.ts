@@ -29,13 +29,15 @@ async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 300
 
 async function setReady(client: KubeClient, name: string, ip: string, ready: boolean) {
   const pod = await client.get<Pod>(R.pods, 'default', name);
-  pod.status = {
-    phase: 'Running',
-    podIP: ip,
-    podIPs: [{ ip }],
-    conditions: [{ type: 'Ready', status: ready ? 'True' : 'False' }],
-  };
-  await client.updateStatus(R.pods, pod);
+  await client.updateStatus<Pod>(R.pods, {
+    ...pod,
+    status: {
+      phase: 'Running',
+      podIP: ip,
+      podIPs: [{ ip }],
+      conditions: [{ type: 'Ready', status: ready ? 'True' : 'False' }],
+    },
+  });
 }
 
 test('endpoints follow pod readiness and the kubernetes Service points at the API server', async () => {
