@@ -1,0 +1,268 @@
+// Headless-Chromium test of the dashboard page (playwright-core + Debian's chromium): pods appear,
+// a restart flashes, new replicas and the HPA chart show up, events list; screenshots are kept in
+// test-artifacts/dashboard/. Runs only where chromium and playwright-core are installed.
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { Deployment, ReplicaSet } from 'kubernetes-types/apps/v1.js';
+import type { HorizontalPodAutoscaler } from 'kubernetes-types/autoscaling/v2.js';
+import type { Pod } from 'kubernetes-types/core/v1.js';
+import { type ApiServer, createApiServer } from '../apiserver/server.js';
+import { R } from '../client/resources.js';
+import { KubeClient } from '../client/rest.js';
+import { MemoryBackend } from '../store/memory/memory-backend.js';
+import { createDashboard, type Dashboard } from './server.js';
+
+// The little of playwright-core's API this test uses (its types are not a dependency of Skiff).
+interface Locator {
+  waitFor(opts?: { state?: 'attached' | 'visible'; timeout?: number }): Promise<void>;
+  count(): Promise<number>;
+  textContent(): Promise<string | null>;
+}
+interface Page {
+  goto(url: string): Promise<unknown>;
+  locator(selector: string): Locator;
+  screenshot(opts: { path: string; fullPage?: boolean }): Promise<unknown>;
+  setViewportSize(size: { width: number; height: number }): Promise<void>;
+  on(event: 'pageerror', fn: (err: Error) => void): void;
+  waitForFunction(fn: string, arg?: unknown, opts?: { timeout?: number }): Promise<unknown>;
+}
+interface Browser {
+  newPage(): Promise<Page>;
+  close(): Promise<void>;
+}
+interface Playwright {
+  chromium: {
+    launch(opts: { executablePath: string; args?: string[]; headless?: boolean }): Promise<Browser>;
+  };
+}
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const chromiumPath = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
+const artifacts = process.env['SKIFF_TEST_ARTIFACTS'] ?? join(root, 'test-artifacts', 'dashboard');
+
+async function loadPlaywright(): Promise<Playwright | undefined> {
+  // PLAYWRIGHT_CORE_PATH lets a machine without it in node_modules point at a copy elsewhere.
+  const candidates = ['playwright-core'];
+  const extra = process.env['PLAYWRIGHT_CORE_PATH'];
+  if (extra) candidates.push(pathToFileURL(join(extra, 'index.mjs')).href);
+  for (const spec of candidates) {
+    try {
+      const mod = (await import(spec)) as Partial<Playwright> & { default?: Playwright };
+      return mod.chromium ? (mod as Playwright) : mod.default;
+    } catch {
+      // Try the next candidate.
+    }
+  }
+  return undefined;
+}
+
+const playwright = await loadPlaywright();
+const missing = !existsSync(chromiumPath)
+  ? `no chromium at ${chromiumPath} (apt-get install -y chromium)`
+  : !playwright
+    ? 'playwright-core is not installed (npm install -D playwright-core@1.65.1)'
+    : undefined;
+
+describe('dashboard in headless Chromium', { skip: missing }, () => {
+  const ac = new AbortController();
+  const pageErrors: string[] = [];
+  let api: ApiServer;
+  let client: KubeClient;
+  let dashboard: Dashboard;
+  let browser: Browser;
+  let page: Page;
+  const labels = { app: 'hello-world-flask' };
+  const template = { metadata: { labels }, spec: { containers: [{ name: 'app', image: 'img' }] } };
+  let rsUid = '';
+
+  const runningPod = async (name: string, restartCount = 0): Promise<void> => {
+    let pod = await client.get<Pod>(R.pods, 'default', name).catch(() => undefined);
+    pod ??= await client.create<Pod>(R.pods, {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: {
+        name,
+        namespace: 'default',
+        labels,
+        ownerReferences: [
+          {
+            apiVersion: 'apps/v1',
+            kind: 'ReplicaSet',
+            name: 'hello-world-flask-64dd645c57',
+            uid: rsUid,
+            controller: true,
+          },
+        ],
+      },
+      spec: template.spec,
+    });
+    await client.updateStatus<Pod>(R.pods, {
+      ...pod,
+      status: {
+        phase: 'Running',
+        podIP: '10.244.0.10',
+        containerStatuses: [
+          {
+            name: 'app',
+            image: 'img',
+            imageID: '',
+            ready: true,
+            restartCount,
+            state: { running: { startedAt: '2026-01-01T00:00:00Z' } },
+          },
+        ],
+      },
+    });
+  };
+
+  const setHpaStatus = async (current: number, desired: number, cpu: number) => {
+    const hpa = await client.get<HorizontalPodAutoscaler>(R.hpas, 'default', 'hello-world-flask');
+    await client.updateStatus<HorizontalPodAutoscaler>(R.hpas, {
+      ...hpa,
+      status: {
+        currentReplicas: current,
+        desiredReplicas: desired,
+        currentMetrics: [
+          { type: 'Resource', resource: { name: 'cpu', current: { averageUtilization: cpu } } },
+        ],
+      },
+    });
+  };
+
+  before(async () => {
+    mkdirSync(artifacts, { recursive: true });
+    api = createApiServer({ backend: new MemoryBackend(), port: 0 });
+    await api.ready;
+    const { port } = await api.listen();
+    client = new KubeClient({ config: { server: `http://127.0.0.1:${port}` } });
+    dashboard = createDashboard({ client, port: 0, sampleIntervalMs: 250, flashMs: 5000 });
+    await dashboard.start(ac.signal);
+    const d = await client.create<Deployment>(R.deployments, {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'hello-world-flask', namespace: 'default' },
+      spec: { replicas: 2, selector: { matchLabels: labels }, template },
+    });
+    const rs = await client.create<ReplicaSet>(R.replicasets, {
+      apiVersion: 'apps/v1',
+      kind: 'ReplicaSet',
+      metadata: {
+        name: 'hello-world-flask-64dd645c57',
+        namespace: 'default',
+        labels,
+        ownerReferences: [
+          {
+            apiVersion: 'apps/v1',
+            kind: 'Deployment',
+            name: 'hello-world-flask',
+            uid: d.metadata?.uid ?? '',
+            controller: true,
+          },
+        ],
+      },
+      spec: { replicas: 2, selector: { matchLabels: labels }, template },
+    });
+    rsUid = rs.metadata?.uid ?? '';
+    browser = await (playwright as Playwright).chromium.launch({
+      executablePath: chromiumPath,
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu'],
+    });
+    page = await browser.newPage();
+    await page.setViewportSize({ width: 1366, height: 900 });
+    page.on('pageerror', (err) => pageErrors.push(err.message));
+    await page.goto(dashboard.url());
+    await page.locator('#conn.live').waitFor({ timeout: 10_000 });
+  });
+
+  after(async () => {
+    await browser?.close();
+    ac.abort();
+    await dashboard?.stopped?.();
+    await api?.close();
+    client?.close();
+  });
+
+  test('shows the pods of the Deployment, live', async () => {
+    await runningPod('hello-world-flask-64dd645c57-2xz7w');
+    await runningPod('hello-world-flask-64dd645c57-4f9qz');
+    const card = page.locator('[data-workload="default/hello-world-flask"] .pod.ok');
+    await page.waitForFunction(
+      'document.querySelectorAll(\'[data-workload="default/hello-world-flask"] .pod.ok\').length === 2',
+      undefined,
+      { timeout: 5000 },
+    );
+    assert.equal(await card.count(), 2);
+    await page.screenshot({ path: join(artifacts, '1-pods.png'), fullPage: true });
+  });
+
+  test('a restarted pod flashes and shows its restart count', async () => {
+    await runningPod('hello-world-flask-64dd645c57-2xz7w', 1);
+    const pod = page.locator('[data-pod="default/hello-world-flask-64dd645c57-2xz7w"].flash');
+    await pod.waitFor({ timeout: 5000 });
+    assert.equal(
+      await page
+        .locator('[data-pod="default/hello-world-flask-64dd645c57-2xz7w"] .restarts')
+        .textContent(),
+      '1',
+    );
+    await page.screenshot({ path: join(artifacts, '2-restart.png'), fullPage: true });
+  });
+
+  test('autoscaling: the HPA chart draws and new replicas appear', async () => {
+    await client.create<HorizontalPodAutoscaler>(R.hpas, {
+      apiVersion: 'autoscaling/v2',
+      kind: 'HorizontalPodAutoscaler',
+      metadata: { name: 'hello-world-flask', namespace: 'default' },
+      spec: {
+        scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'hello-world-flask' },
+        minReplicas: 2,
+        maxReplicas: 10,
+        metrics: [
+          {
+            type: 'Resource',
+            resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 50 } },
+          },
+        ],
+      },
+    });
+    await setHpaStatus(2, 2, 12);
+    await page
+      .locator('[data-chart="hpa:default/hello-world-flask"] canvas')
+      .waitFor({ timeout: 5000 });
+    await setHpaStatus(2, 4, 180);
+    await runningPod('hello-world-flask-64dd645c57-vw8nc');
+    await runningPod('hello-world-flask-64dd645c57-46b6s');
+    await client.create(R.events, {
+      apiVersion: 'v1',
+      kind: 'Event',
+      metadata: { name: 'hello-world-flask.rescale', namespace: 'default' },
+      involvedObject: {
+        kind: 'HorizontalPodAutoscaler',
+        name: 'hello-world-flask',
+        namespace: 'default',
+      },
+      reason: 'SuccessfulRescale',
+      message: 'New size: 4; reason: cpu resource utilization (percentage of request) above target',
+      type: 'Normal',
+      lastTimestamp: new Date(Date.UTC(2026, 0, 1)).toISOString(),
+    });
+    await page.waitForFunction(
+      `document.querySelectorAll('[data-workload="default/hello-world-flask"] .pod').length === 4 &&
+       document.querySelector('[data-hpa="default/hello-world-flask"] .desired')?.textContent === '4' &&
+       document.querySelector('#events')?.textContent.includes('SuccessfulRescale') &&
+       Number(document.body.dataset.samples ?? 0) >= 4`,
+      undefined,
+      { timeout: 8000 },
+    );
+    assert.equal(
+      await page.locator('[data-hpa="default/hello-world-flask"] .cpu').textContent(),
+      '180%',
+    );
+    await page.screenshot({ path: join(artifacts, '3-scaled.png'), fullPage: true });
+    assert.deepEqual(pageErrors, []);
+  });
+});
