@@ -203,8 +203,10 @@ export class Aggregator {
         },
       );
       up.on('error', () => reject(unavailable()));
-      req.on('close', () => {
-        if (!res.writableEnded) up.destroy();
+      // The response closing before it finished means the client went away (request 'close'
+      // fires as soon as the body is consumed, so it cannot be used for this).
+      res.on('close', () => {
+        if (!res.writableFinished) up.destroy();
       });
       req.pipe(up);
     });

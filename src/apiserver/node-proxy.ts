@@ -88,7 +88,7 @@ function kubeletPath(
 /** Streams a container log from the node agent (follow keeps the response open). */
 export function proxyPodLog(
   ctx: ApiContext,
-  req: http.IncomingMessage,
+  _req: http.IncomingMessage,
   res: http.ServerResponse,
   rr: ResourceRequest,
 ): Promise<void> {
@@ -120,7 +120,9 @@ export function proxyPodLog(
       },
     );
     // The client going away (kubectl logs -f interrupted) ends the upstream stream too.
-    req.on('close', () => upstream.destroy());
+    res.on('close', () => {
+      if (!res.writableFinished) upstream.destroy();
+    });
     upstream.on('error', (err) => {
       if (!res.headersSent) {
         const e = new StatusError({

@@ -38,7 +38,7 @@ const encodedCache = new WeakMap<StoreEvent, Map<string, string>>();
 /** Serves a watch on res until the client goes away, the timeout passes, or the server closes. */
 export function serveWatch(
   store: GenericStore,
-  req: http.IncomingMessage,
+  _req: http.IncomingMessage,
   res: http.ServerResponse,
   w: WatchRequest,
   onClose?: (close: () => void) => () => void,
@@ -139,7 +139,8 @@ export function serveWatch(
   res.writeHead(200, { 'Content-Type': rendering.contentType, 'Transfer-Encoding': 'chunked' });
   // Send headers now: clients (reflectors, kubectl -w) wait for them before reading events.
   res.flushHeaders();
-  req.on('close', finish);
+  // The response's 'close' covers both the client going away and our own end (the request's
+  // 'close' is not a disconnect signal).
   res.on('close', finish);
 
   const rv = w.params.resourceVersion;
