@@ -1,0 +1,30 @@
+// Checks of the add-on manifests the lead applies at `skiff up`.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ingressAddonManifests } from './manifest.js';
+
+test('the add-on has a default IngressClass and a host-network controller Deployment', () => {
+  const objs = ingressAddonManifests({ httpPort: 8081 });
+  const kinds = objs.map((o) => `${o.kind}/${o.metadata?.name}`);
+  assert.ok(kinds.includes('Namespace/ingress-nginx'));
+  assert.ok(kinds.includes('IngressClass/nginx'));
+  assert.ok(kinds.includes('Service/ingress-nginx-controller'));
+  const cls = objs.find((o) => o.kind === 'IngressClass')!;
+  assert.equal(cls.metadata?.annotations?.['ingressclass.kubernetes.io/is-default-class'], 'true');
+  const dep = objs.find((o) => o.kind === 'Deployment') as {
+    spec: {
+      template: {
+        spec: {
+          hostNetwork: boolean;
+          dnsPolicy: string;
+          containers: { image: string; env: { name: string; value?: string }[] }[];
+        };
+      };
+    };
+  };
+  const pod = dep.spec.template.spec;
+  assert.equal(pod.hostNetwork, true);
+  assert.equal(pod.dnsPolicy, 'ClusterFirstWithHostNet');
+  assert.equal(pod.containers[0]?.image, 'skiff/ingress-controller');
+  assert.equal(pod.containers[0]?.env.find((e) => e.name === 'INGRESS_HTTP_PORT')?.value, '8081');
+});
