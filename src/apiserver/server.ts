@@ -32,7 +32,7 @@ import { GenericStore } from './handlers/store.js';
 import { parseMediaTypes, sendError, sendObject } from './http.js';
 import { upgradePodExec } from './node-proxy.js';
 import { OpenApiV3 } from './openapi.js';
-import { loadProtobufDecoder, loadRegistry } from './registry-loader.js';
+import { loadProtobufDecoder, loadRegistry, type RegistryModule } from './registry-loader.js';
 import { pathNotFound, StatusError, toStatusError, unauthorized } from './status-error.js';
 
 /** The version /version reports (kubectl's dispatcher picks its client from major/minor). */
@@ -67,6 +67,8 @@ export interface ApiServerOptions {
    * and the kubelet client credentials.
    */
   pki?: Pki;
+  /** Overrides the registry module (tests); default: src/apiserver/registry/index.ts when present. */
+  registry?: RegistryModule;
 }
 
 /** A running (or ready to listen) API server. */
@@ -105,7 +107,10 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   const openapi = new OpenApiV3();
 
   const ready = (async () => {
-    const [registry, decodeProtobuf] = await Promise.all([loadRegistry(), loadProtobufDecoder()]);
+    const [registry, decodeProtobuf] = await Promise.all([
+      opts.registry ?? loadRegistry(),
+      loadProtobufDecoder(),
+    ]);
     const store = new GenericStore({ backend: opts.backend, clock, registry });
     ctx = {
       store,
