@@ -35,8 +35,8 @@ export class ShimClient {
   #seq = 0;
   #pending = new Map<number, Pending>();
   #buf = '';
-  #onExit: (c: ShimContainer) => void = () => {};
-  #onClose: () => void = () => {};
+  #onExit: (c: ShimContainer) => void = () => undefined;
+  #onClose: () => void = () => undefined;
   #closed = false;
 
   private constructor(sock: net.Socket) {

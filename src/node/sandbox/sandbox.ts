@@ -3,7 +3,7 @@
 // `attachSandbox` re-connects to it at the next start (the containerd-shim model).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, openSync, closeSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -88,9 +88,18 @@ export class Sandbox {
     cgroupProcs: string[];
     uid?: number;
     gid?: number;
+    /** Extra pipe at fd 3 (the pty helper's resize channel). */
+    hasResizePipe?: boolean;
   }): ChildProcess {
+    const stdio: Array<'pipe'> = opts.hasResizePipe
+      ? ['pipe', 'pipe', 'pipe', 'pipe']
+      : ['pipe', 'pipe', 'pipe'];
     if (!this.isolated) {
-      return spawn(opts.argv[0] ?? 'sh', opts.argv.slice(1), { cwd: opts.cwd, env: opts.env });
+      return spawn(opts.argv[0] ?? 'sh', opts.argv.slice(1), {
+        cwd: opts.cwd,
+        env: opts.env,
+        stdio,
+      });
     }
     // Join the cgroup first (from the host side), then enter the namespaces: nsenter forks into the
     // PID namespace, so the command runs as a child inside the pod, charged to the container.
@@ -100,12 +109,12 @@ export class Sandbox {
     if (opts.gid !== undefined) ns.push('-G', String(opts.gid));
     const n = opts.cgroupProcs.length;
     const script = `${join ? `${join} && ` : ''}shift ${n}; exec nsenter "$@"`;
+    // nsenter resolves --wd on the host side, so change directory once inside the mount namespace.
+    const inner = ['/bin/sh', '-c', 'cd "$0" 2>/dev/null; exec "$@"', opts.cwd, ...opts.argv];
     return spawn(
       '/bin/sh',
-      ['-c', script, 'skiff-exec', ...opts.cgroupProcs, ...ns, '--', ...opts.argv],
-      {
-        env: opts.env,
-      },
+      ['-c', script, 'skiff-exec', ...opts.cgroupProcs, ...ns, '--', ...inner],
+      { env: opts.env, stdio },
     );
   }
 }

@@ -1,0 +1,407 @@
+// The node agent (kubelet): registers the Node, heartbeats its Lease, runs one PodWorker per pod
+// bound to this node, adopts pods left running by a previous run and serves logs/exec/stats.
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statfsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Node, Pod, Service } from 'kubernetes-types/core/v1.js';
+import { EventRecorder } from '../client/events.js';
+import { Informer } from '../client/informer.js';
+import { isAlreadyExists, isNotFound, type KubeClient } from '../client/rest.js';
+import { R } from '../client/resources.js';
+import { type Clock, realClock } from '../lib/clock.js';
+import { errorMessage } from '../lib/errors.js';
+import type { Component } from '../lib/lifecycle.js';
+import { createLogger, type Logger } from '../lib/log.js';
+import { LocalImageStore } from '../images/local.js';
+import { CgroupManager, detectCgroupVersion } from './cgroups/cgroups.js';
+import { PodNetwork } from './network/pod-network.js';
+import { type NodeContext, PodWorker } from './pod-worker.js';
+import { attachSandbox } from './sandbox/sandbox.js';
+import { startKubeletServer } from './server.js';
+
+/** Options of createNodeAgent. */
+export interface NodeAgentOptions {
+  client: KubeClient;
+  clock?: Clock;
+  log?: Logger;
+  nodeName: string;
+  dataDir: string;
+  podCIDR?: string;
+  clusterDNS?: string;
+  clusterDomain?: string;
+  kubelet: { port: number; token: string; tls: { key: string; cert: string }; host?: string };
+  /** No namespaces/cgroups/bridge (forced, or automatic when not root). */
+  reducedMode?: boolean;
+  /** CA certificate given to pods (service-account ca.crt). */
+  caCert?: string;
+  /** Test hooks: bridge and namespace/cgroup names. */
+  bridgeName?: string;
+  netnsPrefix?: string;
+  cgroupName?: string;
+}
+
+/** The node agent component, plus `stopAllPods` for `skiff down`. */
+export interface NodeAgent extends Component {
+  /** Stops every pod and removes every sandbox, namespace, cgroup and the bridge. */
+  stopAllPods(): Promise<void>;
+  /** The live pod workers by pod uid (for tests and the kubelet server). */
+  readonly workers: Map<string, PodWorker>;
+  /** True when running without namespaces/cgroups. */
+  readonly isReduced: boolean;
+  /** Port the kubelet server listens on (after start). */
+  readonly port: number;
+}
+
+function osImage(): string {
+  try {
+    const m = /^PRETTY_NAME="?([^"\n]*)"?/m.exec(readFileSync('/etc/os-release', 'utf8'));
+    return m?.[1] ?? 'Linux';
+  } catch {
+    return 'Linux';
+  }
+}
+
+/** True when this process can build sandboxes (root on Linux with cgroups). */
+export function canIsolate(): boolean {
+  return (
+    process.platform === 'linux' && process.getuid?.() === 0 && detectCgroupVersion() !== undefined
+  );
+}
+
+/** Creates the node agent. */
+export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
+  const clock = opts.clock ?? realClock;
+  const log = opts.log ?? createLogger({ component: 'node-agent' });
+  const isReduced = opts.reducedMode === true || !canIsolate();
+  const podsDir = path.join(opts.dataDir, 'pods');
+  const network = new PodNetwork({
+    stateDir: path.join(opts.dataDir, 'network'),
+    podCIDR: opts.podCIDR,
+    reducedMode: isReduced,
+    bridgeName: opts.bridgeName,
+    netnsPrefix: opts.netnsPrefix,
+  });
+  const cgroups = isReduced ? undefined : new CgroupManager({ name: opts.cgroupName });
+  const workers = new Map<string, PodWorker>();
+  const hostIP = '127.0.0.1';
+  let services: Service[] = [];
+  let port = opts.kubelet.port;
+  let stopServer: (() => Promise<void>) | undefined;
+  const events = new EventRecorder({
+    client: opts.client,
+    component: 'kubelet',
+    host: opts.nodeName,
+    clock,
+    log,
+  });
+  const ctx: NodeContext = {
+    client: opts.client,
+    clock,
+    log,
+    events,
+    network,
+    cgroups,
+    images: new LocalImageStore({ dataDir: opts.dataDir }),
+    podsDir,
+    nodeName: opts.nodeName,
+    hostIP,
+    clusterDNS: opts.clusterDNS ?? '10.96.0.10',
+    clusterDomain: opts.clusterDomain ?? 'cluster.local',
+    isolated: !isReduced,
+    caCert: opts.caCert,
+    services: () => services,
+    nodeCapacity: { cpu: os.cpus().length, memory: os.totalmem() },
+  };
+
+  const nodeObject = (): Node => {
+    let storage = 0;
+    try {
+      const s = statfsSync(existsSync(opts.dataDir) ? opts.dataDir : '/');
+      storage = s.blocks * s.bsize;
+    } catch {
+      storage = 0;
+    }
+    const capacity = {
+      cpu: String(os.cpus().length),
+      memory: `${Math.floor(os.totalmem() / 1024)}Ki`,
+      pods: '110',
+      'ephemeral-storage': `${Math.floor(storage / 1024)}Ki`,
+    };
+    const now = new Date(clock.now()).toISOString().replace(/\.\d+Z$/, 'Z');
+    const cond = (type: string, status: string, reason: string, message: string) => ({
+      type,
+      status,
+      reason,
+      message,
+      lastHeartbeatTime: now,
+      lastTransitionTime: now,
+    });
+    return {
+      apiVersion: 'v1',
+      kind: 'Node',
+      metadata: {
+        name: opts.nodeName,
+        labels: {
+          'kubernetes.io/hostname': opts.nodeName,
+          'kubernetes.io/os': 'linux',
+          'kubernetes.io/arch': process.arch === 'x64' ? 'amd64' : process.arch,
+          'beta.kubernetes.io/os': 'linux',
+          'beta.kubernetes.io/arch': process.arch === 'x64' ? 'amd64' : process.arch,
+          'node-role.kubernetes.io/control-plane': '',
+        },
+      },
+      spec: { podCIDR: network.podCIDR, podCIDRs: [network.podCIDR] },
+      status: {
+        capacity,
+        allocatable: capacity,
+        conditions: [
+          cond(
+            'MemoryPressure',
+            'False',
+            'KubeletHasSufficientMemory',
+            'kubelet has sufficient memory available',
+          ),
+          cond('DiskPressure', 'False', 'KubeletHasNoDiskPressure', 'kubelet has no disk pressure'),
+          cond(
+            'PIDPressure',
+            'False',
+            'KubeletHasSufficientPID',
+            'kubelet has sufficient PID available',
+          ),
+          cond('Ready', 'True', 'KubeletReady', 'kubelet is posting ready status'),
+        ],
+        addresses: [
+          { type: 'InternalIP', address: hostIP },
+          { type: 'Hostname', address: opts.nodeName },
+        ],
+        daemonEndpoints: { kubeletEndpoint: { Port: port } },
+        nodeInfo: {
+          machineID: '',
+          systemUUID: '',
+          bootID: '',
+          kernelVersion: os.release(),
+          osImage: osImage(),
+          containerRuntimeVersion: 'skiff://0.1.0',
+          kubeletVersion: 'v1.32.0',
+          kubeProxyVersion: 'v1.32.0',
+          operatingSystem: 'linux',
+          architecture: process.arch === 'x64' ? 'amd64' : process.arch,
+        },
+      },
+    };
+  };
+
+  const registerNode = async () => {
+    const node = nodeObject();
+    try {
+      await opts.client.create(R.nodes, node);
+    } catch (err) {
+      if (!isAlreadyExists(err)) throw err;
+    }
+    await opts.client.patch(
+      R.nodes,
+      undefined,
+      opts.nodeName,
+      { status: node.status },
+      { type: 'merge', subresource: 'status' },
+    );
+  };
+
+  const renewLease = async () => {
+    const now = new Date(clock.now()).toISOString().replace('Z', '000Z');
+    const lease = {
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      metadata: { name: opts.nodeName, namespace: 'kube-node-lease' },
+      spec: { holderIdentity: opts.nodeName, leaseDurationSeconds: 40, renewTime: now },
+    };
+    try {
+      await opts.client.patch(
+        R.leases,
+        'kube-node-lease',
+        opts.nodeName,
+        { spec: lease.spec },
+        { type: 'merge' },
+      );
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+      await opts.client.create(R.leases, lease);
+    }
+  };
+
+  const onPod = (pod: Pod) => {
+    const uid = pod.metadata?.uid ?? '';
+    const w = workers.get(uid);
+    if (w) {
+      w.update(pod);
+      return;
+    }
+    if (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') {
+      if (!pod.metadata?.deletionTimestamp) return;
+    }
+    const worker = new PodWorker({ ctx, pod });
+    workers.set(uid, worker);
+    if (pod.metadata?.deletionTimestamp) {
+      worker.update(pod);
+      return;
+    }
+    void worker.start();
+  };
+
+  const onPodGone = (pod: Pod) => {
+    const uid = pod.metadata?.uid ?? '';
+    const w = workers.get(uid);
+    if (!w) return;
+    workers.delete(uid);
+    void w.destroy().catch((err) => log.warn('pod cleanup failed', { err }));
+  };
+
+  // Sandboxes, namespaces and cgroups of pods the API no longer has (deleted while Skiff was down).
+  const removeOrphans = async (live: Set<string>) => {
+    if (existsSync(podsDir)) {
+      for (const d of readdirSync(podsDir)) {
+        const uid = d.split('_').pop() ?? '';
+        if (live.has(uid)) continue;
+        const sb = await attachSandbox(path.join(podsDir, d));
+        await sb?.stop(clock);
+        rmSync(path.join(podsDir, d), { recursive: true, force: true });
+      }
+    }
+    for (const uid of network.knownPods()) if (!live.has(uid)) await network.teardown(uid);
+    for (const uid of cgroups?.knownPods() ?? []) {
+      if (live.has(uid)) continue;
+      try {
+        cgroups?.remove(uid);
+      } catch (err) {
+        log.warn('orphan cgroup removal failed', { uid, err });
+      }
+    }
+  };
+
+  const agent: NodeAgent = {
+    name: 'node-agent',
+    workers,
+    isReduced,
+    get port() {
+      return port;
+    },
+    async start(signal) {
+      if (isReduced)
+        log.info('reduced mode: no namespaces or cgroups; pods get loopback IPs and PORT/POD_IP');
+      mkdirSync(podsDir, { recursive: true });
+      await network.ensureBridge();
+      const server = await startKubeletServer({
+        host: opts.kubelet.host ?? '127.0.0.1',
+        port: opts.kubelet.port,
+        token: opts.kubelet.token,
+        tls: opts.kubelet.tls,
+        clock,
+        log,
+        findPod: (ns, name) =>
+          [...workers.values()].find(
+            (w) => w.pod.metadata?.namespace === ns && w.pod.metadata?.name === name,
+          ),
+        workers: () => [...workers.values()],
+        cgroups,
+        nodeName: opts.nodeName,
+      });
+      port = server.port;
+      stopServer = server.close;
+      await registerNode();
+      await renewLease();
+      const beat = async () => {
+        if (signal.aborted) return;
+        try {
+          await renewLease();
+        } catch (err) {
+          log.warn('lease renewal failed', { err: errorMessage(err) });
+        }
+        clock.setTimeout(() => void beat(), 10_000);
+      };
+      clock.setTimeout(() => void beat(), 10_000);
+      const svcInformer = new Informer<Service>({
+        client: opts.client,
+        resource: R.services,
+        clock,
+        log,
+      });
+      const refresh = () => {
+        services = svcInformer.lister.list();
+      };
+      svcInformer.addEventHandler({ onAdd: refresh, onUpdate: refresh, onDelete: refresh });
+      svcInformer.start(signal);
+      const pods = new Informer<Pod>({
+        client: opts.client,
+        resource: R.pods,
+        fieldSelector: `spec.nodeName=${opts.nodeName}`,
+        clock,
+        log,
+      });
+      pods.addEventHandler({
+        onAdd: onPod,
+        onUpdate: (_o, n) => onPod(n),
+        onDelete: onPodGone,
+      });
+      await svcInformer.waitForSync(signal);
+      pods.start(signal);
+      await pods.waitForSync(signal);
+      await removeOrphans(new Set(pods.lister.list().map((p) => p.metadata?.uid ?? '')));
+      signal.addEventListener(
+        'abort',
+        () => {
+          // Default shutdown leaves pods running: the next start adopts them (issue #8).
+          for (const w of workers.values()) w.detach();
+          void stopServer?.();
+        },
+        { once: true },
+      );
+    },
+    async stopAllPods() {
+      await Promise.all(
+        [...workers.values()].map((w) =>
+          w.destroy().catch((err) => log.warn('pod stop failed', { err })),
+        ),
+      );
+      workers.clear();
+      await removeOrphans(new Set());
+      await network.cleanupAll();
+      cgroups?.cleanupAll();
+    },
+  };
+  return agent;
+}
+
+/** `skiff down` without a running agent: stops every pod of a data dir and removes host state. */
+export async function cleanupNode(opts: {
+  dataDir: string;
+  podCIDR?: string;
+  clock?: Clock;
+}): Promise<boolean> {
+  const clock = opts.clock ?? realClock;
+  const podsDir = path.join(opts.dataDir, 'pods');
+  let removed = false;
+  if (existsSync(podsDir)) {
+    for (const d of readdirSync(podsDir)) {
+      const sb = await attachSandbox(path.join(podsDir, d));
+      if (sb) {
+        await sb.stop(clock);
+        removed = true;
+      }
+      rmSync(path.join(podsDir, d), { recursive: true, force: true });
+    }
+  }
+  const reduced = !canIsolate();
+  const network = new PodNetwork({
+    stateDir: path.join(opts.dataDir, 'network'),
+    podCIDR: opts.podCIDR,
+    reducedMode: reduced,
+  });
+  if (network.knownPods().length) removed = true;
+  await network.cleanupAll();
+  if (!reduced) {
+    const cg = new CgroupManager();
+    if (cg.knownPods().length) removed = true;
+    cg.cleanupAll();
+  }
+  return removed;
+}

@@ -1,0 +1,387 @@
+// The kubelet server (pkg/kubelet/server/server.go): container logs, exec over WebSocket
+// (v5/v4.channel.k8s.io) and the Summary API (/stats/summary), behind a bearer token.
+import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import os from 'node:os';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { Clock } from '../lib/clock.js';
+import type { Logger } from '../lib/log.js';
+import type { CgroupManager } from './cgroups/cgroups.js';
+import type { PodWorker } from './pod-worker.js';
+import { readProcUsage } from './sandbox/proc.js';
+
+/** Options of startKubeletServer. */
+export interface KubeletServerOptions {
+  host: string;
+  port: number;
+  /** Bearer token callers must present; empty = no check (tests). */
+  token: string;
+  /** TLS key/cert (PEM); plain http when absent. */
+  tls?: { key: string; cert: string };
+  clock: Clock;
+  log: Logger;
+  nodeName: string;
+  cgroups?: CgroupManager;
+  findPod(namespace: string, name: string): PodWorker | undefined;
+  workers(): PodWorker[];
+}
+
+// A pty broker run inside the pod: allocates a pty, relays stdio, applies resize JSON lines read
+// from fd 3 with TIOCSWINSZ, exits with the shell's exit code.
+const ptyHelper = `
+import os,sys,pty,select,json,fcntl,termios,struct
+argv=sys.argv[1:]
+pid,fd=pty.fork()
+if pid==0:
+    try: os.execvp(argv[0],argv)
+    except OSError as e: sys.stderr.write('%s: %s\\n'%(argv[0],e.strerror)); os._exit(127)
+fds=[0,3,fd]; buf=b''
+while True:
+    r,_,_=select.select(fds,[],[])
+    if fd in r:
+        try: d=os.read(fd,65536)
+        except OSError: d=b''
+        if not d: break
+        os.write(1,d)
+    if 0 in r:
+        d=os.read(0,65536)
+        if not d: fds.remove(0)
+        else: os.write(fd,d)
+    if 3 in r:
+        d=os.read(3,4096)
+        if not d: fds.remove(3); continue
+        buf+=d
+        while b'\\n' in buf:
+            line,buf=buf.split(b'\\n',1)
+            try:
+                m=json.loads(line)
+                if m.get('Width') and m.get('Height'): fcntl.ioctl(fd,termios.TIOCSWINSZ,struct.pack('HHHH',m['Height'],m['Width'],0,0))
+            except ValueError: pass
+_,st=os.waitpid(pid,0)
+sys.exit(os.waitstatus_to_exitcode(st))
+`;
+
+interface CriLine {
+  ts: string;
+  stream: string;
+  partial: boolean;
+  text: string;
+}
+
+function parseCri(line: string): CriLine | undefined {
+  const a = line.indexOf(' ');
+  const b = line.indexOf(' ', a + 1);
+  const c = line.indexOf(' ', b + 1);
+  if (a < 0 || b < 0 || c < 0) return undefined;
+  return {
+    ts: line.slice(0, a),
+    stream: line.slice(a + 1, b),
+    partial: line.slice(b + 1, c) === 'P',
+    text: line.slice(c + 1),
+  };
+}
+
+/** Renders CRI log lines as kubectl expects (optionally with timestamps, since, tail, limit). */
+export function renderLogs(
+  raw: string,
+  q: { timestamps?: boolean; sinceMs?: number; tailLines?: number; limitBytes?: number },
+): string {
+  const out: string[] = [];
+  let pending = '';
+  for (const line of raw.split('\n')) {
+    const l = parseCri(line);
+    if (!l) continue;
+    if (q.sinceMs !== undefined && Date.parse(l.ts) < q.sinceMs) continue;
+    pending += l.text;
+    if (l.partial) continue;
+    out.push(q.timestamps ? `${l.ts} ${pending}\n` : `${pending}\n`);
+    pending = '';
+  }
+  let lines = q.tailLines !== undefined ? out.slice(Math.max(0, out.length - q.tailLines)) : out;
+  if (q.tailLines === 0) lines = [];
+  let text = lines.join('');
+  if (q.limitBytes !== undefined) text = Buffer.from(text).subarray(0, q.limitBytes).toString();
+  return text;
+}
+
+function readLog(file: string): string {
+  let text = '';
+  if (existsSync(`${file}.1`)) text += readFileSync(`${file}.1`, 'utf8');
+  if (existsSync(file)) text += readFileSync(file, 'utf8');
+  return text;
+}
+
+/** Starts the kubelet server; resolves once listening. */
+export async function startKubeletServer(
+  opts: KubeletServerOptions,
+): Promise<{ port: number; close(): Promise<void> }> {
+  const wss = new WebSocketServer({
+    noServer: true,
+    handleProtocols: (protocols) =>
+      ['v5.channel.k8s.io', 'v4.channel.k8s.io'].find((p) => protocols.has(p)) ?? false,
+  });
+  const authorized = (req: http.IncomingMessage) =>
+    !opts.token || req.headers.authorization === `Bearer ${opts.token}`;
+  const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    if (!authorized(req)) {
+      res.writeHead(401, { 'Content-Type': 'text/plain' }).end('Unauthorized');
+      return;
+    }
+    const url = new URL(req.url ?? '/', 'http://kubelet');
+    const parts = url.pathname.split('/').filter(Boolean);
+    if (parts[0] === 'containerLogs' && parts.length === 4) {
+      serveLogs(opts, parts, url.searchParams, req, res);
+    } else if (url.pathname === '/stats/summary') {
+      res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(summary(opts)));
+    } else if (url.pathname === '/healthz') {
+      res.writeHead(200, { 'Content-Type': 'text/plain' }).end('ok');
+    } else {
+      res.writeHead(404, { 'Content-Type': 'text/plain' }).end('404 page not found');
+    }
+  };
+  const server = opts.tls
+    ? https.createServer({ key: opts.tls.key, cert: opts.tls.cert }, handler)
+    : http.createServer(handler);
+  server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    const url = new URL(req.url ?? '/', 'http://kubelet');
+    const parts = url.pathname.split('/').filter(Boolean);
+    if (!authorized(req) || parts[0] !== 'exec' || parts.length !== 4) {
+      socket.end('HTTP/1.1 401 Unauthorized\r\n\r\n');
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => serveExec(opts, parts, url.searchParams, ws));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host, () => resolve());
+  });
+  const addr = server.address();
+  return {
+    port: typeof addr === 'object' && addr ? addr.port : opts.port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const c of wss.clients) c.terminate();
+        server.closeAllConnections?.();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+function serveLogs(
+  opts: KubeletServerOptions,
+  parts: string[],
+  q: URLSearchParams,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+) {
+  const [, ns = '', podName = '', container = ''] = parts;
+  const w = opts.findPod(ns, podName);
+  const previous = q.get('previous') === 'true';
+  const file = w?.logFile(container, previous);
+  if (!w || !file) {
+    const msg = !w
+      ? `pod "${podName}" not found`
+      : previous
+        ? `previous terminated container "${container}" in pod "${podName}" not found`
+        : `container "${container}" in pod "${podName}" is not available`;
+    res.writeHead(400, { 'Content-Type': 'text/plain' }).end(msg);
+    return;
+  }
+  const sinceTime = q.get('sinceTime');
+  const sinceSeconds = q.get('sinceSeconds');
+  const sinceMs = sinceTime
+    ? Date.parse(sinceTime)
+    : sinceSeconds
+      ? opts.clock.now() - Number(sinceSeconds) * 1000
+      : undefined;
+  const fmt = {
+    timestamps: q.get('timestamps') === 'true',
+    sinceMs,
+    tailLines: q.has('tailLines') ? Number(q.get('tailLines')) : undefined,
+    limitBytes: q.has('limitBytes') ? Number(q.get('limitBytes')) : undefined,
+  };
+  res.writeHead(200, { 'Content-Type': 'text/plain', 'Transfer-Encoding': 'chunked' });
+  const initial = readLog(file);
+  res.write(renderLogs(initial, fmt));
+  if (q.get('follow') !== 'true' || previous) {
+    res.end();
+    return;
+  }
+  // Follow: poll the file for growth; stop when the container is restarted or the client leaves.
+  let offset = existsSync(file) ? statSync(file).size : 0;
+  let carry = '';
+  const attempt = w.container(container)?.attempt;
+  let timer = opts.clock.setTimeout(function poll() {
+    const size = existsSync(file) ? statSync(file).size : 0;
+    if (size < offset) offset = 0; // rotated
+    if (size > offset) {
+      const stream = createReadStream(file, { start: offset, end: size - 1, encoding: 'utf8' });
+      let chunk = '';
+      stream.on('data', (d) => {
+        chunk += d;
+      });
+      stream.on('end', () => {
+        offset = size;
+        const text = carry + chunk;
+        const cut = text.lastIndexOf('\n') + 1;
+        carry = text.slice(cut);
+        res.write(renderLogs(text.slice(0, cut), { timestamps: fmt.timestamps }));
+        timer = opts.clock.setTimeout(poll, 100);
+      });
+      return;
+    }
+    if (w.container(container)?.attempt !== attempt || !opts.findPod(ns, podName)) {
+      res.end();
+      return;
+    }
+    timer = opts.clock.setTimeout(poll, 100);
+  }, 100);
+  req.on('close', () => timer.cancel());
+}
+
+function serveExec(opts: KubeletServerOptions, parts: string[], q: URLSearchParams, ws: WebSocket) {
+  const [, ns = '', podName = '', container = ''] = parts;
+  const isV5 = ws.protocol === 'v5.channel.k8s.io';
+  const send = (ch: number, data: Buffer | string) => {
+    if (ws.readyState === ws.OPEN) ws.send(Buffer.concat([Buffer.from([ch]), Buffer.from(data)]));
+  };
+  const finish = (status: object) => {
+    send(3, JSON.stringify(status));
+    ws.close(1000);
+  };
+  const w = opts.findPod(ns, podName);
+  const c = w?.container(container);
+  const command = q.getAll('command');
+  if (!w || !c || !w.sandbox || !command.length) {
+    finish({
+      metadata: {},
+      status: 'Failure',
+      message: `container ${container} not found in pod ${podName}`,
+      reason: 'NotFound',
+      code: 404,
+    });
+    return;
+  }
+  const tty = q.get('tty') === 'true';
+  const env = { ...(c.env ?? {}), ...(tty ? { TERM: 'xterm' } : {}) };
+  const python = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+  const child = w.sandbox.spawnIn({
+    argv: tty ? [python, '-c', ptyHelper, ...command] : command,
+    env,
+    cwd: c.spec.workingDir ?? c.image?.workingDir ?? '/',
+    cgroupProcs: opts.cgroups?.procsFiles(w.uid, container) ?? [],
+    hasResizePipe: tty,
+  });
+  const resize = tty ? (child.stdio[3] as NodeJS.WritableStream | null) : null;
+  child.stdout?.on('data', (d: Buffer) => send(1, d));
+  child.stderr?.on('data', (d: Buffer) => send(tty ? 1 : 2, d));
+  child.stdin?.on('error', () => undefined);
+  ws.on('message', (data: Buffer) => {
+    const ch = data[0];
+    const payload = data.subarray(1);
+    if (ch === 0) child.stdin?.write(payload);
+    else if (ch === 4) resize?.write(`${payload.toString().trim()}\n`);
+    else if (ch === 255 && isV5 && payload[0] === 0) child.stdin?.end();
+  });
+  ws.on('close', () => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
+  child.on('error', (err) =>
+    finish({
+      metadata: {},
+      status: 'Failure',
+      message: err.message,
+      reason: 'InternalError',
+      code: 500,
+    }),
+  );
+  child.on('close', (code, signal) => {
+    const exitCode = code ?? (signal ? 128 + (os.constants.signals[signal] ?? 0) : 1);
+    if (exitCode === 0) finish({ metadata: {}, status: 'Success' });
+    else {
+      finish({
+        metadata: {},
+        status: 'Failure',
+        message: `command terminated with non-zero exit code: error executing command [${command.join(' ')}], exit code ${exitCode}`,
+        reason: 'NonZeroExitCode',
+        details: { causes: [{ reason: 'ExitCode', message: String(exitCode) }] },
+      });
+    }
+  });
+}
+
+let lastNodeCpu: { at: number; nanos: number } | undefined;
+
+function nodeCpuNanos(): number {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
+  const f = line.trim().split(/\s+/).slice(1).map(Number);
+  const busy = (f[0] ?? 0) + (f[1] ?? 0) + (f[2] ?? 0) + (f[5] ?? 0) + (f[6] ?? 0) + (f[7] ?? 0);
+  return busy * 1e7; // USER_HZ = 100
+}
+
+/** The Summary API answer (k8s.io/kubelet/pkg/apis/stats/v1alpha1). */
+function summary(opts: KubeletServerOptions) {
+  const now = opts.clock.now();
+  const time = new Date(now).toISOString();
+  const nanos = nodeCpuNanos();
+  const rate =
+    lastNodeCpu && now > lastNodeCpu.at
+      ? ((nanos - lastNodeCpu.nanos) / (now - lastNodeCpu.at)) * 1e6
+      : 0;
+  lastNodeCpu = { at: now, nanos };
+  const mem = readFileSync('/proc/meminfo', 'utf8');
+  const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(mem)?.[1] ?? 0) * 1024;
+  const pods = opts.workers().map((w) => {
+    const containers = (w.pod.spec?.containers ?? []).map((c) => {
+      let cpu = 0;
+      let ws = 0;
+      const u = opts.cgroups?.usage(w.uid, c.name);
+      if (u) {
+        cpu = u.cpuUsageNanos;
+        ws = u.memoryWorkingSetBytes;
+      } else {
+        const pid = w.containerPid(c.name);
+        const p = pid ? readProcUsage(pid) : undefined;
+        if (p) {
+          cpu = p.cpuTicks * 1e7;
+          ws = p.rssPages * 4096;
+        }
+      }
+      return {
+        name: c.name,
+        startTime: w.pod.status?.startTime ?? time,
+        cpu: { time, usageCoreNanoSeconds: cpu },
+        memory: { time, workingSetBytes: ws, usageBytes: ws },
+      };
+    });
+    return {
+      podRef: { name: w.pod.metadata?.name, namespace: w.pod.metadata?.namespace, uid: w.uid },
+      startTime: w.pod.status?.startTime ?? time,
+      containers,
+      cpu: {
+        time,
+        usageCoreNanoSeconds: containers.reduce((a, c) => a + c.cpu.usageCoreNanoSeconds, 0),
+      },
+      memory: {
+        time,
+        workingSetBytes: containers.reduce((a, c) => a + c.memory.workingSetBytes, 0),
+      },
+    };
+  });
+  return {
+    node: {
+      nodeName: opts.nodeName,
+      startTime: new Date(now - os.uptime() * 1000).toISOString(),
+      cpu: { time, usageNanoCores: Math.round(rate), usageCoreNanoSeconds: nanos },
+      memory: {
+        time,
+        workingSetBytes: kb('MemTotal') - kb('MemAvailable'),
+        availableBytes: kb('MemAvailable'),
+        usageBytes: kb('MemTotal') - kb('MemFree'),
+      },
+    },
+    pods,
+  };
+}
