@@ -15,9 +15,9 @@ import { defaultPodSpec, validatePodSpec } from './podspec.js';
 import type { FieldError, ScaleAdapter, Strategy } from './types.js';
 import {
   child,
+  forbidden,
   formatLabelSelector,
   formatLabels,
-  forbidden,
   invalid,
   isObj,
   joinContainers,
