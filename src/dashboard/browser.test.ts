@@ -12,6 +12,7 @@ import type { Pod } from 'kubernetes-types/core/v1.js';
 import { type ApiServer, createApiServer } from '../apiserver/server.js';
 import { R } from '../client/resources.js';
 import { KubeClient } from '../client/rest.js';
+import { realClock } from '../lib/clock.js';
 import { MemoryBackend } from '../store/memory/memory-backend.js';
 import { createDashboard, type Dashboard } from './server.js';
 
@@ -248,7 +249,7 @@ describe('dashboard in headless Chromium', { skip: missing }, () => {
       reason: 'SuccessfulRescale',
       message: 'New size: 4; reason: cpu resource utilization (percentage of request) above target',
       type: 'Normal',
-      lastTimestamp: new Date(Date.UTC(2026, 0, 1)).toISOString(),
+      lastTimestamp: new Date(realClock.now()).toISOString(),
     });
     await page.waitForFunction(
       `document.querySelectorAll('[data-workload="default/hello-world-flask"] .pod').length === 4 &&
