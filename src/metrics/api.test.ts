@@ -1,7 +1,8 @@
 // Tests of the metrics.k8s.io REST surface: PodMetrics/NodeMetrics shapes, selectors, NotFound.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { formatGoDuration, handleMetricsRequest, type MetricsObjects } from './api.js';
+import { handleMetricsRequest, type MetricsObjects } from './api.js';
+import { formatGoDuration, parseGoDuration } from './quantity.js';
 import { MetricsStorage } from './storage.js';
 
 const t0 = Date.UTC(2026, 0, 1, 0, 0, 15);
@@ -148,4 +149,8 @@ test('formatGoDuration matches time.Duration.String()', () => {
   assert.equal(formatGoDuration(500), '500ms');
   assert.equal(formatGoDuration(60_000), '1m0s');
   assert.equal(formatGoDuration(3_723_500), '1h2m3.5s');
+  assert.equal(parseGoDuration('1.002s'), 1002);
+  assert.equal(parseGoDuration('1m30s'), 90_000);
+  assert.equal(parseGoDuration('250ms'), 250);
+  assert.throws(() => parseGoDuration('15'), SyntaxError);
 });

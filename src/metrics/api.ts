@@ -2,7 +2,7 @@
 // list/get with label and field selectors. Follows metrics-server pkg/api/{pod,node}.go and the
 // types of k8s.io/metrics/pkg/apis/metrics/v1beta1.
 import { matchesSelector, parseSelector, type Requirement } from '../api/labels.js';
-import { formatBytes, formatNanoCores } from './quantity.js';
+import { formatBytes, formatGoDuration, formatNanoCores } from './quantity.js';
 import type { MetricsStorage, Usage } from './storage.js';
 
 /** The API group/version served. */
@@ -22,19 +22,6 @@ export interface MetricsObjects {
 export interface ApiAnswer {
   status: number;
   body: unknown;
-}
-
-/** Renders a duration the way Go's time.Duration.String() does: "1.002s", "500ms", "1m0s". */
-export function formatGoDuration(ms: number): string {
-  if (ms === 0) return '0s';
-  const trim = (n: number) => n.toFixed(6).replace(/\.?0+$/, '');
-  if (ms < 1000) return `${trim(ms)}ms`;
-  const h = Math.floor(ms / 3_600_000);
-  const m = Math.floor((ms % 3_600_000) / 60_000);
-  const s = trim((ms % 60_000) / 1000);
-  if (h > 0) return `${h}h${m}m${s}s`;
-  if (m > 0) return `${m}m${s}s`;
-  return `${s}s`;
 }
 
 /** metav1.Time rendering: RFC 3339 in whole seconds. */

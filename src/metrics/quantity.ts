@@ -1,5 +1,6 @@
 // Resource quantities as the metrics API and the HPA use them: exact parsing to milli-units and the
-// canonical rendering of apimachinery pkg/api/resource/quantity.go (DecimalSI "12m", BinarySI "20484Ki").
+// canonical rendering of apimachinery pkg/api/resource/quantity.go (DecimalSI "12m", BinarySI "20484Ki"),
+// plus Go time.Duration strings ("1.002s") as metrics windows and flags carry them.
 
 const decimalSuffixes: Record<string, number> = {
   n: -9,
@@ -121,4 +122,41 @@ export function formatBytes(bytes: number): string {
     k++;
   }
   return `${v}${suffixes[k]}`;
+}
+
+const durationUnits: Record<string, number> = {
+  ns: 1e-6,
+  us: 1e-3,
+  µs: 1e-3,
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+};
+
+/** Parses a Go duration ("1.002s", "1m0s", "500ms") into milliseconds. */
+export function parseGoDuration(text: string): number {
+  const re = /(\d+(?:\.\d*)?)(ns|us|µs|ms|s|m|h)/g;
+  let total = 0;
+  let consumed = 0;
+  for (const m of text.matchAll(re)) {
+    total += Number(m[1]) * (durationUnits[m[2] ?? 's'] ?? 0);
+    consumed += m[0].length;
+  }
+  if (consumed === 0 || consumed !== text.length)
+    throw new SyntaxError(`Invalid duration "${text}"`);
+  return total;
+}
+
+/** Renders a duration the way Go's time.Duration.String() does: "1.002s", "500ms", "1m0s". */
+export function formatGoDuration(ms: number): string {
+  if (ms === 0) return '0s';
+  const trim = (n: number) => n.toFixed(6).replace(/\.?0+$/, '');
+  if (ms < 1000) return `${trim(ms)}ms`;
+  const h = Math.floor(ms / 3_600_000);
+  const m = Math.floor((ms % 3_600_000) / 60_000);
+  const s = trim((ms % 60_000) / 1000);
+  if (h > 0) return `${h}h${m}m${s}s`;
+  if (m > 0) return `${m}m${s}s`;
+  return `${s}s`;
 }

@@ -2,7 +2,7 @@
 // metrics/interfaces.go), the metrics.k8s.io client (metrics/client.go resourceMetricsClient) and a fake.
 import { matchesSelector } from '../../api/labels.js';
 import type { KubeClient } from '../../client/rest.js';
-import { milliValue } from '../../metrics/quantity.js';
+import { milliValue, parseGoDuration } from '../../metrics/quantity.js';
 import type { PodMetricsInfo } from './replica-calculator.js';
 
 /** Resource usage of the pods matching a selector, as the HPA needs it. */
@@ -32,30 +32,6 @@ export interface PodMetrics {
 
 /** Fallback window when a sample carries none (upstream metricServerDefaultMetricWindow). */
 export const defaultMetricWindowMs = 60_000;
-
-const durationUnits: Record<string, number> = {
-  ns: 1e-6,
-  us: 1e-3,
-  µs: 1e-3,
-  ms: 1,
-  s: 1000,
-  m: 60_000,
-  h: 3_600_000,
-};
-
-/** Parses a Go duration ("1.002s", "1m0s", "500ms") into milliseconds. */
-export function parseGoDuration(text: string): number {
-  const re = /(\d+(?:\.\d*)?)(ns|us|µs|ms|s|m|h)/g;
-  let total = 0;
-  let consumed = 0;
-  for (const m of text.matchAll(re)) {
-    total += Number(m[1]) * (durationUnits[m[2] ?? 's'] ?? 0);
-    consumed += m[0].length;
-  }
-  if (consumed === 0 || consumed !== text.length)
-    throw new SyntaxError(`Invalid duration "${text}"`);
-  return total;
-}
 
 /** Converts PodMetrics items into per-pod samples (getPodMetrics / getContainerMetrics). */
 export function podMetricsInfo(
