@@ -17,6 +17,7 @@ import { EndpointPicker, type ProxyEndpoint } from './balancer.js';
 import {
   canManageDevices,
   deleteServiceDevice,
+  ensureServiceDevice,
   serviceDeviceName,
   syncDeviceAddresses,
 } from './netdev.js';
@@ -147,6 +148,8 @@ class ServiceProxy implements Component {
   async start(signal: AbortSignal): Promise<void> {
     if (!this.#manageDevice) {
       this.#log.warn('Not root: ClusterIPs are not reachable, only NodePorts on node addresses');
+    } else {
+      await ensureServiceDevice(this.#deviceName);
     }
     this.#services.addEventHandler({
       onAdd: () => this.#runner.run(),
