@@ -31,7 +31,7 @@ function podCard(p: PodView, now: number, flashing: ReadonlySet<string>): string
   const cls = ['pod', statusClass(p), flashing.has(key) ? 'flash' : ''].filter(Boolean).join(' ');
   return `<li class="${cls}" data-pod="${escapeHtml(key)}" data-status="${escapeHtml(p.status)}" data-restarts="${p.restarts}">
 <span class="pod-name">${escapeHtml(p.name)}</span>
-<span class="pod-status">${escapeHtml(p.status)}</span>
+<span class="pod-status">${flashing.has(key) ? '<span class="badge">restarted</span> ' : ''}${escapeHtml(p.status)}</span>
 <span class="pod-meta">ready ${p.ready}/${p.containers} · restarts <b class="restarts">${p.restarts}</b> · ${age(p.created, now)}${p.podIP ? ` · ${escapeHtml(p.podIP)}` : ''}</span>
 </li>`;
 }
