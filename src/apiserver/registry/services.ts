@@ -17,6 +17,7 @@ import {
   duplicate,
   formatLabels,
   invalid,
+  isDNS1123Label,
   list,
   notSupported,
   num,
@@ -192,7 +193,7 @@ function validateService(obj: KObject): FieldError[] {
     const name = str(p.name);
     if (ports.length > 1 && name === '') errs.push(required(`${pp}.name`));
     else if (name !== '') {
-      for (const d of validatePortName(name)) errs.push(invalid(`${pp}.name`, name, d));
+      for (const d of isDNS1123Label(name)) errs.push(invalid(`${pp}.name`, name, d));
       if (names.has(name)) errs.push(duplicate(`${pp}.name`, name));
       names.add(name);
     }
