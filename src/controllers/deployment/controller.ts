@@ -57,13 +57,13 @@ export function createDeploymentController(
     workers: opts.workers,
     reconcile: (key) => syncDeployment(key),
   });
-  const s = new DeploymentSync({
+  const syncContext = {
     client,
     recorder,
     clock,
     rsLister: rsInformer.lister,
-    enqueueAfter: (d, ms) => controller.enqueue(objectKey(d), ms),
-  });
+    enqueueAfter: (d: Deployment, ms: number) => controller.enqueue(objectKey(d), ms),
+  };
 
   // Adopts orphan RSs matching the selector and releases owned ones that stopped matching
   // (upstream getReplicaSetsForDeployment).
@@ -105,6 +105,7 @@ export function createDeploymentController(
     if (!cached) return undefined;
     // Never mutate the cache: every step below works on this copy.
     const d: Deployment = { ...structuredClone(cached), ...deploymentGVK };
+    const s = new DeploymentSync(syncContext);
     const sel = d.spec?.selector;
     if (sel && !sel.matchLabels && !sel.matchExpressions?.length) {
       recorder.event(

@@ -56,12 +56,22 @@ export interface SyncContext {
   enqueueAfter(d: Deployment, ms: number): void;
 }
 
-/** The sync steps of one Deployment controller; methods mutate the working copy `d` as upstream. */
+/**
+ * The sync steps for one syncDeployment call; methods mutate the working copy `d` as upstream.
+ * Create one per sync: it remembers the ReplicaSets it wrote so later steps of the same sync use
+ * their new resourceVersions instead of the stale cache copies (which would only conflict).
+ */
 export class DeploymentSync {
   readonly ctx: SyncContext;
+  #written = new Map<string, ReplicaSet>();
 
   constructor(ctx: SyncContext) {
     this.ctx = ctx;
+  }
+
+  #remember(rs: ReplicaSet): ReplicaSet {
+    this.#written.set(rs.metadata?.uid ?? '', rs);
+    return rs;
   }
 
   /** Writes d.status and keeps d's resourceVersion current so later writes do not conflict. */
@@ -96,9 +106,10 @@ export class DeploymentSync {
     rsList: readonly ReplicaSet[],
     createIfNotExisted: boolean,
   ): Promise<{ newRS: ReplicaSet | undefined; oldRSs: ReplicaSet[] }> {
-    const found = findNewReplicaSet(d, rsList);
-    const oldRSs = rsList.filter((rs) => rs !== found);
-    const newRS = await this.getNewReplicaSet(d, rsList, oldRSs, createIfNotExisted);
+    const current = rsList.map((rs) => this.#written.get(rs.metadata?.uid ?? '') ?? rs);
+    const found = findNewReplicaSet(d, current);
+    const oldRSs = current.filter((rs) => rs !== found);
+    const newRS = await this.getNewReplicaSet(d, current, oldRSs, createIfNotExisted);
     return { newRS, oldRSs };
   }
 
@@ -119,7 +130,9 @@ export class DeploymentSync {
         (rsCopy.spec?.minReadySeconds ?? 0) !== (d.spec?.minReadySeconds ?? 0);
       if (annotationsUpdated || minReadyChanged) {
         rsCopy.spec = { ...rsCopy.spec!, minReadySeconds: d.spec?.minReadySeconds ?? 0 };
-        return await client.update<ReplicaSet>(R.replicasets, { ...rsCopy, ...rsGVK });
+        return this.#remember(
+          await client.update<ReplicaSet>(R.replicasets, { ...rsCopy, ...rsGVK }),
+        );
       }
       await this.setDeploymentRevision(d, rsCopy.metadata?.annotations?.[revisionAnnotation] ?? '');
       if (hasProgressDeadline(d) && !getDeploymentCondition(d.status, 'Progressing')) {
@@ -244,7 +257,9 @@ export class DeploymentSync {
     );
     if (!sizeNeedsUpdate && !annotationsChanged) return { scaled: false, rs };
     copy.spec = { ...copy.spec!, replicas: newScale };
-    const out = await this.ctx.client.update<ReplicaSet>(R.replicasets, { ...copy, ...rsGVK });
+    const out = this.#remember(
+      await this.ctx.client.update<ReplicaSet>(R.replicasets, { ...copy, ...rsGVK }),
+    );
     if (sizeNeedsUpdate) {
       const op = oldScale < newScale ? 'up' : 'down';
       this.ctx.recorder.event(

@@ -2,6 +2,7 @@
 // and a FakeClock, plus helpers to seed objects and wait for informer caches to catch up.
 import type { Pod, PodCondition } from 'kubernetes-types/core/v1.js';
 import { startTestApiServer, type TestApiServer } from '../../apiserver/testing.js';
+import { type Informer, type MetaObject, objectKey } from '../../client/informer.js';
 import { InformerFactory } from '../../client/informer-factory.js';
 import { R } from '../../client/resources.js';
 import type { KubeClient } from '../../client/rest.js';
@@ -103,4 +104,21 @@ export async function setPodStatus(
           : fresh.status?.containerStatuses,
     },
   });
+}
+
+/** Waits until the informer's cache of a namespace equals what the API server lists now. */
+export async function cacheCaughtUp<T extends MetaObject>(
+  client: KubeClient,
+  informer: Informer<T>,
+  namespace?: string,
+): Promise<void> {
+  const list = await client.list<T>(informer.resource, { namespace });
+  const want = new Map(list.items.map((o) => [objectKey(o), o.metadata?.resourceVersion]));
+  await waitFor(() => {
+    const have = informer.lister.list(namespace);
+    return (
+      have.length === want.size &&
+      have.every((o) => want.get(objectKey(o)) === o.metadata?.resourceVersion)
+    );
+  }, `${informer.resource.resource} cache`);
 }
