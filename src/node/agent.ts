@@ -230,6 +230,7 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
   };
 
   const onPod = (pod: Pod) => {
+    if (pod.spec?.nodeName !== opts.nodeName) return;
     const uid = pod.metadata?.uid ?? '';
     const w = workers.get(uid);
     if (w) {
@@ -333,7 +334,6 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
       const pods = new Informer<Pod>({
         client: opts.client,
         resource: R.pods,
-        fieldSelector: `spec.nodeName=${opts.nodeName}`,
         clock,
         log,
       });
@@ -345,6 +345,7 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
       await svcInformer.waitForSync(signal);
       pods.start(signal);
       await pods.waitForSync(signal);
+      // TODO(#4): watch with fieldSelector spec.nodeName once the API server filters on it.
       await removeOrphans(new Set(pods.lister.list().map((p) => p.metadata?.uid ?? '')));
       signal.addEventListener(
         'abort',

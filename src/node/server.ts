@@ -31,7 +31,8 @@ export interface KubeletServerOptions {
 // A pty broker run inside the pod: allocates a pty, relays stdio, applies resize JSON lines read
 // from fd 3 with TIOCSWINSZ, exits with the shell's exit code.
 const ptyHelper = `
-import os,sys,pty,select,json,fcntl,termios,struct
+import os,sys,pty,select,json,fcntl,termios,struct,ctypes
+ctypes.CDLL(None).prctl(15,b'skiff-pty',0,0,0)
 argv=sys.argv[1:]
 pid,fd=pty.fork()
 if pid==0:

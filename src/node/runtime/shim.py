@@ -360,6 +360,8 @@ class Shim:
 
 
 def main():
+    # Our process name must not be `python3`: `killall python3` inside the pod targets the app only.
+    libc.prctl(15, b'skiff-pause', 0, 0, 0)  # PR_SET_NAME
     pod_dir = sys.argv[1]
     with open(os.path.join(pod_dir, 'sandbox.json')) as f:
         cfg = json.load(f)
