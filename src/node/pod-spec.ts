@@ -4,8 +4,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Container, EnvVar, Pod, Service, Volume } from 'kubernetes-types/core/v1.js';
 import { parseQuantity } from '../api/quantity.js';
-import type { KubeClient } from '../client/rest.js';
 import { R } from '../client/resources.js';
+import type { KubeClient } from '../client/rest.js';
 import type { CgroupResources } from './cgroups/cgroups.js';
 import type { SandboxMount } from './sandbox/sandbox.js';
 

@@ -5,12 +5,12 @@ import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { Container, Pod, PodStatus, Service } from 'kubernetes-types/core/v1.js';
 import type { EventRecorder } from '../client/events.js';
-import type { KObject, KubeClient } from '../client/rest.js';
 import { R } from '../client/resources.js';
+import type { KObject, KubeClient } from '../client/rest.js';
+import { type ImageSource, type ResolvedImage, resolveImage } from '../images/catalog.js';
 import type { Clock, Timer } from '../lib/clock.js';
 import { errorMessage } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
-import { type ImageSource, type ResolvedImage, resolveImage } from '../images/catalog.js';
 import type { CgroupManager } from './cgroups/cgroups.js';
 import type { PodNetwork } from './network/pod-network.js';
 import {

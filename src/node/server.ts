@@ -5,7 +5,7 @@ import http from 'node:http';
 import https from 'node:https';
 import os from 'node:os';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { type WebSocket, WebSocketServer } from 'ws';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/log.js';
 import type { CgroupManager } from './cgroups/cgroups.js';
