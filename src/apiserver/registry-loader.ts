@@ -8,8 +8,23 @@ const log = createLogger({ component: 'apiserver' });
 
 /** What src/apiserver/registry/index.ts exports. */
 export interface RegistryModule {
-  strategies: Record<string, Strategy>;
+  /** Strategies keyed "<group>/<resource>" (a Map or a plain record). */
+  strategies: ReadonlyMap<string, Strategy> | Record<string, Strategy>;
+  /** Preferred lookup when present (it supplies the registry's fallback strategy). */
+  strategyFor?: (group: string, resource: string) => Strategy | undefined;
   findUnknownFields?: (apiVersion: string, kind: string, obj: unknown) => string[];
+}
+
+/** Looks a strategy up in a registry module. */
+export function lookupStrategy(
+  registry: RegistryModule,
+  group: string,
+  resource: string,
+): Strategy | undefined {
+  if (registry.strategyFor) return registry.strategyFor(group, resource);
+  const key = `${group}/${resource}`;
+  const s = registry.strategies;
+  return s instanceof Map ? s.get(key) : (s as Record<string, Strategy>)[key];
 }
 
 /** Decodes a Kubernetes protobuf body (k8s\0 + runtime.Unknown) into a JSON-shaped object. */
@@ -28,7 +43,11 @@ function isMissingModule(err: unknown): boolean {
 export async function loadRegistry(): Promise<RegistryModule> {
   try {
     const mod = (await import(registrySpecifier)) as Partial<RegistryModule>;
-    return { strategies: mod.strategies ?? {}, findUnknownFields: mod.findUnknownFields };
+    return {
+      strategies: mod.strategies ?? {},
+      strategyFor: mod.strategyFor,
+      findUnknownFields: mod.findUnknownFields,
+    };
   } catch (err) {
     if (!isMissingModule(err)) throw err;
     log.warn('Registry module not present: serving without per-resource strategies');

@@ -16,7 +16,7 @@ import {
 } from '../../store/backend.js';
 import { nameRuleFor, validateObjectMeta } from '../meta-validation.js';
 import type { FieldError, Strategy, StrategyContext } from '../registry/types.js';
-import type { RegistryModule } from '../registry-loader.js';
+import { lookupStrategy, type RegistryModule } from '../registry-loader.js';
 import {
   type FieldRequirement,
   type LabelSelector,
@@ -97,7 +97,7 @@ export class GenericStore {
 
   /** The strategy of a resource (empty when the registry has none). */
   strategy(r: { group: string; resource: string }): Strategy {
-    return this.registry.strategies[`${r.group}/${r.resource}`] ?? noStrategy;
+    return lookupStrategy(this.registry, r.group, r.resource) ?? noStrategy;
   }
 
   /** Storage key of one object. */
@@ -228,9 +228,16 @@ export class GenericStore {
   }
 
   #validate(r: ResourceInfo, obj: KObject, errs: FieldError[]): void {
-    if (errs.length > 0) {
-      throw invalid({ group: r.group, kind: r.kind }, obj.metadata?.name ?? '', errs);
-    }
+    if (errs.length === 0) return;
+    // Our metadata checks and the strategy's may report the same error: keep one of each.
+    const seen = new Set<string>();
+    const unique = errs.filter((e) => {
+      const key = JSON.stringify([e.type, e.field, e.value, e.detail]);
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    });
+    throw invalid({ group: r.group, kind: r.kind }, obj.metadata?.name ?? '', unique);
   }
 
   /** Creates an object (POST); returns the stored (or dry-run) object. */
@@ -405,8 +412,10 @@ export class GenericStore {
     const nm = metaOf(next);
     nm.resourceVersion = dm.resourceVersion;
     const strategy = this.strategy(r);
-    strategy.defaults?.(next, this.ctx);
     if (subresource === undefined) {
+      // Subresource writes (status, finalize, binding) are not re-defaulted: defaults belong to
+      // the main resource, and re-running them could undo the subresource's change.
+      strategy.defaults?.(next, this.ctx);
       strategy.prepareForUpdate?.(next, old, this.ctx);
       // Generic generation bump for kinds that track it, when the strategy did not already.
       if (
@@ -419,7 +428,9 @@ export class GenericStore {
     }
     const errs =
       subresource === undefined ? validateObjectMeta(next, nameRuleFor(r.group, r.resource)) : [];
-    errs.push(...(strategy.validateUpdate?.(next, old, this.ctx) ?? []));
+    // A binding sets spec.nodeName, which the pod's update validation rightly treats as immutable.
+    if (subresource !== 'binding')
+      errs.push(...(strategy.validateUpdate?.(next, old, this.ctx) ?? []));
     this.#validate(r, next, errs);
     return next;
   }
