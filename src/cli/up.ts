@@ -21,6 +21,7 @@ export interface UpOptions {
   ingressPort: number;
   kubeletPort: number;
   metricsPort: number;
+  dashboardPort: number;
   kubeVersion: string;
   podCidr: string;
   serviceCidr: string;
@@ -60,6 +61,7 @@ export async function upCommand(opts: UpOptions): Promise<number> {
     ingressPort: opts.ingressPort,
     kubeletPort: opts.kubeletPort,
     metricsPort: opts.metricsPort,
+    dashboardPort: opts.dashboardPort,
     kubeVersion: opts.kubeVersion,
     podCIDR: opts.podCidr,
     serviceCIDR: opts.serviceCidr,

@@ -2,6 +2,9 @@
 // Services, the kubelet-client Secret the metrics add-on needs, and the add-on manifests.
 import { isAlreadyExists, type KObject, type KubeClient } from '../client/rest.js';
 import { findByKind } from '../api/resources.js';
+import { ingressAddonManifests } from '../ingress/manifest.js';
+import { metricsAddonManifests } from '../metrics/manifest.js';
+import { formatGoDuration } from '../metrics/quantity.js';
 import type { WiringContext } from './context.js';
 import { firstHost } from './server.js';
 
@@ -52,6 +55,11 @@ export function bootstrapObjects(ctx: WiringContext): KObject[] {
       type: 'Opaque',
       stringData: { token: ctx.pki.kubeletToken },
     },
+    ...ingressAddonManifests({ httpPort: opts.ingressPort }),
+    ...metricsAddonManifests({
+      securePort: opts.metricsPort,
+      metricResolution: formatGoDuration(opts.metricResolutionMs),
+    }),
   ];
 }
 

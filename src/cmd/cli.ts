@@ -29,6 +29,7 @@ program
   .option('--ingress-port <port>', 'ingress HTTP port on the host', int, 80)
   .option('--kubelet-port <port>', 'node agent (kubelet) port on 127.0.0.1', int, 10250)
   .option('--metrics-port <port>', 'metrics-server port on 127.0.0.1', int, 4443)
+  .option('--dashboard-port <port>', 'dashboard port on 127.0.0.1 (0 picks a free one)', int, 8088)
   .option('--kube-version <minor>', 'Kubernetes version the API reports (1.27 to 1.33)', '1.32')
   .option('--pod-cidr <cidr>', 'pod network', '10.244.0.0/16')
   .option('--service-cidr <cidr>', 'ClusterIP range', '10.96.0.0/12')

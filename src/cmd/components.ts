@@ -4,6 +4,8 @@ import { createHPAController } from '../controllers/hpa/controller.js';
 import { createEndpointSliceController } from '../controllers/endpoints/endpointslice-controller.js';
 import { createEndpointsController } from '../controllers/endpoints/endpoints-controller.js';
 import { createReplicaSetController } from '../controllers/replicaset/controller.js';
+import { createDeploymentController } from '../controllers/deployment/controller.js';
+import { cleanupNode, createNodeAgent, type NodeAgent } from '../node/agent.js';
 import type { InformerFactory } from '../client/informer-factory.js';
 import type { Component } from '../lib/lifecycle.js';
 import { createClusterDNS } from '../dns/server.js';
@@ -16,6 +18,10 @@ export function controllerComponents(ctx: WiringContext, informers: InformerFact
   const log = ctx.log;
   const hpa = ctx.opts.hpa;
   return [
+    createDeploymentController({
+      informers,
+      log: log.child({ component: 'deployment-controller' }),
+    }),
     createReplicaSetController({
       informers,
       log: log.child({ component: 'replicaset-controller' }),
@@ -45,8 +51,24 @@ export function controllerComponents(ctx: WiringContext, informers: InformerFact
 }
 
 /** The kubelet role. */
-export function nodeComponents(_ctx: WiringContext, _informers: InformerFactory): Component[] {
-  return [];
+export function nodeComponents(ctx: WiringContext): NodeAgent {
+  const { opts, pki } = ctx;
+  return createNodeAgent({
+    client: ctx.client,
+    log: ctx.log.child({ component: 'node-agent' }),
+    nodeName: opts.nodeName,
+    dataDir: ctx.layout.root,
+    podCIDR: opts.podCIDR,
+    clusterDNS: firstHost(opts.serviceCIDR, 10),
+    clusterDomain: 'cluster.local',
+    kubelet: {
+      port: opts.kubeletPort,
+      token: pki.kubeletToken,
+      tls: { key: pki.serverKey, cert: pki.serverCert },
+    },
+    reducedMode: opts.reduced || undefined,
+    caCert: pki.caCert,
+  });
 }
 
 /** The kube-proxy and CoreDNS roles. */

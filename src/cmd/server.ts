@@ -3,6 +3,7 @@
 import { setMaxListeners } from 'node:events';
 import { createWriteStream, existsSync, writeFileSync } from 'node:fs';
 import { createApiServer } from '../apiserver/server.js';
+import { createDashboard } from '../dashboard/server.js';
 import { ensurePki, type Pki } from '../apiserver/auth/pki.js';
 import {
   mergeIntoKubeconfig,
@@ -44,6 +45,7 @@ export interface ClusterOptions {
   ingressPort: number;
   kubeletPort: number;
   metricsPort: number;
+  dashboardPort: number;
   kubeVersion: string;
   podCIDR: string;
   serviceCIDR: string;
@@ -150,9 +152,14 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     };
     await step('system objects', () => ensureObjects(client, bootstrapObjects(ctx)));
     const informers = new InformerFactory({ client, clock: realClock });
+    const agent = nodeComponents(ctx);
+    if (agent.isReduced)
+      ctx.notice(
+        'reduced mode: no namespaces or cgroups; each pod gets a loopback IP (run as root on Linux for full isolation)',
+      );
     for (const [group, list] of [
       ['controllers', controllerComponents(ctx, informers)],
-      ['node agent', nodeComponents(ctx, informers)],
+      ['node agent', [agent]],
       ['network (service proxy, DNS)', networkComponents(ctx, informers)],
     ] as const) {
       await step(group, async () => {
@@ -162,6 +169,15 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
       });
     }
     const ingressUrl = `http://127.0.0.1${opts.ingressPort === 80 ? '' : `:${opts.ingressPort}`}/`;
+    const dashboard = createDashboard({
+      client,
+      port: opts.dashboardPort,
+      ingressUrl,
+      ingressStatsUrl: 'http://127.0.0.1:10254/stats',
+    });
+    await step('dashboard', () => dashboard.start(abort.signal));
+    components.push(dashboard);
+    const dashboardUrl = dashboard.url();
     const info = {
       pid: process.pid,
       nodeName: opts.nodeName,
@@ -177,9 +193,15 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
       kubeconfigPath: layout.kubeconfig,
       userKubeconfigPath: userPath,
       ingressUrl,
+      dashboardUrl,
       client,
       stop(o) {
         stopping ??= (async () => {
+          // Pods outlive the control plane unless asked (kill -9 leaves them running for adoption).
+          if (o.stopPods)
+            await agent
+              .stopAllPods()
+              .catch((err: unknown) => log.warn('Stopping pods failed', { err }));
           abort.abort();
           await Promise.all(
             components.map((c) =>

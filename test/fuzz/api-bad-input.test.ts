@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startTestApiServer, type TestApiServer } from '../../src/apiserver/testing.js';
+import { deployment, service } from './fixtures.js';
 import {
   type Answer,
   assertClientError,
@@ -18,38 +19,6 @@ const ns = 'default';
 const cmPath = `/api/v1/namespaces/${ns}/configmaps`;
 const deployPath = `/apis/apps/v1/namespaces/${ns}/deployments`;
 const svcPath = `/api/v1/namespaces/${ns}/services`;
-
-/** A valid Deployment body. */
-export const deployment = (name: string) => ({
-  apiVersion: 'apps/v1',
-  kind: 'Deployment',
-  metadata: { name, namespace: ns, labels: { app: name } },
-  spec: {
-    replicas: 2,
-    selector: { matchLabels: { app: name } },
-    template: {
-      metadata: { labels: { app: name } },
-      spec: {
-        containers: [
-          {
-            name: 'web',
-            image: 'hello-world-flask:latest',
-            ports: [{ containerPort: 5000 }],
-            resources: { requests: { cpu: '100m', memory: '100Mi' } },
-          },
-        ],
-      },
-    },
-  },
-});
-
-/** A valid Service body. */
-export const service = (name: string) => ({
-  apiVersion: 'v1',
-  kind: 'Service',
-  metadata: { name, namespace: ns },
-  spec: { selector: { app: name }, ports: [{ port: 5000, targetPort: 5000, protocol: 'TCP' }] },
-});
 
 const configMap = (name: string) => ({
   apiVersion: 'v1',
