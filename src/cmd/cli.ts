@@ -136,6 +136,17 @@ program
   });
 
 program
+  .command('demo')
+  .description('replay the self-healing and autoscaling walkthrough on the running cluster, with figures')
+  .option('--data-dir <dir>', 'data directory (default ~/.skiff)')
+  .option('--ingress-port <port>', 'ingress port of the cluster', int)
+  .option('--json', 'print one JSON object with the figures', false)
+  .action(async (opts) => {
+    const { demoCommand } = await import('../cli/demo.js');
+    process.exitCode = await demoCommand(opts);
+  });
+
+program
   .command('dashboard')
   .description('print the URL of the live dashboard of the running cluster')
   .option('--data-dir <dir>', 'data directory (default ~/.skiff)')
