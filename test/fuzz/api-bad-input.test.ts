@@ -276,6 +276,21 @@ describe('API server bad input', () => {
     });
     f.check(() => assert.equal(warn.status, 201, warn.body.toString()));
     f.check(() => assert.match(String(warn.headers['warning']), /unknown field \\"bogus\\"/));
+    // An unknown field whose name cannot go into an HTTP header as is (non-Latin-1): the Warning
+    // must still be sent (escaped) and the create must not fail after the object was stored.
+    const wide = await req({
+      method: 'POST',
+      path: cmPath,
+      body: { ...configMap('wide-warning'), ключ日本: 1 },
+    });
+    f.check(() => assert.equal(wide.status, 201, wide.body.toString()));
+    const stored = await req({ path: `${cmPath}/wide-warning` });
+    f.check(() =>
+      assert.ok(
+        wide.status === 201 || stored.status === 404,
+        `create answered ${wide.status} but stored the object anyway`,
+      ),
+    );
     const bad = await req({
       method: 'POST',
       path: `${deployPath}?fieldValidation=Loud`,

@@ -20,7 +20,7 @@ import {
   send,
 } from './lib.js';
 
-const iterations = Number(process.env['FUZZ_ITERATIONS'] ?? 300);
+const iterations = Number(process.env['FUZZ_ITERATIONS'] ?? 400);
 const protobufDir = new URL('../../src/apiserver/protobuf/testdata/', import.meta.url);
 
 /** Accepts a 2xx answer, or a 4xx well-formed Status; anything else (5xx, junk) is a finding. */
