@@ -1,14 +1,7 @@
 // Namespace, Node and Event strategies: namespace finalizer/phase/label defaults
 // (pkg/registry/core/namespace), node and event selectable fields and their printers (printers.go).
 import type { KObject } from '../../client/rest.js';
-import {
-  ageColumn,
-  ageOf,
-  col,
-  keepStatusOnUpdate,
-  printer,
-  validateObjectMeta,
-} from './common.js';
+import { ageColumn, ageOf, col, keepStatusOnUpdate, printer } from './common.js';
 import { timestampSince } from './duration.js';
 import type { Strategy } from './types.js';
 import { child, list, meta, num, type Obj, str, sub } from './util.js';
@@ -31,7 +24,6 @@ export const namespaceStrategy: Strategy = {
     (obj as Obj).status = { phase: 'Active' };
   },
   prepareForUpdate: keepStatusOnUpdate,
-  validate: (obj) => validateObjectMeta(obj, 'label'),
   selectableFields: (obj) => ({ 'status.phase': str(sub(obj, 'status')?.phase) }),
   table: printer([col('Status'), ageColumn], (ns, now) => [
     str(sub(ns, 'status')?.phase),
@@ -59,7 +51,6 @@ function nodeAddress(node: KObject, type: string): string {
 /** The Node strategy. */
 export const nodeStrategy: Strategy = {
   prepareForUpdate: keepStatusOnUpdate,
-  validate: (obj) => validateObjectMeta(obj),
   selectableFields: (obj) => ({
     'spec.unschedulable': sub(obj, 'spec')?.unschedulable === true ? 'true' : 'false',
   }),
@@ -108,7 +99,6 @@ function eventSource(ev: Obj): string {
 
 /** The Event (core/v1) strategy. */
 export const eventStrategy: Strategy = {
-  validate: (obj) => validateObjectMeta(obj, 'none'),
   selectableFields(obj) {
     const ev = obj as Obj;
     const io = sub(ev, 'involvedObject') ?? {};

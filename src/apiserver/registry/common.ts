@@ -1,36 +1,9 @@
-// Building blocks shared by the strategies: ObjectMeta validation (ValidateObjectMeta), the
-// generation/status rules of most spec+status kinds, and the default Table (NAME, CREATED AT).
+// Building blocks shared by the strategies: column helpers, the generation/status rules of most
+// spec+status kinds and the default Table (NAME, CREATED AT). ObjectMeta is validated by the handlers.
 import type { KObject } from '../../client/rest.js';
 import { timestampSince } from './duration.js';
 import type { FieldError, Strategy, TableColumn, TablePrinter } from './types.js';
-import {
-  invalid,
-  isDNS1123Label,
-  isDNS1123Subdomain,
-  isObj,
-  jsonEqual,
-  meta,
-  type Obj,
-  required,
-  str,
-} from './util.js';
-
-/** Validates metadata.name (and namespace presence is the handler's job) like ValidateObjectMeta. */
-export function validateObjectMeta(
-  obj: KObject,
-  nameRule: 'subdomain' | 'label' | 'none' = 'subdomain',
-): FieldError[] {
-  const m = meta(obj);
-  const name = str(m.name);
-  if (name === '') {
-    return str(m.generateName) === ''
-      ? [required('metadata.name', 'name or generateName is required')]
-      : [];
-  }
-  if (nameRule === 'none') return [];
-  const details = nameRule === 'label' ? isDNS1123Label(name) : isDNS1123Subdomain(name);
-  return details.map((d) => invalid('metadata.name', name, d));
-}
+import { invalid, isObj, jsonEqual, meta, type Obj, str } from './util.js';
 
 /** Name column definition used first by every printer. */
 export const nameColumn: TableColumn = {

@@ -2,7 +2,7 @@
 // defaults.go), validation (pkg/apis/autoscaling/validation), the v1 <-> v2 converter
 // (pkg/apis/autoscaling/v1/conversion.go) and printHorizontalPodAutoscaler's columns.
 import type { KObject } from '../../client/rest.js';
-import { ageColumn, ageOf, col, generationHooks, printer, validateObjectMeta } from './common.js';
+import { ageColumn, ageOf, col, generationHooks, printer } from './common.js';
 import type { FieldError, Strategy, VersionConverter } from './types.js';
 import {
   child,
@@ -51,7 +51,7 @@ const isCPUUtilization = (m: Obj): boolean =>
   typeof sub(sub(m, 'resource'), 'target')?.averageUtilization === 'number';
 
 function validateHPA(obj: KObject): FieldError[] {
-  const errs = validateObjectMeta(obj);
+  const errs: FieldError[] = [];
   const spec = sub(obj, 'spec');
   if (!spec) return [...errs, required('spec')];
   const ref = sub(spec, 'scaleTargetRef') ?? {};

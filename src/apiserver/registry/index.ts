@@ -32,8 +32,19 @@ import {
 export { configureRegistry, type RegistryConfig } from './config.js';
 export { humanDuration } from './duration.js';
 
+/** Upstream's ValidateXUpdate always includes ValidateX: reuse validate where no update rule exists. */
+function withUpdateValidation(entries: [string, Strategy][]): Map<string, Strategy> {
+  return new Map(
+    entries.map(([key, s]) => {
+      const validate = s.validate;
+      if (s.validateUpdate || !validate) return [key, s];
+      return [key, { ...s, validateUpdate: (obj, _old, ctx) => validate(obj, ctx) }];
+    }),
+  );
+}
+
 /** Strategies keyed "<group>/<resource>" (core group ''), e.g. "/pods", "apps/deployments". */
-export const strategies: ReadonlyMap<string, Strategy> = new Map<string, Strategy>([
+export const strategies: ReadonlyMap<string, Strategy> = withUpdateValidation([
   ['/pods', podStrategy],
   ['/services', serviceStrategy],
   ['/endpoints', endpointsStrategy],

@@ -1,7 +1,7 @@
 // Ingress and IngressClass strategies: validation (pkg/apis/networking/validation), generation
 // rules and printIngress / printIngressClass columns.
 import type { KObject } from '../../client/rest.js';
-import { ageColumn, ageOf, col, generationHooks, printer, validateObjectMeta } from './common.js';
+import { ageColumn, ageOf, col, generationHooks, printer } from './common.js';
 import { validatePortName, validatePortNumber } from './podspec.js';
 import { loadBalancerIngress } from './services.js';
 import type { FieldError, Strategy } from './types.js';
@@ -31,7 +31,7 @@ function validateBackend(b: Obj | undefined, p: string): FieldError[] {
 }
 
 function validateIngress(obj: KObject): FieldError[] {
-  const errs = validateObjectMeta(obj);
+  const errs: FieldError[] = [];
   const spec = sub(obj, 'spec') ?? {};
   const rules = list(spec, 'rules');
   const defaultBackend = sub(spec, 'defaultBackend');
@@ -103,7 +103,7 @@ export const ingressStrategy: Strategy = {
 export const ingressClassStrategy: Strategy = {
   ...generationHooks(() => undefined),
   validate(obj) {
-    const errs = validateObjectMeta(obj);
+    const errs: FieldError[] = [];
     if (str(sub(obj, 'spec')?.controller) === '') errs.push(required('spec.controller'));
     return errs;
   },

@@ -10,7 +10,6 @@ import {
   hasCondition,
   immutable,
   printer,
-  validateObjectMeta,
 } from './common.js';
 import { timestampSince } from './duration.js';
 import { defaultPodSpec, validatePodSpec } from './podspec.js';
@@ -34,7 +33,6 @@ const count = (v: unknown): number => (isObj(v) ? Object.keys(v).length : 0);
 
 /** The ConfigMap strategy. */
 export const configMapStrategy: Strategy = {
-  validate: (obj) => validateObjectMeta(obj),
   table: printer([col('Data', 'integer'), ageColumn], (cm, now) => [
     count((cm as Obj).data) + count((cm as Obj).binaryData),
     ageOf(cm, now),
@@ -44,11 +42,7 @@ export const configMapStrategy: Strategy = {
 /** The Secret strategy. */
 export const secretStrategy: Strategy = {
   defaults: (obj) => setDefault(obj as Obj, 'type', 'Opaque'),
-  validate: (obj) => validateObjectMeta(obj),
-  validateUpdate: (obj, old) => [
-    ...validateObjectMeta(obj),
-    ...immutable('type', (obj as Obj).type, (old as Obj).type),
-  ],
+  validateUpdate: (obj, old) => [...immutable('type', (obj as Obj).type, (old as Obj).type)],
   selectableFields: (obj) => ({ type: str((obj as Obj).type) }),
   table: printer([col('Type'), col('Data', 'integer'), ageColumn], (s, now) => [
     str((s as Obj).type),
@@ -59,7 +53,6 @@ export const secretStrategy: Strategy = {
 
 /** The ServiceAccount strategy. */
 export const serviceAccountStrategy: Strategy = {
-  validate: (obj) => validateObjectMeta(obj),
   table: printer([col('Secrets', 'integer'), ageColumn], (sa, now) => [
     list(sa, 'secrets').length,
     ageOf(sa, now),
@@ -111,7 +104,7 @@ export const jobStrategy: Strategy = {
   },
   prepareForUpdate: generationHooks().prepareForUpdate,
   validate(obj) {
-    const errs: FieldError[] = validateObjectMeta(obj);
+    const errs: FieldError[] = [] as FieldError[];
     const spec = sub(obj, 'spec') ?? {};
     const tmpl = sub(spec, 'template');
     if (!tmpl) return [...errs, required('spec.template')];

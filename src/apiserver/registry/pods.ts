@@ -1,14 +1,7 @@
 // Pod strategy: defaults, create/update rules, validation, selectable fields and the Table printer;
 // follows pkg/registry/core/pod/strategy.go and printPod in pkg/printers/internalversion/printers.go.
 import type { KObject } from '../../client/rest.js';
-import {
-  ageColumn,
-  ageOf,
-  col,
-  keepStatusOnUpdate,
-  printer,
-  validateObjectMeta,
-} from './common.js';
+import { ageColumn, ageOf, col, keepStatusOnUpdate, printer } from './common.js';
 import { timestampSince } from './duration.js';
 import { defaultPodOnly, defaultPodSpec, podQOSClass, validatePodSpec } from './podspec.js';
 import type { FieldError, Strategy } from './types.js';
@@ -176,7 +169,7 @@ export const podStrategy: Strategy = {
   },
   prepareForUpdate: keepStatusOnUpdate,
   validate(obj) {
-    return [...validateObjectMeta(obj), ...validatePodSpec((obj as Obj).spec, 'spec')];
+    return [...validatePodSpec((obj as Obj).spec, 'spec')];
   },
   validateUpdate(obj, old) {
     const errs: FieldError[] = validatePodSpec((obj as Obj).spec, 'spec');

@@ -1,14 +1,7 @@
 // Service strategy (pkg/registry/core/service: defaults, ClusterIP and NodePort allocation,
 // validation, printService) plus the Endpoints and EndpointSlice printers.
 import type { KObject } from '../../client/rest.js';
-import {
-  ageColumn,
-  ageOf,
-  col,
-  keepStatusOnUpdate,
-  printer,
-  validateObjectMeta,
-} from './common.js';
+import { ageColumn, ageOf, col, keepStatusOnUpdate, printer } from './common.js';
 import { ipToNumber, numberToIP, parseCIDR, registryConfig } from './config.js';
 import { validatePortName, validatePortNumber } from './podspec.js';
 import type { FieldError, Strategy, StrategyContext } from './types.js';
@@ -177,7 +170,7 @@ function allocateNodePorts(spec: Obj, used: Set<number>): FieldError[] {
 }
 
 function validateService(obj: KObject): FieldError[] {
-  const errs = validateObjectMeta(obj, 'label');
+  const errs: FieldError[] = [];
   const spec = sub(obj, 'spec');
   if (!spec) return [...errs, required('spec')];
   const type = str(spec.type);
@@ -369,7 +362,6 @@ export const endpointsStrategy: Strategy = {
     for (const ss of list(obj, 'subsets'))
       for (const p of list(ss, 'ports')) setDefault(p, 'protocol', 'TCP');
   },
-  validate: (obj) => validateObjectMeta(obj),
   table: printer([col('Endpoints'), ageColumn], (ep, now) => [formatEndpoints(ep), ageOf(ep, now)]),
 };
 
@@ -389,7 +381,6 @@ export const endpointSliceStrategy: Strategy = {
   prepareForCreate(obj) {
     (obj as Obj).metadata = { ...obj.metadata, generation: 1 };
   },
-  validate: (obj) => validateObjectMeta(obj),
   table: printer([col('AddressType'), col('Ports'), col('Endpoints'), ageColumn], (es, now) => [
     str((es as Obj).addressType),
     listWithMore(

@@ -144,13 +144,6 @@ describe('Deployment', () => {
         'spec.template.spec.containers[0].ports[0].containerPort: FieldValueInvalid 70000: must be between 1 and 65535, inclusive',
       ],
     ],
-    [
-      'missing name',
-      mutate((d) => {
-        d.metadata = {};
-      }),
-      ['metadata.name: FieldValueRequired: name or generateName is required'],
-    ],
   ];
   for (const [name, input, want] of cases) {
     it(`rejects ${name}`, () =>

@@ -1,5 +1,5 @@
 // Helpers shared by the resource strategies: untyped object access, field-error constructors
-// (upstream apimachinery pkg/util/validation/field) and name validators (pkg/util/validation).
+// (upstream apimachinery pkg/util/validation/field), IsDNS1123Label and label-selector formatting.
 import type { KObject } from '../../client/rest.js';
 import type { FieldError } from './types.js';
 
@@ -91,7 +91,6 @@ export function duplicate(field: string, value: unknown): FieldError {
 }
 
 const dns1123LabelRE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const dns1123SubdomainRE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 /** Upstream IsDNS1123Label: the error details, empty when valid. */
 export function isDNS1123Label(v: string): string[] {
@@ -100,18 +99,6 @@ export function isDNS1123Label(v: string): string[] {
   if (!dns1123LabelRE.test(v)) {
     errs.push(
       "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')",
-    );
-  }
-  return errs;
-}
-
-/** Upstream IsDNS1123Subdomain: the error details, empty when valid. */
-export function isDNS1123Subdomain(v: string): string[] {
-  const errs: string[] = [];
-  if (v.length > 253) errs.push('must be no more than 253 characters');
-  if (!dns1123SubdomainRE.test(v)) {
-    errs.push(
-      "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')",
     );
   }
   return errs;

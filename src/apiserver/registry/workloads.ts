@@ -2,15 +2,7 @@
 // ReplicationController: defaults (pkg/apis/apps/v1/defaults.go), validation
 // (pkg/apis/apps/validation), generation rules, scale adapters and printers (printers.go).
 import type { KObject } from '../../client/rest.js';
-import {
-  ageColumn,
-  ageOf,
-  col,
-  generationHooks,
-  immutable,
-  printer,
-  validateObjectMeta,
-} from './common.js';
+import { ageColumn, ageOf, col, generationHooks, immutable, printer } from './common.js';
 import { defaultPodSpec, validatePodSpec } from './podspec.js';
 import type { FieldError, ScaleAdapter, Strategy } from './types.js';
 import {
@@ -43,7 +35,7 @@ function validateWorkloadSpec(
   obj: KObject,
   opts: { kind: string; restartPolicies?: string[]; selectorRequired?: boolean },
 ): FieldError[] {
-  const errs: FieldError[] = [...validateObjectMeta(obj)];
+  const errs: FieldError[] = [];
   const spec = sub(obj, 'spec');
   if (!spec) return [...errs, required('spec')];
   const replicas = spec.replicas;
@@ -282,7 +274,6 @@ export const replicationControllerStrategy: Strategy = {
   },
   ...generationHooks(),
   validate: (obj) => [
-    ...validateObjectMeta(obj),
     ...validatePodSpec(sub(sub(obj, 'spec'), 'template')?.spec, 'spec.template.spec'),
   ],
   selectableFields: replicasFields,
