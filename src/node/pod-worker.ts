@@ -92,6 +92,8 @@ export class PodWorker {
   #terminal?: 'Succeeded' | 'Failed';
   #reason?: string;
   #message?: string;
+  #t0 = 0;
+  #phase: 'start' | 'restart' = 'start';
 
   constructor(opts: { ctx: NodeContext; pod: Pod }) {
     this.#ctx = opts.ctx;
@@ -165,9 +167,19 @@ export class PodWorker {
     }
   }
 
+  // Start-up profile: one debug record per step with the milliseconds since the worker started.
+  #mark(step: string): void {
+    this.#ctx.log.debug('pod start step', {
+      key: this.#key,
+      step: `${this.#phase}: ${step}`,
+      ms: Math.round((performance.now() - this.#t0) * 10) / 10,
+    });
+  }
+
   async #start(): Promise<void> {
     const ctx = this.#ctx;
     const pod = this.pod;
+    this.#t0 = performance.now();
     // Images first: an unknown image keeps the pod Pending with ErrImagePull.
     let missing = false;
     for (const c of [...this.#init, ...this.#containers]) {
@@ -190,11 +202,13 @@ export class PodWorker {
       this.#scheduleImageRetry(10_000);
       return;
     }
+    this.#mark('images');
     const hostNetwork = pod.spec?.hostNetwork === true;
     mkdirSync(this.podDir, { recursive: true });
     const adopted = await attachSandbox(this.podDir);
     const net = hostNetwork ? { ip: ctx.hostIP } : await ctx.network.setup(this.uid);
     this.podIP = net.ip;
+    this.#mark('network');
     this.#startTime = pod.status?.startTime ?? rfc3339(ctx.clock.now());
     if (adopted) {
       this.sandbox = adopted;
@@ -202,6 +216,7 @@ export class PodWorker {
       return;
     }
     const mounts = await this.#mounts(hostNetwork);
+    this.#mark('volumes');
     for (const c of [...this.#init, ...this.#containers]) {
       mkdirSync(path.join(this.podDir, c.spec.name), { recursive: true });
       ctx.cgroups?.create(this.uid, c.spec.name, cgroupResources(c.spec));
@@ -214,6 +229,7 @@ export class PodWorker {
       shareHostUTS: hostNetwork,
       mounts,
     });
+    this.#mark('sandbox');
     this.#watchSandbox();
     this.#queueStatus();
     if (this.#init.length) await this.#runInit();
@@ -402,6 +418,7 @@ export class PodWorker {
         logFile: `${spec.name}/${c.attempt}.log`,
       });
       c.current = res;
+      this.#mark(`started ${spec.name}`);
       c.view.containerID = this.#containerID(c);
       if (c.attempt === 0 || c.view.restartCount === 0) {
         this.#event(
@@ -477,6 +494,7 @@ export class PodWorker {
       await this.#ctx.clock.sleep(10);
     }
     if (c.prober !== prober || !c.view.state.running) return;
+    this.#mark(`ready ${c.spec.name}`);
     c.view.ready = true;
     this.#queueStatus();
   }
@@ -486,6 +504,8 @@ export class PodWorker {
     const c = [...this.#init, ...this.#containers].find((x) => x.spec.name === s.name);
     if (!c || !s.exit || s.attempt !== c.attempt) return;
     c.current = s;
+    this.#phase = 'restart';
+    this.#t0 = performance.now();
     c.prober?.stop();
     c.prober = undefined;
     c.view.ready = false;
@@ -735,6 +755,7 @@ export class PodWorker {
     const text = JSON.stringify(status);
     if (text === this.#lastWritten) return;
     this.#lastWritten = text;
+    const ready = status.conditions?.find((x) => x.type === 'Ready')?.status;
     const m = this.pod.metadata;
     try {
       const updated = await this.#ctx.client.patch<Pod>(
@@ -744,6 +765,7 @@ export class PodWorker {
         { status },
         { type: 'merge', subresource: 'status' },
       );
+      this.#mark(`status written Ready=${ready}`);
       if (updated.metadata?.uid === this.uid) this.pod = { ...this.pod, status: updated.status };
     } catch (err) {
       this.#lastWritten = '';
