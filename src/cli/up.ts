@@ -19,6 +19,7 @@ export interface UpOptions {
   dataDir?: string;
   apiPort: number;
   ingressPort: number;
+  ingressStatusPort: number;
   kubeletPort: number;
   metricsPort: number;
   dashboardPort: number;
@@ -59,6 +60,7 @@ export async function upCommand(opts: UpOptions): Promise<number> {
     dataDir: layout.root,
     apiPort: opts.apiPort,
     ingressPort: opts.ingressPort,
+    ingressStatusPort: opts.ingressStatusPort,
     kubeletPort: opts.kubeletPort,
     metricsPort: opts.metricsPort,
     dashboardPort: opts.dashboardPort,

@@ -55,7 +55,7 @@ export function bootstrapObjects(ctx: WiringContext): KObject[] {
       type: 'Opaque',
       stringData: { token: ctx.pki.kubeletToken },
     },
-    ...ingressAddonManifests({ httpPort: opts.ingressPort }),
+    ...ingressAddonManifests({ httpPort: opts.ingressPort, statusPort: opts.ingressStatusPort }),
     ...metricsAddonManifests({
       securePort: opts.metricsPort,
       metricResolution: formatGoDuration(opts.metricResolutionMs),

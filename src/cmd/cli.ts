@@ -27,6 +27,12 @@ program
   .option('--data-dir <dir>', 'state, PKI, kubeconfig and logs (default ~/.skiff)')
   .option('--api-port <port>', 'API server port on 127.0.0.1', int, 6443)
   .option('--ingress-port <port>', 'ingress HTTP port on the host', int, 80)
+  .option(
+    '--ingress-status-port <port>',
+    'ingress controller health/stats port on the host',
+    int,
+    10254,
+  )
   .option('--kubelet-port <port>', 'node agent (kubelet) port on 127.0.0.1', int, 10250)
   .option('--metrics-port <port>', 'metrics-server port on 127.0.0.1', int, 4443)
   .option('--dashboard-port <port>', 'dashboard port on 127.0.0.1 (0 picks a free one)', int, 8088)
@@ -137,7 +143,9 @@ program
 
 program
   .command('demo')
-  .description('replay the self-healing and autoscaling walkthrough on the running cluster, with figures')
+  .description(
+    'replay the self-healing and autoscaling walkthrough on the running cluster, with figures',
+  )
   .option('--data-dir <dir>', 'data directory (default ~/.skiff)')
   .option('--ingress-port <port>', 'ingress port of the cluster', int)
   .option('--json', 'print one JSON object with the figures', false)

@@ -5,7 +5,9 @@ import { createEndpointSliceController } from '../controllers/endpoints/endpoint
 import { createEndpointsController } from '../controllers/endpoints/endpoints-controller.js';
 import { createReplicaSetController } from '../controllers/replicaset/controller.js';
 import { createDeploymentController } from '../controllers/deployment/controller.js';
+import { createScheduler } from '../controllers/scheduler/scheduler.js';
 import { cleanupNode, createNodeAgent, type NodeAgent } from '../node/agent.js';
+import { createHash } from 'node:crypto';
 import type { InformerFactory } from '../client/informer-factory.js';
 import type { Component } from '../lib/lifecycle.js';
 import { createClusterDNS } from '../dns/server.js';
@@ -13,11 +15,32 @@ import { cleanupProxy, createServiceProxy } from '../proxy/proxier.js';
 import type { WiringContext } from './context.js';
 import { firstHost } from './server.js';
 
+/** Names of what Skiff creates on the host; distinct per pod CIDR so two clusters can coexist. */
+export interface HostNames {
+  bridgeName?: string;
+  netnsPrefix?: string;
+  cgroupName?: string;
+  deviceName?: string;
+}
+
+/** The default pod CIDR keeps the plain names (skiff0, skiff-svc); any other gets a short suffix. */
+export function hostNames(podCIDR: string | undefined): HostNames {
+  if (!podCIDR || podCIDR === '10.244.0.0/16') return {};
+  const suffix = createHash('sha256').update(podCIDR).digest('hex').slice(0, 4);
+  return {
+    bridgeName: `skiff${suffix}`,
+    netnsPrefix: `skiff${suffix}`,
+    cgroupName: `skiff-${suffix}`,
+    deviceName: `skiffsvc${suffix}`,
+  };
+}
+
 /** The controller-manager and scheduler role. */
 export function controllerComponents(ctx: WiringContext, informers: InformerFactory): Component[] {
   const log = ctx.log;
   const hpa = ctx.opts.hpa;
   return [
+    createScheduler({ informers, log: log.child({ component: 'scheduler' }) }),
     createDeploymentController({
       informers,
       log: log.child({ component: 'deployment-controller' }),
@@ -68,6 +91,7 @@ export function nodeComponents(ctx: WiringContext): NodeAgent {
     },
     reducedMode: opts.reduced || undefined,
     caCert: pki.caCert,
+    ...hostNames(opts.podCIDR),
   });
 }
 

@@ -43,6 +43,7 @@ export interface ClusterOptions {
   dataDir: string;
   apiPort: number;
   ingressPort: number;
+  ingressStatusPort: number;
   kubeletPort: number;
   metricsPort: number;
   dashboardPort: number;
@@ -173,7 +174,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
       client,
       port: opts.dashboardPort,
       ingressUrl,
-      ingressStatsUrl: 'http://127.0.0.1:10254/stats',
+      ingressStatsUrl: `http://127.0.0.1:${opts.ingressStatusPort}/stats`,
     });
     await step('dashboard', () => dashboard.start(abort.signal));
     components.push(dashboard);

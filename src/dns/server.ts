@@ -45,6 +45,8 @@ export interface ClusterDNSOptions {
   resolvConfPath?: string;
   /** Put listenIP on the service device first; default when root and not a loopback address. */
   manageAddress?: boolean;
+  /** Service device that carries listenIP (default the proxy's skiff-svc). */
+  deviceName?: string;
   clock?: Clock;
   log?: Logger;
 }
@@ -138,7 +140,7 @@ class ClusterDNS implements Component {
       this.#source = s.source;
     }
     const manage = this.#opts.manageAddress ?? (canManageDevices() && !host.startsWith('127.'));
-    if (manage) await addServiceAddress(host);
+    if (manage) await addServiceAddress(host, this.#opts.deviceName);
 
     const upstreams = (
       this.#opts.upstreams ??

@@ -377,6 +377,9 @@ export async function cleanupNode(opts: {
   dataDir: string;
   podCIDR?: string;
   clock?: Clock;
+  bridgeName?: string;
+  netnsPrefix?: string;
+  cgroupName?: string;
 }): Promise<boolean> {
   const clock = opts.clock ?? realClock;
   const podsDir = path.join(opts.dataDir, 'pods');
@@ -396,11 +399,13 @@ export async function cleanupNode(opts: {
     stateDir: path.join(opts.dataDir, 'network'),
     podCIDR: opts.podCIDR,
     reducedMode: reduced,
+    bridgeName: opts.bridgeName,
+    netnsPrefix: opts.netnsPrefix,
   });
   if (network.knownPods().length) removed = true;
   await network.cleanupAll();
   if (!reduced) {
-    const cg = new CgroupManager();
+    const cg = new CgroupManager({ name: opts.cgroupName });
     if (cg.knownPods().length) removed = true;
     cg.cleanupAll();
   }
