@@ -1,0 +1,75 @@
+// Finds the running cluster of a data dir (its pid file names the API, kubeconfig and ingress), or
+// starts one with `skiff up --detach` when none runs.
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { dataDirLayout, runningPid } from '../cli/data-dir.js';
+
+/** Where the demo's cluster is. */
+export interface ClusterInfo {
+  dataDir: string;
+  kubeconfig: string;
+  ingressUrl: string;
+  dashboardUrl?: string;
+  pid: number;
+  /** True when the demo started it. */
+  started: boolean;
+  /** What `skiff up --detach` printed, when the demo started it. */
+  startOutput?: string;
+}
+
+const repo = resolve(import.meta.dirname, '..', '..');
+
+function readInfo(pidFile: string): Record<string, unknown> {
+  return JSON.parse(readFileSync(pidFile, 'utf8')) as Record<string, unknown>;
+}
+
+function infoFrom(
+  root: string,
+  info: Record<string, unknown>,
+  opts: { ingressPort?: number },
+): Omit<ClusterInfo, 'started' | 'startOutput'> {
+  const str = (k: string) => (typeof info[k] === 'string' ? (info[k] as string) : undefined);
+  const ingressUrl =
+    opts.ingressPort !== undefined
+      ? `http://127.0.0.1:${opts.ingressPort}/`
+      : (str('ingressUrl') ?? 'http://127.0.0.1/');
+  return {
+    dataDir: root,
+    kubeconfig: str('kubeconfig') ?? join(root, 'kubeconfig'),
+    ingressUrl,
+    dashboardUrl: str('dashboardUrl'),
+    pid: Number(info['pid']),
+  };
+}
+
+/** Returns the running, ready cluster of dataDir, starting one in the background if none runs. */
+export async function ensureCluster(opts: {
+  dataDir?: string;
+  ingressPort?: number;
+}): Promise<ClusterInfo> {
+  const layout = dataDirLayout(opts.dataDir);
+  const pid = runningPid(layout);
+  if (pid !== undefined) {
+    const info = readInfo(layout.pidFile);
+    if (info['ready'] !== true)
+      throw new Error(
+        `Skiff (pid ${pid}) of "${layout.root}" is still starting: retry in a moment`,
+      );
+    return { ...infoFrom(layout.root, info, opts), started: false };
+  }
+  const args = [join(repo, 'bin', 'skiff.js'), 'up', '--detach', '--data-dir', layout.root];
+  if (opts.ingressPort !== undefined) args.push('--ingress-port', String(opts.ingressPort));
+  const output = await new Promise<string>((resolveRun, reject) => {
+    execFile(process.execPath, args, { cwd: repo, timeout: 90_000 }, (err, stdout, stderr) => {
+      const text = `${String(stdout)}${String(stderr)}`;
+      if (err) reject(new Error(`"skiff up --detach" failed:\n${text.trim()}`));
+      else resolveRun(text);
+    });
+  });
+  return {
+    ...infoFrom(layout.root, readInfo(layout.pidFile), opts),
+    started: true,
+    startOutput: output,
+  };
+}
