@@ -3,7 +3,7 @@
 // with many pods, the plain-spawn baseline of the same app, and a per-step start-up profile.
 // Usage (root): node --import tsx bench/pods.ts [--pods 50] [--kills 20] [--rss-pods 100] [--json]
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -124,11 +124,15 @@ async function baseline(n: number): Promise<Summary> {
   for (let i = 0; i < n; i++) {
     const port = await freePort();
     const t0 = performance.now();
-    const child = spawn('python3', ['app.py'], {
-      cwd: path.join(root, 'images/hello-world-flask'),
-      env: { ...process.env, SKIFF_APP_PORT: String(port) },
-      stdio: 'ignore',
-    });
+    const child = spawn(
+      existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3',
+      ['app.py'],
+      {
+        cwd: path.join(root, 'images/hello-world-flask'),
+        env: { ...process.env, SKIFF_APP_PORT: String(port) },
+        stdio: 'ignore',
+      },
+    );
     while (!(await tcpOpen('127.0.0.1', port))) await realClock.sleep(1);
     samples.push(performance.now() - t0);
     child.kill('SIGKILL');

@@ -16,7 +16,7 @@ import { createLogger, type Logger } from '../lib/log.js';
 import { CgroupManager, detectCgroupVersion } from './cgroups/cgroups.js';
 import { PodNetwork } from './network/pod-network.js';
 import { type NodeContext, PodWorker } from './pod-worker.js';
-import { attachSandbox } from './sandbox/sandbox.js';
+import { attachSandbox, ShimPool } from './sandbox/sandbox.js';
 import { startKubeletServer } from './server.js';
 
 /** Options of createNodeAgent. */
@@ -83,6 +83,7 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
   });
   const cgroups = isReduced ? undefined : new CgroupManager({ name: opts.cgroupName });
   const workers = new Map<string, PodWorker>();
+  const shims = new ShimPool({ size: 1 });
   const hostIP = '127.0.0.1';
   let services: Service[] = [];
   let port = opts.kubelet.port;
@@ -101,6 +102,7 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
     events,
     network,
     cgroups,
+    shims,
     images: new LocalImageStore({ dataDir: opts.dataDir }),
     podsDir,
     nodeName: opts.nodeName,
@@ -290,6 +292,7 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
       if (isReduced)
         log.info('reduced mode: no namespaces or cgroups; pods get loopback IPs and PORT/POD_IP');
       mkdirSync(podsDir, { recursive: true });
+      shims.fill();
       await network.ensureBridge();
       const server = await startKubeletServer({
         host: opts.kubelet.host ?? '127.0.0.1',
@@ -351,6 +354,7 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
         'abort',
         () => {
           // Default shutdown leaves pods running: the next start adopts them (issue #8).
+          shims.close();
           for (const w of workers.values()) w.detach();
           void stopServer?.();
         },
@@ -358,6 +362,7 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
       );
     },
     async stopAllPods() {
+      shims.close();
       await Promise.all(
         [...workers.values()].map((w) =>
           w.destroy().catch((err) => log.warn('pod stop failed', { err })),

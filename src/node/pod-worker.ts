@@ -17,6 +17,7 @@ import {
   cgroupResources,
   containerEnv,
   containerMounts,
+  expandVars,
   ObjectCache,
   prepareVolumes,
   serviceAccountMountPath,
@@ -26,8 +27,9 @@ import { ContainerProber, tcpProbe } from './probes.js';
 import type { ShimContainer } from './runtime/shim-client.js';
 import {
   attachSandbox,
-  createSandbox,
+  launchSandbox,
   type Sandbox,
+  type ShimPool,
   type SandboxMount,
 } from './sandbox/sandbox.js';
 import { type ContainerView, computePodStatus } from './status.js';
@@ -44,6 +46,8 @@ export interface NodeContext {
   network: PodNetwork;
   cgroups?: CgroupManager;
   images?: ImageSource;
+  /** Warm spare shims (none: each pod starts its own). */
+  shims?: ShimPool;
   podsDir: string;
   nodeName: string;
   hostIP: string;
@@ -205,30 +209,44 @@ export class PodWorker {
     this.#mark('images');
     const hostNetwork = pod.spec?.hostNetwork === true;
     mkdirSync(this.podDir, { recursive: true });
-    const adopted = await attachSandbox(this.podDir);
-    const net = hostNetwork ? { ip: ctx.hostIP } : await ctx.network.setup(this.uid);
-    this.podIP = net.ip;
-    this.#mark('network');
     this.#startTime = pod.status?.startTime ?? rfc3339(ctx.clock.now());
+    const adopted = await attachSandbox(this.podDir);
     if (adopted) {
+      const net = hostNetwork ? { ip: ctx.hostIP } : await ctx.network.setup(this.uid);
+      this.podIP = net.ip;
       this.sandbox = adopted;
       await this.#adopt();
       return;
     }
-    const mounts = await this.#mounts(hostNetwork);
-    this.#mark('volumes');
-    for (const c of [...this.#init, ...this.#containers]) {
-      mkdirSync(path.join(this.podDir, c.spec.name), { recursive: true });
-      ctx.cgroups?.create(this.uid, c.spec.name, cgroupResources(c.spec));
+    // The shim's start-up (a Python interpreter) overlaps the network and volume set-up; the pod
+    // IP is allocated first because /etc/hosts and the downward API need it.
+    const pending = ctx.shims?.take() ?? launchSandbox();
+    try {
+      this.podIP = hostNetwork ? ctx.hostIP : ctx.network.allocateIP(this.uid);
+      const [net, mounts] = await Promise.all([
+        hostNetwork
+          ? { ip: ctx.hostIP }
+          : ctx.network.setup(this.uid, { configureInside: ctx.isolated }),
+        this.#mounts(hostNetwork),
+      ]);
+      this.#mark('network+volumes');
+      for (const c of [...this.#init, ...this.#containers]) {
+        mkdirSync(path.join(this.podDir, c.spec.name), { recursive: true });
+        ctx.cgroups?.create(this.uid, c.spec.name, cgroupResources(c.spec));
+      }
+      this.sandbox = await pending.configure({
+        podDir: this.podDir,
+        hostname: pod.metadata?.name ?? '',
+        isolated: ctx.isolated,
+        netnsPath: 'netnsPath' in net ? net.netnsPath : undefined,
+        network: 'inside' in net && net.inside ? { ip: net.ip, ...net.inside } : undefined,
+        shareHostUTS: hostNetwork,
+        mounts,
+      });
+    } catch (err) {
+      pending.abandon();
+      throw err;
     }
-    this.sandbox = await createSandbox({
-      podDir: this.podDir,
-      hostname: pod.metadata?.name ?? '',
-      isolated: ctx.isolated,
-      netnsPath: 'netnsPath' in net ? net.netnsPath : undefined,
-      shareHostUTS: hostNetwork,
-      mounts,
-    });
     this.#mark('sandbox');
     this.#watchSandbox();
     this.#queueStatus();
@@ -403,7 +421,6 @@ export class PodWorker {
         : spec.args?.length
           ? spec.args
           : img.args;
-      const { expandVars } = await import('./pod-spec.js');
       const argv = [...command, ...args].map((a) => expandVars(a, env));
       const sc = { ...this.pod.spec?.securityContext, ...spec.securityContext };
       const res = await sb.client.start({
@@ -491,7 +508,7 @@ export class PodWorker {
     const deadline = this.#ctx.clock.now() + 5000;
     while (port && this.podIP && this.#ctx.clock.now() < deadline && c.prober === prober) {
       if ((await tcpProbe(this.podIP, port, 200)).ok) break;
-      await this.#ctx.clock.sleep(10);
+      await this.#ctx.clock.sleep(5);
     }
     if (c.prober !== prober || !c.view.state.running) return;
     this.#mark(`ready ${c.spec.name}`);

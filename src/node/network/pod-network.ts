@@ -19,6 +19,11 @@ export interface PodNetworkInfo {
   ip: string;
   /** Path of the network namespace file, undefined in reduced mode. */
   netnsPath?: string;
+  /**
+   * Set when the sandbox must bring up lo and eth0 and add the default route itself (from inside
+   * the namespace, without another `ip` process): see setup's `configureInside`.
+   */
+  inside?: { prefixLength: number; gateway: string };
 }
 
 /** Options of PodNetwork. */
@@ -103,8 +108,17 @@ export class PodNetwork {
     return `${this.netnsPrefix}-${podUID}`;
   }
 
-  /** Sets up (or, for an adopted pod, finds) the network of one pod; idempotent. */
-  async setup(podUID: string): Promise<PodNetworkInfo> {
+  /** The pod's IP (allocated now when it has none), known before its namespace exists. */
+  allocateIP(podUID: string): string {
+    return this.#ipam.allocate(podUID);
+  }
+
+  /**
+   * Sets up (or, for an adopted pod, finds) the network of one pod; idempotent. With
+   * configureInside only the namespace and the veth pair are made (one `ip` process); the caller
+   * then configures eth0 from inside the namespace (the pod shim does, with ioctls).
+   */
+  async setup(podUID: string, opts: { configureInside?: boolean } = {}): Promise<PodNetworkInfo> {
     const ip = this.#ipam.allocate(podUID);
     if (this.isReduced) return { ip };
     const ns = this.netnsName(podUID);
@@ -126,6 +140,13 @@ export class PodNetwork {
           `link set ${veth} master ${this.bridgeName} up`,
         ].join('\n'),
       });
+      if (opts.configureInside) {
+        return {
+          ip,
+          netnsPath,
+          inside: { prefixLength: this.#ipam.prefixLength, gateway: this.gatewayIP },
+        };
+      }
       await runCommand('ip', ['-n', ns, '-batch', '-'], {
         input: [
           'link set lo up',

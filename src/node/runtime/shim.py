@@ -2,11 +2,13 @@
 # namespace. It builds the pod's mount namespace, runs containers as its children, writes their
 # output as CRI log lines, reaps every process, and keeps running when Skiff dies (Skiff re-attaches).
 import ctypes
+import fcntl
 import json
 import os
 import selectors
 import signal
 import socket
+import struct
 import sys
 import time
 
@@ -338,6 +340,10 @@ class Shim:
         self.sel.register(listener, selectors.EVENT_READ, 'listen')
         sys.stdout.write('ready\n')
         sys.stdout.flush()
+        null = os.open('/dev/null', os.O_RDWR)
+        os.dup2(null, 0)
+        os.dup2(null, 1)
+        os.close(null)
         while not self.stopping:
             for key, _ in self.sel.select(1.0):
                 if key.data == 'wake':
@@ -359,12 +365,80 @@ class Shim:
         self.shutdown()
 
 
+CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWPID, CLONE_NEWNET = (
+    0x00020000, 0x04000000, 0x08000000, 0x20000000, 0x40000000)
+SIOCSIFADDR, SIOCSIFNETMASK, SIOCGIFFLAGS, SIOCSIFFLAGS, SIOCADDRT = 0x8916, 0x891C, 0x8913, 0x8914, 0x890B
+IFF_UP, RTF_UP, RTF_GATEWAY = 1, 1, 2
+
+
+def sockaddr_in(ip):
+    return struct.pack('=H2s4s8x', socket.AF_INET, b'', socket.inet_aton(ip))
+
+
+def configure_network(ip, prefix_length, gateway):
+    """lo and eth0 up, eth0's address, default route: what `ip -n` would do, without a process."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        def ifreq(name, payload):
+            return struct.pack('16s24s', name, payload)
+
+        def up(name):
+            flags = struct.unpack('16sH22x', fcntl.ioctl(s, SIOCGIFFLAGS, ifreq(name, b'')))[1]
+            fcntl.ioctl(s, SIOCSIFFLAGS, ifreq(name, struct.pack('H', flags | IFF_UP)))
+
+        up(b'lo')
+        fcntl.ioctl(s, SIOCSIFADDR, ifreq(b'eth0', sockaddr_in(ip)))
+        mask = socket.inet_ntoa(struct.pack('!I', (0xFFFFFFFF << (32 - prefix_length)) & 0xFFFFFFFF))
+        fcntl.ioctl(s, SIOCSIFNETMASK, ifreq(b'eth0', sockaddr_in(mask)))
+        up(b'eth0')
+        # struct rtentry (linux/route.h), native layout: pad1, dst, gateway, genmask, flags, ...
+        rt = struct.pack('@L16s16s16sHhLPhPLLH', 0, sockaddr_in('0.0.0.0'), sockaddr_in(gateway),
+                         sockaddr_in('0.0.0.0'), RTF_UP | RTF_GATEWAY, 0, 0, 0, 0, 0, 0, 0, 0)
+        fcntl.ioctl(s, SIOCADDRT, rt)
+    finally:
+        s.close()
+
+
+def enter_namespaces(cfg):
+    """Join the pod's network namespace and make the rest; the next fork is PID 1 of the pod."""
+    if cfg.get('netnsPath'):
+        fd = os.open(cfg['netnsPath'], os.O_RDONLY)
+        if libc.setns(fd, CLONE_NEWNET) != 0:
+            raise OSError(ctypes.get_errno(), 'setns %s' % cfg['netnsPath'])
+        os.close(fd)
+        net = cfg.get('network')
+        if net:
+            configure_network(net['ip'], net['prefixLength'], net['gateway'])
+    flags = CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWPID
+    if not cfg.get('shareHostUTS'):
+        flags |= CLONE_NEWUTS
+    if libc.unshare(flags) != 0:
+        raise OSError(ctypes.get_errno(), 'unshare')
+
+
 def main():
     # Our process name must not be `python3`: `killall python3` inside the pod targets the app only.
     libc.prctl(15, b'skiff-pause', 0, 0, 0)  # PR_SET_NAME
-    pod_dir = sys.argv[1]
-    with open(os.path.join(pod_dir, 'sandbox.json')) as f:
-        cfg = json.load(f)
+    # Skiff starts us ahead of time (a warm spare, or while the pod's network and volumes are made)
+    # and sends the sandbox config as one line when the pod needs us; EOF means we are not needed.
+    line = sys.stdin.buffer.readline()
+    if not line.strip():
+        os._exit(0)
+    cfg = json.loads(line)
+    pod_dir = cfg['podDir']
+    log_fd = os.open(os.path.join(pod_dir, 'shim.log'), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.dup2(log_fd, 2)
+    os.close(log_fd)
+    if cfg.get('isolated'):
+        try:
+            enter_namespaces(cfg)
+        except OSError as e:
+            die('sandbox setup failed: %s' % e)
+    # Double fork: the shim must not have a waiting parent (Skiff may restart and never reap it);
+    # the middle process exits at once and Skiff reaps it, the shim is re-parented.
+    if os.fork() != 0:
+        os._exit(0)
+    os.setsid()
     # NSpid from the host's /proc (before our own /proc is mounted): our PID as Skiff sees it.
     with open('/proc/self/status') as f:
         nspid = [l.split()[1] for l in f if l.startswith('NSpid:')]
@@ -384,7 +458,7 @@ def main():
     shim = Shim(pod_dir, cfg)  # opens the pod dir before the host root goes out of view
     if cfg.get('isolated'):
         try:
-            if cfg.get('hostname'):
+            if cfg.get('hostname') and not cfg.get('shareHostUTS'):
                 socket.sethostname(cfg['hostname'])
             build_rootfs(pod_dir, cfg)
         except OSError as e:

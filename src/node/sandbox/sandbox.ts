@@ -1,9 +1,9 @@
-// A pod sandbox: the shim process (PID 1 of the pod's PID namespace) started detached in new
-// mount/UTS/IPC/PID namespaces joined to the pod's network namespace. Survives Skiff's death;
+// A pod sandbox: the shim process (PID 1 of the pod's PID namespace), which makes its own
+// mount/UTS/IPC/PID namespaces and joins the pod's network namespace. Survives Skiff's death;
 // `attachSandbox` re-connects to it at the next start (the containerd-shim model).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,6 +33,8 @@ export interface SandboxSpec {
   netnsPath?: string;
   /** Share the host's UTS namespace (hostNetwork pods keep the node's hostname). */
   shareHostUTS?: boolean;
+  /** Address, prefix and gateway the shim gives eth0 from inside the namespace. */
+  network?: { ip: string; prefixLength: number; gateway: string };
   mounts: SandboxMount[];
 }
 
@@ -127,53 +129,127 @@ export function shimSocketPath(podDir: string): string {
   return path.join(tmpdir(), `skiff-shim-${h}.sock`);
 }
 
-/** Creates a sandbox: writes sandbox.json, spawns the shim detached and connects to it. */
-export async function createSandbox(spec: SandboxSpec): Promise<Sandbox> {
-  mkdirSync(spec.podDir, { recursive: true });
-  const socket = shimSocketPath(spec.podDir);
-  writeFileSync(
-    path.join(spec.podDir, 'sandbox.json'),
-    JSON.stringify({
-      hostname: spec.hostname,
-      isolated: spec.isolated,
-      mounts: spec.mounts,
-      socket,
-    }),
-  );
-  const cmd: string[] = [];
-  if (spec.isolated) {
-    // nsenter joins the pod's existing network namespace (`unshare --net=FILE` would create one).
-    if (spec.netnsPath) cmd.push('nsenter', `--net=${spec.netnsPath}`, '--');
-    cmd.push('unshare', '--pid', '--fork', '--mount', '--ipc', '--propagation', 'private');
-    if (!spec.shareHostUTS) cmd.push('--uts');
-    cmd.push('--');
-  }
-  cmd.push(python, '-I', '-S', shimScript, spec.podDir);
-  const errFd = openSync(path.join(spec.podDir, 'shim.log'), 'a');
+/** A shim started ahead of its sandbox config, so its start-up is off the pod's critical path. */
+export interface PendingSandbox {
+  /** Sends the config (writes sandbox.json first) and resolves once the shim serves its socket. */
+  configure(spec: SandboxSpec): Promise<Sandbox>;
+  /** The pod will not start: the shim reads EOF and exits. */
+  abandon(): void;
+  /** False once the waiting shim died. */
+  readonly isUsable: boolean;
+}
+
+/**
+ * Spawns a pod shim that waits for its config on stdin. The shim joins/makes the namespaces
+ * itself and double-forks, so the process Skiff spawned exits at once (Skiff reaps it) and the
+ * shim never has a waiting parent that could leave a zombie after Skiff restarts.
+ */
+export function launchSandbox(): PendingSandbox {
   // detached: its own session, so neither Skiff's terminal nor Skiff's death reaches the pod.
-  const child = spawn(cmd[0] ?? '', cmd.slice(1), {
+  // stderr goes to <podDir>/shim.log once the shim knows its pod.
+  const child = spawn(python, ['-I', '-S', shimScript], {
     detached: true,
-    stdio: ['ignore', 'pipe', errFd],
+    stdio: ['pipe', 'pipe', 'ignore'],
   });
-  closeSync(errFd);
-  const ready = await new Promise<boolean>((resolve) => {
+  child.stdin?.on('error', () => undefined);
+  let isUsable = true;
+  const ready = new Promise<boolean>((resolve) => {
     let out = '';
     child.stdout?.on('data', (d: Buffer) => {
       out += d.toString();
       if (out.includes('ready\n')) resolve(true);
     });
-    child.once('exit', () => resolve(false));
-    child.once('error', () => resolve(false));
+    // EOF without "ready": the shim (or the middle process before forking) died.
+    child.stdout?.once('close', () => {
+      isUsable = false;
+      resolve(false);
+    });
+    child.once('error', () => {
+      isUsable = false;
+      resolve(false);
+    });
   });
-  child.stdout?.destroy();
-  child.unref();
-  if (!ready) {
-    const why = readFileSync(path.join(spec.podDir, 'shim.log'), 'utf8').trim().split('\n').pop();
-    throw new Error(`failed to create pod sandbox: ${why ?? 'shim exited'}`);
+  return {
+    get isUsable() {
+      return isUsable;
+    },
+    async configure(spec) {
+      isUsable = false;
+      mkdirSync(spec.podDir, { recursive: true });
+      const socket = shimSocketPath(spec.podDir);
+      const cfg = {
+        podDir: spec.podDir,
+        hostname: spec.hostname,
+        isolated: spec.isolated,
+        mounts: spec.mounts,
+        socket,
+        netnsPath: spec.netnsPath,
+        network: spec.network,
+        shareHostUTS: spec.shareHostUTS === true,
+      };
+      writeFileSync(path.join(spec.podDir, 'sandbox.json'), JSON.stringify(cfg));
+      child.stdin?.end(`${JSON.stringify(cfg)}\n`);
+      const ok = await ready;
+      child.stdout?.destroy();
+      child.unref();
+      if (!ok) {
+        const logFile = path.join(spec.podDir, 'shim.log');
+        const log = existsSync(logFile) ? readFileSync(logFile, 'utf8') : '';
+        const why = log.trim().split('\n').pop();
+        throw new Error(`failed to create pod sandbox: ${why || 'shim exited'}`);
+      }
+      const infoFile = path.join(spec.podDir, 'shim.json');
+      const info = JSON.parse(readFileSync(infoFile, 'utf8')) as ShimInfo;
+      const client = await ShimClient.connect(socket);
+      return new Sandbox({ podDir: spec.podDir, client, info, isolated: spec.isolated });
+    },
+    abandon() {
+      isUsable = false;
+      child.stdin?.end();
+      child.stdout?.destroy();
+      child.unref();
+    },
+  };
+}
+
+/**
+ * Warm spare shims: an interpreter already loaded and waiting, so a new pod's sandbox costs only
+ * its namespace and mount set-up. take() hands one out and starts its replacement.
+ */
+export class ShimPool {
+  #size: number;
+  #spares: PendingSandbox[] = [];
+  #closed = false;
+
+  constructor(opts: { size: number }) {
+    this.#size = opts.size;
   }
-  const info = JSON.parse(readFileSync(path.join(spec.podDir, 'shim.json'), 'utf8')) as ShimInfo;
-  const client = await ShimClient.connect(socket);
-  return new Sandbox({ podDir: spec.podDir, client, info, isolated: spec.isolated });
+
+  /** Starts the spares. */
+  fill(): void {
+    this.#spares = this.#spares.filter((s) => s.isUsable);
+    while (!this.#closed && this.#spares.length < this.#size) this.#spares.push(launchSandbox());
+  }
+
+  /** A waiting shim (a fresh one when no spare is usable). */
+  take(): PendingSandbox {
+    let s = this.#spares.shift();
+    while (s && !s.isUsable) s = this.#spares.shift();
+    this.fill();
+    return s ?? launchSandbox();
+  }
+
+  /** Lets every spare exit. */
+  close(): void {
+    this.#closed = true;
+    for (const s of this.#spares) s.abandon();
+    this.#spares = [];
+  }
+}
+
+/** Creates a sandbox: launchSandbox and configure in one step. */
+export function createSandbox(spec: SandboxSpec): Promise<Sandbox> {
+  return launchSandbox().configure(spec);
 }
 
 /** Re-connects to the sandbox left by a previous run; undefined when its shim is gone. */
