@@ -98,27 +98,35 @@ export function nodeComponents(ctx: WiringContext): NodeAgent {
 /** The kube-proxy and CoreDNS roles. */
 export function networkComponents(ctx: WiringContext, informers: InformerFactory): Component[] {
   const bridgeIP = firstHost(ctx.opts.podCIDR, 1);
+  const dnsIP = firstHost(ctx.opts.serviceCIDR, 10);
+  const { deviceName } = hostNames(ctx.opts.podCIDR);
   return [
     createServiceProxy({
       client: ctx.client,
       informers,
       bridgeIP,
+      deviceName,
+      // The DNS address lives on the same device: the proxy's sync must not remove it.
+      reservedAddresses: [dnsIP],
       log: ctx.log.child({ component: 'service-proxy' }),
     }),
     createClusterDNS({
       informers,
-      listenIP: firstHost(ctx.opts.serviceCIDR, 10),
+      listenIP: dnsIP,
+      deviceName,
       log: ctx.log.child({ component: 'cluster-dns' }),
     }),
   ];
 }
 
 /** Removes pods, sandboxes and host network state; true when something was removed. */
-export async function cleanupHost(_opts: {
+export async function cleanupHost(opts: {
   dataDir: string;
   nodeName: string;
   podCIDR?: string;
 }): Promise<boolean> {
-  await cleanupProxy();
-  return false;
+  const names = hostNames(opts.podCIDR);
+  const removed = await cleanupNode({ dataDir: opts.dataDir, podCIDR: opts.podCIDR, ...names });
+  await cleanupProxy({ deviceName: names.deviceName });
+  return removed;
 }

@@ -42,6 +42,28 @@ def bind(source, target, read_only=False):
         mount(None, target, None, MS_REMOUNT | MS_BIND | MS_RDONLY)
 
 
+def resolve_in_root(root, path):
+    """The host path of `path` as seen inside `root`: symlinks (e.g. /var/run -> /run) resolve
+    against root, never against the host, so mounts land inside the pod's tree."""
+    parts = [p for p in path.split('/') if p and p != '.']
+    cur, hops = '', 0
+    while parts:
+        p = parts.pop(0)
+        if p == '..':
+            cur = os.path.dirname(cur)
+            continue
+        full = root + cur + '/' + p
+        if os.path.islink(full) and hops < 40:
+            hops += 1
+            link = os.readlink(full)
+            if link.startswith('/'):
+                cur = ''
+            parts = [x for x in link.split('/') if x and x != '.'] + parts
+            continue
+        cur = cur + '/' + p
+    return root + cur
+
+
 def build_rootfs(pod_dir, cfg):
     """Copy-on-write view of the host root (host files stay untouched), then the pod's own mounts."""
     mount(None, '/', None, MS_REC | MS_PRIVATE)
@@ -59,7 +81,7 @@ def build_rootfs(pod_dir, cfg):
     mount('tmpfs', new + '/tmp', 'tmpfs', MS_NOSUID | MS_NODEV, 'mode=1777')
     mount('shm', new + '/dev/shm', 'tmpfs', MS_NOSUID | MS_NODEV, 'mode=1777')
     for m in cfg.get('mounts', []):
-        target = new + m['target']
+        target = resolve_in_root(new, m['target'])
         if m.get('type') == 'tmpfs':
             os.makedirs(target, exist_ok=True)
             mount('tmpfs', target, 'tmpfs', MS_NOSUID | MS_NODEV, 'mode=1777')
