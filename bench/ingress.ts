@@ -4,9 +4,10 @@
 // pod addresses, keep-alive upstreams), loaded by `skiff load -k`. Prints the figures and the ratios against the targets.
 // Usage: node --import tsx bench/ingress.ts [-c 50] [-n 5000] [--rounds 2] [--node-target] [--json]
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import cluster from 'node:cluster';
 import { createWriteStream, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -58,7 +59,10 @@ interface ServeConfig {
 }
 
 /** Child mode: the ClusterIP listener and the ingress data path, as in `skiff up` and the add-on. */
-async function serve(cfg: ServeConfig): Promise<void> {
+async function serve(
+  cfg: ServeConfig,
+  parts: { clusterIP: boolean; ingress: boolean },
+): Promise<void> {
   const eps = cfg.pods.map((port) => ({
     ip: '127.0.0.1',
     port,
@@ -66,14 +70,17 @@ async function serve(cfg: ServeConfig): Promise<void> {
     serving: true,
     terminating: false,
   }));
-  const clusterPicker = new EndpointPicker();
-  clusterPicker.setEndpoints(eps);
-  const listener = new ServicePortListener({
-    host: cfg.clusterHost,
-    port: cfg.clusterPort,
-    picker: clusterPicker,
-  });
-  await listener.listen();
+  if (parts.clusterIP) {
+    const clusterPicker = new EndpointPicker();
+    clusterPicker.setEndpoints(eps);
+    const listener = new ServicePortListener({
+      host: cfg.clusterHost,
+      port: cfg.clusterPort,
+      picker: clusterPicker,
+    });
+    await listener.listen();
+  }
+  if (!parts.ingress) return;
   const ingPicker = new EndpointPicker();
   ingPicker.setEndpoints(eps);
   const ing: Ingress = {
@@ -95,7 +102,7 @@ async function serve(cfg: ServeConfig): Promise<void> {
     },
   };
   const table = new RouteTable([ing]);
-  const log = createWriteStream(cfg.accessLog);
+  const log = createWriteStream(cfg.accessLog, { flags: 'a' });
   const proxy = new IngressProxy({
     routes: () => table,
     pickerFor: () => ingPicker,
@@ -105,7 +112,8 @@ async function serve(cfg: ServeConfig): Promise<void> {
   const server = http.createServer({ keepAliveTimeout: 75_000 });
   proxy.attach(server);
   await new Promise<void>((r) => server.listen(cfg.ingressPort, '127.0.0.1', r));
-  process.stdout.write('ready\n');
+  if (cluster.isWorker) process.send?.('ready');
+  else process.stdout.write('ready\n');
 }
 
 async function waitHTTP(url: string): Promise<void> {
@@ -208,7 +216,21 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 async function main(): Promise<void> {
   if (opts.serve) {
-    await serve(JSON.parse(opts.serve) as ServeConfig);
+    const cfg = JSON.parse(opts.serve) as ServeConfig;
+    // The ingress runs one worker per core like the add-on (and nginx's worker_processes auto).
+    if (cluster.isPrimary && availableParallelism() > 1) {
+      // The ClusterIP listener stays in this one process, as in `skiff up`.
+      await serve(cfg, { clusterIP: true, ingress: false });
+      const ws = Array.from({ length: availableParallelism() }, () => cluster.fork());
+      await Promise.all(ws.map((w) => new Promise((r) => w.once('message', r))));
+      process.stdout.write('ready\n');
+      process.once('SIGTERM', () => {
+        for (const w of ws) w.process.kill('SIGTERM');
+        process.exit(0);
+      });
+      return;
+    }
+    await serve(cfg, { clusterIP: cluster.isPrimary, ingress: true });
     return;
   }
   const children: ChildProcess[] = [];

@@ -1,5 +1,7 @@
 // Entry point of the ingress-controller add-on (`skiff addon ingress-controller`), run as a pod
 // with hostNetwork: in-cluster config, flags like ingress-nginx's controller, SIGTERM to stop.
+import cluster from 'node:cluster';
+import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { inClusterConfig, loadKubeconfig } from '../client/config.js';
 import { KubeClient } from '../client/rest.js';
@@ -19,6 +21,7 @@ export async function main(argv: string[]): Promise<void> {
       'controller-class': { type: 'string' },
       kubeconfig: { type: 'string' },
       'no-access-log': { type: 'boolean' },
+      workers: { type: 'string' },
     },
     allowPositionals: true,
     strict: false,
@@ -30,6 +33,12 @@ export async function main(argv: string[]): Promise<void> {
   const env = process.env;
   const num = (v: string | undefined): number | undefined => (v ? Number(v) : undefined);
   const log = createLogger({ component: 'ingress-controller' });
+  // Like nginx's worker_processes auto: one process per core, sharing the listening sockets.
+  const workers = num(str('workers') ?? env['INGRESS_WORKERS']) ?? availableParallelism();
+  if (workers > 1 && cluster.isPrimary) {
+    await runPrimary(workers, log);
+    return;
+  }
   const kubeconfig = str('kubeconfig') ?? env['KUBECONFIG'];
   const config =
     env['KUBERNETES_SERVICE_HOST'] || !kubeconfig ? inClusterConfig() : loadKubeconfig(kubeconfig);
@@ -53,4 +62,29 @@ export async function main(argv: string[]): Promise<void> {
   await new Promise<void>((resolve) => ac.signal.addEventListener('abort', () => resolve()));
   await controller.stopped?.();
   client.close();
+}
+
+/** Forks the workers, replaces any that dies, and stops them all on SIGTERM/SIGINT. */
+async function runPrimary(n: number, log: ReturnType<typeof createLogger>): Promise<void> {
+  let stopping = false;
+  const fork = () => cluster.fork();
+  for (let i = 0; i < n; i++) fork();
+  cluster.on('exit', (w, code, signal) => {
+    if (stopping) return;
+    log.warn('Ingress worker exited, starting another', { pid: w.process.pid, code, signal });
+    fork();
+  });
+  await new Promise<void>((resolve) => {
+    const stop = () => {
+      stopping = true;
+      for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGTERM');
+      const check = () => {
+        if (Object.keys(cluster.workers ?? {}).length === 0) resolve();
+      };
+      cluster.on('exit', check);
+      check();
+    };
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
 }
