@@ -1,6 +1,7 @@
 // Container probes (pkg/kubelet/prober: prober.go runners, worker.go thresholds): httpGet,
 // tcpSocket and exec; startup gates liveness/readiness; results feed the pod worker.
 import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
 import type { Container, Probe } from 'kubernetes-types/core/v1.js';
 import type { Clock, Timer } from '../lib/clock.js';
@@ -35,8 +36,19 @@ export async function runProbe(probe: Probe, target: ProbeTarget): Promise<Probe
     return new Promise((resolve) => {
       const headers: Record<string, string> = { 'User-Agent': 'kube-probe/1.32', Accept: '*/*' };
       for (const h of g.httpHeaders ?? []) headers[h.name] = h.value;
-      const req = http.get(
-        { host, port, path: g.path ?? '/', headers, timeout: timeoutMs, agent: false },
+      const scheme = g.scheme === 'HTTPS' ? 'https' : 'http';
+      // Like the kubelet, an HTTPS probe does not verify the serving certificate.
+      const get = scheme === 'https' ? https.get : http.get;
+      const req = get(
+        {
+          host,
+          port,
+          path: g.path ?? '/',
+          headers,
+          timeout: timeoutMs,
+          agent: false,
+          rejectUnauthorized: false,
+        },
         (res) => {
           res.resume();
           const code = res.statusCode ?? 0;
@@ -51,7 +63,7 @@ export async function runProbe(probe: Probe, target: ProbeTarget): Promise<Probe
       req.on('error', (e) =>
         resolve({
           ok: false,
-          message: `Get "http://${host}:${port}${g.path ?? '/'}": ${e.message}`,
+          message: `Get "${scheme}://${host}:${port}${g.path ?? '/'}": ${e.message}`,
         }),
       );
     });

@@ -41,7 +41,10 @@ export const configMapStrategy: Strategy = {
 
 /** The Secret strategy. */
 export const secretStrategy: Strategy = {
-  defaults: (obj) => setDefault(obj as Obj, 'type', 'Opaque'),
+  defaults: (obj) => {
+    setDefault(obj as Obj, 'type', 'Opaque');
+    foldStringData(obj as Obj);
+  },
   validateUpdate: (obj, old) => [...immutable('type', (obj as Obj).type, (old as Obj).type)],
   selectableFields: (obj) => ({ type: str((obj as Obj).type) }),
   table: printer([col('Type'), col('Data', 'integer'), ageColumn], (s, now) => [
@@ -50,6 +53,24 @@ export const secretStrategy: Strategy = {
     ageOf(s, now),
   ]),
 };
+
+/**
+ * stringData is write-only (upstream Secret conversion): its entries are base64-encoded into data,
+ * overriding keys of the same name, and the field is dropped before storage.
+ */
+function foldStringData(secret: Obj): void {
+  const stringData = secret['stringData'];
+  if (stringData === undefined) return;
+  if (stringData && typeof stringData === 'object' && !Array.isArray(stringData)) {
+    const data = (
+      secret['data'] && typeof secret['data'] === 'object' ? secret['data'] : {}
+    ) as Record<string, unknown>;
+    for (const [k, v] of Object.entries(stringData))
+      data[k] = Buffer.from(String(v), 'utf8').toString('base64');
+    secret['data'] = data;
+  }
+  delete secret['stringData'];
+}
 
 /** The ServiceAccount strategy. */
 export const serviceAccountStrategy: Strategy = {
