@@ -38,7 +38,7 @@ export function rfc3339(ms: number): string {
 
 /**
  * Records Events about objects. Guarantees:
- * 1. Events are written in call order (one chain), so `describe` shows them chronologically.
+ * 1. Events about one object are written in call order, so `describe` shows them chronologically.
  * 2. An identical event (same object, type, reason, message) is aggregated: the existing Event's
  *    count and lastTimestamp are bumped instead of creating a new object.
  * 3. Write failures are logged, never thrown to the caller.
@@ -54,7 +54,8 @@ export class EventRecorder {
   #clock: Clock;
   #log: Logger;
   #seen = new Map<string, Seen>();
-  #chain: Promise<void> = Promise.resolve();
+  #chains = new Map<string, Promise<void>>();
+  #pending = new Set<Promise<void>>();
   #lastNanos = 0n;
 
   constructor(opts: EventRecorderOptions) {
@@ -69,12 +70,22 @@ export class EventRecorder {
   event(obj: KObject, type: EventType, reason: string, message: string): void {
     const ref = referenceTo(obj);
     const now = this.#clock.now();
-    this.#chain = this.#chain.then(() => this.#write(ref, type, reason, message, now));
+    // Writes about one object are chained (in order, and so repeats aggregate); writes about
+    // different objects overlap, so a burst of pods does not queue behind one slow chain.
+    const objKey = `${ref.kind}/${ref.namespace}/${ref.name}`;
+    const prev = this.#chains.get(objKey) ?? Promise.resolve();
+    const next = prev.then(() => this.#write(ref, type, reason, message, now));
+    this.#chains.set(objKey, next);
+    this.#pending.add(next);
+    void next.then(() => {
+      this.#pending.delete(next);
+      if (this.#chains.get(objKey) === next) this.#chains.delete(objKey);
+    });
   }
 
   /** Resolves once every event recorded so far has been written (or has failed). */
-  flush(): Promise<void> {
-    return this.#chain;
+  async flush(): Promise<void> {
+    while (this.#pending.size > 0) await Promise.all([...this.#pending]);
   }
 
   async #write(

@@ -1,5 +1,6 @@
 // A shared informer factory (client-go informers.SharedInformerFactory): one list+watch per
 // resource, shared by every controller that asks for it.
+import { setMaxListeners } from 'node:events';
 import type { ResourceInfo } from '../api/resources.js';
 import { type Clock, realClock } from '../lib/clock.js';
 import { createLogger, type Logger } from '../lib/log.js';
@@ -60,7 +61,14 @@ export class InformerFactory {
   /** Starts every informer created so far and any created later (idempotent). */
   start(signal: AbortSignal): void {
     if (this.#signal) return;
-    this.#signal = signal;
+    // One internal signal for all informers: each adds abort listeners, and dozens of informers
+    // on the caller's signal would trip Node's MaxListeners leak warning.
+    const inner = new AbortController();
+    setMaxListeners(0, inner.signal);
+    if (signal.aborted) inner.abort(signal.reason);
+    else signal.addEventListener('abort', () => inner.abort(signal.reason), { once: true });
+    this.#signal = inner.signal;
+    signal = inner.signal;
     for (const inf of this.#informers.values()) inf.start(signal);
   }
 

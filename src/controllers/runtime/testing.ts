@@ -53,7 +53,7 @@ export async function startControllerEnv(): Promise<ControllerEnv> {
  * Waits until cond() holds, yielding to I/O between checks (informer caches fill asynchronously
  * over the watch). Fails after `ms` of real time; this bounds a wait, it is not a sleep.
  */
-export async function waitFor(cond: () => boolean, what = 'condition', ms = 3000): Promise<void> {
+export async function waitFor(cond: () => boolean, what = 'condition', ms = 15_000): Promise<void> {
   const deadline = performance.now() + ms;
   while (!cond()) {
     if (performance.now() > deadline) throw new Error(`Timed out waiting for ${what}`);

@@ -8,6 +8,7 @@ import type { InformerFactory } from '../../client/informer-factory.js';
 import { R } from '../../client/resources.js';
 import { isConflict, isNotFound, type KObject } from '../../client/rest.js';
 import { type Clock, realClock } from '../../lib/clock.js';
+import { errorMessage } from '../../lib/errors.js';
 import type { Component } from '../../lib/lifecycle.js';
 import type { Logger } from '../../lib/log.js';
 import { Controller, type Result } from '../runtime/controller.js';
@@ -81,11 +82,15 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
     return sum;
   };
 
-  const schedulePod = async (key: string): Promise<Result | undefined> => {
+  // Filters nodes for one pod and either assumes+binds it or records why it cannot run
+  // (upstream scheduleOne). Resolves once the decision is made; `binding` ends with the bind.
+  const scheduleOne = async (
+    key: string,
+  ): Promise<{ result?: Result; binding?: Promise<void> }> => {
     const cached = pods.lister.getByKey(key);
     if (!cached || !needsScheduling(cached) || assumed.has(key)) {
       unschedulable.delete(key);
-      return undefined;
+      return {};
     }
     const pod = { ...cached, apiVersion: 'v1', kind: 'Pod' } as Pod;
     const allNodes = nodes.lister
@@ -102,39 +107,53 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
       }
       failures.push(failure);
     }
-    const { namespace, name } = splitKey(key);
     if (chosen === undefined) {
       const message = fitErrorMessage(allNodes.length, failures);
       unschedulable.add(key);
       recorder.event(pod as KObject, 'Warning', 'FailedScheduling', message);
       await setUnschedulable(pod, message);
-      return { requeueAfter: unschedulableRetryMs };
+      return { result: { requeueAfter: unschedulableRetryMs } };
     }
-    // Assume first so the next pod sees these requests even before the watch shows the bind.
+    // Assume first so the next pod sees these requests even before the watch shows the bind;
+    // then bind asynchronously (upstream's binding cycle) so binds of a burst overlap.
     assumed.set(key, { node: chosen, req: podRequests(pod) });
+    return { binding: bind(pod, chosen) };
+  };
+
+  // Never rejects: failures are logged and the pod is requeued with backoff.
+  const bind = async (pod: Pod, node: string): Promise<void> => {
+    const key = objectKey(pod);
+    const { namespace, name } = splitKey(key);
     try {
       await client.requestJSON('POST', `/api/v1/namespaces/${namespace}/pods/${name}/binding`, {
         body: {
           apiVersion: 'v1',
           kind: 'Binding',
           metadata: { name, namespace, uid: pod.metadata?.uid },
-          target: { apiVersion: 'v1', kind: 'Node', name: chosen },
+          target: { apiVersion: 'v1', kind: 'Node', name: node },
         },
       });
     } catch (err) {
       assumed.delete(key);
       // Deleted or already bound meanwhile: nothing to do; otherwise retry with backoff.
-      if (isNotFound(err) || isConflict(err)) return undefined;
-      throw err;
+      if (isNotFound(err) || isConflict(err)) return;
+      controller.log.warn('Binding failed', { key, node, error: errorMessage(err) });
+      controller.queue.addRateLimited(key);
+      return;
     }
     unschedulable.delete(key);
     recorder.event(
       pod as KObject,
       'Normal',
       'Scheduled',
-      `Successfully assigned ${namespace}/${name} to ${chosen}`,
+      `Successfully assigned ${namespace}/${name} to ${node}`,
     );
-    return undefined;
+  };
+
+  const schedulePod = async (key: string): Promise<Result | undefined> => {
+    const { result, binding } = await scheduleOne(key);
+    await binding;
+    return result;
   };
 
   // Records PodScheduled=False/Unschedulable unless it already says so (avoids a write loop).
@@ -182,7 +201,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
     log: opts.log,
     // One at a time, as upstream's scheduleOne: the fit check must see every earlier decision.
     workers: 1,
-    reconcile: schedulePod,
+    reconcile: async (key) => (await scheduleOne(key)).result,
   });
   const retryUnschedulable = () => controller.enqueue([...unschedulable]);
 
