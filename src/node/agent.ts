@@ -15,7 +15,8 @@ import type { Component } from '../lib/lifecycle.js';
 import { createLogger, type Logger } from '../lib/log.js';
 import { CgroupManager, detectCgroupVersion } from './cgroups/cgroups.js';
 import { PodNetwork } from './network/pod-network.js';
-import { type NodeContext, PodWorker } from './pod-worker.js';
+import type { NodeContext } from './pod-context.js';
+import { PodWorker } from './pod-worker.js';
 import { attachSandbox, ShimPool } from './sandbox/sandbox.js';
 import { startKubeletServer } from './server.js';
 

@@ -79,6 +79,28 @@ export class Sandbox {
     this.client.close();
   }
 
+  /** Runs a command in the sandbox and collects its output (probes, hooks); killed at timeoutMs. */
+  capture(
+    opts: Parameters<Sandbox['spawnIn']>[0],
+    clock: Clock,
+    timeoutMs: number,
+  ): Promise<{ exitCode: number; output: string }> {
+    const child = this.spawnIn(opts);
+    return new Promise((resolve) => {
+      let output = '';
+      const add = (d: Buffer) => {
+        output += d.toString();
+      };
+      child.stdout?.on('data', add);
+      child.stderr?.on('data', add);
+      const t = clock.setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+      child.on('close', (code) => {
+        t.cancel();
+        resolve({ exitCode: code ?? 137, output });
+      });
+    });
+  }
+
   /**
    * Spawns a process inside the sandbox's namespaces and a container's cgroup (kubectl exec);
    * stdio are pipes.

@@ -1,0 +1,98 @@
+// A pod's sandbox mounts (kubelet volume manager + kuberuntime's makeMounts): image files, per-pod
+// /etc files, volumes and the projected service-account token at the upstream path.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Container, Pod } from 'kubernetes-types/core/v1.js';
+import type { ResolvedImage } from '../../images/catalog.js';
+import type { NodeContext } from '../pod-context.js';
+import {
+  containerMounts,
+  ObjectCache,
+  prepareVolumes,
+  serviceAccountMountPath,
+  writeEtcFiles,
+} from '../pod-spec.js';
+import type { SandboxMount } from '../sandbox/sandbox.js';
+
+/** A bound service-account token (TokenRequest) and the CA pods trust; empty token on failure. */
+export async function requestPodToken(
+  ctx: NodeContext,
+  pod: Pod,
+): Promise<{ token: string; ca: string }> {
+  const ns = pod.metadata?.namespace ?? 'default';
+  const sa = pod.spec?.serviceAccountName ?? 'default';
+  try {
+    const res = await ctx.client.requestJSON<{ status?: { token?: string } }>(
+      'POST',
+      `/api/v1/namespaces/${ns}/serviceaccounts/${sa}/token`,
+      {
+        body: {
+          apiVersion: 'authentication.k8s.io/v1',
+          kind: 'TokenRequest',
+          spec: {
+            expirationSeconds: 3607,
+            boundObjectRef: {
+              apiVersion: 'v1',
+              kind: 'Pod',
+              name: pod.metadata?.name,
+              uid: pod.metadata?.uid,
+            },
+          },
+        },
+      },
+    );
+    return { token: res.status?.token ?? '', ca: ctx.caCert ?? '' };
+  } catch (err) {
+    ctx.log.warn('token request failed', { key: `${ns}/${pod.metadata?.name}`, err });
+    return { token: '', ca: ctx.caCert ?? '' };
+  }
+}
+
+/** Everything the sandbox mounts for a pod (none in reduced mode). */
+export async function podMounts(opts: {
+  ctx: NodeContext;
+  pod: Pod;
+  podDir: string;
+  podIP: string;
+  hostNetwork: boolean;
+  containers: Array<{ spec: Container; image?: ResolvedImage }>;
+}): Promise<SandboxMount[]> {
+  const { ctx, pod, podDir, podIP } = opts;
+  if (!ctx.isolated) return [];
+  const mounts: SandboxMount[] = [];
+  for (const c of opts.containers) {
+    if (c.image?.rootDir)
+      mounts.push({ source: c.image.rootDir, target: c.image.workingDir, readOnly: true });
+  }
+  if (!opts.hostNetwork) {
+    mounts.push(
+      ...writeEtcFiles({
+        podDir,
+        pod,
+        podIP,
+        clusterDNS: ctx.clusterDNS,
+        clusterDomain: ctx.clusterDomain,
+      }),
+    );
+  }
+  const token = () => requestPodToken(ctx, pod);
+  const volumes = await prepareVolumes({
+    podDir,
+    pod,
+    podIP,
+    objects: new ObjectCache({ client: ctx.client }),
+    serviceAccountToken: token,
+  });
+  for (const c of opts.containers) mounts.push(...containerMounts(c.spec, volumes));
+  const hasSA = mounts.some((m) => m.target === serviceAccountMountPath);
+  if (!hasSA && pod.spec?.automountServiceAccountToken !== false) {
+    const dir = path.join(podDir, 'volumes', 'kube-api-access');
+    mkdirSync(dir, { recursive: true });
+    const t = await token();
+    writeFileSync(path.join(dir, 'token'), t.token, { mode: 0o644 });
+    writeFileSync(path.join(dir, 'ca.crt'), t.ca);
+    writeFileSync(path.join(dir, 'namespace'), pod.metadata?.namespace ?? 'default');
+    mounts.push({ source: dir, target: serviceAccountMountPath, readOnly: true });
+  }
+  return mounts;
+}

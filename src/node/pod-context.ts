@@ -1,0 +1,33 @@
+// What every pod worker of the node agent shares: API client, clock, host network, cgroups,
+// image catalog, warm shims and node facts.
+import type { Service } from 'kubernetes-types/core/v1.js';
+import type { EventRecorder } from '../client/events.js';
+import type { KubeClient } from '../client/rest.js';
+import type { ImageSource } from '../images/catalog.js';
+import type { Clock } from '../lib/clock.js';
+import type { Logger } from '../lib/log.js';
+import type { CgroupManager } from './cgroups/cgroups.js';
+import type { PodNetwork } from './network/pod-network.js';
+import type { ShimPool } from './sandbox/sandbox.js';
+
+/** What every worker shares. */
+export interface NodeContext {
+  client: KubeClient;
+  clock: Clock;
+  log: Logger;
+  events: EventRecorder;
+  network: PodNetwork;
+  cgroups?: CgroupManager;
+  images?: ImageSource;
+  /** Warm spare shims (none: each pod starts its own). */
+  shims?: ShimPool;
+  podsDir: string;
+  nodeName: string;
+  hostIP: string;
+  clusterDNS: string;
+  clusterDomain: string;
+  isolated: boolean;
+  caCert?: string;
+  services: () => Service[];
+  nodeCapacity: { cpu: number; memory: number };
+}
