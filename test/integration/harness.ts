@@ -119,6 +119,10 @@ export async function startSkiff(
     await freePort(),
     await freePort(),
   ];
+  // A pod and service CIDR of its own, so the test cluster coexists with a developer's cluster
+  // (Skiff names its bridge, service device, netns and cgroups after the pod CIDR).
+  const podOctet = 200 + Math.floor(Math.random() * 40);
+  const serviceOctet = 128 + 16 * Math.floor(Math.random() * 4);
   const args = [
     join(repo, 'bin', 'skiff.js'),
     'up',
@@ -133,6 +137,10 @@ export async function startSkiff(
     String(kubeletPort),
     '--metrics-port',
     String(metricsPort),
+    '--pod-cidr',
+    `10.${podOctet}.0.0/16`,
+    '--service-cidr',
+    `10.${serviceOctet}.0.0/12`,
     ...(opts.kubeVersion ? ['--kube-version', opts.kubeVersion] : []),
     ...(opts.args ?? []),
   ];
