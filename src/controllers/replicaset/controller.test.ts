@@ -5,6 +5,7 @@ import type { Event, Pod } from 'kubernetes-types/core/v1.js';
 import { R } from '../../client/resources.js';
 import {
   type ControllerEnv,
+  cacheCaughtUp,
   podSpec,
   setPodStatus,
   startControllerEnv,
@@ -164,9 +165,9 @@ describe('ReplicaSet controller', () => {
     await setPodStatus(env.client, b!, { phase: 'Pending' });
     await setPodStatus(env.client, c!, { ready: false });
     await setPodStatus(env.client, d!, { ready: true });
-    await waitFor(() => pods(name).filter((p) => p.status?.phase).length === 3, 'statuses cached');
     await env.client.patch(R.replicasets, 'default', name, { spec: { replicas: 1 } });
-    await waitFor(() => rsCache().get('default', name)?.spec?.replicas === 1, 'scale cached');
+    await cacheCaughtUp(env.client, env.informers.informerFor(R.pods), 'default');
+    await cacheCaughtUp(env.client, env.informers.informerFor(R.replicasets), 'default');
     await sync(name);
     const live = (
       await env.client.list<Pod>(R.pods, { namespace: 'default', labelSelector: `app=${name}` })
