@@ -25,7 +25,7 @@ export function healTimes(
   });
   const healed = firstSample(samples, killedAt, (s) => {
     const p = view(s);
-    return p !== undefined && p.ready && p.restarts > restartsBefore;
+    return p?.ready === true && p.restarts > restartsBefore;
   });
   return { notReadyAt: notReady?.at, healedAt: healed?.at };
 }
@@ -75,4 +75,32 @@ export function isScaledDown(s: Sample, min: number): boolean {
 /** Rounds a duration in ms to seconds with one decimal of millisecond precision kept. */
 export function toSeconds(ms: number): number {
   return Math.round(ms) / 1000;
+}
+
+/**
+ * True once the scale-up has played out, so the load may stop early: the Deployment reached
+ * `max` with every pod Ready, or a new pod has been Ready for `settleMs` and the replica count
+ * has not changed for `settleMs`.
+ */
+export function isScaleUpSettled(
+  samples: readonly Sample[],
+  opts: {
+    loadStart: number;
+    now: number;
+    max: number;
+    initialPods: ReadonlySet<string>;
+    settleMs: number;
+  },
+): boolean {
+  const since = samples.filter((x) => x.at >= opts.loadStart);
+  const last = since[since.length - 1];
+  if (!last || last.specReplicas === undefined) return false;
+  const ready = last.pods.filter((p) => p.ready && !p.deleting).length;
+  if (last.specReplicas >= opts.max && ready >= opts.max) return true;
+  const firstNew = scaleUp(samples, opts.loadStart, 0, opts.initialPods).firstNewPodReadyAt;
+  if (firstNew === undefined || opts.now - firstNew < opts.settleMs) return false;
+  const lastChange = since.findLast(
+    (x, i) => i > 0 && x.specReplicas !== since[i - 1]?.specReplicas,
+  )?.at;
+  return lastChange === undefined || opts.now - lastChange >= opts.settleMs;
 }

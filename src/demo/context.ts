@@ -13,6 +13,8 @@ export const APP = 'hello-world-flask';
 export const IMAGE = 'lyzhang1999/hello-world-flask:latest';
 /** The HPA's minimum (the seed's --min=2). */
 export const MIN_REPLICAS = 2;
+/** The HPA's maximum (the seed's --max=10). */
+export const MAX_REPLICAS = 10;
 
 /** Shared state of one demo run. */
 export interface DemoContext {
@@ -43,7 +45,7 @@ export class DemoStepError extends Error {
 }
 
 /** How much of a command's output the timeline shows. */
-export type OutputMode = 'all' | 'none' | { head: number };
+export type OutputMode = 'all' | 'none' | 'last' | { head: number };
 
 /**
  * Runs a kubectl line as the user would type it, shows it and its output on the timeline, and
@@ -60,6 +62,7 @@ export async function kubectlStep(
   const mode = opts.output ?? 'all';
   let text = r.stdout.trimEnd();
   if (mode === 'none') text = '';
+  else if (mode === 'last') text = text.split('\n').at(-1) ?? '';
   else if (typeof mode === 'object') {
     const lines = text.split('\n');
     if (lines.length > mode.head)

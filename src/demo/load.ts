@@ -35,12 +35,15 @@ export function parseAbReport(
   return { requests, failed: failed + non2xx, requestsPerSecond: rps, seconds };
 }
 
-/** Runs ab inside `pod` against its own app; undefined when ab is missing in the pod. */
+/**
+ * Runs ab inside `pod` against its own app; undefined when ab is missing in the pod. Aborting
+ * `signal` stops ab the way Ctrl-C does (SIGINT), and ab still prints its report so far.
+ */
 export async function abInPod(
   kubectl: Kubectl,
   pod: string,
   load: { requests: number; concurrency: number },
-  timeoutMs: number,
+  opts: { timeoutMs: number; signal?: AbortSignal },
 ): Promise<LoadFigures | undefined> {
   const args = [
     'exec',
@@ -53,7 +56,12 @@ export async function abInPod(
     String(load.requests),
     'http://127.0.0.1:5000/',
   ];
-  const r = await kubectl.run(args, { timeoutMs });
+  const onAbort = () => {
+    void kubectl.run(['exec', pod, '--', 'killall', '-INT', 'ab'], { timeoutMs: 15_000 });
+  };
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  const r = await kubectl.run(args, { timeoutMs: opts.timeoutMs });
+  opts.signal?.removeEventListener('abort', onAbort);
   // 126/127: the shell could not find or run ab in the pod's filesystem.
   if (r.code === 126 || r.code === 127 || /executable file not found/i.test(r.stderr))
     return undefined;
@@ -63,12 +71,18 @@ export async function abInPod(
   return { tool: 'ab', ...report, output: r.stdout, command: r.command };
 }
 
-/** Runs skiff's load engine (ab work-alike) through the ingress. */
+/** Runs skiff's load engine (ab work-alike) through the ingress; aborting stops it early. */
 export async function loadThroughIngress(
   url: string,
   load: { requests: number; concurrency: number },
+  opts: { signal?: AbortSignal } = {},
 ): Promise<LoadFigures> {
-  const r = await runLoad({ url, concurrency: load.concurrency, requests: load.requests });
+  const r = await runLoad({
+    url,
+    concurrency: load.concurrency,
+    requests: load.requests,
+    signal: opts.signal,
+  });
   const failed = r.failed + r.non2xx;
   return {
     tool: 'skiff-load',

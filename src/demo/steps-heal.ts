@@ -52,7 +52,10 @@ export async function selfHeal(ctx: DemoContext, loop: RequestLoop): Promise<voi
     .filter((x) => x.at >= killedAt && x.at <= (t.healedAt ?? killedAt))
     .filter((x) => x.pods.some((p) => p.name === victim.name && !p.ready))
     .at(-1)?.at;
-  const back = await waitForAnswerFrom(ctx, loop, victim.name, lastDown ?? killedAt, 15_000);
+  const anyOk = loop.records.some((r) => r.ok);
+  const back = anyOk
+    ? await waitForAnswerFrom(ctx, loop, victim.name, lastDown ?? killedAt, 15_000)
+    : undefined;
   if (back !== undefined) {
     ctx.figures.trafficBackSeconds = toSeconds(back - killedAt);
     ctx.timeline.note(

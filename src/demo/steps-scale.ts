@@ -1,11 +1,12 @@
 // Steps 4–7 of SEED.md, autoscaling: metrics-server Available, `kubectl autoscale` plus a short
 // scale-down window, the seed's requests patch, the load, the scale-up and the scale-down.
-import { isScaledDown, scaleUp, toSeconds } from './analysis.js';
+import { isScaledDown, isScaleUpSettled, scaleUp, toSeconds } from './analysis.js';
 import {
   APP,
   type DemoContext,
   DemoStepError,
   kubectlStep,
+  MAX_REPLICAS,
   MIN_REPLICAS,
   s,
   shortPod,
@@ -41,7 +42,7 @@ export async function autoscale(ctx: DemoContext): Promise<void> {
     APP,
     '--cpu-percent=50',
     `--min=${MIN_REPLICAS}`,
-    '--max=10',
+    `--max=${MAX_REPLICAS}`,
   ]);
   ctx.timeline.note(
     'autoscale',
@@ -52,20 +53,24 @@ export async function autoscale(ctx: DemoContext): Promise<void> {
     'hpa',
     APP,
     '--type=merge',
-    `-p=${JSON.stringify({ spec: { behavior: { scaleDown: { stabilizationWindowSeconds: ctx.windowSeconds } } } })}`,
+    '-p',
+    JSON.stringify({
+      spec: { behavior: { scaleDown: { stabilizationWindowSeconds: ctx.windowSeconds } } },
+    }),
   ]);
   await kubectlStep(ctx, 'autoscale', [
     'patch',
     'deployment',
     APP,
     '--type=json',
-    '-p=[{"op": "add", "path": "/spec/template/spec/containers/0/resources", "value": {"requests": {"memory": "100Mi", "cpu": "100m"}}}]',
+    '-p',
+    '[{"op": "add", "path": "/spec/template/spec/containers/0/resources", "value": {"requests": {"memory": "100Mi", "cpu": "100m"}}}]',
   ]);
   const r = await kubectlStep(
     ctx,
     'autoscale',
     ['rollout', 'status', `deployment/${APP}`, '--timeout=60s'],
-    { timeoutMs: 70_000, output: { head: 1 } },
+    { timeoutMs: 70_000, output: 'last' },
   );
   ctx.timeline.note('autoscale', `new ReplicaSet rolled out in ${s(r.ms / 1000)}`);
   await kubectlStep(ctx, 'autoscale', ['get', 'pod', '--field-selector=status.phase==Running']);
@@ -103,6 +108,22 @@ export async function loadAndScaleUp(ctx: DemoContext): Promise<number> {
   if (!target) throw new DemoStepError('load', `no Ready pod of ${APP} to load`);
   const unsubscribe = narrateScaling(ctx, initial);
   const loadStart = ctx.clock.now();
+  // Like a user pressing Ctrl-C on ab once the pods have scaled up: the rest of the 10000
+  // requests would only make the demo longer.
+  const early = new AbortController();
+  const stopWatch = ctx.sampler.subscribe((x) => {
+    if (early.signal.aborted) return;
+    const settled = isScaleUpSettled(ctx.sampler.samples, {
+      loadStart,
+      now: x.at,
+      max: MAX_REPLICAS,
+      initialPods: initial,
+      settleMs: 8000,
+    });
+    if (!settled) return;
+    ctx.timeline.note('load', 'the scale-up has settled: stopping the load early (Ctrl-C)', x.at);
+    early.abort();
+  });
   let figures: LoadFigures | undefined;
   try {
     if (ctx.useAb) {
@@ -111,7 +132,10 @@ export async function loadAndScaleUp(ctx: DemoContext): Promise<number> {
         'command',
         `kubectl exec ${target.name} -- ab -c ${ctx.load.concurrency} -n ${ctx.load.requests} http://127.0.0.1:5000/`,
       );
-      figures = await abInPod(ctx.kubectl, target.name, ctx.load, 100_000);
+      figures = await abInPod(ctx.kubectl, target.name, ctx.load, {
+        timeoutMs: 150_000,
+        signal: early.signal,
+      });
       if (!figures) ctx.timeline.note('load', 'no ab inside the pod: using skiff load instead');
     }
     if (!figures) {
@@ -121,11 +145,13 @@ export async function loadAndScaleUp(ctx: DemoContext): Promise<number> {
         'command',
         `skiff load -c ${ctx.load.concurrency} -n ${ctx.load.requests} ${url}`,
       );
-      figures = await loadThroughIngress(url, ctx.load);
+      figures = await loadThroughIngress(url, ctx.load, { signal: early.signal });
     }
   } catch (err) {
     unsubscribe();
     throw err;
+  } finally {
+    stopWatch();
   }
   const loadEnd = ctx.clock.now();
   ctx.figures.load = {

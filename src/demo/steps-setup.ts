@@ -74,7 +74,7 @@ export async function deployApp(ctx: DemoContext): Promise<void> {
     ctx,
     'deploy',
     ['rollout', 'status', `deployment/${APP}`, '--timeout=60s'],
-    { timeoutMs: 70_000, output: { head: 1 } },
+    { timeoutMs: 70_000, output: 'last' },
   );
   ctx.timeline.figure(
     'deploy',
