@@ -225,3 +225,24 @@ test('reports missing metrics without scaling', async (t) => {
     /no metrics returned from resource metrics API/,
   );
 });
+
+test('a behavior block: +4 pods per 15 s on the way up, no window on the way down', async (t) => {
+  const h = await setup(t, {
+    replicas: 2,
+    pods: 2,
+    hpa: { behavior: { scaleDown: { stabilizationWindowSeconds: 0 } } },
+  });
+  h.usage('500m');
+  let hpa = await h.sync();
+  assert.equal(await h.replicas(), 6, 'max(2 + 4, 2 x 2) with the default scale-up policies');
+  assert.equal(h.cond(hpa, 'ScalingLimited'), 'True ScaleUpLimit');
+  h.clock.advance(5_000);
+  h.usage('500m');
+  hpa = await h.sync();
+  assert.equal(await h.replicas(), 6, 'the 15 s policy period still counts the +4');
+  h.clock.advance(1_000);
+  h.usage('5m');
+  hpa = await h.sync();
+  assert.equal(await h.replicas(), 2, 'no stabilization window: straight to minReplicas');
+  assert.equal(h.cond(hpa, 'ScalingLimited'), 'True TooFewReplicas');
+});
