@@ -57,7 +57,7 @@ function loadModule(mod: string): Module {
   return m;
 }
 
-/** Field value: "" scalar or free-form, "<type>" object, "[]<type>" list of objects. */
+/** Field value: "" free-form, "$…" a typed leaf (leafOf), "<type>" object, "[]<type>" list. */
 type FieldTree = Record<string, Record<string, string>>;
 const types: FieldTree = {};
 
@@ -70,15 +70,45 @@ function refOf(mod: string, node: ts.TypeNode): string {
     }
     const m = loadModule(mod);
     const target = m.interfaces.has(name) ? mod : m.imports.get(name);
-    if (!target) return '';
+    // Type aliases (Time, Quantity) are typed leaves.
+    if (!target) return leafOf(mod, node);
     const decl = loadModule(target).interfaces.get(name);
+    if (!decl) return leafOf(mod, node);
     // Empty interfaces (RawExtension, FieldsV1) hold arbitrary JSON.
-    if (!decl || decl.members.length === 0) return '';
+    if (decl.members.length === 0) return '';
     const id = `${target}.${name}`;
     visit(target, name);
     return id;
   }
-  // Maps ({[name: string]: T}), unions and primitives are free-form for unknown-field purposes.
+  return leafOf(mod, node);
+}
+
+/**
+ * The JSON type of a scalar, map or union field, for the type check of request bodies:
+ * "$s" string, "$n" integer, "$b" boolean, "$ns" int-or-string, "$q" quantity (string or number),
+ * "{}<leaf>" a map of those; "" free-form. findUnknownFields treats all of these as leaves.
+ */
+function leafOf(mod: string, node: ts.TypeNode): string {
+  if (node.kind === ts.SyntaxKind.StringKeyword) return '$s';
+  if (node.kind === ts.SyntaxKind.NumberKeyword) return '$n';
+  if (node.kind === ts.SyntaxKind.BooleanKeyword) return '$b';
+  if (ts.isUnionTypeNode(node)) {
+    const kinds = node.types.map((t) => t.kind).sort();
+    const intOrString = [ts.SyntaxKind.StringKeyword, ts.SyntaxKind.NumberKeyword].sort();
+    return kinds.join() === intOrString.join() ? '$ns' : '';
+  }
+  if (ts.isTypeReferenceNode(node)) {
+    const name = node.typeName.getText();
+    if (name === 'Time' || name === 'MicroTime') return '$s';
+    if (name === 'Quantity') return '$q';
+    return '';
+  }
+  if (ts.isTypeLiteralNode(node)) {
+    const index = node.members.find(ts.isIndexSignatureDeclaration);
+    const value = index?.type ? refOf(mod, index.type) : '';
+    return value.startsWith('$') ? `{}${value}` : '';
+  }
+  // Other unions and literal types are free-form.
   return '';
 }
 

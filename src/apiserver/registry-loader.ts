@@ -13,6 +13,8 @@ export interface RegistryModule {
   /** Preferred lookup when present (it supplies the registry's fallback strategy). */
   strategyFor?: (group: string, resource: string) => Strategy | undefined;
   findUnknownFields?: (apiVersion: string, kind: string, obj: unknown) => string[];
+  /** Upstream-worded JSON type errors of obj against its kind's schema. */
+  findTypeErrors?: (apiVersion: string, kind: string, obj: unknown) => string[];
 }
 
 /** Looks a strategy up in a registry module. */
@@ -47,6 +49,7 @@ export async function loadRegistry(): Promise<RegistryModule> {
       strategies: mod.strategies ?? {},
       strategyFor: mod.strategyFor,
       findUnknownFields: mod.findUnknownFields,
+      findTypeErrors: mod.findTypeErrors,
     };
   } catch (err) {
     if (!isMissingModule(err)) throw err;

@@ -153,12 +153,35 @@ export function parseFieldSelector(s: string | undefined | null): FieldRequireme
     } else cur += ch;
   }
   terms.push(cur);
-  const unescapeValue = (v: string) => v.replace(/\\(.)/g, '$1');
   return terms.map((term) => {
     const m = /^([^=!]+)(==|=|!=)(.*)$/.exec(term.trim());
-    if (!m) throw new SyntaxError(`invalid selector: '${term}'; can't understand '${term}'`);
+    if (!m) throw new SyntaxError(`invalid selector: '${s}'; can't understand '${term}'`);
     return { field: m[1]!.trim(), op: m[2] === '!=' ? 'neq' : 'eq', value: unescapeValue(m[3]!) };
   });
+}
+
+/**
+ * Unescapes a field selector value (fields.UnescapeValue): only \\, \, and \= are escapes, and
+ * an unescaped , or = is an error.
+ */
+function unescapeValue(v: string): string {
+  let out = '';
+  for (let i = 0; i < v.length; i++) {
+    const ch = v[i]!;
+    if (ch === '\\') {
+      const next = v[i + 1];
+      if (next !== '\\' && next !== ',' && next !== '=') {
+        throw new SyntaxError(`invalid field selector: invalid escape sequence: \\${next ?? ''}`);
+      }
+      out += next;
+      i++;
+    } else if (ch === '=' || ch === ',') {
+      throw new SyntaxError(
+        `invalid field selector: unescaped character in value: ${ch.codePointAt(0)}`,
+      );
+    } else out += ch;
+  }
+  return out;
 }
 
 /** True when the object's selectable field values satisfy every term. */

@@ -61,7 +61,10 @@ describe('field validation and strategies', () => {
     assert.equal(res.status, 400);
     const st = JSON.parse(res.body.toString()) as { message: string; reason: string };
     assert.equal(st.reason, 'BadRequest');
-    assert.equal(st.message, 'strict decoding error: unknown field "foo", unknown field "bar"');
+    assert.equal(
+      st.message,
+      'ConfigMap in version "v1" cannot be handled as a ConfigMap: strict decoding error: unknown field "foo", unknown field "bar"',
+    );
   });
 
   it('Warn (the default) stores and answers a Warning header; Ignore is silent', async () => {

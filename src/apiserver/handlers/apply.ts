@@ -3,7 +3,8 @@
 // A simplified take on k8s.io/apiserver pkg/endpoints/handlers/fieldmanager (no conflict detection).
 import type { KObject } from '../../client/rest.js';
 import { badRequest, StatusError } from '../status-error.js';
-import { checkUnknownFields, type FieldValidation } from './body.js';
+import { isObject } from '../util.js';
+import { checkSchema, type FieldValidation } from './body.js';
 import type { ApiContext } from './context.js';
 import { applyStrategicMergePatch } from './patch.js';
 import type { ResourceRequest } from './rest.js';
@@ -38,6 +39,18 @@ export function applyServerSide(
     );
   }
   const manager = opts.fieldManager;
+  // An apply configuration must name its kind and version (upstream decodes it with the
+  // universal decoder, then compares the version with the endpoint's).
+  const given = isObject(body) ? body : {};
+  if (typeof given['kind'] !== 'string' || given['kind'] === '') {
+    throw badRequest(`Object 'Kind' is missing in '${JSON.stringify(body)}'`);
+  }
+  const groupVersion = r.group ? `${r.group}/${r.version}` : r.version;
+  if (given['apiVersion'] !== groupVersion) {
+    throw badRequest(
+      `Incorrect version specified in apply patch. Specified patch version: ${String(given['apiVersion'] ?? '')}, expected: ${groupVersion}`,
+    );
+  }
   const applied = checkKind(r, body);
   const appliedName = applied.metadata?.name;
   if (appliedName !== undefined && appliedName !== name) {
@@ -45,7 +58,7 @@ export function applyServerSide(
       `the name of the object (${appliedName}) does not match the name on the URL (${name})`,
     );
   }
-  const warnings = checkUnknownFields(ctx.registry, applied, opts.fieldValidation);
+  const warnings = checkSchema(ctx.registry, applied, { mode: opts.fieldValidation });
   const fields = fieldsOf(applied);
   const store = ctx.store;
   const exists = store.backend.get(store.key(r, rr.namespace, name)) !== undefined;

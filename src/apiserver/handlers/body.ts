@@ -31,14 +31,37 @@ const patchTypes = [
   'application/apply-patch+yaml',
 ];
 
-/** Parses text as JSON or YAML; 400 BadRequest when malformed. */
+/**
+ * How deeply a body may nest. Upstream's decoder stops at 10,000 levels; ours is lower because
+ * the handlers (clone, merge, compare, serialize) recurse, and no Kubernetes object comes close.
+ */
+export const maxNestingDepth = 1000;
+
+/** Throws 400 BadRequest when value nests deeper than limit (an iterative walk: no recursion). */
+export function checkNestingDepth(value: unknown, limit = maxNestingDepth): void {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth > limit)
+      throw badRequest("couldn't get version/kind; json parse error: exceeded max depth");
+    for (const child of Array.isArray(v) ? v : Object.values(v)) {
+      if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
+    }
+  }
+}
+
+/** Parses text as JSON or YAML; 400 BadRequest when malformed or nested too deeply. */
 export function parseText(text: string, yaml: boolean): unknown {
+  let value: unknown;
   try {
-    return yaml ? YAML.parse(text) : JSON.parse(text);
+    value = yaml ? YAML.parse(text) : JSON.parse(text);
   } catch (err) {
     const msg = err instanceof Error ? err.message : String(err);
     throw badRequest(`couldn't get version/kind; json parse error: ${msg}`);
   }
+  checkNestingDepth(value);
+  return value;
 }
 
 /** Reads and decodes an object body (POST/PUT). */
@@ -94,27 +117,50 @@ export function parseFieldValidation(v: string | null): FieldValidation {
   );
 }
 
+/** How a decoded object is checked against its kind's schema. */
+export interface SchemaCheck {
+  mode: FieldValidation;
+  /** Protobuf bodies are typed by construction and carry no unknown fields. */
+  isProtobuf?: boolean;
+  /** Create and update errors carry upstream's "<Kind> in version ... cannot be handled" prefix. */
+  isWholeObject?: boolean;
+}
+
 /**
- * Checks unknown fields of obj with the registry; Strict throws 400, Warn returns warnings for the
- * Warning header, Ignore returns nothing.
+ * Checks obj against its kind's schema as upstream's decoder does: a field of the wrong JSON type
+ * is 400 whatever the mode; unknown fields are 400 in Strict, returned as warnings in Warn, and
+ * ignored in Ignore.
  */
-export function checkUnknownFields(
-  registry: RegistryModule,
-  obj: unknown,
-  mode: FieldValidation,
-  skip = false,
-): string[] {
-  if (mode === 'Ignore' || skip || !registry.findUnknownFields || !isObject(obj)) return [];
+export function checkSchema(registry: RegistryModule, obj: unknown, check: SchemaCheck): string[] {
+  if (check.isProtobuf || !isObject(obj)) return [];
   const o = obj as KObject;
   if (!o.apiVersion || !o.kind) return [];
+  const version = o.apiVersion.slice(o.apiVersion.indexOf('/') + 1);
+  const prefix = check.isWholeObject
+    ? `${o.kind} in version "${version}" cannot be handled as a ${o.kind}: `
+    : '';
+  const typeErrors = registry.findTypeErrors?.(o.apiVersion, o.kind, o) ?? [];
+  // Go's decoder reports the first type error only.
+  if (typeErrors.length > 0) throw badRequest(`${prefix}${typeErrors[0]}`);
+  if (check.mode === 'Ignore' || !registry.findUnknownFields) return [];
   const unknown = registry.findUnknownFields(o.apiVersion, o.kind, o);
   if (unknown.length === 0) return [];
   const msgs = unknown.map((f) => `unknown field "${f}"`);
-  if (mode === 'Strict') throw badRequest(`strict decoding error: ${msgs.join(', ')}`);
+  if (check.mode === 'Strict') {
+    throw badRequest(`${prefix}strict decoding error: ${msgs.join(', ')}`);
+  }
   return msgs;
 }
 
-/** Renders warnings as RFC 7234 Warning header values (299 - "text"). */
+/**
+ * Renders warnings as RFC 7234 Warning header values (299 - "text"). Like upstream, the text is
+ * sent as raw UTF-8 (node writes header strings as Latin-1, so the UTF-8 bytes are spelled as
+ * Latin-1 characters); quotes, backslashes and control characters are escaped, so this never
+ * yields a value node refuses.
+ */
 export function warningHeaders(msgs: string[]): string[] {
-  return msgs.map((m) => `299 - ${JSON.stringify(m)}`);
+  return msgs.map((m) => {
+    const quoted = JSON.stringify(m).replace(/[\u007f]/g, '\\u007f');
+    return `299 - ${Buffer.from(quoted, 'utf8').toString('latin1')}`;
+  });
 }

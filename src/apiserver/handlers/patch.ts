@@ -99,6 +99,19 @@ function mergeMap(
   kind: string | undefined,
 ): Record<string, unknown> {
   const directive = patch['$patch'];
+  if (
+    directive !== undefined &&
+    directive !== 'replace' &&
+    directive !== 'merge' &&
+    directive !== 'delete'
+  ) {
+    // mergepatch.ErrBadPatchType
+    throw new StatusError({
+      reason: 'BadRequest',
+      code: 400,
+      message: `unknown patch type: ${String(directive)} in map: ${JSON.stringify(patch)}`,
+    });
+  }
   if (directive === 'replace') {
     const { $patch: _p, ...rest } = patch;
     return stripDirectives(rest) as Record<string, unknown>;

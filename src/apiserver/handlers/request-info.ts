@@ -1,5 +1,6 @@
 // Parses a resource URL into group/version/resource/namespace/name/subresource (follows
 // k8s.io/apiserver pkg/endpoints/request/requestinfo.go, including the legacy /watch/ prefix).
+import { badRequest } from '../status-error.js';
 
 /** What a resource URL addresses. */
 export interface RequestInfo {
@@ -24,12 +25,23 @@ export function parseGroupVersion(
   return undefined;
 }
 
+/** Unescapes one path segment; a malformed escape is 400, as Go's URL parser answers. */
+function decodeSegment(seg: string): string {
+  try {
+    return decodeURIComponent(seg);
+  } catch (err) {
+    if (!(err instanceof URIError)) throw err;
+    const bad = /%(?![0-9a-fA-F]{2}).{0,2}/.exec(seg)?.[0] ?? seg;
+    throw badRequest(`invalid URL escape "${bad}"`);
+  }
+}
+
 /** Parses the segments after /api/v1 or /apis/g/v; undefined when nothing is addressed. */
 export function parseResourcePath(pathname: string): RequestInfo | undefined {
   const segs = pathname
     .split('/')
     .filter((s) => s !== '')
-    .map(decodeURIComponent);
+    .map(decodeSegment);
   const gv = parseGroupVersion(segs);
   if (!gv || gv.rest.length === 0) return undefined;
   let rest = gv.rest;

@@ -10,7 +10,8 @@ import { badRequest, methodNotAllowed, StatusError } from '../status-error.js';
 import { isObject } from '../util.js';
 import { applyServerSide } from './apply.js';
 import {
-  checkUnknownFields,
+  checkNestingDepth,
+  checkSchema,
   parseFieldValidation,
   readObjectBody,
   readOptionalJson,
@@ -19,7 +20,7 @@ import {
 } from './body.js';
 import type { ApiContext } from './context.js';
 import { applyJsonPatch, applyMergePatch, applyStrategicMergePatch } from './patch.js';
-import type { DeleteOptions, ListParams } from './store.js';
+import type { DeleteOptions, GenericStore, ListParams } from './store.js';
 import { handleSubresource } from './subresources.js';
 import { buildTable, type IncludeObject, partialObjectMetadata } from './table.js';
 import { serveWatch } from './watch.js';
@@ -34,19 +35,57 @@ export interface ResourceRequest {
   isWatchPath: boolean;
 }
 
-/** Parses list/watch parameters; bad selectors are 400 BadRequest. */
-export function listParams(q: URLSearchParams, namespace: string | undefined): ListParams {
+/**
+ * Parses list/watch parameters; bad selectors, field labels the resource does not support and
+ * malformed resourceVersions are 400 BadRequest.
+ */
+export function listParams(store: GenericStore, rr: ResourceRequest): ListParams {
+  const q = rr.query;
+  let params: ListParams;
   try {
-    return {
-      namespace,
+    params = {
+      namespace: rr.namespace,
       labelSelector: parseLabelSelector(q.get('labelSelector')),
       fieldSelector: parseFieldSelector(q.get('fieldSelector')),
-      resourceVersion: q.get('resourceVersion') ?? undefined,
       resourceVersionMatch: q.get('resourceVersionMatch') ?? undefined,
     };
   } catch (err) {
     throw badRequest(err instanceof Error ? err.message : String(err));
   }
+  const labels = store.fieldLabels(rr.r);
+  for (const f of params.fieldSelector ?? []) {
+    if (!labels.has(f.field)) throw badRequest(`field label not supported: ${f.field}`);
+  }
+  params.resourceVersion = parseResourceVersion(q.get('resourceVersion'));
+  return params;
+}
+
+const maxUint64 = 2n ** 64n - 1n;
+
+/**
+ * Validates a resourceVersion parameter as upstream's versioner parses it (a base-10 uint64);
+ * undefined when absent.
+ */
+export function parseResourceVersion(rv: string | null): string | undefined {
+  if (rv === null || rv === '') return undefined;
+  let problem: string | undefined;
+  if (!/^[0-9]+$/.test(rv)) problem = 'invalid syntax';
+  else if (BigInt(rv) > maxUint64) problem = 'value out of range';
+  if (problem === undefined) return rv;
+  const quoted = JSON.stringify(rv);
+  throw badRequest(
+    `invalid resource version: resourceVersion: Invalid value: ${quoted}: strconv.ParseUint: parsing ${quoted}: ${problem}`,
+  );
+}
+
+/** The timeoutSeconds of a watch (an int64 query parameter); 400 when malformed. */
+function timeoutSecondsOf(q: URLSearchParams): number | undefined {
+  const v = q.get('timeoutSeconds');
+  if (v === null || v === '') return undefined;
+  if (!/^[+-]?[0-9]+$/.test(v)) {
+    throw badRequest(`strconv.ParseInt: parsing ${JSON.stringify(v)}: invalid syntax`);
+  }
+  return Number(v);
 }
 
 function includeObjectOf(q: URLSearchParams): IncludeObject | undefined {
@@ -121,9 +160,8 @@ export async function handleResource(
   if (rr.name === undefined) {
     if (method === 'GET') {
       const rendering = negotiate(req.headers.accept, { allowTable: true });
-      const params = listParams(q, rr.namespace);
+      const params = listParams(store, rr);
       if (rr.isWatchPath || q.get('watch') === 'true' || q.get('watch') === '1') {
-        const timeout = q.get('timeoutSeconds');
         serveWatch(
           store,
           req,
@@ -133,7 +171,7 @@ export async function handleResource(
             params,
             rendering,
             allowWatchBookmarks: q.get('allowWatchBookmarks') === 'true',
-            timeoutSeconds: timeout ? Number(timeout) : undefined,
+            timeoutSeconds: timeoutSecondsOf(q),
             includeObject: includeObjectOf(q),
           },
           ctx.trackWatch,
@@ -153,12 +191,11 @@ export async function handleResource(
       const rendering = negotiate(req.headers.accept, { allowTable: false });
       const body = await readObjectBody(req, ctx.decodeProtobuf);
       const obj = checkKind(r, body.value);
-      const warnings = checkUnknownFields(
-        ctx.registry,
-        obj,
-        parseFieldValidation(q.get('fieldValidation')),
-        body.mediaType === 'application/vnd.kubernetes.protobuf',
-      );
+      const warnings = checkSchema(ctx.registry, obj, {
+        mode: parseFieldValidation(q.get('fieldValidation')),
+        isProtobuf: body.mediaType === 'application/vnd.kubernetes.protobuf',
+        isWholeObject: true,
+      });
       const created = store.create(r, rr.namespace, obj, {
         dryRun: isDryRun(q),
         fieldManager: q.get('fieldManager') ?? undefined,
@@ -170,7 +207,7 @@ export async function handleResource(
     if (method === 'DELETE') {
       const rendering = negotiate(req.headers.accept, { allowTable: false });
       const opts = await deleteOptions(req, q);
-      const params = listParams(q, rr.namespace);
+      const params = listParams(store, rr);
       const list = store.list(r, params);
       const items: KObject[] = [];
       for (const obj of list.items) {
@@ -190,8 +227,8 @@ export async function handleResource(
   const name = rr.name;
   if (method === 'GET') {
     const rendering = negotiate(req.headers.accept, { allowTable: true });
-    if (q.get('watch') === 'true' || rr.isWatchPath) {
-      const params = listParams(q, rr.namespace);
+    if (q.get('watch') === 'true' || q.get('watch') === '1' || rr.isWatchPath) {
+      const params = listParams(store, rr);
       params.fieldSelector = [
         ...(params.fieldSelector ?? []),
         { field: 'metadata.name', op: 'eq', value: name },
@@ -200,11 +237,19 @@ export async function handleResource(
         store,
         req,
         res,
-        { r, params, rendering, allowWatchBookmarks: q.get('allowWatchBookmarks') === 'true' },
+        {
+          r,
+          params,
+          rendering,
+          allowWatchBookmarks: q.get('allowWatchBookmarks') === 'true',
+          timeoutSeconds: timeoutSecondsOf(q),
+        },
         ctx.trackWatch,
       );
       return;
     }
+    // GET honours resourceVersion as a minimum (etcd3 store Get): malformed is 400, future 504.
+    store.checkMinimumResourceVersion(parseResourceVersion(q.get('resourceVersion')));
     const obj = store.get(r, rr.namespace, name);
     sendObject(res, 200, renderObject(ctx, rr, rendering, obj), rendering);
     return;
@@ -213,12 +258,11 @@ export async function handleResource(
     const rendering = negotiate(req.headers.accept, { allowTable: false });
     const body = await readObjectBody(req, ctx.decodeProtobuf);
     const obj = checkKind(r, body.value);
-    const warnings = checkUnknownFields(
-      ctx.registry,
-      obj,
-      parseFieldValidation(q.get('fieldValidation')),
-      body.mediaType === 'application/vnd.kubernetes.protobuf',
-    );
+    const warnings = checkSchema(ctx.registry, obj, {
+      mode: parseFieldValidation(q.get('fieldValidation')),
+      isProtobuf: body.mediaType === 'application/vnd.kubernetes.protobuf',
+      isWholeObject: true,
+    });
     const updated = store.guaranteedUpdate(r, rr.namespace, name, () => obj, {
       dryRun: isDryRun(q),
       fieldManager: q.get('fieldManager') ?? undefined,
@@ -357,8 +401,10 @@ export async function handlePatch(
         default:
           patched = applyStrategicMergePatch(current, body.value, r.kind);
       }
+      // A JSON patch can graft a deep value at a deep path: bound the result as well.
+      checkNestingDepth(patched);
       const obj = checkKind(r, patched);
-      warnings = checkUnknownFields(ctx.registry, obj, fieldValidation);
+      warnings = checkSchema(ctx.registry, obj, { mode: fieldValidation });
       // A patch that leaves resourceVersion as read is not a precondition (upstream drops it).
       const meta = obj.metadata ?? {};
       if (meta.resourceVersion === current.metadata?.resourceVersion) {

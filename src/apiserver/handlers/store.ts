@@ -81,6 +81,7 @@ export class GenericStore {
   readonly clock: Clock;
   readonly registry: RegistryModule;
   readonly ctx: StrategyContext;
+  readonly #fieldLabels = new Map<string, ReadonlySet<string>>();
 
   constructor(opts: GenericStoreOptions) {
     this.backend = opts.backend;
@@ -182,19 +183,8 @@ export class GenericStore {
     if (rv && rv !== '0') {
       const n = Number(rv);
       if (!Number.isInteger(n) || n < 0) throw badRequest(`invalid resource version: ${rv}`);
-      const current = this.backend.currentRevision();
       if (p.resourceVersionMatch === 'Exact') revision = n;
-      else if (n > current) {
-        throw new StatusError({
-          reason: 'Timeout',
-          code: 504,
-          message: `Too large resource version: ${n}, current: ${current}`,
-          details: {
-            causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }],
-            retryAfterSeconds: 1,
-          },
-        });
-      }
+      else this.checkMinimumResourceVersion(rv);
     }
     let res: { revision: number; items: KeyValue[] };
     try {
@@ -211,6 +201,43 @@ export class GenericStore {
       if (!match || match(obj)) items.push(obj);
     }
     return { items, resourceVersion: String(res.revision) };
+  }
+
+  /**
+   * A read at a minimum resourceVersion newer than the store is 504 "Too large resource version"
+   * (upstream validateMinimumResourceVersion); absent or "0" means any.
+   */
+  checkMinimumResourceVersion(rv: string | undefined): void {
+    if (!rv || rv === '0') return;
+    const n = Number(rv);
+    const current = this.backend.currentRevision();
+    if (n <= current) return;
+    throw new StatusError({
+      reason: 'Timeout',
+      code: 504,
+      message: `Too large resource version: ${rv}, current: ${current}`,
+      details: {
+        causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }],
+        retryAfterSeconds: 1,
+      },
+    });
+  }
+
+  /** Field labels r supports in field selectors: metadata.name/namespace and the strategy's. */
+  fieldLabels(r: ResourceInfo): ReadonlySet<string> {
+    const key = `${r.group}/${r.resource}`;
+    let labels = this.#fieldLabels.get(key);
+    if (!labels) {
+      // Strategies report every selectable field whatever the object holds: ask an empty one.
+      const probe = { apiVersion: r.version, kind: r.kind, metadata: {} } as KObject;
+      labels = new Set([
+        'metadata.name',
+        'metadata.namespace',
+        ...Object.keys(this.fieldsOf(r, probe)),
+      ]);
+      this.#fieldLabels.set(key, labels);
+    }
+    return labels;
   }
 
   /** Namespace admission: the namespace must exist and not be terminating. */

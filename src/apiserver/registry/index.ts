@@ -122,3 +122,88 @@ function walk(typeId: string, value: unknown, path: string, out: string[]): void
     } else walk(ref, child, p, out);
   }
 }
+
+/**
+ * Fields whose JSON type the kind's schema does not allow, worded as upstream's JSON decoder words
+ * them ("json: cannot unmarshal string into Go struct field DeploymentSpec.spec.replicas of type
+ * int32"), in document order; kinds without a schema get their metadata checked only.
+ */
+export function findTypeErrors(apiVersion: string, kind: string, obj: unknown): string[] {
+  const out: string[] = [];
+  const root = schema.roots[`${apiVersion}/${kind}`];
+  if (root) checkType(root, obj, '', kind, out);
+  else if (typeof obj === 'object' && obj !== null && !Array.isArray(obj)) {
+    const meta = (obj as Record<string, unknown>)['metadata'];
+    checkType('meta/v1.ObjectMeta', meta, 'metadata', kind, out);
+  }
+  return out;
+}
+
+/** Go's name of a schema reference (for messages). */
+function goTypeOf(ref: string): string {
+  if (ref.startsWith('[]')) return `[]${goTypeOf(ref.slice(2))}`;
+  if (ref.startsWith('{}')) return `map[string]${goTypeOf(ref.slice(2))}`;
+  const leaf = leafGoTypes[ref];
+  if (leaf) return leaf;
+  // "apps/v1.DeploymentSpec" → "v1.DeploymentSpec", as Go prints a package-qualified type.
+  return ref.slice(ref.indexOf('/') + 1);
+}
+
+const leafGoTypes: Record<string, string> = {
+  $s: 'string',
+  $n: 'int32',
+  $b: 'bool',
+  $ns: 'intstr.IntOrString',
+  $q: 'resource.Quantity',
+};
+
+/** The JSON type name Go's decoder reports for a value. */
+function jsonTypeOf(v: unknown): string {
+  if (Array.isArray(v)) return 'array';
+  if (typeof v === 'boolean') return 'bool';
+  if (typeof v === 'number') return Number.isInteger(v) ? 'number' : `number ${v}`;
+  return typeof v;
+}
+
+function checkType(ref: string, value: unknown, path: string, struct: string, out: string[]): void {
+  // null decodes to the zero value of any field; "" is free-form JSON.
+  if (value === null || value === undefined || ref === '') return;
+  const fail = () =>
+    out.push(
+      `json: cannot unmarshal ${jsonTypeOf(value)} into Go struct field ${struct}.${path} of type ${goTypeOf(ref)}`,
+    );
+  const isMap = typeof value === 'object' && !Array.isArray(value);
+  if (ref.startsWith('[]')) {
+    if (!Array.isArray(value)) return void fail();
+    for (const item of value) checkType(ref.slice(2), item, path, struct, out);
+    return;
+  }
+  if (ref.startsWith('{}')) {
+    if (!isMap) return void fail();
+    for (const v of Object.values(value)) checkType(ref.slice(2), v, path, struct, out);
+    return;
+  }
+  switch (ref) {
+    case '$s':
+      if (typeof value !== 'string') fail();
+      return;
+    case '$n':
+      if (typeof value !== 'number' || !Number.isInteger(value)) fail();
+      return;
+    case '$b':
+      if (typeof value !== 'boolean') fail();
+      return;
+    case '$ns':
+    case '$q':
+      if (typeof value !== 'string' && typeof value !== 'number') fail();
+      return;
+  }
+  const fields = schema.types[ref];
+  if (!fields) return;
+  if (!isMap) return void fail();
+  const name = ref.slice(ref.lastIndexOf('.') + 1);
+  for (const [key, child] of Object.entries(value)) {
+    const ft = fields[key];
+    if (ft !== undefined) checkType(ft, child, path === '' ? key : `${path}.${key}`, name, out);
+  }
+}
