@@ -174,10 +174,15 @@ export async function startSkiff(
           throw new Error(`skiff up exited with ${child.exitCode}:\n${output}`);
         return output.includes('Skiff is ready');
       },
-      { timeoutMs: 30_000, intervalMs: 50, what: 'skiff up to be ready' },
+      { timeoutMs: 120_000, intervalMs: 50, what: 'skiff up to be ready' },
     );
   };
-  await waitReady();
+  try {
+    await waitReady();
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw new Error(`${(err as Error).message}\n--- skiff up output ---\n${output}`);
+  }
   const self: SkiffUnderTest = {
     dataDir,
     kubeconfig,
