@@ -1,61 +1,26 @@
 // End-to-end node agent tests against the test API server with real sandboxes (root only):
 // pod → Running/Ready and serving on its IP, kill → restart in place, exec, logs, stats, deletion.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { existsSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import type { Pod } from 'kubernetes-types/core/v1.js';
-import WebSocket from 'ws';
-import { startTestApiServer, type TestApiServer } from '../apiserver/testing.js';
 import { R } from '../client/resources.js';
-import { createNodeAgent, type NodeAgent } from './agent.js';
+import { execWs as exec, isReady, startTestNode, type TestNode, waitFor } from './testing.js';
 
 const isRoot = process.getuid?.() === 0;
-const tag = Math.random().toString(16).slice(2, 7);
-let api: TestApiServer;
-let agent: NodeAgent;
-let dataDir: string;
-const ac = new AbortController();
-
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, ms = 8000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-const getPod = (name: string) => api.client.get<Pod>(R.pods, 'default', name);
-const isReady = (p: Pod) =>
-  p.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
+let node: TestNode;
 
 before(async () => {
-  if (!isRoot) return;
-  api = await startTestApiServer();
-  dataDir = mkdtempSync(path.join(tmpdir(), 'skiff-agent-'));
-  agent = createNodeAgent({
-    client: api.client,
-    nodeName: 'skiff',
-    dataDir,
-    podCIDR: `10.${160 + Math.floor(Math.random() * 30)}.0.0/16`,
-    bridgeName: `ska${tag}`,
-    netnsPrefix: `skiffat${tag}`,
-    cgroupName: `skiff-test-${tag}`,
-    kubelet: { port: 0, token: 'tkn', tls: undefined as never },
-  });
-  await agent.start(ac.signal);
+  if (isRoot) node = await startTestNode();
 });
 
 after(async () => {
-  if (!isRoot) return;
-  await agent.stopAllPods();
-  ac.abort();
-  await api.close();
-  rmSync(dataDir, { recursive: true, force: true });
+  if (isRoot) await node.close();
 });
+
+const getPod = (name: string) => node.api.client.get<Pod>(R.pods, 'default', name);
+const execWs = (pod: string, command: string[], stdin?: string) =>
+  exec(node.agent, pod, command, { stdin });
 
 function podSpec(name: string): Pod {
   return {
@@ -73,8 +38,8 @@ test('a pod becomes Ready, serves on its own IP and restarts in place when kille
   skip: !isRoot && 'needs root',
 }, async () => {
   const t0 = Date.now();
-  await api.client.create(R.pods, podSpec('web-a'));
-  await api.client.create(R.pods, podSpec('web-b'));
+  await node.api.client.create(R.pods, podSpec('web-a'));
+  await node.api.client.create(R.pods, podSpec('web-b'));
   const a = await waitFor('web-a ready', async () =>
     ((p) => (isReady(p) ? p : undefined))(await getPod('web-a')),
   );
@@ -86,12 +51,12 @@ test('a pod becomes Ready, serves on its own IP and restarts in place when kille
   assert.equal(a.status?.phase, 'Running');
   const body = await (await fetch(`http://${a.status?.podIP}:5000/`)).text();
   assert.equal(body, 'Hello, my first docker images! web-a');
-  const node = await api.client.get<{ status: { nodeInfo: { kubeletVersion: string } } }>(
+  const nodeObj = await node.api.client.get<{ status: { nodeInfo: { kubeletVersion: string } } }>(
     R.nodes,
     undefined,
     'skiff',
   );
-  assert.equal(node.status.nodeInfo.kubeletVersion, 'v1.32.0');
+  assert.equal(nodeObj.status.nodeInfo.kubeletVersion, 'v1.32.0');
 
   // exec: killall python3 inside web-a only
   const out = await execWs('web-a', ['bash', '-c', 'killall python3']);
@@ -110,32 +75,6 @@ test('a pod becomes Ready, serves on its own IP and restarts in place when kille
     'Hello, my first docker images! web-a',
   );
 });
-
-async function execWs(pod: string, command: string[], stdin?: string) {
-  const q = command.map((c) => `command=${encodeURIComponent(c)}`).join('&');
-  const ws = new WebSocket(
-    `ws://127.0.0.1:${agent.port}/exec/default/${pod}/app?${q}&stdout=true&stderr=true${stdin ? '&stdin=true' : ''}`,
-    ['v5.channel.k8s.io'],
-    { headers: { Authorization: 'Bearer tkn' } },
-  );
-  let stdout = '';
-  let status: { status: string; details?: { causes: Array<{ message: string }> } } = { status: '' };
-  await new Promise<void>((resolve, reject) => {
-    ws.on('open', () => {
-      if (stdin !== undefined) {
-        ws.send(Buffer.concat([Buffer.from([0]), Buffer.from(stdin)]));
-        ws.send(Buffer.from([255, 0]));
-      }
-    });
-    ws.on('message', (d: Buffer) => {
-      if (d[0] === 1) stdout += d.subarray(1).toString();
-      if (d[0] === 3) status = JSON.parse(d.subarray(1).toString());
-    });
-    ws.on('close', (code) => (code === 1000 ? resolve() : reject(new Error(`close ${code}`))));
-    ws.on('error', reject);
-  });
-  return { stdout, status };
-}
 
 test('exec: hostname, pid namespace, stdin echo and exit codes', {
   skip: !isRoot && 'needs root',
@@ -160,7 +99,7 @@ test('exec: hostname, pid namespace, stdin echo and exit codes', {
 test('logs, previous logs and stats', { skip: !isRoot && 'needs root' }, async () => {
   const get = async (p: string) =>
     (
-      await fetch(`http://127.0.0.1:${agent.port}${p}`, {
+      await fetch(`http://127.0.0.1:${node.agent.port}${p}`, {
         headers: { Authorization: 'Bearer tkn' },
       })
     ).text();
@@ -185,16 +124,16 @@ test('logs, previous logs and stats', { skip: !isRoot && 'needs root' }, async (
   const pa = summary.pods.find((p) => p.podRef.name === 'web-b');
   assert.ok((pa?.containers[0]?.cpu.usageCoreNanoSeconds ?? 0) > 0);
   assert.ok((pa?.containers[0]?.memory.workingSetBytes ?? 0) > 1_000_000);
-  const denied = await fetch(`http://127.0.0.1:${agent.port}/stats/summary`);
+  const denied = await fetch(`http://127.0.0.1:${node.agent.port}/stats/summary`);
   assert.equal(denied.status, 401);
 });
 
 test('deleting a pod terminates it gracefully and removes its sandbox', {
   skip: !isRoot && 'needs root',
 }, async () => {
-  const w = [...agent.workers.values()].find((x) => x.pod.metadata?.name === 'web-b');
+  const w = [...node.agent.workers.values()].find((x) => x.pod.metadata?.name === 'web-b');
   assert.ok(w);
-  await api.client.delete(R.pods, 'default', 'web-b');
+  await node.api.client.delete(R.pods, 'default', 'web-b');
   await waitFor('web-b gone', async () => {
     try {
       await getPod('web-b');

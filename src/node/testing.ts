@@ -1,0 +1,175 @@
+// Test helpers for the node agent: a test API server plus a real agent on its own bridge, netns
+// prefix and cgroup (so parallel tests never share host state), pod waiters and an exec client.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Container, Pod, PodSpec } from 'kubernetes-types/core/v1.js';
+import WebSocket from 'ws';
+import { startTestApiServer, type TestApiServer } from '../apiserver/testing.js';
+import { R } from '../client/resources.js';
+import { realClock } from '../lib/clock.js';
+import { createNodeAgent, type NodeAgent } from './agent.js';
+
+/** A running test node: API server, agent and the data dir they use. */
+export interface TestNode {
+  api: TestApiServer;
+  agent: NodeAgent;
+  dataDir: string;
+  /** Starts a new agent on the same data dir and host names (adoption), after stopAgent(). */
+  restartAgent(): Promise<NodeAgent>;
+  /** Stops the agent, leaving its pods running (as `skiff` exiting does). */
+  stopAgent(): void;
+  /** Stops every pod, removes all host state, closes the API server. */
+  close(): Promise<void>;
+}
+
+/** Starts an API server and a node agent named "skiff". */
+export async function startTestNode(opts: { reducedMode?: boolean } = {}): Promise<TestNode> {
+  const api = await startTestApiServer();
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'skiff-node-'));
+  const tag = Math.random().toString(16).slice(2, 7);
+  const podCIDR = `10.${100 + Math.floor(Math.random() * 50)}.0.0/16`;
+  let ac = new AbortController();
+  const make = () =>
+    createNodeAgent({
+      client: api.client,
+      nodeName: 'skiff',
+      dataDir,
+      podCIDR,
+      reducedMode: opts.reducedMode,
+      bridgeName: `skt${tag}`,
+      netnsPrefix: `skiffnt${tag}`,
+      cgroupName: `skiff-node-test-${tag}`,
+      kubelet: { port: 0, token: 'tkn', tls: undefined as never },
+    });
+  const node: TestNode = {
+    api,
+    agent: make(),
+    dataDir,
+    async restartAgent() {
+      ac = new AbortController();
+      node.agent = make();
+      await node.agent.start(ac.signal);
+      return node.agent;
+    },
+    stopAgent() {
+      ac.abort();
+    },
+    async close() {
+      await node.agent.stopAllPods();
+      ac.abort();
+      await api.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+  await node.agent.start(ac.signal);
+  return node;
+}
+
+/** Polls fn every 20 ms until it returns a value (errors count as "not yet"). */
+export async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined>,
+  ms = 10_000,
+): Promise<T> {
+  const end = realClock.now() + ms;
+  for (;;) {
+    const v = await fn().catch(() => undefined);
+    if (v !== undefined) return v;
+    if (realClock.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await realClock.sleep(20);
+  }
+}
+
+/** True when the pod's Ready condition is True. */
+export const isReady = (p: Pod): boolean =>
+  p.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
+
+/** Waits until the pod satisfies cond; returns it. */
+export function waitForPod(
+  node: TestNode,
+  name: string,
+  cond: (p: Pod) => boolean,
+  ms?: number,
+): Promise<Pod> {
+  return waitFor(
+    `pod ${name}`,
+    async () => {
+      const p = await node.api.client.get<Pod>(R.pods, 'default', name);
+      return cond(p) ? p : undefined;
+    },
+    ms,
+  );
+}
+
+/** A pod bound to the node "skiff" running the bundled Flask image (or what `container` says). */
+export function testPod(
+  name: string,
+  container: Partial<Container> = {},
+  spec: Partial<PodSpec> = {},
+): Pod {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, namespace: 'default' },
+    spec: {
+      nodeName: 'skiff',
+      terminationGracePeriodSeconds: 1,
+      ...spec,
+      containers: [{ name: 'app', image: 'lyzhang1999/hello-world-flask:latest', ...container }],
+    },
+  };
+}
+
+/** Result of an exec: output by stream and the v5 status document. */
+export interface ExecResult {
+  stdout: string;
+  status: { status: string; details?: { causes: Array<{ message: string }> } };
+}
+
+/**
+ * Exec over the v5 WebSocket protocol. `session` drives an interactive exchange: it gets a send
+ * function and the output so far each time output arrives.
+ */
+export async function execWs(
+  agent: NodeAgent,
+  pod: string,
+  command: string[],
+  opts: {
+    stdin?: string;
+    tty?: boolean;
+    session?: (out: string, send: (channel: number, data: string) => void) => void;
+  } = {},
+): Promise<ExecResult> {
+  const q = command.map((c) => `command=${encodeURIComponent(c)}`).join('&');
+  const interactive = opts.stdin !== undefined || opts.session !== undefined;
+  const flags = `stdout=true&stderr=${!opts.tty}${interactive ? '&stdin=true' : ''}${opts.tty ? '&tty=true' : ''}`;
+  const ws = new WebSocket(
+    `ws://127.0.0.1:${agent.port}/exec/default/${pod}/app?${q}&${flags}`,
+    ['v5.channel.k8s.io'],
+    { headers: { Authorization: 'Bearer tkn' } },
+  );
+  const send = (ch: number, data: string) =>
+    ws.send(Buffer.concat([Buffer.from([ch]), Buffer.from(data)]));
+  let stdout = '';
+  let status: ExecResult['status'] = { status: '' };
+  await new Promise<void>((resolve, reject) => {
+    ws.on('open', () => {
+      if (opts.stdin !== undefined) {
+        send(0, opts.stdin);
+        ws.send(Buffer.from([255, 0]));
+      }
+      opts.session?.(stdout, send);
+    });
+    ws.on('message', (d: Buffer) => {
+      if (d[0] === 1) {
+        stdout += d.subarray(1).toString();
+        opts.session?.(stdout, send);
+      }
+      if (d[0] === 3) status = JSON.parse(d.subarray(1).toString());
+    });
+    ws.on('close', (code) => (code === 1000 ? resolve() : reject(new Error(`close ${code}`))));
+    ws.on('error', reject);
+  });
+  return { stdout, status };
+}
