@@ -233,7 +233,6 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
   };
 
   const onPod = (pod: Pod) => {
-    if (pod.spec?.nodeName !== opts.nodeName) return;
     const uid = pod.metadata?.uid ?? '';
     const w = workers.get(uid);
     if (w) {
@@ -338,6 +337,7 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
       const pods = new Informer<Pod>({
         client: opts.client,
         resource: R.pods,
+        fieldSelector: `spec.nodeName=${opts.nodeName}`,
         clock,
         log,
       });
@@ -349,7 +349,6 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
       await svcInformer.waitForSync(signal);
       pods.start(signal);
       await pods.waitForSync(signal);
-      // TODO(#4): watch with fieldSelector spec.nodeName once the API server filters on it.
       await removeOrphans(new Set(pods.lister.list().map((p) => p.metadata?.uid ?? '')));
       signal.addEventListener(
         'abort',
