@@ -1,16 +1,20 @@
 // Builds the components of `skiff up` from the cluster options: controllers, node agent, network.
-import { RestMetricsClient } from '../controllers/hpa/metrics-client.js';
-import { createHPAController } from '../controllers/hpa/controller.js';
-import { createEndpointSliceController } from '../controllers/endpoints/endpointslice-controller.js';
-import { createEndpointsController } from '../controllers/endpoints/endpoints-controller.js';
-import { createReplicaSetController } from '../controllers/replicaset/controller.js';
-import { createDeploymentController } from '../controllers/deployment/controller.js';
-import { createScheduler } from '../controllers/scheduler/scheduler.js';
-import { cleanupNode, createNodeAgent, type NodeAgent } from '../node/agent.js';
+
 import { createHash } from 'node:crypto';
 import type { InformerFactory } from '../client/informer-factory.js';
-import type { Component } from '../lib/lifecycle.js';
+import { createDeploymentController } from '../controllers/deployment/controller.js';
+import { createEndpointsController } from '../controllers/endpoints/endpoints-controller.js';
+import { createEndpointSliceController } from '../controllers/endpoints/endpointslice-controller.js';
+import { createGarbageCollector } from '../controllers/garbagecollector/controller.js';
+import { createHPAController } from '../controllers/hpa/controller.js';
+import { RestMetricsClient } from '../controllers/hpa/metrics-client.js';
+import { createNamespaceController } from '../controllers/namespace/controller.js';
+import { createReplicaSetController } from '../controllers/replicaset/controller.js';
+import { createScheduler } from '../controllers/scheduler/scheduler.js';
+import { createServiceAccountController } from '../controllers/serviceaccount/controller.js';
 import { createClusterDNS } from '../dns/server.js';
+import type { Component } from '../lib/lifecycle.js';
+import { cleanupNode, createNodeAgent, type NodeAgent } from '../node/agent.js';
 import { cleanupProxy, createServiceProxy } from '../proxy/proxier.js';
 import type { WiringContext } from './context.js';
 import { firstHost } from './server.js';
@@ -41,6 +45,12 @@ export function controllerComponents(ctx: WiringContext, informers: InformerFact
   const hpa = ctx.opts.hpa;
   return [
     createScheduler({ informers, log: log.child({ component: 'scheduler' }) }),
+    createGarbageCollector({ informers, log: log.child({ component: 'garbage-collector' }) }),
+    createNamespaceController({ informers, log: log.child({ component: 'namespace-controller' }) }),
+    createServiceAccountController({
+      informers,
+      log: log.child({ component: 'serviceaccount-controller' }),
+    }),
     createDeploymentController({
       informers,
       log: log.child({ component: 'deployment-controller' }),

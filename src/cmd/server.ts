@@ -2,32 +2,33 @@
 // node agent → proxy/DNS → add-ons → dashboard, each behind its start(signal) seam.
 import { setMaxListeners } from 'node:events';
 import { createWriteStream, existsSync, writeFileSync } from 'node:fs';
-import { createApiServer } from '../apiserver/server.js';
-import { createDashboard } from '../dashboard/server.js';
 import { ensurePki, type Pki } from '../apiserver/auth/pki.js';
+import { configureRegistry } from '../apiserver/registry/config.js';
+import { createApiServer } from '../apiserver/server.js';
+import { dataDirLayout, ensureDataDir, lockDataDir } from '../cli/data-dir.js';
 import {
   mergeIntoKubeconfig,
   renderKubeconfig,
   userKubeconfigPath,
   writeSecretFile,
 } from '../cli/kubeconfig.js';
-import { dataDirLayout, ensureDataDir, lockDataDir } from '../cli/data-dir.js';
 import { InformerFactory } from '../client/informer-factory.js';
 import { KubeClient } from '../client/rest.js';
+import { createDashboard } from '../dashboard/server.js';
 import { realClock } from '../lib/clock.js';
 import { errorMessage } from '../lib/errors.js';
 import type { Component } from '../lib/lifecycle.js';
 import { configureLogging, createLogger } from '../lib/log.js';
-import { SqliteBackend } from '../store/sqlite/sqlite-backend.js';
 import { startCompactor } from '../store/revisions.js';
+import { SqliteBackend } from '../store/sqlite/sqlite-backend.js';
 import { bootstrapObjects, ensureObjects } from './bootstrap.js';
-import type { WiringContext } from './context.js';
 import {
-  controllerComponents,
-  nodeComponents,
-  networkComponents,
   cleanupHost,
+  controllerComponents,
+  networkComponents,
+  nodeComponents,
 } from './components.js';
+import type { WiringContext } from './context.js';
 
 /** Settings of the HPA controller that `skiff up` exposes as flags. */
 export interface HPASettings {
@@ -107,6 +108,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     );
     backend = await step('store (SQLite)', async () => new SqliteBackend({ path: layout.db }));
     stopFns.push(startCompactor(backend, {}));
+    configureRegistry({ serviceCIDR: opts.serviceCIDR });
     const minor = opts.kubeVersion.split('.')[1] ?? '32';
     api = createApiServer({
       backend,
