@@ -65,3 +65,23 @@ test('a failed run lists its problems and shows dashes for missing figures', () 
   assert.match(text, /heal time \(Ready, RESTARTS 1\)\s+—/);
   assert.match(text, /✗ the killed pod did not become Ready again/);
 });
+
+test('steps skipped after a failure are named once, not blamed for missing figures', () => {
+  const v = evaluateFigures(
+    {
+      ...good,
+      requests: 10,
+      failedRequests: 10,
+      healSeconds: undefined,
+      peakReplicas: 0,
+      scaleDownSeconds: undefined,
+    },
+    ['no request through http://127.0.0.1:80/ succeeded: connect ECONNREFUSED'],
+    ['self-heal', 'metrics', 'autoscale', 'load', 'scale-down'],
+  );
+  assert.deepEqual(v.problems, [
+    'no request through http://127.0.0.1:80/ succeeded: connect ECONNREFUSED',
+    'skipped after the failure: self-heal, metrics, autoscale, load, scale-down',
+    '10 requests failed through the ingress',
+  ]);
+});
