@@ -58,6 +58,14 @@ export class InformerFactory {
     return inf as unknown as Informer<T>;
   }
 
+  /**
+   * The factory's own signal once started: aborts with the caller's. Components sharing the
+   * factory listen on it, so the caller's signal carries one listener, not one per component.
+   */
+  get signal(): AbortSignal | undefined {
+    return this.#signal;
+  }
+
   /** Starts every informer created so far and any created later (idempotent). */
   start(signal: AbortSignal): void {
     if (this.#signal) return;

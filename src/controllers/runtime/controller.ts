@@ -106,9 +106,20 @@ export class Controller implements Component {
 
   /** Starts informers, waits for their caches, then starts the workers. */
   async start(signal: AbortSignal): Promise<void> {
-    signal.addEventListener('abort', () => this.queue.shutDown(), { once: true });
     this.#opts.informers.start(signal);
-    await Promise.all(this.#watched.map((i) => i.waitForSync(signal)));
+    // Listen on the factory's signal (aborts with ours) to keep listeners off the caller's.
+    signal = this.#opts.informers.signal ?? signal;
+    signal.addEventListener('abort', () => this.queue.shutDown(), { once: true });
+    // One abort listener for all caches (not one per informer: Node warns past ten).
+    await new Promise<void>((resolve, reject) => {
+      const onAbort = () => reject(signal.reason);
+      if (signal.aborted) return onAbort();
+      signal.addEventListener('abort', onAbort, { once: true });
+      void Promise.all(this.#watched.map((i) => i.waitForSync())).then(() => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      });
+    });
     const n = this.#opts.workers ?? 5;
     for (let i = 0; i < n; i++) this.#workers.push(this.#runWorker());
     this.log.info('Controller started', { workers: n });

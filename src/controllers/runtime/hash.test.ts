@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { computeHash, safeEncodeString } from './hash.js';
+import { canonicalJSON, computeHash, safeEncodeString } from './hash.js';
 
 describe('computeHash', () => {
   const template = {
@@ -25,5 +25,17 @@ describe('computeHash', () => {
   it('changes with collisionCount', () => {
     assert.notEqual(computeHash(template, 1), computeHash(template));
     assert.equal(computeHash(template, 1), computeHash(template, 1));
+  });
+});
+
+describe('canonicalJSON', () => {
+  it('treats null, empty arrays and empty objects like absent fields', () => {
+    assert.equal(
+      canonicalJSON({
+        metadata: { creationTimestamp: null, labels: { a: 'b' } },
+        spec: { volumes: [], x: {} },
+      }),
+      canonicalJSON({ metadata: { labels: { a: 'b' } } }),
+    );
   });
 });

@@ -13,16 +13,26 @@ export function safeEncodeString(s: string): string {
   return out;
 }
 
-/** JSON with object keys sorted, so equal templates hash equally whatever their key order. */
+/**
+ * JSON with object keys sorted and zero values dropped (null, [], {}), so templates that Go would
+ * decode to equal structs compare and hash equally — e.g. kubectl's `creationTimestamp: null`
+ * (upstream compares with apiequality.Semantic.DeepEqual, where nil and empty are equal).
+ */
 export function canonicalJSON(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonicalJSON).join(',')}]`;
+  return JSON.stringify(prune(v)) ?? 'null';
+}
+
+function prune(v: unknown): unknown {
+  if (Array.isArray(v)) return v.length ? v.map((x) => prune(x) ?? null) : undefined;
   if (v && typeof v === 'object') {
-    const entries = Object.entries(v as Record<string, unknown>)
-      .filter(([, x]) => x !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${canonicalJSON(x)}`).join(',')}}`;
+    const out: Record<string, unknown> = {};
+    for (const k of Object.keys(v).sort()) {
+      const x = prune((v as Record<string, unknown>)[k]);
+      if (x !== undefined) out[k] = x;
+    }
+    return Object.keys(out).length ? out : undefined;
   }
-  return JSON.stringify(v) ?? 'null';
+  return v === null ? undefined : v;
 }
 
 function fnv32a(bytes: Uint8Array, seed = 0x811c9dc5): number {
