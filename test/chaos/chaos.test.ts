@@ -1,0 +1,44 @@
+// Chaos under load, short CI version of bench/chaos.ts: 15 s of paced load through the ingress
+// while apps are killed every second, pods deleted every 2 s and the ingress controller SIGKILLed
+// once; no failed request outside the ingress outage, every replica restored.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { formatFigureTable } from '../../bench/lib/figures.js';
+import { chaosFigures, runChaos } from './lib/chaos.js';
+import { bootCluster, type ChaosCluster, deploySeedApp } from './lib/cluster.js';
+
+let c: ChaosCluster | undefined;
+
+before(async () => {
+  c = await bootCluster();
+  await deploySeedApp(c, { replicas: 3 });
+});
+after(async () => {
+  await c?.skiff.stop();
+});
+
+test('chaos under load: no failed request outside the ingress outage, replicas restored', async () => {
+  assert.ok(c);
+  const r = await runChaos(c, {
+    durationMs: 15_000,
+    rate: 50,
+    killIngressAtMs: 5_000,
+    log: (l) => process.stdout.write(`# ${l}\n`),
+  });
+  process.stdout.write(
+    formatFigureTable(chaosFigures(r))
+      .split('\n')
+      .map((l) => `# ${l}`)
+      .join('\n'),
+  );
+  assert.ok(r.load.sent > 500, `sent ${r.load.sent}`);
+  assert.ok(r.appKills.done >= 3, `app kills ${r.appKills.done}`);
+  assert.ok(r.podDeletes.done >= 5, `pod deletes ${r.podDeletes.done}`);
+  assert.equal(r.replicas.ready, r.replicas.desired, 'every replica ready again');
+  assert.ok(r.ingressOutageMs !== undefined, 'the ingress came back after its kill');
+  assert.equal(
+    r.outsideIngressOutage.failed,
+    0,
+    `no failed request outside the ingress outage: ${JSON.stringify(r.outsideIngressOutage.byKind)}`,
+  );
+});

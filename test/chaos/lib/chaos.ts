@@ -1,0 +1,262 @@
+// The chaos-under-load scenario (issue #8): a paced load through the ingress while the app in a
+// random pod is killed every second, a random pod is deleted every 2 s and the ingress controller
+// is SIGKILLed once; then the figures: requests sent and failed (by kind, and outside the ingress
+// outage), p99 latency, and replicas restored against desired.
+import type { Figure } from '../../../bench/lib/figures.js';
+import { R } from '../../../src/client/resources.js';
+import { realClock } from '../../../src/lib/clock.js';
+import {
+  type ChaosCluster,
+  ingressControllerPid,
+  isPodReady,
+  seedPods,
+  seedReplicas,
+} from './cluster.js';
+import { failureTimeline, type LoadSummary, PacedLoad, summarizeSamples } from './paced-load.js';
+
+/** Options of runChaos. */
+export interface ChaosOptions {
+  durationMs: number;
+  /** Requests per second through the ingress. */
+  rate: number;
+  killEveryMs?: number;
+  deleteEveryMs?: number;
+  /** When to SIGKILL the ingress controller (ms into the run; default half way; <0: never). */
+  killIngressAtMs?: number;
+  /** How long to wait for every replica to be ready again after the run (default 90 s). */
+  settleMs?: number;
+  log?: (line: string) => void;
+}
+
+/** What a chaos run measured. */
+export interface ChaosResult {
+  load: LoadSummary;
+  /** The load outside the ingress outage window (the idempotent-request target applies here). */
+  outsideIngressOutage: LoadSummary;
+  /** The ingress controller outage: from the kill to the first answer sent after it. */
+  ingressOutageMs: number | undefined;
+  ingressOutageFailed: number;
+  appKills: { done: number; failed: number; skipped: number; meanExecMs: number };
+  podDeletes: { done: number; failed: number };
+  replicas: { desired: number; ready: number };
+  /** From the end of the run until every replica was ready again. */
+  restoreMs: number | undefined;
+}
+
+const pick = <T>(xs: readonly T[]): T | undefined => xs[Math.floor(Math.random() * xs.length)];
+
+/** Runs the scenario against a cluster whose seed app is deployed and serving. */
+export async function runChaos(c: ChaosCluster, opts: ChaosOptions): Promise<ChaosResult> {
+  const log = opts.log ?? ((_line: string) => undefined);
+  const killEvery = opts.killEveryMs ?? 1000;
+  const deleteEvery = opts.deleteEveryMs ?? 2000;
+  const killIngressAt = opts.killIngressAtMs ?? opts.durationMs / 2;
+  const load = new PacedLoad({ url: c.ingressUrl, rate: opts.rate });
+  const appKills = { done: 0, failed: 0, skipped: 0, meanExecMs: 0 };
+  let execMsTotal = 0;
+  // Pods being exec'd into or deleted: a kill and a delete never pick the same pod at once.
+  const busy = new Set<string>();
+  const podDeletes = { done: 0, failed: 0 };
+  let ingressKilledAt: number | undefined;
+  const pending = new Set<Promise<void>>();
+  const track = (p: Promise<void>) => {
+    pending.add(p);
+    void p.finally(() => pending.delete(p));
+  };
+  let killInFlight = false;
+
+  const killApp = async () => {
+    const victim = pick(
+      (await seedPods(c)).filter((p) => isPodReady(p) && !busy.has(p.metadata?.name ?? '')),
+    );
+    const name = victim?.metadata?.name;
+    if (!name) return;
+    busy.add(name);
+    const t0 = realClock.now();
+    const r = await c.skiff.kubectl(['exec', name, '--', 'bash', '-c', 'killall python3'], {
+      timeoutMs: 15_000,
+    });
+    busy.delete(name);
+    execMsTotal += realClock.now() - t0;
+    if (r.code === 0) appKills.done++;
+    else {
+      appKills.failed++;
+      log(`kill in ${name} failed: ${r.stderr.trim().split('\n')[0]}`);
+    }
+  };
+  const deletePod = async () => {
+    const victim = pick((await seedPods(c)).filter((p) => !busy.has(p.metadata?.name ?? '')));
+    const name = victim?.metadata?.name;
+    if (!name) return;
+    try {
+      await c.client.delete(R.pods, 'default', name);
+      podDeletes.done++;
+    } catch (err) {
+      podDeletes.failed++;
+      log(`delete ${name} failed: ${String(err)}`);
+    }
+  };
+
+  load.start();
+  let nextKill = killEvery;
+  let nextDelete = deleteEvery;
+  // After the chaos, the load goes on (bounded) until the ingress answers again, so the
+  // outage is measured whole even when the kill came late in the run.
+  const recovered = () =>
+    ingressKilledAt === undefined ||
+    Number.isNaN(ingressKilledAt) ||
+    load.samples.some((s) => s.ok && s.at > (ingressKilledAt ?? 0));
+  while (
+    load.elapsed() < opts.durationMs ||
+    (!recovered() && load.elapsed() < opts.durationMs + 60_000)
+  ) {
+    const now = load.elapsed();
+    if (now >= opts.durationMs) {
+      await realClock.sleep(100);
+      continue;
+    }
+    if (now >= nextKill) {
+      nextKill += killEvery;
+      // kubectl exec takes a while on a loaded machine: one at a time, a missed beat is counted.
+      if (killInFlight) appKills.skipped++;
+      else {
+        killInFlight = true;
+        track(killApp().finally(() => (killInFlight = false)));
+      }
+    }
+    if (now >= nextDelete) {
+      nextDelete += deleteEvery;
+      track(deletePod());
+    }
+    if (ingressKilledAt === undefined && killIngressAt >= 0 && now >= killIngressAt) {
+      const pid = ingressControllerPid(c);
+      if (pid) {
+        process.kill(pid, 'SIGKILL');
+        ingressKilledAt = load.elapsed();
+        log(
+          `killed the ingress controller (pid ${pid}) at ${(ingressKilledAt / 1000).toFixed(1)} s`,
+        );
+      } else log('ingress controller process not found');
+      if (!pid) ingressKilledAt = Number.NaN;
+    }
+    await realClock.sleep(Math.max(1, Math.min(nextKill, nextDelete) - load.elapsed()));
+  }
+  const summary = await load.stop();
+  await Promise.allSettled([...pending]);
+  appKills.meanExecMs = execMsTotal / Math.max(1, appKills.done + appKills.failed);
+  for (const line of failureTimeline(load.samples)) log(`failures at ${line}`);
+
+  // The outage: from the kill to the first request sent after it that succeeded.
+  let ingressOutageMs: number | undefined;
+  let outside = summary;
+  let ingressOutageFailed = 0;
+  if (ingressKilledAt !== undefined && !Number.isNaN(ingressKilledAt)) {
+    const killedAt = ingressKilledAt;
+    const firstOk = load.samples
+      .filter((s) => s.ok && s.at >= killedAt)
+      .reduce((m, s) => Math.min(m, s.at), Number.POSITIVE_INFINITY);
+    const end = Number.isFinite(firstOk) ? firstOk : load.elapsed();
+    ingressOutageMs = Number.isFinite(firstOk) ? firstOk - killedAt : undefined;
+    const inside = load.samples.filter((s) => s.at >= killedAt && s.at <= end);
+    ingressOutageFailed = inside.filter((s) => !s.ok).length;
+    const rest = load.samples.filter((s) => s.at < killedAt || s.at > end);
+    outside = summarizeSamples(rest, { durationMs: opts.durationMs - (end - killedAt) });
+  }
+
+  // Every replica back: the deployment's desired count live and ready.
+  const t0 = realClock.now();
+  let restoreMs: number | undefined;
+  let replicas = await seedReplicas(c);
+  const deadline = t0 + (opts.settleMs ?? 90_000);
+  while (realClock.now() < deadline) {
+    replicas = await seedReplicas(c);
+    if (replicas.ready === replicas.desired && replicas.live === replicas.desired) {
+      restoreMs = realClock.now() - t0;
+      break;
+    }
+    await realClock.sleep(250);
+  }
+  return {
+    load: summary,
+    outsideIngressOutage: outside,
+    ingressOutageMs,
+    ingressOutageFailed,
+    appKills,
+    podDeletes,
+    replicas: { desired: replicas.desired, ready: replicas.ready },
+    restoreMs,
+  };
+}
+
+/** The figures of a chaos run, for the bench table and bench/report. */
+export function chaosFigures(r: ChaosResult): Figure[] {
+  const k = r.load.byKind;
+  return [
+    { figure: 'requests sent', value: r.load.sent, unit: 'req', decimals: 0 },
+    {
+      figure: 'achieved rate',
+      value: r.load.rate,
+      unit: 'req/s',
+      decimals: 0,
+      note: r.load.skipped ? `${r.load.skipped} beats skipped (in-flight cap)` : undefined,
+    },
+    {
+      figure: 'failed requests (all)',
+      value: r.load.failed,
+      unit: 'req',
+      decimals: 0,
+      note: `connect ${k.connect}, reset ${k.reset}, timeout ${k.timeout}, non-2xx ${k.status}, other ${k.other}; codes ${JSON.stringify(r.load.statusCodes)}`,
+    },
+    {
+      figure: 'failed outside the ingress-kill outage',
+      value: r.outsideIngressOutage.failed,
+      unit: 'req',
+      decimals: 0,
+      target: { op: '<', value: 1 },
+    },
+    {
+      figure: 'failed during the ingress-kill outage',
+      value: r.ingressOutageFailed,
+      unit: 'req',
+      decimals: 0,
+      note: 'single host-network process: a restart costs requests',
+    },
+    {
+      figure: 'ingress-kill outage',
+      value: r.ingressOutageMs,
+      unit: 'ms',
+      decimals: 0,
+      note: r.ingressOutageMs === undefined ? 'no kill, or never recovered' : undefined,
+    },
+    { figure: 'latency p50', value: r.load.latency.p50, unit: 'ms', decimals: 1 },
+    { figure: 'latency p99', value: r.load.latency.p99, unit: 'ms', decimals: 1 },
+    {
+      figure: 'app kills (killall python3)',
+      value: r.appKills.done,
+      unit: '',
+      decimals: 0,
+      note: `${r.appKills.failed} failed, ${r.appKills.skipped} skipped (previous exec still running), kubectl exec ${r.appKills.meanExecMs.toFixed(0)} ms mean`,
+    },
+    {
+      figure: 'pod deletions',
+      value: r.podDeletes.done,
+      unit: '',
+      decimals: 0,
+      note: `${r.podDeletes.failed} failed`,
+    },
+    {
+      figure: 'replicas ready at the end',
+      value: r.replicas.ready,
+      unit: `/ ${r.replicas.desired}`,
+      decimals: 0,
+      target: { op: '>', value: r.replicas.desired - 1 },
+    },
+    {
+      figure: 'time to restore all replicas',
+      value: r.restoreMs,
+      unit: 'ms',
+      decimals: 0,
+      note: r.restoreMs === undefined ? 'not restored within the settle time' : undefined,
+    },
+  ];
+}
