@@ -121,8 +121,8 @@ export async function startSkiff(
   ];
   // A pod and service CIDR of its own, so the test cluster coexists with a developer's cluster
   // (Skiff names its bridge, service device, netns and cgroups after the pod CIDR).
-  const podOctet = 200 + Math.floor(Math.random() * 40);
-  const serviceOctet = 128 + 16 * Math.floor(Math.random() * 4);
+  const podOctet = 200 + Math.floor(Math.random() * 50);
+  const serviceOctet = 64 + Math.floor(Math.random() * 128);
   const args = [
     join(repo, 'bin', 'skiff.js'),
     'up',
