@@ -140,7 +140,7 @@ export async function startSkiff(
     '--pod-cidr',
     `10.${podOctet}.0.0/16`,
     '--service-cidr',
-    `10.${serviceOctet}.0.0/12`,
+    `10.${serviceOctet}.0.0/16`,
     ...(opts.kubeVersion ? ['--kube-version', opts.kubeVersion] : []),
     ...(opts.args ?? []),
   ];
