@@ -1,9 +1,17 @@
 // The kubelet server (pkg/kubelet/server/server.go): container logs, exec over WebSocket
 // (v5/v4.channel.k8s.io) and the Summary API (/stats/summary), behind a bearer token.
-import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
+import {
+  createReadStream,
+  existsSync,
+  type FSWatcher,
+  readFileSync,
+  statSync,
+  watch,
+} from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import os from 'node:os';
+import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
 import type { Clock } from '../lib/clock.js';
@@ -210,36 +218,68 @@ function serveLogs(
     res.end();
     return;
   }
-  // Follow: poll the file for growth; stop when the container is restarted or the client leaves.
+  // Follow: read on every change of the log directory (fs.watch), with a slow timer for the
+  // stop conditions; stop when the container is restarted or the client leaves.
   let offset = existsSync(file) ? statSync(file).size : 0;
   let carry = '';
+  let reading = false;
+  let again = false;
+  let done = false;
   const attempt = w.container(container)?.attempt;
-  let timer = opts.clock.setTimeout(function poll() {
+  const stop = () => {
+    if (done) return;
+    done = true;
+    watcher?.close();
+    timer.cancel();
+    res.end();
+  };
+  const pump = () => {
+    if (done) return;
+    if (reading) {
+      again = true;
+      return;
+    }
     const size = existsSync(file) ? statSync(file).size : 0;
     if (size < offset) offset = 0; // rotated
-    if (size > offset) {
-      const stream = createReadStream(file, { start: offset, end: size - 1, encoding: 'utf8' });
-      let chunk = '';
-      stream.on('data', (d) => {
-        chunk += d;
-      });
-      stream.on('end', () => {
-        offset = size;
-        const text = carry + chunk;
-        const cut = text.lastIndexOf('\n') + 1;
-        carry = text.slice(cut);
-        res.write(renderLogs(text.slice(0, cut), { timestamps: fmt.timestamps }));
-        timer = opts.clock.setTimeout(poll, 100);
-      });
-      return;
-    }
+    if (size <= offset) return;
+    reading = true;
+    const stream = createReadStream(file, { start: offset, end: size - 1, encoding: 'utf8' });
+    let chunk = '';
+    stream.on('data', (d) => {
+      chunk += d;
+    });
+    stream.on('error', () => {
+      reading = false;
+    });
+    stream.on('end', () => {
+      reading = false;
+      offset = size;
+      const text = carry + chunk;
+      const cut = text.lastIndexOf('\n') + 1;
+      carry = text.slice(cut);
+      if (!done) res.write(renderLogs(text.slice(0, cut), { timestamps: fmt.timestamps }));
+      if (again) {
+        again = false;
+        pump();
+      }
+    });
+  };
+  let watcher: FSWatcher | undefined;
+  try {
+    watcher = watch(path.dirname(file), () => pump());
+    watcher.on('error', () => undefined);
+  } catch (err) {
+    opts.log.debug('log follow: no fs.watch, polling', { err: String(err) });
+  }
+  let timer = opts.clock.setTimeout(function check() {
+    pump();
     if (w.container(container)?.attempt !== attempt || !opts.findPod(ns, podName)) {
-      res.end();
+      stop();
       return;
     }
-    timer = opts.clock.setTimeout(poll, 100);
+    timer = opts.clock.setTimeout(check, watcher ? 1000 : 100);
   }, 100);
-  req.on('close', () => timer.cancel());
+  req.on('close', stop);
 }
 
 function serveExec(opts: KubeletServerOptions, parts: string[], q: URLSearchParams, ws: WebSocket) {

@@ -38,6 +38,7 @@ export class ShimClient {
   #onExit: (c: ShimContainer) => void = () => undefined;
   #onClose: () => void = () => undefined;
   #closed = false;
+  #closedWaiters: Array<() => void> = [];
 
   private constructor(sock: net.Socket) {
     this.#sock = sock;
@@ -46,6 +47,7 @@ export class ShimClient {
     sock.on('error', () => sock.destroy());
     sock.on('close', () => {
       this.#closed = true;
+      for (const w of this.#closedWaiters.splice(0)) w();
       for (const p of this.#pending.values()) p.reject(new Error('shim connection closed'));
       this.#pending.clear();
       this.#onClose();
@@ -67,6 +69,12 @@ export class ShimClient {
   /** True once the connection is gone (the shim exited or was killed). */
   get isClosed(): boolean {
     return this.#closed;
+  }
+
+  /** Resolves when the connection is gone (the shim closes it only by exiting, or close()). */
+  whenClosed(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    return new Promise((resolve) => this.#closedWaiters.push(resolve));
   }
 
   /** Sets the handler for container exits. */

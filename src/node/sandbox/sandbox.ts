@@ -73,8 +73,17 @@ export class Sandbox {
   /** Kills every container, stops the shim and waits until it is gone. */
   async stop(clock: Clock): Promise<void> {
     await this.client.shutdown();
-    const deadline = clock.now() + 6000;
-    while (this.isAlive && clock.now() < deadline) await clock.sleep(10);
+    // The shim's socket closes as it exits: wait for that instead of polling the whole time.
+    let timer: { cancel(): void } | undefined;
+    await Promise.race([
+      this.client.whenClosed(),
+      new Promise<void>((resolve) => {
+        timer = clock.setTimeout(resolve, 6000);
+      }),
+    ]);
+    timer?.cancel();
+    const deadline = clock.now() + 1000;
+    while (this.isAlive && clock.now() < deadline) await clock.sleep(2);
     if (this.isAlive) process.kill(this.shimPid, 'SIGKILL');
     this.client.close();
   }
