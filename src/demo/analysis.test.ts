@@ -113,5 +113,6 @@ describe('isScaledDown', () => {
     assert.equal(isScaledDown(at(0, [pod('a'), pod('b'), pod('c')]), 2), false);
     assert.equal(isScaledDown(at(0, [pod('a'), pod('b'), pod('c', true, 0, true)]), 2), true);
     assert.equal(isScaledDown(at(0, [pod('a'), pod('b')], { specReplicas: 3 }), 2), false);
+    assert.equal(isScaledDown(at(0, [pod('a'), pod('b')], { hpaCurrent: 3 }), 2), false);
   });
 });

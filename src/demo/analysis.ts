@@ -67,9 +67,13 @@ export function scaleUp(
   return out;
 }
 
-/** True when the Deployment is back to `min` replicas with no surplus pod left. */
+/** True when the Deployment (and the HPA's status) are back to `min` with no surplus pod left. */
 export function isScaledDown(s: Sample, min: number): boolean {
-  return s.specReplicas === min && s.pods.filter((p) => !p.deleting).length === min;
+  return (
+    s.specReplicas === min &&
+    (s.hpaCurrent === undefined || s.hpaCurrent === min) &&
+    s.pods.filter((p) => !p.deleting).length === min
+  );
 }
 
 /** Rounds a duration in ms to seconds with one decimal of millisecond precision kept. */

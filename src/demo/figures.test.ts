@@ -47,7 +47,7 @@ test('the summary shows every figure and how to clean up', () => {
     dashboardUrl: 'http://127.0.0.1:8088/',
   });
   assert.match(text, /The walkthrough succeeded\./);
-  assert.match(text, /failed requests.*0 of 200/);
+  assert.match(text, /failed requests \(request loop\)\s+0 of 200/);
   assert.match(text, /heal time.*4\.8 s/);
   assert.match(text, /first new pod Ready\s+6\.5 s/);
   assert.match(text, /peak replicas \(Ready pods\)\s+10 \(10\)/);

@@ -87,7 +87,7 @@ export function formatSummary(
     '',
     c.bold(v.ok ? 'The walkthrough succeeded.' : 'The walkthrough did not fully succeed.'),
     row(
-      'failed requests (self-heal, load)',
+      'failed requests (request loop)',
       `${f.failedRequests} of ${f.requests}`,
       f.failedRequests === 0 && f.requests > 0,
     ),

@@ -4,13 +4,16 @@ import assert from 'node:assert/strict';
 import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { DemoReport } from '../../src/demo/run.js';
-import { run, type SkiffUnderTest, startSkiff } from './harness.js';
+import { freePort, run, type SkiffUnderTest, startSkiff } from './harness.js';
 
 const repo = resolve(import.meta.dirname, '..', '..');
 let skiff: SkiffUnderTest;
 
 before(async () => {
-  skiff = await startSkiff({ args: ['--dashboard-port', '0'] });
+  // Own dashboard and ingress status ports, so the test coexists with a developer's cluster.
+  skiff = await startSkiff({
+    args: ['--dashboard-port', '0', '--ingress-status-port', String(await freePort())],
+  });
 });
 after(async () => {
   await skiff?.stop();
