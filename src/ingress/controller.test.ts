@@ -82,7 +82,7 @@ test('serves the seed Ingress through the default class and writes its status', 
     client: api.client,
     httpPort: busyPort,
     fallbackPort: 0,
-    bindAddress: '127.0.0.1',
+    bindAddresses: ['127.0.0.1'],
     statusPort: 0,
     accessLog: false,
   });

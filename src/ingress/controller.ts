@@ -16,6 +16,7 @@ import type { Component } from '../lib/lifecycle.js';
 import { createLogger, type Logger } from '../lib/log.js';
 import { EndpointPicker } from '../proxy/balancer.js';
 import { endpointsForServicePort } from '../proxy/proxier.js';
+import { BufferedLog } from './access-log.js';
 import { IngressProxy } from './proxy.js';
 import {
   isOwnedIngress,
@@ -24,6 +25,8 @@ import {
   type RouteBackend,
   RouteTable,
 } from './routes.js';
+import { mergeStats, TrafficStats } from './stats.js';
+import { createStatusServer } from './status.js';
 
 /** nginx's fail_timeout: how long a refused endpoint stays out before it is tried again. */
 const failTimeoutMs = 10_000;
@@ -37,10 +40,16 @@ export interface IngressControllerOptions {
   httpPort?: number;
   /** Used when httpPort cannot be bound (EACCES/EADDRINUSE); default 8080. */
   fallbackPort?: number;
-  /** Address to bind; default 0.0.0.0 (the controller runs with hostNetwork). */
-  bindAddress?: string;
-  /** Port of /healthz; default 10254 as ingress-nginx. 0 picks a free port. */
-  statusPort?: number;
+  /**
+   * Addresses to serve HTTP on; default 127.0.0.1 only. The first one that binds decides the
+   * port (httpPort or the fallback); others that cannot bind are skipped with a warning.
+   */
+  bindAddresses?: string[];
+  /** Port of /healthz and /stats; default 10254 as ingress-nginx. 0 picks a free port; false
+   * serves none (a worker process whose primary serves it). */
+  statusPort?: number | false;
+  /** Address of the status port; default 127.0.0.1. */
+  statusAddress?: string;
   /** Address published in Ingress status.loadBalancer; default 127.0.0.1. */
   publishIP?: string;
   /** The controller value of IngressClasses served; default k8s.io/ingress-nginx. */
@@ -53,6 +62,10 @@ export interface IngressControllerOptions {
 export interface IngressController extends Component {
   readonly httpPort: number;
   readonly statusPort: number;
+  /** This process's traffic counters. */
+  readonly stats: TrafficStats;
+  /** True once the route table is synced and HTTP is served. */
+  readonly serving: boolean;
 }
 
 /** The ingress controller as a Component. */
@@ -74,6 +87,9 @@ class Controller implements IngressController {
   readonly name = 'ingress-controller';
   httpPort = 0;
   statusPort = 0;
+  serving = false;
+  readonly stats: TrafficStats;
+  #accessLog: BufferedLog | undefined;
   #opts: IngressControllerOptions;
   #clock: Clock;
   #log: Logger;
@@ -104,10 +120,18 @@ class Controller implements IngressController {
       clock: this.#clock,
       onError: (err) => this.#log.warn('Ingress sync failed', { err: errorMessage(err) }),
     });
+    this.stats = new TrafficStats({ clock: this.#clock });
+    if (opts.accessLog === undefined) {
+      this.#accessLog = new BufferedLog({
+        write: (chunk) => process.stdout.write(chunk),
+        clock: this.#clock,
+      });
+    }
+    const buffered = this.#accessLog;
     const sink =
       opts.accessLog === false
         ? undefined
-        : (opts.accessLog ?? ((line: string) => process.stdout.write(`${line}\n`)));
+        : (opts.accessLog ?? (buffered ? (line: string) => buffered.push(line) : undefined));
     this.#proxy = new IngressProxy({
       routes: () => this.#routes,
       pickerFor: (b) => this.#pickerFor(b),
@@ -118,6 +142,7 @@ class Controller implements IngressController {
         this.#clock.setTimeout(() => this.#refreshService(b.namespace, b.service), failTimeoutMs);
       },
       accessLog: sink,
+      stats: this.stats,
       clock: this.#clock,
     });
   }
@@ -151,31 +176,23 @@ class Controller implements IngressController {
     await this.#sync();
     this.#runner.start();
 
-    const host = this.#opts.bindAddress ?? '0.0.0.0';
-    const server = http.createServer({ keepAliveTimeout: 75_000, maxHeaderSize: 16 * 1024 });
-    server.headersTimeout = 60_000;
-    this.#proxy.attach(server);
-    const want = this.#opts.httpPort ?? 80;
-    try {
-      await listen(server, want, host);
-    } catch (err) {
-      const fallback = this.#opts.fallbackPort ?? 8080;
-      this.#log.warn(
-        `Cannot bind the ingress HTTP port ${want} (${errorMessage(err)}); serving on port ${fallback} instead`,
-      );
-      await listen(server, fallback, host);
+    const servers = await this.#listenHTTP();
+    const statusPort = this.#opts.statusPort ?? 10254;
+    const status =
+      statusPort === false
+        ? undefined
+        : createStatusServer({
+            healthy: () => this.serving,
+            stats: async () => mergeStats([this.stats.snapshot()]),
+          });
+    if (status && statusPort !== false) {
+      await listen(status, statusPort, this.#opts.statusAddress ?? '127.0.0.1');
+      this.statusPort = (status.address() as { port: number }).port;
     }
-    this.httpPort = (server.address() as { port: number }).port;
-
-    const status = http.createServer((req, res) => {
-      const ok = req.url === '/healthz' || req.url === '/readyz';
-      res.writeHead(ok ? 200 : 404, { 'Content-Type': 'text/plain' });
-      res.end(ok ? 'ok' : 'not found');
-    });
-    await listen(status, this.#opts.statusPort ?? 10254, host);
-    this.statusPort = (status.address() as { port: number }).port;
+    this.serving = true;
     this.#log.info('Ingress controller serving', {
       httpPort: this.httpPort,
+      addresses: servers.map((s) => (s.address() as { address: string }).address),
       statusPort: this.statusPort,
     });
 
@@ -184,14 +201,58 @@ class Controller implements IngressController {
         'abort',
         () => {
           void this.#runner.stop();
+          this.serving = false;
           this.#proxy.close();
-          status.close();
-          server.closeAllConnections();
-          server.close(() => resolve());
+          this.#accessLog?.flush();
+          status?.close();
+          let open = servers.length;
+          for (const server of servers) {
+            server.closeAllConnections();
+            server.close(() => {
+              if (--open === 0) resolve();
+            });
+          }
         },
         { once: true },
       );
     });
+  }
+
+  /** Binds the HTTP port on every bind address (the fallback port when the first cannot). */
+  async #listenHTTP(): Promise<http.Server[]> {
+    const [first = '127.0.0.1', ...rest] = this.#opts.bindAddresses ?? ['127.0.0.1'];
+    const make = () => {
+      const server = http.createServer({ keepAliveTimeout: 75_000, maxHeaderSize: 16 * 1024 });
+      server.headersTimeout = 60_000;
+      this.#proxy.attach(server);
+      return server;
+    };
+    const main = make();
+    const want = this.#opts.httpPort ?? 80;
+    try {
+      await listen(main, want, first);
+    } catch (err) {
+      const fallback = this.#opts.fallbackPort ?? 8080;
+      this.#log.warn(
+        `Cannot bind the ingress HTTP port ${want} (${errorMessage(err)}); serving on port ${fallback} instead`,
+      );
+      await listen(main, fallback, first);
+    }
+    this.httpPort = (main.address() as { port: number }).port;
+    const servers = [main];
+    for (const addr of rest) {
+      const server = make();
+      try {
+        await listen(server, this.httpPort, addr);
+        servers.push(server);
+      } catch (err) {
+        this.#log.warn('Cannot serve the ingress on an address', {
+          address: `${addr}:${this.httpPort}`,
+          err: errorMessage(err),
+        });
+      }
+    }
+    return servers;
   }
 
   stopped(): Promise<void> {

@@ -15,6 +15,11 @@ export interface IngressAddonOptions {
   statusPort?: number;
   /** Address written to Ingress status; default 127.0.0.1. */
   publishIP?: string;
+  /**
+   * INGRESS_BIND_ADDRESS: comma-separated addresses to serve on (e.g. 0.0.0.0); default unset,
+   * meaning 127.0.0.1 plus the pod bridge address.
+   */
+  bindAddress?: string;
   /** Type of the ingress-nginx-controller Service; default ClusterIP. */
   serviceType?: 'ClusterIP' | 'NodePort';
 }
@@ -50,6 +55,8 @@ export function ingressAddonManifests(opts: IngressAddonOptions = {}): KObject[]
           resources: ['services', 'endpoints', 'pods', 'namespaces'],
           verbs: ['get', 'list', 'watch'],
         },
+        // The Node's podCIDR gives the pod bridge address to serve on.
+        { apiGroups: [''], resources: ['nodes'], verbs: ['get'] },
         {
           apiGroups: ['discovery.k8s.io'],
           resources: ['endpointslices'],
@@ -111,6 +118,10 @@ export function ingressAddonManifests(opts: IngressAddonOptions = {}): KObject[]
                   { name: 'INGRESS_FALLBACK_PORT', value: String(opts.fallbackPort ?? 8080) },
                   { name: 'INGRESS_STATUS_PORT', value: String(statusPort) },
                   { name: 'INGRESS_PUBLISH_IP', value: opts.publishIP ?? '127.0.0.1' },
+                  ...(opts.bindAddress
+                    ? [{ name: 'INGRESS_BIND_ADDRESS', value: opts.bindAddress }]
+                    : []),
+                  { name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
                   { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
                   {
                     name: 'POD_NAMESPACE',

@@ -7,6 +7,7 @@ import type net from 'node:net';
 import { type Clock, realClock } from '../lib/clock.js';
 import type { EndpointPicker, Target } from '../proxy/balancer.js';
 import type { RouteBackend, RouteTable } from './routes.js';
+import type { TrafficStats } from './stats.js';
 
 /** Methods nginx may pass to the next upstream after the request was sent. */
 const idempotent = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
@@ -35,6 +36,8 @@ export interface IngressProxyOptions {
   onRefused?: (b: RouteBackend, t: Target) => void;
   /** Receives one nginx-style access log line per request; omit to disable. */
   accessLog?: (line: string) => void;
+  /** Counts every request for /stats. */
+  stats?: TrafficStats;
   clock?: Clock;
   /** proxy-next-upstream-tries; default 3. */
   tries?: number;
@@ -132,7 +135,11 @@ export class IngressProxy {
         res.destroy();
       }
     };
-    res.once('finish', () => this.#log(req, res, start, backendName, attempts, reqId));
+    res.once('close', () => {
+      const finished = res.writableFinished;
+      this.#opts.stats?.record(finished ? res.statusCode : 0, this.#clock.now() - start);
+      if (finished) this.#log(req, res, start, backendName, attempts, reqId);
+    });
     req.on('error', () => res.destroy());
 
     const url = req.url ?? '/';
