@@ -35,6 +35,28 @@ const maxBufferedBytes = 32 * 1024 * 1024;
 const decodedCache = new WeakMap<KeyValue, Map<string, KObject>>();
 const encodedCache = new WeakMap<StoreEvent, Map<string, string>>();
 
+// Fan-out happens after the write that caused it has answered: the store calls watchers
+// synchronously inside the write, so delivering right there would put every watcher's decode,
+// filter and socket write in front of the writer's response. Events queue here, in store order,
+// and one setImmediate per burst delivers them (setImmediate, not a microtask: the response's
+// bytes leave on process.nextTick, which a microtask queued from an async handler would precede).
+const deferred: { deliver: (ev: StoreEvent) => void; ev: StoreEvent }[] = [];
+let isFlushScheduled = false;
+
+function deferDelivery(deliver: (ev: StoreEvent) => void, ev: StoreEvent): void {
+  deferred.push({ deliver, ev });
+  if (isFlushScheduled) return;
+  isFlushScheduled = true;
+  setImmediate(flushDeferred);
+}
+
+function flushDeferred(): void {
+  isFlushScheduled = false;
+  // Deliveries may write to the store (they do not today) and so queue more: take a snapshot.
+  const batch = deferred.splice(0, deferred.length);
+  for (const { deliver, ev } of batch) deliver(ev);
+}
+
 /** Serves a watch on res until the client goes away, the timeout passes, or the server closes. */
 export function serveWatch(
   store: GenericStore,
@@ -155,7 +177,14 @@ export function serveWatch(
   }
   lastRv = from;
   try {
-    handle = store.backend.watch(prefix, from, onEvent);
+    let isBacklog = true;
+    handle = store.backend.watch(prefix, from, (ev) => {
+      // The backlog (events since `from`) arrives synchronously here: deliver it at once, so it
+      // precedes any live event queued later.
+      if (isBacklog) onEvent(ev);
+      else deferDelivery(onEvent, ev);
+    });
+    isBacklog = false;
   } catch (err) {
     if (!(err instanceof CompactedError)) throw err;
     const status = expired(err.requested, err.compacted).toStatus();
