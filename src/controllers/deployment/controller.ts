@@ -13,6 +13,7 @@ import type { Component } from '../../lib/lifecycle.js';
 import type { Logger } from '../../lib/log.js';
 import { Controller, type Result } from '../runtime/controller.js';
 import { claimObjects, getControllerOf } from '../runtime/owner.js';
+import { checkPausedConditions, syncDeploymentStatus } from './progress.js';
 import { rolloutRecreate, rolloutRolling } from './rolling.js';
 import { DeploymentSync, deploymentGVK } from './sync.js';
 
@@ -125,10 +126,10 @@ export function createDeploymentController(
     if (d.metadata?.deletionTimestamp) {
       // Being deleted: only report status (upstream syncStatusOnly).
       const { newRS, oldRSs } = await s.getAllReplicaSetsAndSyncRevision(d, rsList, false);
-      await s.syncDeploymentStatus([...oldRSs, newRS], newRS, d);
+      await syncDeploymentStatus(s, [...oldRSs, newRS], newRS, d);
       return undefined;
     }
-    await s.checkPausedConditions(d);
+    await checkPausedConditions(s, d);
     if (d.spec?.paused) {
       await s.sync(d, rsList);
       return undefined;

@@ -2,6 +2,7 @@
 // recreate.go rolloutRecreate).
 import type { Deployment, ReplicaSet } from 'kubernetes-types/apps/v1.js';
 import type { Pod } from 'kubernetes-types/core/v1.js';
+import { syncRolloutStatus } from './progress.js';
 import type { DeploymentSync } from './sync.js';
 import {
   byCreationTimestamp,
@@ -24,15 +25,15 @@ export async function rolloutRolling(
   if (!newRS) return;
   const allRSs = [...oldRSs, newRS];
   if (await reconcileNewReplicaSet(s, allRSs, newRS, d)) {
-    await s.syncRolloutStatus(allRSs, newRS, d);
+    await syncRolloutStatus(s, allRSs, newRS, d);
     return;
   }
   if (await reconcileOldReplicaSets(s, allRSs, filterActiveReplicaSets(oldRSs), newRS, d)) {
-    await s.syncRolloutStatus(allRSs, newRS, d);
+    await syncRolloutStatus(s, allRSs, newRS, d);
     return;
   }
   if (d.status && deploymentComplete(d, d.status)) await s.cleanupDeployment(oldRSs, d);
-  await s.syncRolloutStatus(allRSs, newRS, d);
+  await syncRolloutStatus(s, allRSs, newRS, d);
 }
 
 /** Scales the new RS toward spec.replicas within maxSurge (upstream reconcileNewReplicaSet). */
@@ -139,7 +140,7 @@ export async function rolloutRecreate(
     if ((await s.scaleReplicaSetAndRecordEvent(rs, 0, d)).scaled) scaledDown = true;
   }
   if (scaledDown || oldPodsRunning(newRS, oldRSs, podsByRS)) {
-    await s.syncRolloutStatus(allRSs, newRS, d);
+    await syncRolloutStatus(s, allRSs, newRS, d);
     return;
   }
   if (!newRS) {
@@ -148,7 +149,7 @@ export async function rolloutRecreate(
   }
   if (newRS) await s.scaleReplicaSetAndRecordEvent(newRS, specReplicas(d), d);
   if (d.status && deploymentComplete(d, d.status)) await s.cleanupDeployment(oldRSs, d);
-  await s.syncRolloutStatus(allRSs, newRS, d);
+  await syncRolloutStatus(s, allRSs, newRS, d);
 }
 
 /** True while any pod of an old RS may still run (upstream oldPodsRunning). */

@@ -1,27 +1,22 @@
 // Deployment sync steps shared by both strategies: finding/creating the new ReplicaSet, scaling,
-// history cleanup and status (kubernetes pkg/controller/deployment/sync.go and progress.go).
-import type { Deployment, DeploymentStatus, ReplicaSet } from 'kubernetes-types/apps/v1.js';
+// and history cleanup (kubernetes pkg/controller/deployment/sync.go).
+import type { Deployment, ReplicaSet } from 'kubernetes-types/apps/v1.js';
 import type { EventRecorder } from '../../client/events.js';
 import type { Lister } from '../../client/informer.js';
 import { R } from '../../client/resources.js';
 import { isAlreadyExists, isNotFound, type KObject, type KubeClient } from '../../client/rest.js';
 import type { Clock } from '../../lib/clock.js';
 import { errorMessage } from '../../lib/errors.js';
-import { canonicalJSON, computeHash } from '../runtime/hash.js';
+import { computeHash } from '../runtime/hash.js';
 import { getControllerOf, newControllerRef } from '../runtime/owner.js';
+import { syncDeploymentStatus } from './progress.js';
 import {
   byCreationTimestamp,
   defaultDeploymentUniqueLabelKey,
-  deploymentComplete,
-  deploymentProgressing,
-  deploymentTimedOut,
   equalIgnoreHash,
   filterActiveReplicaSets,
   findNewReplicaSet,
-  getActualReplicaCountForReplicaSets,
-  getAvailableReplicaCountForReplicaSets,
   getDeploymentCondition,
-  getReadyReplicaCountForReplicaSets,
   getReplicaCountForReplicaSets,
   hasProgressDeadline,
   isRollingUpdate,
@@ -29,11 +24,9 @@ import {
   maxReplicasAnnotation,
   maxRevision,
   maxSurge,
-  maxUnavailable,
   newDeploymentCondition,
   newRSNewReplicas,
   Reasons,
-  removeDeploymentCondition,
   revisionAnnotation,
   revisionOf,
   setDeploymentCondition,
@@ -346,186 +339,6 @@ export class DeploymentSync {
     }
   }
 
-  /** Status counts and the Available condition (upstream calculateStatus). */
-  calculateStatus(
-    allRSs: readonly (ReplicaSet | undefined)[],
-    newRS: ReplicaSet | undefined,
-    d: Deployment,
-  ): DeploymentStatus {
-    const available = getAvailableReplicaCountForReplicaSets(allRSs);
-    const total = getReplicaCountForReplicaSets(allRSs);
-    const status: DeploymentStatus = {
-      observedGeneration: d.metadata?.generation,
-      replicas: getActualReplicaCountForReplicaSets(allRSs),
-      updatedReplicas: getActualReplicaCountForReplicaSets([newRS]),
-      readyReplicas: getReadyReplicaCountForReplicaSets(allRSs),
-      availableReplicas: available,
-      unavailableReplicas: Math.max(0, total - available),
-    };
-    if (d.status?.collisionCount !== undefined) status.collisionCount = d.status.collisionCount;
-    if (d.status?.conditions?.length)
-      status.conditions = d.status.conditions.map((c) => ({ ...c }));
-    const now = this.ctx.clock.now();
-    if (available >= specReplicas(d) - maxUnavailable(d)) {
-      setDeploymentCondition(
-        status,
-        newDeploymentCondition(
-          'Available',
-          'True',
-          Reasons.MinimumReplicasAvailable,
-          'Deployment has minimum availability.',
-          now,
-        ),
-      );
-    } else {
-      setDeploymentCondition(
-        status,
-        newDeploymentCondition(
-          'Available',
-          'False',
-          Reasons.MinimumReplicasUnavailable,
-          'Deployment does not have minimum availability.',
-          now,
-        ),
-      );
-    }
-    return status;
-  }
-
-  /** Writes the calculated status when it changed (upstream syncDeploymentStatus). */
-  async syncDeploymentStatus(
-    allRSs: readonly (ReplicaSet | undefined)[],
-    newRS: ReplicaSet | undefined,
-    d: Deployment,
-  ): Promise<void> {
-    const newStatus = this.calculateStatus(allRSs, newRS, d);
-    if (statusEqual(d.status, newStatus)) return;
-    d.status = newStatus;
-    await this.updateStatus(d);
-  }
-
-  /** Status plus the Progressing condition and deadline requeue (upstream syncRolloutStatus). */
-  async syncRolloutStatus(
-    allRSs: readonly (ReplicaSet | undefined)[],
-    newRS: ReplicaSet | undefined,
-    d: Deployment,
-  ): Promise<void> {
-    const now = this.ctx.clock.now();
-    const newStatus = this.calculateStatus(allRSs, newRS, d);
-    if (!hasProgressDeadline(d)) removeDeploymentCondition(newStatus, 'Progressing');
-    const currentCond = getDeploymentCondition(d.status, 'Progressing');
-    const isCompleteDeployment =
-      newStatus.replicas === newStatus.updatedReplicas &&
-      currentCond?.reason === Reasons.NewRSAvailable;
-    if (hasProgressDeadline(d) && !isCompleteDeployment) {
-      const rsName = newRS?.metadata?.name;
-      if (deploymentComplete(d, newStatus)) {
-        const msg = rsName
-          ? `ReplicaSet "${rsName}" has successfully progressed.`
-          : `Deployment "${d.metadata?.name}" has successfully progressed.`;
-        setDeploymentCondition(
-          newStatus,
-          newDeploymentCondition('Progressing', 'True', Reasons.NewRSAvailable, msg, now),
-        );
-      } else if (deploymentProgressing(d, newStatus)) {
-        const msg = rsName
-          ? `ReplicaSet "${rsName}" is progressing.`
-          : `Deployment "${d.metadata?.name}" is progressing.`;
-        const cond = newDeploymentCondition(
-          'Progressing',
-          'True',
-          Reasons.ReplicaSetUpdated,
-          msg,
-          now,
-        );
-        // Progress refreshes lastUpdateTime even when the reason is unchanged.
-        if (currentCond) {
-          if (currentCond.status === 'True')
-            cond.lastTransitionTime = currentCond.lastTransitionTime;
-          removeDeploymentCondition(newStatus, 'Progressing');
-        }
-        setDeploymentCondition(newStatus, cond);
-      } else if (deploymentTimedOut(d, newStatus, now)) {
-        const msg = rsName
-          ? `ReplicaSet "${rsName}" has timed out progressing.`
-          : `Deployment "${d.metadata?.name}" has timed out progressing.`;
-        setDeploymentCondition(
-          newStatus,
-          newDeploymentCondition('Progressing', 'False', Reasons.TimedOut, msg, now),
-        );
-      }
-    }
-    const failure = [newRS, ...allRSs]
-      .flatMap((rs) => rs?.status?.conditions ?? [])
-      .find((c) => c.type === 'ReplicaFailure' && c.status === 'True');
-    if (failure) {
-      setDeploymentCondition(newStatus, {
-        type: 'ReplicaFailure',
-        status: 'True',
-        reason: failure.reason,
-        message: failure.message,
-        lastTransitionTime: failure.lastTransitionTime,
-        lastUpdateTime: failure.lastTransitionTime,
-      });
-    } else {
-      removeDeploymentCondition(newStatus, 'ReplicaFailure');
-    }
-    if (statusEqual(d.status, newStatus)) {
-      this.requeueStuckDeployment(d, newStatus);
-      return;
-    }
-    d.status = newStatus;
-    await this.updateStatus(d);
-  }
-
-  /** Re-checks a stalled rollout once its progress deadline passes (upstream requeueStuckDeployment). */
-  requeueStuckDeployment(d: Deployment, newStatus: DeploymentStatus): void {
-    const cond = getDeploymentCondition(d.status, 'Progressing');
-    if (!hasProgressDeadline(d) || !cond) return;
-    if (deploymentComplete(d, newStatus) || cond.reason === Reasons.TimedOut) return;
-    const after =
-      Date.parse(cond.lastUpdateTime ?? '') +
-      (d.spec?.progressDeadlineSeconds ?? 600) * 1000 -
-      this.ctx.clock.now();
-    this.ctx.enqueueAfter(d, after < 1000 ? 1000 : after + 1000);
-  }
-
-  /** Adds/removes the paused Progressing condition (upstream checkPausedConditions). */
-  async checkPausedConditions(d: Deployment): Promise<void> {
-    if (!hasProgressDeadline(d)) return;
-    const cond = getDeploymentCondition(d.status, 'Progressing');
-    if (cond?.reason === Reasons.TimedOut) return;
-    const pausedCondExists = cond?.reason === Reasons.Paused;
-    const now = this.ctx.clock.now();
-    d.status ??= {};
-    if (d.spec?.paused && !pausedCondExists) {
-      setDeploymentCondition(
-        d.status,
-        newDeploymentCondition(
-          'Progressing',
-          'Unknown',
-          Reasons.Paused,
-          'Deployment is paused',
-          now,
-        ),
-      );
-    } else if (!d.spec?.paused && pausedCondExists) {
-      setDeploymentCondition(
-        d.status,
-        newDeploymentCondition(
-          'Progressing',
-          'Unknown',
-          Reasons.Resumed,
-          'Deployment is resumed',
-          now,
-        ),
-      );
-    } else {
-      return;
-    }
-    await this.updateStatus(d);
-  }
-
   /** True when spec.replicas changed since the active RSs were last scaled (upstream isScalingEvent). */
   async isScalingEvent(d: Deployment, rsList: readonly ReplicaSet[]): Promise<boolean> {
     const { newRS, oldRSs } = await this.getAllReplicaSetsAndSyncRevision(d, rsList, false);
@@ -542,7 +355,7 @@ export class DeploymentSync {
     const { newRS, oldRSs } = await this.getAllReplicaSetsAndSyncRevision(d, rsList, false);
     await this.scale(d, newRS, oldRSs);
     if (d.spec?.paused) await this.cleanupDeployment(oldRSs, d);
-    await this.syncDeploymentStatus([...oldRSs, newRS], newRS, d);
+    await syncDeploymentStatus(this, [...oldRSs, newRS], newRS, d);
   }
 }
 
@@ -574,22 +387,4 @@ export function getProportion(rs: ReplicaSet, d: Deployment, toAdd: number, adde
   }
   const allowed = toAdd - added;
   return toAdd > 0 ? Math.min(fraction, allowed) : Math.max(fraction, allowed);
-}
-
-// Compares statuses ignoring key order and undefined fields (upstream reflect.DeepEqual).
-function statusEqual(a: DeploymentStatus | undefined, b: DeploymentStatus): boolean {
-  const norm = (s: DeploymentStatus | undefined) => {
-    const c: Record<string, unknown> = { ...(s ?? {}) };
-    for (const k of [
-      'replicas',
-      'updatedReplicas',
-      'readyReplicas',
-      'availableReplicas',
-      'unavailableReplicas',
-    ]) {
-      c[k] = c[k] ?? 0;
-    }
-    return canonicalJSON(c);
-  };
-  return norm(a) === norm(b);
 }
