@@ -113,7 +113,9 @@ export async function startSkiff(
 ): Promise<SkiffUnderTest> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'skiff-it-'));
   const cacheDir = mkdtempSync(join(tmpdir(), 'skiff-kcache-'));
-  const [apiPort, ingressPort, kubeletPort, metricsPort] = [
+  const [apiPort, ingressPort, kubeletPort, metricsPort, dashboardPort, statusPort] = [
+    await freePort(),
+    await freePort(),
     await freePort(),
     await freePort(),
     await freePort(),
@@ -137,6 +139,10 @@ export async function startSkiff(
     String(kubeletPort),
     '--metrics-port',
     String(metricsPort),
+    '--dashboard-port',
+    String(dashboardPort),
+    '--ingress-status-port',
+    String(statusPort),
     '--pod-cidr',
     `10.${podOctet}.0.0/16`,
     '--service-cidr',
