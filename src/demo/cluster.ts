@@ -24,6 +24,17 @@ function readInfo(pidFile: string): Record<string, unknown> {
   return JSON.parse(readFileSync(pidFile, 'utf8')) as Record<string, unknown>;
 }
 
+/** The dashboard URL `skiff up` printed in its log (the pid file may not carry it). */
+function dashboardFromLog(logFile: string): string | undefined {
+  try {
+    const text = readFileSync(logFile, 'utf8');
+    return [...text.matchAll(/^\s+dashboard\s+(http:\/\/\S+)/gm)].at(-1)?.[1];
+  } catch {
+    // No log (e.g. a foreground `skiff up`): the summary just omits the dashboard.
+    return undefined;
+  }
+}
+
 function infoFrom(
   root: string,
   info: Record<string, unknown>,
@@ -38,7 +49,7 @@ function infoFrom(
     dataDir: root,
     kubeconfig: str('kubeconfig') ?? join(root, 'kubeconfig'),
     ingressUrl,
-    dashboardUrl: str('dashboardUrl'),
+    dashboardUrl: str('dashboardUrl') ?? dashboardFromLog(join(root, 'skiff.log')),
     pid: Number(info['pid']),
   };
 }

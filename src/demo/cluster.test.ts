@@ -1,0 +1,45 @@
+// Tests of finding the running cluster from its data dir (pid file, log), without starting one.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { ensureCluster } from './cluster.js';
+
+function dataDir(t: { after(fn: () => void): void }): string {
+  const dir = mkdtempSync(join(tmpdir(), 'skiff-demo-cluster-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+test('uses the running cluster named by the pid file, and the dashboard from the log', async (t) => {
+  const dir = dataDir(t);
+  // This test process stands in for a live `skiff up`.
+  writeFileSync(
+    join(dir, 'skiff.pid'),
+    JSON.stringify({
+      pid: process.pid,
+      ready: true,
+      kubeconfig: join(dir, 'kubeconfig'),
+      ingressUrl: 'http://127.0.0.1:18080/',
+    }),
+  );
+  writeFileSync(join(dir, 'skiff.log'), 'Skiff is ready\n  dashboard    http://127.0.0.1:8088/\n');
+  const c = await ensureCluster({ dataDir: dir });
+  assert.deepEqual(c, {
+    dataDir: dir,
+    kubeconfig: join(dir, 'kubeconfig'),
+    ingressUrl: 'http://127.0.0.1:18080/',
+    dashboardUrl: 'http://127.0.0.1:8088/',
+    pid: process.pid,
+    started: false,
+  });
+  const other = await ensureCluster({ dataDir: dir, ingressPort: 9090 });
+  assert.equal(other.ingressUrl, 'http://127.0.0.1:9090/');
+});
+
+test('a cluster that is still starting is an error, not a second start', async (t) => {
+  const dir = dataDir(t);
+  writeFileSync(join(dir, 'skiff.pid'), JSON.stringify({ pid: process.pid }));
+  await assert.rejects(ensureCluster({ dataDir: dir }), /still starting/);
+});
