@@ -2,6 +2,7 @@
 // readiness probes, OOMKilled, exec with a TTY, logs -f, and adopting pods after an agent restart.
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import os from 'node:os';
 import { after, before, test } from 'node:test';
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import { R } from '../client/resources.js';
@@ -164,4 +165,18 @@ test('a new agent on the same data dir adopts running pods without restarting th
   await adopted.sandbox?.client.signal('app', 9);
   const healed = await waitForPod(node, 'term', (x) => status(x)?.restartCount === 1 && isReady(x));
   assert.equal(status(healed)?.lastState?.terminated?.signal, 9);
+});
+
+test('a hostNetwork pod shares the node hostname and never renames the node', {
+  skip,
+}, async () => {
+  const before = os.hostname();
+  await node.api.client.create(
+    R.pods,
+    testPod('hostnet', { command: ['sleep', '1000'] }, { hostNetwork: true }),
+  );
+  await waitForPod(node, 'hostnet', (x) => !!status(x)?.state?.running);
+  const r = await execWs(node.agent, 'hostnet', ['hostname']);
+  assert.equal(r.stdout.trim(), before);
+  assert.equal(os.hostname(), before);
 });

@@ -291,8 +291,9 @@ class Shim:
                 'signal': os.WTERMSIG(status) if os.WIFSIGNALED(status) else 0,
                 'finishedAt': now_rfc3339(),
             }
-            self.save()
+            # Tell Skiff first (pod NotReady within a few ms of the exit), then persist.
             self.broadcast({'event': 'exit', 'container': st})
+            self.save()
 
     def handle(self, conn, req):
         op = req.get('op')
