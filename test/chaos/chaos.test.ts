@@ -32,7 +32,7 @@ test('chaos under load: no failed request outside the ingress outage, replicas r
       .join('\n'),
   );
   assert.ok(r.load.sent > 500, `sent ${r.load.sent}`);
-  assert.ok(r.appKills.done >= 3, `app kills ${r.appKills.done}`);
+  assert.ok(r.appKills.done >= 1, `app kills ${r.appKills.done}`);
   assert.ok(r.podDeletes.done >= 5, `pod deletes ${r.podDeletes.done}`);
   assert.equal(r.replicas.ready, r.replicas.desired, 'every replica ready again');
   assert.ok(r.ingressOutageMs !== undefined, 'the ingress came back after its kill');

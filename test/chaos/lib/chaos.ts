@@ -23,6 +23,10 @@ export interface ChaosOptions {
   deleteEveryMs?: number;
   /** When to SIGKILL the ingress controller (ms into the run; default half way; <0: never). */
   killIngressAtMs?: number;
+  /** Per-request timeout in ms (default 10 s: the shared machine is slow, a timeout is a failure). */
+  timeoutMs?: number;
+  /** kubectl exec sessions allowed at once (default 3; each takes seconds on a loaded machine). */
+  maxExecs?: number;
   /** How long to wait for every replica to be ready again after the run (default 90 s). */
   settleMs?: number;
   log?: (line: string) => void;
@@ -51,7 +55,11 @@ export async function runChaos(c: ChaosCluster, opts: ChaosOptions): Promise<Cha
   const killEvery = opts.killEveryMs ?? 1000;
   const deleteEvery = opts.deleteEveryMs ?? 2000;
   const killIngressAt = opts.killIngressAtMs ?? opts.durationMs / 2;
-  const load = new PacedLoad({ url: c.ingressUrl, rate: opts.rate });
+  const load = new PacedLoad({
+    url: c.ingressUrl,
+    rate: opts.rate,
+    timeoutMs: opts.timeoutMs ?? 10_000,
+  });
   const appKills = { done: 0, failed: 0, skipped: 0, meanExecMs: 0 };
   let execMsTotal = 0;
   // Pods being exec'd into or deleted: a kill and a delete never pick the same pod at once.
@@ -63,7 +71,7 @@ export async function runChaos(c: ChaosCluster, opts: ChaosOptions): Promise<Cha
     pending.add(p);
     void p.finally(() => pending.delete(p));
   };
-  let killInFlight = false;
+  let execs = 0;
 
   const killApp = async () => {
     const victim = pick(
@@ -117,11 +125,11 @@ export async function runChaos(c: ChaosCluster, opts: ChaosOptions): Promise<Cha
     }
     if (now >= nextKill) {
       nextKill += killEvery;
-      // kubectl exec takes a while on a loaded machine: one at a time, a missed beat is counted.
-      if (killInFlight) appKills.skipped++;
+      // kubectl exec takes seconds on a loaded machine: a few at once, a missed beat is counted.
+      if (execs >= (opts.maxExecs ?? 3)) appKills.skipped++;
       else {
-        killInFlight = true;
-        track(killApp().finally(() => (killInFlight = false)));
+        execs++;
+        track(killApp().finally(() => execs--));
       }
     }
     if (now >= nextDelete) {

@@ -21,6 +21,8 @@ export interface ChaosCluster {
   skiff: SkiffUnderTest;
   client: KubeClient;
   podCIDR: string;
+  /** The node agent's (kubelet) HTTPS port on 127.0.0.1. */
+  kubeletPort: number;
   ingressUrl: string;
   /** The bridge/netns/cgroup names Skiff derives from the pod CIDR. */
   netnsPrefix: string;
@@ -37,10 +39,14 @@ export const SEED_APP = 'hello-world-flask';
  * would clash with other clusters on the machine) and CIDRs from a range the harness does not use.
  */
 export async function bootCluster(opts: { args?: string[] } = {}): Promise<ChaosCluster> {
-  const podCIDR = `10.${64 + Math.floor(Math.random() * 32)}.0.0/16`;
-  const serviceCIDR = `10.${16 * (1 + Math.floor(Math.random() * 3))}.0.0/12`;
+  // The harness draws pods from 10.200-249 and services from 10.64-191: these stay clear of both.
+  const podCIDR = `10.${2 + Math.floor(Math.random() * 12)}.0.0/16`;
+  const serviceCIDR = `10.${16 + Math.floor(Math.random() * 48)}.0.0/16`;
+  const kubeletPort = await freePort();
   const skiff = await startSkiff({
     args: [
+      '--kubelet-port',
+      String(kubeletPort),
       '--pod-cidr',
       podCIDR,
       '--service-cidr',
@@ -57,6 +63,7 @@ export async function bootCluster(opts: { args?: string[] } = {}): Promise<Chaos
     skiff,
     client: new KubeClient({ config: loadKubeconfig(skiff.kubeconfig) }),
     podCIDR,
+    kubeletPort,
     ingressUrl: `http://127.0.0.1:${skiff.ingressPort}/`,
     netnsPrefix: names.netnsPrefix ?? 'skiff',
     cgroupName: names.cgroupName ?? 'skiff',
