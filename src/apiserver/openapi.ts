@@ -37,38 +37,47 @@ function operations(r: ResourceInfo): Record<string, unknown> {
   return paths;
 }
 
-/** Serves the OpenAPI v3 index and documents, with stable hashes. */
-export class OpenApiV3 {
-  #docs = new Map<string, { text: string; hash: string }>();
+/** One OpenAPI v3 document (and its hash) per group-version path. */
+function buildDocuments(): Map<string, { text: string; hash: string }> {
+  const docs = new Map<string, { text: string; hash: string }>();
+  const byGv = new Map<string, ResourceInfo[]>();
+  for (const r of builtinResources) byGv.set(gvPath(r), [...(byGv.get(gvPath(r)) ?? []), r]);
+  for (const [gv, rs] of byGv) {
+    let paths: Record<string, unknown> = {};
+    for (const r of rs) paths = { ...paths, ...operations(r) };
+    const doc = {
+      openapi: '3.0.0',
+      info: { title: 'Kubernetes', version: 'v1.32.0' },
+      paths,
+      components: { schemas: {} },
+    };
+    const text = JSON.stringify(doc);
+    const hash = createHash('sha512').update(text).digest('hex').slice(0, 128).toUpperCase();
+    docs.set(gv, { text, hash });
+  }
+  return docs;
+}
 
-  constructor() {
-    const byGv = new Map<string, ResourceInfo[]>();
-    for (const r of builtinResources) byGv.set(gvPath(r), [...(byGv.get(gvPath(r)) ?? []), r]);
-    for (const [gv, rs] of byGv) {
-      let paths: Record<string, unknown> = {};
-      for (const r of rs) paths = { ...paths, ...operations(r) };
-      const doc = {
-        openapi: '3.0.0',
-        info: { title: 'Kubernetes', version: 'v1.32.0' },
-        paths,
-        components: { schemas: {} },
-      };
-      const text = JSON.stringify(doc);
-      const hash = createHash('sha512').update(text).digest('hex').slice(0, 128).toUpperCase();
-      this.#docs.set(gv, { text, hash });
-    }
+/** Serves the OpenAPI v3 index and documents, with stable hashes (built on first request). */
+export class OpenApiV3 {
+  #built: Map<string, { text: string; hash: string }> | undefined;
+
+  // Only kubectl's validation asks for these: building them is not part of startup.
+  #docs(): Map<string, { text: string; hash: string }> {
+    this.#built ??= buildDocuments();
+    return this.#built;
   }
 
   /** The /openapi/v3 discovery index. */
   index(): string {
     const paths: Record<string, unknown> = {};
-    for (const [gv, d] of this.#docs)
+    for (const [gv, d] of this.#docs())
       paths[gv] = { serverRelativeURL: `/openapi/v3/${gv}?hash=${d.hash}` };
     return JSON.stringify({ paths });
   }
 
   /** The document of one group-version path ("apis/apps/v1"); undefined when unknown. */
   document(gv: string): string | undefined {
-    return this.#docs.get(gv)?.text;
+    return this.#docs().get(gv)?.text;
   }
 }

@@ -69,3 +69,15 @@ export async function loadProtobufDecoder(): Promise<ProtobufDecoder | undefined
     return undefined;
   }
 }
+
+/**
+ * A loader of the protobuf decoder that imports it on first call: protobufjs and its schema cost
+ * startup time and memory, and only kubectl's typed creates send protobuf.
+ */
+export function lazyProtobufDecoder(): () => Promise<ProtobufDecoder | undefined> {
+  let loading: Promise<ProtobufDecoder | undefined> | undefined;
+  return () => {
+    loading ??= loadProtobufDecoder();
+    return loading;
+  };
+}

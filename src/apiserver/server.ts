@@ -32,7 +32,7 @@ import { GenericStore } from './handlers/store.js';
 import { parseMediaTypes, sendError, sendObject } from './http.js';
 import { upgradePodExec } from './node-proxy.js';
 import { OpenApiV3 } from './openapi.js';
-import { loadProtobufDecoder, loadRegistry, type RegistryModule } from './registry-loader.js';
+import { lazyProtobufDecoder, loadRegistry, type RegistryModule } from './registry-loader.js';
 import { pathNotFound, StatusError, toStatusError, unauthorized } from './status-error.js';
 
 /** The version /version reports (kubectl's dispatcher picks its client from major/minor). */
@@ -107,15 +107,12 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   const openapi = new OpenApiV3();
 
   const ready = (async () => {
-    const [registry, decodeProtobuf] = await Promise.all([
-      opts.registry ?? loadRegistry(),
-      loadProtobufDecoder(),
-    ]);
+    const registry = await (opts.registry ?? loadRegistry());
     const store = new GenericStore({ backend: opts.backend, clock, registry });
     ctx = {
       store,
       registry,
-      decodeProtobuf,
+      loadProtobuf: lazyProtobufDecoder(),
       serviceAccountIssuer: opts.serviceAccountIssuer,
       kubelet: opts.kubelet,
       log,

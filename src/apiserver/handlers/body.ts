@@ -67,11 +67,12 @@ export function parseText(text: string, yaml: boolean): unknown {
 /** Reads and decodes an object body (POST/PUT). */
 export async function readObjectBody(
   req: http.IncomingMessage,
-  decodeProtobuf: ProtobufDecoder | undefined,
+  loadProtobuf: (() => Promise<ProtobufDecoder | undefined>) | undefined,
 ): Promise<DecodedBody> {
   const buf = await readBody(req);
   const mediaType = parseMediaTypes(req.headers['content-type'])[0]?.type ?? 'application/json';
   if (mediaType === 'application/vnd.kubernetes.protobuf') {
+    const decodeProtobuf = await loadProtobuf?.();
     if (!decodeProtobuf) throw unsupported(mediaType, ['application/json', 'application/yaml']);
     try {
       return { value: decodeProtobuf(buf), mediaType };

@@ -41,7 +41,8 @@ export interface UserInfo {
 export interface ApiContext {
   store: GenericStore;
   registry: RegistryModule;
-  decodeProtobuf?: ProtobufDecoder;
+  /** Loads the protobuf body decoder (on first use); undefined when none exists. */
+  loadProtobuf?: () => Promise<ProtobufDecoder | undefined>;
   serviceAccountIssuer?: ServiceAccountIssuer;
   kubelet?: KubeletClientConfig;
   log: Logger;

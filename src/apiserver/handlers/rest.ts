@@ -189,7 +189,7 @@ export async function handleResource(
     }
     if (method === 'POST') {
       const rendering = negotiate(req.headers.accept, { allowTable: false });
-      const body = await readObjectBody(req, ctx.decodeProtobuf);
+      const body = await readObjectBody(req, ctx.loadProtobuf);
       const obj = checkKind(r, body.value);
       const warnings = checkSchema(ctx.registry, obj, {
         mode: parseFieldValidation(q.get('fieldValidation')),
@@ -256,7 +256,7 @@ export async function handleResource(
   }
   if (method === 'PUT') {
     const rendering = negotiate(req.headers.accept, { allowTable: false });
-    const body = await readObjectBody(req, ctx.decodeProtobuf);
+    const body = await readObjectBody(req, ctx.loadProtobuf);
     const obj = checkKind(r, body.value);
     const warnings = checkSchema(ctx.registry, obj, {
       mode: parseFieldValidation(q.get('fieldValidation')),

@@ -101,7 +101,7 @@ export async function handleSubresource(
         return;
       }
       if (method === 'PUT') {
-        const body = await readObjectBody(req, ctx.decodeProtobuf);
+        const body = await readObjectBody(req, ctx.loadProtobuf);
         const obj = body.value as KObject;
         const updated = store.guaranteedUpdate(r, rr.namespace, name, () => obj, {
           dryRun,
@@ -118,7 +118,7 @@ export async function handleSubresource(
     case 'finalize':
       if (method !== 'PUT') throw methodNotAllowed();
       {
-        const body = await readObjectBody(req, ctx.decodeProtobuf);
+        const body = await readObjectBody(req, ctx.loadProtobuf);
         const updated = store.guaranteedUpdate(r, rr.namespace, name, () => body.value as KObject, {
           dryRun,
           subresource: 'finalize',
@@ -135,7 +135,7 @@ export async function handleSubresource(
       return;
     case 'eviction':
       if (method !== 'POST') throw methodNotAllowed();
-      await readObjectBody(req, ctx.decodeProtobuf);
+      await readObjectBody(req, ctx.loadProtobuf);
       store.delete(r, rr.namespace, name, { dryRun });
       sendObject(res, 201, {
         kind: 'Status',
@@ -173,7 +173,7 @@ async function handleScale(
   }
   let computeScale: (current: KObject) => KObject;
   if (method === 'PUT') {
-    const body = await readObjectBody(req, ctx.decodeProtobuf);
+    const body = await readObjectBody(req, ctx.loadProtobuf);
     const scale = body.value as KObject;
     computeScale = () => scale;
   } else if (method === 'PATCH') {
@@ -233,7 +233,7 @@ async function handleBinding(
   rr: ResourceRequest,
   dryRun: boolean,
 ): Promise<void> {
-  const body = await readObjectBody(req, ctx.decodeProtobuf);
+  const body = await readObjectBody(req, ctx.loadProtobuf);
   const binding = isObject(body.value) ? body.value : {};
   const target = isObject(binding['target']) ? binding['target'] : {};
   const nodeName = target['name'];
@@ -299,7 +299,7 @@ async function handleTokenRequest(
   res: http.ServerResponse,
   rr: ResourceRequest,
 ): Promise<void> {
-  const body = await readObjectBody(req, ctx.decodeProtobuf);
+  const body = await readObjectBody(req, ctx.loadProtobuf);
   const tr = isObject(body.value) ? body.value : {};
   const spec = isObject(tr['spec']) ? tr['spec'] : {};
   const sa = ctx.store.get(rr.r, rr.namespace, rr.name!);
