@@ -1,0 +1,92 @@
+// The dispatcher runs kubectl 1.28 or 1.33 when the server reports that version: the seed's
+// object-creating commands, patches, apply and tables must work with both (issue #2).
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { type SkiffUnderTest, startSkiff } from './harness.js';
+
+const testdata = join(import.meta.dirname, '..', 'testdata');
+
+for (const version of ['1.28', '1.33']) {
+  describe(`kubectl ${version}`, () => {
+    let skiff: SkiffUnderTest;
+    before(async () => {
+      skiff = await startSkiff({ kubeVersion: version });
+    });
+    after(async () => {
+      await skiff?.stop();
+    });
+
+    test('version reports the server version and the matching client runs', async () => {
+      const out = await skiff.kubectlOk(['version']);
+      assert.match(out, new RegExp(`Client Version: v${version.replace('.', '\\.')}\\.`));
+      assert.match(out, new RegExp(`Server Version: v${version.replace('.', '\\.')}\\.0`));
+    });
+
+    test('the seed commands create their objects', async () => {
+      await skiff.kubectlOk([
+        'create',
+        'deployment',
+        'hello-world-flask',
+        '--image=lyzhang1999/hello-world-flask:latest',
+        '--replicas=2',
+      ]);
+      await skiff.kubectlOk([
+        'create',
+        'service',
+        'clusterip',
+        'hello-world-flask',
+        '--tcp=5000:5000',
+      ]);
+      await skiff.kubectlOk([
+        'create',
+        'ingress',
+        'hello-world-flask',
+        '--rule=/=hello-world-flask:5000',
+      ]);
+      assert.match(
+        await skiff.kubectlOk([
+          'autoscale',
+          'deployment',
+          'hello-world-flask',
+          '--cpu-percent=50',
+          '--min=2',
+          '--max=10',
+        ]),
+        /horizontalpodautoscaler.autoscaling\/hello-world-flask autoscaled/,
+      );
+      await skiff.kubectlOk([
+        'patch',
+        'deployment',
+        'hello-world-flask',
+        '--type=json',
+        '-p=[{"op": "add", "path": "/spec/template/spec/containers/0/resources", "value": {"requests": {"memory": "100Mi", "cpu": "100m"}}}]',
+      ]);
+      const out = await skiff.kubectlOk(['get', 'deploy,svc,ing,hpa', '-o', 'wide']);
+      assert.match(out, /deployment.apps\/hello-world-flask/);
+      assert.match(
+        out,
+        /horizontalpodautoscaler.autoscaling\/hello-world-flask\s+Deployment\/hello-world-flask/,
+      );
+    });
+
+    test('apply -f twice reports unchanged; server-side apply works', async () => {
+      const file = join(testdata, 'app.yaml');
+      assert.match(await skiff.kubectlOk(['apply', '-f', file]), /deployment.apps\/web created/);
+      for (const line of (await skiff.kubectlOk(['apply', '-f', file])).trim().split('\n'))
+        assert.match(line, /unchanged$/);
+      assert.match(
+        await skiff.kubectlOk(['apply', '--server-side', '-f', file]),
+        /serverside-applied/,
+      );
+    });
+
+    test('errors print as from a real server', async () => {
+      const r = await skiff.kubectl(['get', 'deploy', 'missing']);
+      assert.match(
+        r.stderr,
+        /Error from server \(NotFound\): deployments.apps "missing" not found/,
+      );
+    });
+  });
+}
