@@ -1,6 +1,7 @@
 // Node agent lifecycle paths with real sandboxes (root only): CrashLoopBackOff, liveness and
 // readiness probes, OOMKilled, exec with a TTY, logs -f, and adopting pods after an agent restart.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import { after, before, test } from 'node:test';
@@ -149,6 +150,10 @@ test('a new agent on the same data dir adopts running pods without restarting th
   const worker = [...node.agent.workers.values()].find((w) => w.pod.metadata?.name === 'term');
   const shimPid = worker?.sandbox?.shimPid;
   assert.ok(shimPid);
+  // The shim double-forked: no Skiff process waits for it, so none leaves a zombie behind.
+  const parent = (pid: number) =>
+    Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ')[1]);
+  for (let pid = parent(shimPid); pid > 1; pid = parent(pid)) assert.notEqual(pid, process.pid);
   node.stopAgent();
   const agent = await node.restartAgent();
   const adopted = await waitFor('adopted worker', async () =>

@@ -204,7 +204,10 @@ export class PodWorker {
       const [net, mounts] = await Promise.all([
         hostNetwork
           ? { ip: ctx.hostIP }
-          : ctx.network.setup(this.uid, { configureInside: ctx.isolated }),
+          : ctx.network.setup(this.uid, { configureInside: ctx.isolated }).then((n) => {
+              this.#mark('network');
+              return n;
+            }),
         podMounts({
           ctx,
           pod,
@@ -219,6 +222,7 @@ export class PodWorker {
         mkdirSync(path.join(this.podDir, c.spec.name), { recursive: true });
         ctx.cgroups?.create(this.uid, c.spec.name, cgroupResources(c.spec));
       }
+      this.#mark('cgroups');
       this.sandbox = await pending.configure({
         podDir: this.podDir,
         hostname: pod.metadata?.name ?? '',
