@@ -4,16 +4,13 @@ import assert from 'node:assert/strict';
 import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { DemoReport } from '../../src/demo/run.js';
-import { freePort, run, type SkiffUnderTest, startSkiff } from './harness.js';
+import { run, type SkiffUnderTest, startSkiff } from './harness.js';
 
 const repo = resolve(import.meta.dirname, '..', '..');
 let skiff: SkiffUnderTest;
 
 before(async () => {
-  // Own dashboard and ingress status ports, so the test coexists with a developer's cluster.
-  skiff = await startSkiff({
-    args: ['--dashboard-port', '0', '--ingress-status-port', String(await freePort())],
-  });
+  skiff = await startSkiff();
 });
 after(async () => {
   await skiff?.stop();
@@ -21,7 +18,7 @@ after(async () => {
 
 test('skiff demo --json runs the whole walkthrough and reports its figures', {
   timeout: 300_000,
-}, async () => {
+}, async (t) => {
   const r = await run(
     process.execPath,
     [join(repo, 'bin', 'skiff.js'), 'demo', '--json', '--data-dir', skiff.dataDir],
@@ -39,6 +36,9 @@ test('skiff demo --json runs the whole walkthrough and reports its figures', {
     .slice(-15)
     .map((e) => `${e.t}s ${e.step} ${e.kind}: ${e.text}`)
     .join('\n')}\nserver log tail:\n${skiff.logs().slice(-3000)}`;
+  t.diagnostic(`figures: ${JSON.stringify(report.figures)}`);
+  const firstOfStep = new Map(report.timeline.map((e) => [e.step, e.t] as const).reverse());
+  t.diagnostic(`steps start at: ${JSON.stringify(Object.fromEntries(firstOfStep))}`);
   assert.equal(r.code, 0, context);
   assert.equal(report.ok, true, context);
   const f = report.figures;
