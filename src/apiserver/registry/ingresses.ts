@@ -75,6 +75,34 @@ function formatHosts(rules: Obj[]): string {
   return hosts.length > max ? `${ret} + ${hosts.length - max} more...` : ret;
 }
 
+const generation = generationHooks(() => ({ loadBalancer: {} }));
+const defaultClassAnnotation = 'ingressclass.kubernetes.io/is-default-class';
+
+/**
+ * The DefaultIngressClass admission plugin: an Ingress created without a class (field or the
+ * legacy kubernetes.io/ingress.class annotation) gets the one IngressClass marked default. With
+ * several defaults upstream picks the newest.
+ */
+function assignDefaultIngressClass(ing: Obj, classes: KObject[]): void {
+  const spec = (ing.spec ??= {}) as Obj;
+  if (spec.ingressClassName) return;
+  if (
+    ing.metadata &&
+    (ing.metadata as Obj).annotations &&
+    ((ing.metadata as Obj).annotations as Obj)['kubernetes.io/ingress.class']
+  )
+    return;
+  const defaults = classes
+    .filter((c) => c.metadata?.annotations?.[defaultClassAnnotation] === 'true')
+    .sort((a, b) =>
+      String(b.metadata?.creationTimestamp ?? '').localeCompare(
+        String(a.metadata?.creationTimestamp ?? ''),
+      ),
+    );
+  const name = defaults[0]?.metadata?.name;
+  if (name) spec.ingressClassName = name;
+}
+
 /** The Ingress strategy. */
 export const ingressStrategy: Strategy = {
   defaults(obj) {
@@ -82,6 +110,10 @@ export const ingressStrategy: Strategy = {
     o.status ??= { loadBalancer: {} };
   },
   ...generationHooks(() => ({ loadBalancer: {} })),
+  prepareForCreate(obj, ctx) {
+    generation.prepareForCreate?.(obj, ctx);
+    assignDefaultIngressClass(obj as Obj, ctx.listStored('networking.k8s.io', 'ingressclasses'));
+  },
   validate: validateIngress,
   validateUpdate: validateIngress,
   table: printer(
