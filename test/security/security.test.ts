@@ -109,6 +109,8 @@ test('the API and kubelet listen only on 127.0.0.1', () => {
   const port = (p: number) => p.toString(16).toUpperCase().padStart(4, '0');
   const apiListeners = listeners.filter((a) => a.endsWith(`:${port(c.skiff.apiPort)}`));
   assert.deepEqual(apiListeners, [`0100007F:${port(c.skiff.apiPort)}`]);
+  const kubeletListeners = listeners.filter((a) => a.endsWith(`:${port(c.kubeletPort)}`));
+  assert.deepEqual(kubeletListeners, [`0100007F:${port(c.kubeletPort)}`]);
 });
 
 test('a pod cannot write the host filesystem outside its volumes', async () => {

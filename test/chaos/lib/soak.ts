@@ -1,0 +1,266 @@
+// The soak scenario (issue #8): churn (scale up/down, rollouts via `kubectl set env`, app kills)
+// while Skiff's RSS and open fds are sampled; at the end the slopes and what the cluster left on
+// the host beyond its live pods (network namespaces, bridge links, pod cgroups, processes).
+import { readFileSync } from 'node:fs';
+import type { Pod } from 'kubernetes-types/core/v1.js';
+import type { Figure } from '../../../bench/lib/figures.js';
+import { countFds, readRssBytes } from '../../../bench/lib/proc.js';
+import { R } from '../../../src/client/resources.js';
+import { realClock } from '../../../src/lib/clock.js';
+import {
+  type ChaosCluster,
+  clusterCgroups,
+  clusterLinks,
+  clusterNetns,
+  hostProcesses,
+  isPodReady,
+  SEED_APP,
+  seedPods,
+} from './cluster.js';
+
+/** Options of runSoak. */
+export interface SoakOptions {
+  durationMs: number;
+  sampleEveryMs?: number;
+  /** Time between churn actions (default 5 s). */
+  churnEveryMs?: number;
+  log?: (line: string) => void;
+}
+
+/** One sample of the control plane. */
+export interface SoakSample {
+  atMs: number;
+  rssBytes: number;
+  fds: number;
+}
+
+/** What a soak run measured. */
+export interface SoakResult {
+  samples: SoakSample[];
+  actions: Record<string, number>;
+  /** Least-squares slopes over the run's second half (after warm-up). */
+  rssSlopeMBPerMin: number;
+  fdSlopePerMin: number;
+  pods: number;
+  podsWithNetwork: number;
+  netns: number;
+  links: number;
+  cgroups: number;
+  /** Processes in the cluster's cgroups, by command name. */
+  processes: Record<string, number>;
+  /** Running containers of the seed app (its python3 processes should match). */
+  runningContainers: number;
+}
+
+/** Least-squares slope of y over x (0 with fewer than two points). */
+export function slope(xs: readonly number[], ys: readonly number[]): number {
+  const n = xs.length;
+  if (n < 2) return 0;
+  const mx = xs.reduce((a, b) => a + b, 0) / n;
+  const my = ys.reduce((a, b) => a + b, 0) / n;
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < n; i++) {
+    num += (xs[i]! - mx) * (ys[i]! - my);
+    den += (xs[i]! - mx) ** 2;
+  }
+  return den === 0 ? 0 : num / den;
+}
+
+/** The `skiff up` process of a cluster (found by its data dir). */
+export function skiffPid(c: ChaosCluster): number | undefined {
+  return hostProcesses().find((p) => p.argv.includes('up') && p.argv.includes(c.skiff.dataDir))
+    ?.pid;
+}
+
+/** Processes whose cgroup lies under the cluster's cgroup, counted by command name. */
+function clusterProcesses(c: ChaosCluster): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const p of hostProcesses()) {
+    let cg: string;
+    try {
+      cg = readFileSync(`/proc/${p.pid}/cgroup`, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      throw err;
+    }
+    if (!cg.includes(`/${c.cgroupName}/`)) continue;
+    const isShim = p.argv.some((a) => a.endsWith('shim.py'));
+    const name = isShim ? 'shim' : ((p.argv[0] ?? '?').split('/').pop() ?? '?');
+    out[name] = (out[name] ?? 0) + 1;
+  }
+  return out;
+}
+
+const pick = <T>(xs: readonly T[]): T | undefined => xs[Math.floor(Math.random() * xs.length)];
+
+/** Runs the soak against a cluster whose seed app is deployed. */
+export async function runSoak(c: ChaosCluster, opts: SoakOptions): Promise<SoakResult> {
+  const log = opts.log ?? ((_line: string) => undefined);
+  const pid = skiffPid(c);
+  if (!pid) throw new Error(`Cannot find the skiff up process of "${c.skiff.dataDir}"`);
+  const samples: SoakSample[] = [];
+  const actions: Record<string, number> = { scale: 0, rollout: 0, kill: 0, failed: 0 };
+  const t0 = realClock.now();
+  const sample = () => {
+    const rss = readRssBytes(pid);
+    if (rss !== undefined)
+      samples.push({ atMs: realClock.now() - t0, rssBytes: rss, fds: countFds(pid) });
+  };
+  sample();
+  let nextSample = (opts.sampleEveryMs ?? 10_000) + t0;
+  let i = 0;
+  while (realClock.now() - t0 < opts.durationMs) {
+    const step = i++ % 3;
+    const k = c.skiff;
+    let r: { code: number; stderr: string };
+    if (step === 0) {
+      const n = 2 + Math.floor(Math.random() * 4);
+      r = await k.kubectl(['scale', 'deployment', SEED_APP, `--replicas=${n}`]);
+      actions['scale']!++;
+    } else if (step === 1) {
+      r = await k.kubectl(['set', 'env', `deployment/${SEED_APP}`, `SOAK_ROUND=${i}`]);
+      actions['rollout']!++;
+    } else {
+      const victim = pick((await seedPods(c)).filter(isPodReady))?.metadata?.name;
+      r = victim
+        ? await k.kubectl(['exec', victim, '--', 'bash', '-c', 'killall python3'], {
+            timeoutMs: 30_000,
+          })
+        : { code: 0, stderr: '' };
+      actions['kill']!++;
+    }
+    if (r.code !== 0) {
+      actions['failed']!++;
+      log(`churn step ${i} failed: ${r.stderr.trim().split('\n')[0]}`);
+    }
+    const until = realClock.now() + (opts.churnEveryMs ?? 5000);
+    while (realClock.now() < until) {
+      if (realClock.now() >= nextSample) {
+        sample();
+        nextSample += opts.sampleEveryMs ?? 10_000;
+        const last = samples.at(-1);
+        if (last)
+          log(
+            `t=${(last.atMs / 1000).toFixed(0)}s rss ${(last.rssBytes / 2 ** 20).toFixed(1)} MB fds ${last.fds}`,
+          );
+      }
+      await realClock.sleep(Math.max(10, Math.min(until, nextSample) - realClock.now()));
+    }
+  }
+  sample();
+
+  // Let the last rollout finish, then compare what is on the host with the live pods.
+  await k8sSettle(c);
+  const pods = (await c.client.list<Pod>(R.pods, {})).items;
+  const live = pods.filter((p) => p.status?.phase === 'Running' || p.status?.phase === 'Pending');
+  const half = samples.filter((s) => s.atMs >= opts.durationMs / 2);
+  const mins = half.map((s) => s.atMs / 60_000);
+  return {
+    samples,
+    actions,
+    rssSlopeMBPerMin: slope(
+      mins,
+      half.map((s) => s.rssBytes / 2 ** 20),
+    ),
+    fdSlopePerMin: slope(
+      mins,
+      half.map((s) => s.fds),
+    ),
+    pods: live.length,
+    podsWithNetwork: live.filter((p) => !p.spec?.hostNetwork).length,
+    netns: (await clusterNetns(c)).length,
+    links: (await clusterLinks(c)).length,
+    cgroups: clusterCgroups(c).length,
+    processes: clusterProcesses(c),
+    runningContainers: live
+      .filter((p) => p.metadata?.labels?.['app'] === SEED_APP)
+      .reduce(
+        (n, p) => n + (p.status?.containerStatuses ?? []).filter((s) => s.state?.running).length,
+        0,
+      ),
+  };
+}
+
+async function k8sSettle(c: ChaosCluster): Promise<void> {
+  await c.skiff.kubectl(['rollout', 'status', 'deployment', SEED_APP, '--timeout=120s'], {
+    timeoutMs: 130_000,
+  });
+  // Terminated pods need their grace period and the agent's cleanup.
+  const deadline = realClock.now() + 60_000;
+  while (realClock.now() < deadline) {
+    const all = await seedPods(c, { all: true });
+    if (all.every((p) => !p.metadata?.deletionTimestamp)) break;
+    await realClock.sleep(500);
+  }
+  await realClock.sleep(3000);
+}
+
+/** The figures of a soak run, for the bench table and bench/report. */
+export function soakFigures(r: SoakResult): Figure[] {
+  const first = r.samples[0];
+  const last = r.samples.at(-1);
+  const mb = (b: number | undefined) => (b === undefined ? undefined : b / 2 ** 20);
+  const apps = r.processes['python3'] ?? 0;
+  return [
+    {
+      figure: 'churn actions',
+      value: r.actions['scale']! + r.actions['rollout']! + r.actions['kill']!,
+      unit: '',
+      decimals: 0,
+      note: JSON.stringify(r.actions),
+    },
+    { figure: 'skiff up RSS at start', value: mb(first?.rssBytes), unit: 'MB', decimals: 1 },
+    { figure: 'skiff up RSS at end', value: mb(last?.rssBytes), unit: 'MB', decimals: 1 },
+    {
+      figure: 'RSS slope (second half)',
+      value: r.rssSlopeMBPerMin,
+      unit: 'MB/min',
+      target: { op: '<', value: 1 },
+    },
+    {
+      figure: 'open fds start → end',
+      value: last?.fds,
+      unit: `fds (from ${first?.fds})`,
+      decimals: 0,
+    },
+    {
+      figure: 'fd slope (second half)',
+      value: r.fdSlopePerMin,
+      unit: 'fds/min',
+      target: { op: '<', value: 1 },
+    },
+    {
+      figure: 'leaked network namespaces',
+      value: r.netns - r.podsWithNetwork,
+      unit: '',
+      decimals: 0,
+      target: { op: '<', value: 1 },
+      note: `${r.netns} netns for ${r.podsWithNetwork} pod-network pods`,
+    },
+    {
+      figure: 'leaked bridge links',
+      value: r.links - r.podsWithNetwork,
+      unit: '',
+      decimals: 0,
+      target: { op: '<', value: 1 },
+      note: `${r.links} links`,
+    },
+    {
+      figure: 'leaked pod cgroups',
+      value: r.cgroups - r.pods,
+      unit: '',
+      decimals: 0,
+      target: { op: '<', value: 1 },
+      note: `${r.cgroups} cgroups for ${r.pods} pods`,
+    },
+    {
+      figure: 'app processes beyond running seed containers',
+      value: apps - r.runningContainers,
+      target: { op: '<', value: 1 },
+      unit: '',
+      decimals: 0,
+      note: `processes in the cluster cgroups ${JSON.stringify(r.processes)}; ${r.runningContainers} running seed containers`,
+    },
+  ];
+}
