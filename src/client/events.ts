@@ -1,5 +1,5 @@
-// An EventRecorder writing core/v1 Events, aggregating repeats by bumping count
-// (client-go tools/record event.go + events_cache.go, simplified to exact-repeat aggregation).
+// An EventRecorder writing core/v1 Events with client-go's correlation: similar events combined,
+// repeats counted, per-object spam filtered (client-go tools/record event.go + events_cache.go).
 import type { Event, ObjectReference } from 'kubernetes-types/core/v1.js';
 import { type Clock, realClock } from '../lib/clock.js';
 import { errorMessage } from '../lib/errors.js';
@@ -30,6 +30,14 @@ interface Seen {
 
 // Forget aggregation state beyond this many distinct events (client-go's LRU is 4096).
 const maxCache = 4096;
+// More than this many events differing only by message within the interval are combined
+// (client-go defaultAggregateMaxEvents / defaultAggregateIntervalInSeconds).
+const aggregateMaxEvents = 10;
+const aggregateIntervalMs = 600_000;
+// Per source+object token bucket: a burst of 25, then one event per 5 minutes
+// (client-go defaultSpamBurst / defaultSpamQPS).
+const spamBurst = 25;
+const spamRefillMs = 300_000;
 
 /** Renders an RFC 3339 timestamp with second precision, as metav1.Time does. */
 export function rfc3339(ms: number): string {
@@ -41,7 +49,11 @@ export function rfc3339(ms: number): string {
  * 1. Events about one object are written in call order, so `describe` shows them chronologically.
  * 2. An identical event (same object, type, reason, message) is aggregated: the existing Event's
  *    count and lastTimestamp are bumped instead of creating a new object.
- * 3. Write failures are logged, never thrown to the caller.
+ * 3. From the 10th distinct message with the same object, type and reason within 10 minutes, the
+ *    events are combined into one "(combined from similar events): …" Event.
+ * 4. Each object gets at most 25 writes in a burst, then one per 5 minutes; the rest are dropped
+ *    (upstream's spam filter), so a burst of pod creations cannot flood the API server.
+ * 5. Write failures are logged, never thrown to the caller.
  * @example
  * const rec = new EventRecorder({ client, component: 'replicaset-controller' });
  * rec.event(rs, 'Normal', 'SuccessfulCreate', `Created pod: ${pod.metadata.name}`);
@@ -57,6 +69,8 @@ export class EventRecorder {
   #chains = new Map<string, Promise<void>>();
   #pending = new Set<Promise<void>>();
   #lastNanos = 0n;
+  #similar = new Map<string, { messages: Set<string>; last: number }>();
+  #buckets = new Map<string, { tokens: number; at: number }>();
 
   constructor(opts: EventRecorderOptions) {
     this.#client = opts.client;
@@ -67,14 +81,16 @@ export class EventRecorder {
   }
 
   /** Records an event about obj (asynchronously; see flush). */
-  event(obj: KObject, type: EventType, reason: string, message: string): void {
+  event(obj: KObject, type: EventType, reason: string, text: string): void {
     const ref = referenceTo(obj);
     const now = this.#clock.now();
+    const { message, key } = this.#aggregate(ref, type, reason, text, now);
+    if (!this.#allow(ref, now)) return;
     // Writes about one object are chained (in order, and so repeats aggregate); writes about
     // different objects overlap, so a burst of pods does not queue behind one slow chain.
     const objKey = `${ref.kind}/${ref.namespace}/${ref.name}`;
     const prev = this.#chains.get(objKey) ?? Promise.resolve();
-    const next = prev.then(() => this.#write(ref, type, reason, message, now));
+    const next = prev.then(() => this.#write(ref, type, reason, message, key, now));
     this.#chains.set(objKey, next);
     this.#pending.add(next);
     void next.then(() => {
@@ -88,15 +104,47 @@ export class EventRecorder {
     while (this.#pending.size > 0) await Promise.all([...this.#pending]);
   }
 
+  // Upstream EventAggregate: the message to write and the key that identifies its Event.
+  #aggregate(ref: ObjectReference, type: EventType, reason: string, message: string, now: number) {
+    const base = [ref.kind, ref.namespace, ref.name, ref.uid, type, reason].join('\u0000');
+    let rec = this.#similar.get(base);
+    if (!rec || now - rec.last > aggregateIntervalMs) {
+      if (this.#similar.size >= maxCache) this.#similar.clear();
+      rec = { messages: new Set(), last: now };
+      this.#similar.set(base, rec);
+    }
+    rec.last = now;
+    rec.messages.add(message);
+    if (rec.messages.size < aggregateMaxEvents) return { message, key: `${base}\u0000${message}` };
+    return { message: `(combined from similar events): ${message}`, key: base };
+  }
+
+  // Upstream EventSourceObjectSpamFilter: one token bucket per source + object.
+  #allow(ref: ObjectReference, now: number): boolean {
+    const key = [ref.kind, ref.namespace, ref.name, ref.uid].join('\u0000');
+    const b = this.#buckets.get(key) ?? { tokens: spamBurst, at: now };
+    const refill = Math.floor((now - b.at) / spamRefillMs);
+    if (refill > 0) {
+      b.tokens = Math.min(spamBurst, b.tokens + refill);
+      b.at += refill * spamRefillMs;
+    }
+    if (b.tokens === spamBurst) b.at = now;
+    if (this.#buckets.size >= maxCache && !this.#buckets.has(key)) this.#buckets.clear();
+    this.#buckets.set(key, b);
+    if (b.tokens <= 0) return false;
+    b.tokens--;
+    return true;
+  }
+
   async #write(
     ref: ObjectReference,
     type: EventType,
     reason: string,
     message: string,
+    aggKey: string,
     now: number,
   ): Promise<void> {
     const namespace = ref.namespace || 'default';
-    const aggKey = [ref.kind, namespace, ref.name, ref.uid, type, reason, message].join('\u0000');
     const ts = rfc3339(now);
     const seen = this.#seen.get(aggKey);
     try {
@@ -107,7 +155,7 @@ export class EventRecorder {
             R.events,
             seen.namespace,
             seen.name,
-            { count: seen.count, lastTimestamp: ts },
+            { count: seen.count, lastTimestamp: ts, message },
             { type: 'merge' },
           );
           return;

@@ -2,7 +2,7 @@
 // + shared_informer.go; relist on 410 as kubernetes-client/javascript src/cache.ts).
 
 import type { ObjectMeta } from 'kubernetes-types/meta/v1.js';
-import { type Labels, matchesSelector, type Selector } from '../api/labels.js';
+import { type Labels, matchesSelector, parseSelector, type Selector } from '../api/labels.js';
 import type { ResourceInfo } from '../api/resources.js';
 import { type Clock, realClock } from '../lib/clock.js';
 import { errorMessage, isAbortError } from '../lib/errors.js';
@@ -277,12 +277,14 @@ export class Informer<T extends MetaObject = KObject> {
 
   #list(namespace: string | undefined, selector: Selector | string | undefined): T[] {
     const out: T[] = [];
+    // Parse a string selector once, not once per object.
+    const sel = typeof selector === 'string' ? parseSelector(selector) : selector;
     const keys =
       namespace === undefined ? this.#items.keys() : (this.#byNamespace.get(namespace) ?? []);
     for (const key of keys) {
       const obj = this.#items.get(key);
       if (!obj) continue;
-      if (selector !== undefined && !matchesSelector(selector, obj.metadata?.labels as Labels)) {
+      if (sel !== undefined && !matchesSelector(sel, obj.metadata?.labels as Labels)) {
         continue;
       }
       out.push(obj);

@@ -1,7 +1,7 @@
 // ControllerRef helpers and the claim logic: adopt matching orphans, release non-matching children
 // (kubernetes pkg/controller/controller_ref_manager.go ClaimPods / ClaimReplicaSets).
 import type { LabelSelector, ObjectMeta, OwnerReference } from 'kubernetes-types/meta/v1.js';
-import { matchesSelector } from '../../api/labels.js';
+import { labelSelectorAsSelector, matchesSelector } from '../../api/labels.js';
 import type { ResourceInfo } from '../../api/resources.js';
 import type { MetaObject } from '../../client/informer.js';
 import { isNotFound, type KObject, type KubeClient } from '../../client/rest.js';
@@ -55,9 +55,10 @@ export async function claimObjects<T extends MetaObject>(
   const ownerDeleting = !!owner.metadata?.deletionTimestamp;
   const claimed: T[] = [];
   let adoptable: boolean | undefined;
+  const selector = labelSelectorAsSelector(opts.selector);
   for (const child of candidates) {
     const ref = getControllerOf(child);
-    const matches = matchesSelector(opts.selector, child.metadata?.labels);
+    const matches = matchesSelector(selector, child.metadata?.labels);
     if (ref) {
       if (ref.uid !== uid) continue; // owned by someone else
       if (matches) claimed.push(child);

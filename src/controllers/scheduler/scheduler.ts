@@ -65,6 +65,17 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
   // Pods that failed to schedule, retried on any change that may free room.
   const unschedulable = new Set<string>();
 
+  // Cache entries are immutable, so a pod object's requests can be parsed once.
+  const requestsCache = new WeakMap<Pod, Resources>();
+  const cachedRequests = (p: Pod): Resources => {
+    let r = requestsCache.get(p);
+    if (!r) {
+      r = podRequests(p);
+      requestsCache.set(p, r);
+    }
+    return r;
+  };
+
   const requestedOn = (nodeName: string): Resources => {
     const sum: Resources = { milliCPU: 0, memory: 0, pods: 0 };
     const add = (r: Resources) => {
@@ -74,7 +85,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
     };
     for (const p of pods.lister.list()) {
       if (p.spec?.nodeName !== nodeName || isTerminal(p)) continue;
-      add(podRequests(p));
+      add(cachedRequests(p));
     }
     for (const [key, a] of assumed) {
       if (a.node === nodeName && !pods.lister.getByKey(key)?.spec?.nodeName) add(a.req);
