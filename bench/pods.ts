@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
+import os, { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
@@ -173,6 +173,7 @@ async function main(): Promise<void> {
       })
       .catch(() => undefined);
 
+    const load = os.loadavg()[0] ?? Number.NaN;
     const base = await baseline(opts.baseline);
 
     // create → Ready, one pod at a time (latency, not throughput).
@@ -240,6 +241,13 @@ async function main(): Promise<void> {
         unit: 'MB',
         decimals: 0,
         note: `${opts.rssPods} pods; API server + node agent in one process`,
+      },
+      {
+        figure: 'load average (1 min) at start',
+        value: load,
+        unit: '',
+        decimals: 1,
+        note: `${os.cpus().length} CPUs; other work slows every figure alike`,
       },
       { figure: 'baseline spawn → serving p50', value: base.p50, unit: 'ms', decimals: 0 },
       { figure: 'baseline spawn → serving p99', value: base.p99, unit: 'ms', decimals: 0 },

@@ -84,7 +84,7 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
   });
   const cgroups = isReduced ? undefined : new CgroupManager({ name: opts.cgroupName });
   const workers = new Map<string, PodWorker>();
-  const shims = new ShimPool({ size: 1 });
+  const shims = new ShimPool({ size: 1, clock });
   const hostIP = '127.0.0.1';
   let services: Service[] = [];
   let port = opts.kubelet.port;

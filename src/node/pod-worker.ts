@@ -58,6 +58,7 @@ export class PodWorker {
       target: () => this.pod,
       written: (updated, ready) => {
         this.#mark(`status written Ready=${ready}`);
+        if (ready === 'True') opts.ctx.shims?.fill();
         if (updated.metadata?.uid === this.uid) this.pod = { ...this.pod, status: updated.status };
       },
     });

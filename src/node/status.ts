@@ -146,9 +146,7 @@ export function computePodStatus(opts: {
         `containers with unready status: [${notReady.join(' ')}]`;
     }
     if (c.type === 'Initialized' && c.status === 'False') {
-      const pending = opts.init.filter(
-        (i) => !i.state.terminated || i.state.terminated.exitCode !== 0,
-      );
+      const pending = opts.init.filter((i) => i.state.terminated?.exitCode !== 0);
       (c as { message?: string }).message =
         `containers with incomplete status: [${pending.map((i) => i.name).join(' ')}]`;
     }

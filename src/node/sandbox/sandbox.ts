@@ -245,19 +245,27 @@ export function launchSandbox(): PendingSandbox {
 
 /**
  * Warm spare shims: an interpreter already loaded and waiting, so a new pod's sandbox costs only
- * its namespace and mount set-up. take() hands one out and starts its replacement.
+ * its namespace and mount set-up. A taken spare is replaced once the pod is Ready (fill), or
+ * after refillMs at the latest, so the replacement never competes with the pod's own start-up.
  */
 export class ShimPool {
   #size: number;
+  #clock: Clock;
+  #refillMs: number;
+  #refill?: { cancel(): void };
   #spares: PendingSandbox[] = [];
   #closed = false;
 
-  constructor(opts: { size: number }) {
+  constructor(opts: { size: number; clock: Clock; refillMs?: number }) {
     this.#size = opts.size;
+    this.#clock = opts.clock;
+    this.#refillMs = opts.refillMs ?? 2000;
   }
 
-  /** Starts the spares. */
+  /** Starts the missing spares. */
   fill(): void {
+    this.#refill?.cancel();
+    this.#refill = undefined;
     this.#spares = this.#spares.filter((s) => s.isUsable);
     while (!this.#closed && this.#spares.length < this.#size) this.#spares.push(launchSandbox());
   }
@@ -266,21 +274,18 @@ export class ShimPool {
   take(): PendingSandbox {
     let s = this.#spares.shift();
     while (s && !s.isUsable) s = this.#spares.shift();
-    this.fill();
+    if (!this.#closed && !this.#refill)
+      this.#refill = this.#clock.setTimeout(() => this.fill(), this.#refillMs);
     return s ?? launchSandbox();
   }
 
   /** Lets every spare exit. */
   close(): void {
     this.#closed = true;
+    this.#refill?.cancel();
     for (const s of this.#spares) s.abandon();
     this.#spares = [];
   }
-}
-
-/** Creates a sandbox: launchSandbox and configure in one step. */
-export function createSandbox(spec: SandboxSpec): Promise<Sandbox> {
-  return launchSandbox().configure(spec);
 }
 
 /** Re-connects to the sandbox left by a previous run; undefined when its shim is gone. */
