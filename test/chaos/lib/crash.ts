@@ -87,6 +87,20 @@ function startWriter(client: KubeClient) {
   };
 }
 
+async function waitApiReady(c: ChaosCluster): Promise<void> {
+  const deadline = realClock.now() + 60_000;
+  for (;;) {
+    try {
+      const r = await c.client.request('GET', '/readyz');
+      if (r.status === 200) return;
+    } catch (err) {
+      if (realClock.now() > deadline) throw err;
+    }
+    if (realClock.now() > deadline) throw new Error('The API did not come back within 60 s');
+    await realClock.sleep(100);
+  }
+}
+
 /** Runs the scenario against a cluster whose seed app is deployed and serving. */
 export async function runCrash(c: ChaosCluster, opts: CrashOptions): Promise<CrashResult> {
   const log = opts.log ?? ((_line: string) => undefined);
@@ -104,6 +118,9 @@ export async function runCrash(c: ChaosCluster, opts: CrashOptions): Promise<Cra
   await realClock.sleep(opts.outageMs ?? 5000);
   const t0 = realClock.now();
   await c.skiff.restart();
+  // The harness's restart() resolves on "Skiff is ready" anywhere in the output, which the first
+  // run already printed: wait for the API itself.
+  await waitApiReady(c);
   const restartMs = realClock.now() - t0;
   const readyAt = load.elapsed();
   log(`skiff up ready again after ${restartMs.toFixed(0)} ms`);
