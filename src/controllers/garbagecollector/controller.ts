@@ -77,7 +77,9 @@ export function createGarbageCollector(opts: GarbageCollectorOptions): GarbageCo
         ? 'waiting'
         : 'solid';
     }
-    if (!r) return 'dangling'; // an unknown kind can never be found
+    // A kind we cannot map (e.g. a custom resource) is left alone, as upstream does when its
+    // REST mapping fails: deleting on a lookup we cannot make would destroy live objects.
+    if (!r) return 'solid';
     // Not in the graph: an unwatched kind, or a watched one our cache has not seen (yet or any
     // more). Ask the API rather than delete on a lagging cache.
     try {
