@@ -173,18 +173,19 @@ export async function startSkiff(
     KUBECACHEDIR: cacheDir,
     ...extra,
   });
-  const waitReady = async () => {
-    await eventually(
+  // Looks for the ready line printed after `from` (a restart appends to the same output).
+  const waitReady = async (from: number) => {
+    const state = await eventually(
       async () => {
-        if (child.exitCode !== null)
-          throw new Error(`skiff up exited with ${child.exitCode}:\n${output}`);
-        return output.includes('Skiff is ready');
+        if (child.exitCode !== null || child.signalCode !== null) return 'exited';
+        return output.indexOf('Skiff is ready', from) >= 0 && 'ready';
       },
       { timeoutMs: 120_000, intervalMs: 50, what: 'skiff up to be ready' },
     );
+    if (state === 'exited') throw new Error(`skiff up exited with ${child.exitCode}`);
   };
   try {
-    await waitReady();
+    await waitReady(0);
   } catch (err) {
     child.kill('SIGKILL');
     throw new Error(`${(err as Error).message}\n--- skiff up output ---\n${output}`);
@@ -204,8 +205,9 @@ export async function startSkiff(
     },
     logs: () => output,
     async restart() {
+      const from = output.length;
       child = start();
-      await waitReady();
+      await waitReady(from);
     },
     async kill9() {
       child.kill('SIGKILL');
