@@ -120,6 +120,20 @@ describe('API server bad input', () => {
     assert.deepEqual(cm['data'], { a: 'b' });
   });
 
+  it('checks status updates like object updates', async () => {
+    const dep = await api.client.create(R.deployments, {
+      ...deployment('st'),
+      metadata: { name: 'st', namespace: 'default' },
+    });
+    const statusPath = `${deployPath}/st/status`;
+    statusOf(await request('PUT', statusPath, '[]', { 'Content-Type': 'application/json' }), 400);
+    const wrong = { ...dep, status: { replicas: 'one' } };
+    const s = statusOf(await request('PUT', statusPath, wrong), 400);
+    assert.match(s.message, /DeploymentStatus\.status\.replicas of type int32/);
+    const ok = await request('PUT', statusPath, { ...dep, status: { replicas: 1 } });
+    assert.equal(ok.status, 200, ok.body.toString());
+  });
+
   it('escapes Warning headers that are not Latin-1 and never fails after the write', async () => {
     const res = await request('POST', cmPath, {
       apiVersion: 'v1',

@@ -15,10 +15,16 @@ import {
   serviceUnavailable,
 } from '../status-error.js';
 import { isObject, rfc3339 } from '../util.js';
-import { readObjectBody, readPatchBody } from './body.js';
+import {
+  checkSchema,
+  parseFieldValidation,
+  readObjectBody,
+  readPatchBody,
+  warningHeaders,
+} from './body.js';
 import type { ApiContext } from './context.js';
 import { applyJsonPatch, applyMergePatch, applyStrategicMergePatch } from './patch.js';
-import { handlePatch, type ResourceRequest } from './rest.js';
+import { checkKind, handlePatch, type ResourceRequest } from './rest.js';
 import { metaOf } from './store.js';
 
 /** Scale adapter for kinds whose strategy has none: spec.replicas, status.replicas, spec.selector. */
@@ -102,11 +108,17 @@ export async function handleSubresource(
       }
       if (method === 'PUT') {
         const body = await readObjectBody(req, ctx.loadProtobuf);
-        const obj = body.value as KObject;
+        const obj = checkKind(r, body.value);
+        const warnings = checkSchema(ctx.registry, obj, {
+          mode: parseFieldValidation(rr.query.get('fieldValidation')),
+          isProtobuf: body.mediaType === 'application/vnd.kubernetes.protobuf',
+          isWholeObject: true,
+        });
         const updated = store.guaranteedUpdate(r, rr.namespace, name, () => obj, {
           dryRun,
           subresource: 'status',
         });
+        if (warnings.length) res.setHeader('Warning', warningHeaders(warnings));
         sendObject(res, 200, updated, rendering());
         return;
       }
@@ -119,7 +131,9 @@ export async function handleSubresource(
       if (method !== 'PUT') throw methodNotAllowed();
       {
         const body = await readObjectBody(req, ctx.loadProtobuf);
-        const updated = store.guaranteedUpdate(r, rr.namespace, name, () => body.value as KObject, {
+        const obj = checkKind(r, body.value);
+        checkSchema(ctx.registry, obj, { mode: 'Ignore', isWholeObject: true });
+        const updated = store.guaranteedUpdate(r, rr.namespace, name, () => obj, {
           dryRun,
           subresource: 'finalize',
         });
