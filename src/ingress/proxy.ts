@@ -72,6 +72,19 @@ function timeLocal(ms: number): string {
   return `${p(d.getUTCDate())}/${months[d.getUTCMonth()]}/${d.getUTCFullYear()}:${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000`;
 }
 
+/** Random bytes for request IDs, drawn 4 KiB at a time (one crypto call per 256 requests). */
+const idPool = { buf: Buffer.alloc(0), at: 0 };
+
+/** A random 32-hex-digit request ID, as nginx's $request_id. */
+function requestId(): string {
+  if (idPool.at + 16 > idPool.buf.length) {
+    idPool.buf = randomBytes(4096);
+    idPool.at = 0;
+  }
+  idPool.at += 16;
+  return idPool.buf.toString('hex', idPool.at - 16, idPool.at);
+}
+
 interface Attempt {
   addr: string;
   status: string;
@@ -120,15 +133,18 @@ export class IngressProxy {
   /** Handles one request. */
   handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     const start = this.#clock.now();
-    const reqId = randomBytes(16).toString('hex');
+    const reqId = requestId();
     const attempts: Attempt[] = [];
     let backendName = '';
+    /** Body bytes sent, for the access log: the upstream's Content-Length when known. */
+    let sent = '-';
     const finish = (status: number, body?: string) => {
       if (!res.headersSent) {
         const text = body ?? errorPage(status);
+        sent = String(Buffer.byteLength(text));
         res.writeHead(status, {
           'Content-Type': body ? 'text/plain; charset=utf-8' : 'text/html',
-          'Content-Length': Buffer.byteLength(text),
+          'Content-Length': sent,
         });
         res.end(req.method === 'HEAD' ? undefined : text);
       } else if (!res.writableEnded) {
@@ -138,7 +154,7 @@ export class IngressProxy {
     res.once('close', () => {
       const finished = res.writableFinished;
       this.#opts.stats?.record(finished ? res.statusCode : 0, this.#clock.now() - start);
-      if (finished) this.#log(req, res, start, backendName, attempts, reqId);
+      if (finished) this.#log(req, res, start, backendName, attempts, reqId, sent);
     });
     req.on('error', () => res.destroy());
 
@@ -173,6 +189,7 @@ export class IngressProxy {
           if (outcome.kind === 'response') {
             picker?.served(req.socket.remoteAddress, target);
             rec.status = String(outcome.res.statusCode ?? 502);
+            sent = outcome.res.headers['content-length'] ?? '-';
             this.#relay(outcome.res, res);
             return;
           }
@@ -294,21 +311,31 @@ export class IngressProxy {
   }
 
   #relay(up: http.IncomingMessage, res: http.ServerResponse): void {
-    const headers: http.OutgoingHttpHeaders = {};
+    // A flat [name, value, ...] list: no header object to build, repeated headers kept as sent.
     const raw = up.rawHeaders;
+    let headers: string[] = raw;
     for (let i = 0; i < raw.length; i += 2) {
-      const k = raw[i]!;
-      if (hopByHop.has(k.toLowerCase())) continue;
-      const prev = headers[k];
-      if (prev === undefined) headers[k] = raw[i + 1]!;
-      else headers[k] = Array.isArray(prev) ? [...prev, raw[i + 1]!] : [String(prev), raw[i + 1]!];
+      if (hopByHop.has(raw[i]!.toLowerCase())) {
+        headers = [];
+        for (let j = 0; j < raw.length; j += 2) {
+          if (!hopByHop.has(raw[j]!.toLowerCase())) headers.push(raw[j]!, raw[j + 1]!);
+        }
+        break;
+      }
     }
     res.writeHead(up.statusCode ?? 502, headers);
     up.on('error', () => res.destroy());
     res.on('close', () => {
       if (!up.complete) up.destroy();
     });
-    up.pipe(res);
+    // Plain data/end instead of pipe(): no per-request pipe state; backpressure by pause/drain.
+    up.on('data', (chunk: Buffer) => {
+      if (!res.write(chunk)) {
+        up.pause();
+        res.once('drain', () => up.resume());
+      }
+    });
+    up.on('end', () => res.end());
   }
 
   #log(
@@ -318,16 +345,16 @@ export class IngressProxy {
     backend: string,
     attempts: Attempt[],
     reqId: string,
+    sent: string,
   ): void {
     const sink = this.#opts.accessLog;
     if (!sink) return;
     const now = this.#clock.now();
     const sec = Math.floor(now / 1000);
     if (sec !== this.#timeCache.sec) this.#timeCache = { sec, text: timeLocal(now) };
-    const q = (s: string | undefined) => (s ? s.replace(/"/g, '\\"') : '-');
+    const q = (s: string | undefined) => (!s ? '-' : s.includes('"') ? s.replace(/"/g, '\\"') : s);
     const addrs = attempts.length ? attempts.map((a) => a.addr).join(', ') : '-';
     const statuses = attempts.length ? attempts.map((a) => a.status).join(', ') : '-';
-    const sent = res.getHeader('content-length') ?? '-';
     sink(
       `${req.socket.remoteAddress ?? '-'} - - [${this.#timeCache.text}] "${req.method} ${q(req.url)} HTTP/${req.httpVersion}" ${res.statusCode} ${sent} "${q(req.headers.referer)}" "${q(req.headers['user-agent'])}" ${((now - start) / 1000).toFixed(3)} [${backend || '-'}] [] ${addrs} ${statuses} ${reqId}`,
     );
