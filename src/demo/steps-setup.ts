@@ -1,6 +1,10 @@
 // Steps 1–2 of SEED.md: remove a previous demo's objects, create the Deployment, Service and
 // Ingress with the seed's exact kubectl lines, wait for 2/2 Ready, and show traffic alternating.
 
+import type { Deployment } from 'kubernetes-types/apps/v1.js';
+import type { Pod } from 'kubernetes-types/core/v1.js';
+import { R } from '../client/resources.js';
+import { isNotFound } from '../client/rest.js';
 import {
   APP,
   type DemoContext,
@@ -11,6 +15,7 @@ import {
   s,
   shortPod,
 } from './context.js';
+import { podView } from './sampler.js';
 import { type RequestLoop, summarizeTraffic } from './traffic.js';
 
 /** Deletes the objects of a previous demo (if any) and waits until their pods are gone. */
@@ -83,16 +88,71 @@ export async function deployApp(ctx: DemoContext): Promise<void> {
   await kubectlStep(ctx, 'deploy', ['get', 'pods']);
 }
 
+const INGRESS_NS = 'ingress-nginx';
+const INGRESS_DEPLOYMENT = 'ingress-nginx-controller';
+
+/**
+ * Waits (bounded) for the bundled ingress controller to be Available, as the seed waits for
+ * ingress-nginx; on a timeout, names the controller pods' state so the failure is precise.
+ */
+export async function waitIngressController(ctx: DemoContext, timeoutMs = 60_000): Promise<void> {
+  const t0 = ctx.clock.now();
+  let announced = false;
+  for (;;) {
+    let dep: Deployment | undefined;
+    try {
+      dep = await ctx.client.get<Deployment>(R.deployments, INGRESS_NS, INGRESS_DEPLOYMENT);
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+      ctx.timeline.note(
+        'traffic',
+        `no ${INGRESS_NS}/${INGRESS_DEPLOYMENT} Deployment: not waiting for it`,
+      );
+      return;
+    }
+    const available = dep.status?.conditions?.some(
+      (c) => c.type === 'Available' && c.status === 'True',
+    );
+    if (available) {
+      if (announced)
+        ctx.timeline.note(
+          'traffic',
+          `ingress controller Available after ${s((ctx.clock.now() - t0) / 1000)}`,
+        );
+      return;
+    }
+    if (!announced) {
+      ctx.timeline.note('traffic', 'waiting for the ingress controller to be Available');
+      announced = true;
+    }
+    if (ctx.clock.now() - t0 > timeoutMs) {
+      const pods = await ctx.client.list<Pod>(R.pods, { namespace: INGRESS_NS });
+      const states = pods.items
+        .map(podView)
+        .map(
+          (p) => `${p.name} ${p.phase}${p.ready ? ' Ready' : ' not Ready'} RESTARTS ${p.restarts}`,
+        );
+      ctx.timeline.error(
+        'traffic',
+        `the ingress controller is not Available after ${timeoutMs / 1000} s: ${states.join('; ') || 'no pod'}`,
+      );
+      return;
+    }
+    await ctx.clock.sleep(500);
+  }
+}
+
 /**
  * Step 2: the request loop through the ingress, until both pods have answered; shows the
  * alternation. The loop keeps running for the self-heal step.
  */
 export async function showTraffic(ctx: DemoContext, loop: RequestLoop): Promise<void> {
+  await waitIngressController(ctx);
   const t0 = ctx.clock.now();
   ctx.timeline.note('traffic', `GET ${ctx.ingressUrl} 20 times a second (the seed's curl loop)`);
   loop.start();
   // Until both pods answered: the ingress learns the endpoints a moment after they are Ready.
-  const deadline = t0 + 20_000;
+  const deadline = t0 + 30_000;
   while (ctx.clock.now() < deadline) {
     await ctx.clock.sleep(250);
     const sum = summarizeTraffic(loop.between(t0));
