@@ -13,16 +13,16 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Command } from 'commander';
 import type { Ingress } from 'kubernetes-types/networking/v1.js';
+import { EndpointPicker } from '../src/api/endpoint-picker.js';
 import { IngressProxy } from '../src/ingress/proxy.js';
 import { RouteTable } from '../src/ingress/routes.js';
 import { realClock } from '../src/lib/clock.js';
-import { EndpointPicker } from '../src/proxy/balancer.js';
 import {
   canManageDevices,
   deleteServiceDevice,
   ensureServiceDevice,
   syncDeviceAddresses,
-} from '../src/proxy/netdev.js';
+} from '../src/lib/netdev.js';
 import { ServicePortListener } from '../src/proxy/tcp-proxy.js';
 import { type Figure, figuresToJson, formatFigureTable } from './lib/figures.js';
 import { freePort } from './lib/proc.js';

@@ -1,6 +1,7 @@
-// Endpoint choice for one Service port: round robin over ready endpoints, serving-terminating ones
-// only when none is ready (kube-proxy topology.go CategorizeEndpoints), and ClientIP affinity
-// (follows the old userspace proxier's roundrobin.go LoadBalancerRR).
+// Endpoint choice for one Service port, shared by the service proxy and the ingress: endpoints from
+// EndpointSlices, round robin over ready ones, serving-terminating ones only when none is ready
+// (kube-proxy topology.go CategorizeEndpoints), ClientIP affinity (userspace roundrobin.go).
+import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import { type Clock, realClock } from '../lib/clock.js';
 
 /** An endpoint as the proxies see it, from EndpointSlice conditions. */
@@ -104,4 +105,34 @@ export class EndpointPicker {
     if (this.#affinityMs <= 0 || !clientIP) return;
     this.#affinity.set(clientIP, { target, lastUsed: this.#clock.now() });
   }
+}
+
+/** Endpoints of one Service port from the slices of the Service (merged, ready ones preferred). */
+export function endpointsForServicePort(
+  slices: readonly Readonly<EndpointSlice>[],
+  portName: string,
+): ProxyEndpoint[] {
+  const byKey = new Map<string, ProxyEndpoint>();
+  for (const s of slices) {
+    if (s.addressType && s.addressType !== 'IPv4') continue;
+    const sp = (s.ports ?? []).find((p) => (p.name ?? '') === portName);
+    if (!sp?.port) continue;
+    for (const e of s.endpoints ?? []) {
+      const ip = e.addresses[0];
+      if (!ip) continue;
+      // Nil conditions mean ready/serving (upstream treats unknown as ready).
+      const ready = e.conditions?.ready ?? true;
+      const ep: ProxyEndpoint = {
+        ip,
+        port: sp.port,
+        ready,
+        serving: e.conditions?.serving ?? ready,
+        terminating: e.conditions?.terminating ?? false,
+      };
+      const k = `${ip}:${sp.port}`;
+      const prev = byKey.get(k);
+      if (!prev || (!prev.ready && ep.ready)) byKey.set(k, ep);
+    }
+  }
+  return [...byKey.values()];
 }

@@ -12,7 +12,7 @@ import { type Clock, realClock } from '../lib/clock.js';
 import { errorMessage } from '../lib/errors.js';
 import type { Component } from '../lib/lifecycle.js';
 import { createLogger, type Logger } from '../lib/log.js';
-import { addServiceAddress, canManageDevices } from '../proxy/netdev.js';
+import { addServiceAddress, canManageDevices } from '../lib/netdev.js';
 import {
   decodeMessage,
   encodeMessage,

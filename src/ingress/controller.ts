@@ -5,6 +5,7 @@ import http from 'node:http';
 import type { Service } from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import type { Ingress, IngressClass } from 'kubernetes-types/networking/v1.js';
+import { EndpointPicker, endpointsForServicePort } from '../api/endpoint-picker.js';
 import { objectKey } from '../client/informer.js';
 import { InformerFactory } from '../client/informer-factory.js';
 import { R } from '../client/resources.js';
@@ -14,8 +15,6 @@ import { type Clock, realClock } from '../lib/clock.js';
 import { errorMessage } from '../lib/errors.js';
 import type { Component } from '../lib/lifecycle.js';
 import { createLogger, type Logger } from '../lib/log.js';
-import { EndpointPicker } from '../proxy/balancer.js';
-import { endpointsForServicePort } from '../proxy/proxier.js';
 import { BufferedLog } from './access-log.js';
 import { IngressProxy } from './proxy.js';
 import {

@@ -5,7 +5,7 @@ import http from 'node:http';
 import type net from 'node:net';
 import { after, describe, test } from 'node:test';
 import type { Ingress } from 'kubernetes-types/networking/v1.js';
-import { EndpointPicker } from '../proxy/balancer.js';
+import { EndpointPicker } from '../api/endpoint-picker.js';
 import { IngressProxy } from './proxy.js';
 import { RouteTable } from './routes.js';
 

@@ -4,8 +4,8 @@
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type net from 'node:net';
+import type { EndpointPicker, Target } from '../api/endpoint-picker.js';
 import { type Clock, realClock } from '../lib/clock.js';
-import type { EndpointPicker, Target } from '../proxy/balancer.js';
 import type { RouteBackend, RouteTable } from './routes.js';
 import type { TrafficStats } from './stats.js';
 

@@ -1,5 +1,6 @@
-// The host device carrying every ClusterIP as a /32 (kube-proxy's kube-ipvs0 idea), driven with
-// iproute2. A port-less bridge is used because the `dummy` link type is missing on some kernels.
+// Host network device helpers (iproute2): the device carrying every ClusterIP as a /32 (kube-proxy's
+// kube-ipvs0 idea), shared by the service proxy and cluster DNS. A port-less bridge is used because
+// the `dummy` link type is missing on some kernels.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 

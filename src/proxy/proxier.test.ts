@@ -9,7 +9,7 @@ import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import { startTestApiServer } from '../apiserver/testing.js';
 import { R } from '../client/resources.js';
 import { realClock } from '../lib/clock.js';
-import { canManageDevices, listDeviceAddresses } from './netdev.js';
+import { canManageDevices, listDeviceAddresses } from '../lib/netdev.js';
 import { createServiceProxy } from './proxier.js';
 
 async function backend(name: string): Promise<{ port: number; close: () => void }> {

@@ -4,6 +4,11 @@
 // BoundedFrequencyRunner), except that endpoint changes reach the balancers at once.
 import type { Service } from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
+import {
+  EndpointPicker,
+  endpointsForServicePort,
+  type ProxyEndpoint,
+} from '../api/endpoint-picker.js';
 import { objectKey } from '../client/informer.js';
 import { InformerFactory } from '../client/informer-factory.js';
 import { R } from '../client/resources.js';
@@ -13,14 +18,13 @@ import { type Clock, realClock } from '../lib/clock.js';
 import { errorMessage } from '../lib/errors.js';
 import type { Component } from '../lib/lifecycle.js';
 import { createLogger, type Logger } from '../lib/log.js';
-import { EndpointPicker, type ProxyEndpoint } from './balancer.js';
 import {
   canManageDevices,
   deleteServiceDevice,
   ensureServiceDevice,
   serviceDeviceName,
   syncDeviceAddresses,
-} from './netdev.js';
+} from '../lib/netdev.js';
 import { ServicePortListener } from './tcp-proxy.js';
 
 /** Upstream default of sessionAffinityConfig.clientIP.timeoutSeconds. */
@@ -57,36 +61,6 @@ interface DesiredPort {
   svcPortKey: string;
   host: string;
   port: number;
-}
-
-/** Endpoints of one Service port from the slices of the Service (merged, ready ones preferred). */
-export function endpointsForServicePort(
-  slices: readonly Readonly<EndpointSlice>[],
-  portName: string,
-): ProxyEndpoint[] {
-  const byKey = new Map<string, ProxyEndpoint>();
-  for (const s of slices) {
-    if (s.addressType && s.addressType !== 'IPv4') continue;
-    const sp = (s.ports ?? []).find((p) => (p.name ?? '') === portName);
-    if (!sp?.port) continue;
-    for (const e of s.endpoints ?? []) {
-      const ip = e.addresses[0];
-      if (!ip) continue;
-      // Nil conditions mean ready/serving (upstream treats unknown as ready).
-      const ready = e.conditions?.ready ?? true;
-      const ep: ProxyEndpoint = {
-        ip,
-        port: sp.port,
-        ready,
-        serving: e.conditions?.serving ?? ready,
-        terminating: e.conditions?.terminating ?? false,
-      };
-      const k = `${ip}:${sp.port}`;
-      const prev = byKey.get(k);
-      if (!prev || (!prev.ready && ep.ready)) byKey.set(k, ep);
-    }
-  }
-  return [...byKey.values()];
 }
 
 /** True when the proxy handles this Service (has a ClusterIP, not ExternalName). */

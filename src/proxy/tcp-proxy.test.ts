@@ -2,8 +2,8 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, describe, test } from 'node:test';
+import { EndpointPicker, type ProxyEndpoint } from '../api/endpoint-picker.js';
 import { FakeClock } from '../lib/clock.js';
-import { EndpointPicker, type ProxyEndpoint } from './balancer.js';
 import { ServicePortListener } from './tcp-proxy.js';
 
 const ep = (port: number, ready = true, serving = ready, terminating = false): ProxyEndpoint => ({

@@ -2,9 +2,9 @@
 // endpoint chosen by an EndpointPicker, retries the connect on the next endpoint, then splices the
 // two sockets (follows the old kube-proxy pkg/proxy/userspace proxysocket.go TryConnectEndpoints).
 import net from 'node:net';
+import type { EndpointPicker, Target } from '../api/endpoint-picker.js';
 import { type Clock, realClock } from '../lib/clock.js';
 import { createLogger, type Logger } from '../lib/log.js';
-import type { EndpointPicker, Target } from './balancer.js';
 
 /** Per-attempt connect timeouts of the upstream userspace proxier (EndpointDialTimeouts). */
 export const endpointDialTimeoutsMs = [250, 500, 1000, 2000] as const;

@@ -4,14 +4,14 @@ import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
 import net from 'node:net';
 import { after, test } from 'node:test';
-import { EndpointPicker } from './balancer.js';
+import { EndpointPicker } from '../api/endpoint-picker.js';
 import {
   canManageDevices,
   deleteServiceDevice,
   ensureServiceDevice,
   listDeviceAddresses,
   syncDeviceAddresses,
-} from './netdev.js';
+} from '../lib/netdev.js';
 import { ServicePortListener } from './tcp-proxy.js';
 
 const dev = 'skt-svc-test';
