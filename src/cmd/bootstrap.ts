@@ -2,7 +2,7 @@
 // Services, the kubelet-client Secret the metrics add-on needs, and the add-on manifests.
 
 import { findByKind } from '../api/resources.js';
-import { isAlreadyExists, type KObject, type KubeClient } from '../client/rest.js';
+import { isAlreadyExists, isNotFound, type KObject, type KubeClient } from '../client/rest.js';
 import { ingressAddonManifests } from '../ingress/manifest.js';
 import { metricsAddonManifests } from '../metrics/manifest.js';
 import { formatGoDuration } from '../metrics/quantity.js';
@@ -69,6 +69,16 @@ export async function ensureObjects(client: KubeClient, objects: KObject[]): Pro
   for (const obj of objects) {
     const r = findByKind(obj.apiVersion ?? '', obj.kind ?? '');
     if (!r) throw new TypeError(`No resource for ${obj.apiVersion} ${obj.kind}`);
+    // Look first: a create of an existing Service with a fixed clusterIP fails on the IP
+    // allocation (422) before the name clash (409), which broke `skiff up` after a crash.
+    const exists = await client.get(r, obj.metadata?.namespace, obj.metadata?.name ?? '').then(
+      () => true,
+      (err: unknown) => {
+        if (isNotFound(err)) return false;
+        throw err;
+      },
+    );
+    if (exists) continue;
     try {
       await client.create(r, obj, { namespace: obj.metadata?.namespace });
     } catch (err) {
