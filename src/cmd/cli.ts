@@ -97,8 +97,9 @@ program
   .description('print the Skiff version')
   .action(async () => {
     const { readFileSync } = await import('node:fs');
+    const { packageRoot } = await import('../lib/paths.js');
     const pkg = JSON.parse(
-      readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
+      readFileSync(`${packageRoot(import.meta.url)}/package.json`, 'utf8'),
     ) as { version: string };
     process.stdout.write(`skiff ${pkg.version} (Kubernetes API 1.32, node ${process.version})\n`);
   });

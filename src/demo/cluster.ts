@@ -2,8 +2,9 @@
 // starts one with `skiff up --detach` when none runs.
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { dataDirLayout, runningPid } from '../cli/data-dir.js';
+import { packageRoot } from '../lib/paths.js';
 
 /** Where the demo's cluster is. */
 export interface ClusterInfo {
@@ -18,7 +19,7 @@ export interface ClusterInfo {
   startOutput?: string;
 }
 
-const repo = resolve(import.meta.dirname, '..', '..');
+const repo = packageRoot(import.meta.url);
 
 function readInfo(pidFile: string): Record<string, unknown> {
   return JSON.parse(readFileSync(pidFile, 'utf8')) as Record<string, unknown>;

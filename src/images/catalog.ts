@@ -3,10 +3,10 @@
 // `skiff image add` (see local.ts). Pulling OCI images from a registry is a later step.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packageRoot } from '../lib/paths.js';
 
 /** Root of the Skiff checkout (holds images/ and bin/). */
-export const repoRoot: string = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const repoRoot: string = packageRoot(import.meta.url);
 
 /** What a resolved image runs: its files, entrypoint and defaults (the OCI image config analog). */
 export interface ResolvedImage {
