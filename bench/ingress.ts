@@ -5,7 +5,15 @@
 // Usage: node --import tsx bench/ingress.ts [-c 50] [-n 5000] [--rounds 2] [--node-target] [--json]
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import cluster from 'node:cluster';
-import { createWriteStream, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  createWriteStream,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import http from 'node:http';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -137,6 +145,42 @@ interface AbResult {
   p50: number;
   p99: number;
   failed: number;
+  /** CPU milliseconds the proxy processes spent per 1000 requests (NaN when not measured). */
+  cpu: number;
+}
+
+/** The pid and its descendants (cluster workers, nginx workers). */
+function processTree(pid: number): number[] {
+  const out = [pid];
+  for (let i = 0; i < out.length; i++) {
+    for (const task of readdirSync(`/proc/${out[i]}/task`)) {
+      const kids = readFileSync(`/proc/${out[i]}/task/${task}/children`, 'utf8').trim();
+      if (kids) out.push(...kids.split(/\s+/).map(Number));
+    }
+  }
+  return out;
+}
+
+/** User+system CPU milliseconds of the processes (clock ticks of 10 ms). */
+function cpuMs(pids: number[]): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+      ticks += Number(f[11]) + Number(f[12]);
+    } catch {
+      // The process exited between listing and reading: its time is gone with it.
+    }
+  }
+  return ticks * 10;
+}
+
+/** Runs a measurement and adds the CPU the proxy process tree spent per 1000 requests. */
+async function withCpu(root: number, n: number, fn: () => Promise<AbResult>): Promise<AbResult> {
+  const pids = processTree(root);
+  const before = cpuMs(pids);
+  const r = await fn();
+  return { ...r, cpu: ((cpuMs(pids) - before) * 1000) / n };
 }
 
 /** One measurement with `skiff load -k` (keep-alive HTTP/1.1; ab -k cannot keep a connection
@@ -156,6 +200,7 @@ async function ab(url: string, c: number, n: number): Promise<AbResult> {
     p50: r.latency?.percentiles['50'] ?? Number.NaN,
     p99: r.latency?.percentiles['99'] ?? Number.NaN,
     failed: r.failed + r.non2xx,
+    cpu: Number.NaN,
   };
 }
 
@@ -169,6 +214,7 @@ async function abDirect(urls: string[], c: number, n: number): Promise<AbResult>
     p50: Math.max(...rs.map((r) => r.p50)),
     p99: Math.max(...rs.map((r) => r.p99)),
     failed: rs.reduce((s, r) => s + r.failed, 0),
+    cpu: Number.NaN,
   };
 }
 
@@ -284,10 +330,12 @@ async function main(): Promise<void> {
     const nginxPort = await freePort();
     let nginxURL: string | undefined;
     let nginxNote = '';
+    let nginxChild: ChildProcess | undefined;
     try {
       await run('nginx', ['-v']);
       writeFileSync(join(dir, 'nginx.conf'), nginxConf(dir, nginxPort, pods));
-      children.push(spawn('nginx', ['-c', join(dir, 'nginx.conf')], { stdio: 'ignore' }));
+      nginxChild = spawn('nginx', ['-c', join(dir, 'nginx.conf')], { stdio: 'ignore' });
+      children.push(nginxChild);
       nginxURL = `http://127.0.0.1:${nginxPort}/`;
       await waitHTTP(nginxURL);
     } catch {
@@ -298,11 +346,16 @@ async function main(): Promise<void> {
     const targets: [string, (c: number, n: number) => Promise<AbResult>][] = [
       ['direct', (c, n) => abDirect(podURLs, c, n)],
       ['clusterip', (c, n) => ab(`http://${clusterHost}:${cfg.clusterPort}/`, c, n)],
-      ['skiff-ingress', (c, n) => ab(`http://127.0.0.1:${cfg.ingressPort}/`, c, n)],
+      [
+        'skiff-ingress',
+        (c, n) =>
+          withCpu(proxies.pid ?? 0, n, () => ab(`http://127.0.0.1:${cfg.ingressPort}/`, c, n)),
+      ],
     ];
     if (nginxURL) {
       const url = nginxURL;
-      targets.push(['nginx', (c, n) => ab(url, c, n)]);
+      const pid = nginxChild?.pid ?? 0;
+      targets.push(['nginx', (c, n) => withCpu(pid, n, () => ab(url, c, n))]);
     }
     // Warm up every path (connections, JIT) before measuring.
     for (const [, fn] of targets) await fn(opts.c, Math.min(2000, opts.n));
@@ -315,7 +368,7 @@ async function main(): Promise<void> {
         results.set(name, [...(results.get(name) ?? []), r]);
         if (!opts.json) {
           process.stdout.write(
-            `round ${round + 1} ${name.padEnd(13)} ${r.rps.toFixed(0).padStart(6)} req/s  p50 ${r.p50.toFixed(1)} ms  p99 ${r.p99.toFixed(1)} ms  failed ${r.failed}\n`,
+            `round ${round + 1} ${name.padEnd(13)} ${r.rps.toFixed(0).padStart(6)} req/s  p50 ${r.p50.toFixed(1)} ms  p99 ${r.p99.toFixed(1)} ms  failed ${r.failed}${Number.isNaN(r.cpu) ? '' : `  cpu ${r.cpu.toFixed(0)} ms/1k req`}\n`,
           );
         }
       }
@@ -330,6 +383,15 @@ async function main(): Promise<void> {
       figures.push({ figure: `${name} p50`, value: m(name, 'p50'), unit: 'ms', decimals: 1 });
       figures.push({ figure: `${name} p99`, value: m(name, 'p99'), unit: 'ms', decimals: 1 });
       figures.push({ figure: `${name} failed`, value: m(name, 'failed'), unit: '', decimals: 0 });
+    }
+    for (const name of ['skiff-ingress', 'nginx']) {
+      if (!results.has(name)) continue;
+      figures.push({
+        figure: `${name} CPU per 1k req`,
+        value: m(name, 'cpu'),
+        unit: 'ms',
+        decimals: 0,
+      });
     }
     figures.push({
       figure: 'clusterip overhead vs direct',

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, before, test } from 'node:test';
-import { eventually, freePort, type SkiffUnderTest, startSkiff } from './harness.js';
+import { eventually, freePort, run, type SkiffUnderTest, startSkiff } from './harness.js';
 
 let skiff: SkiffUnderTest;
 let base: string;
@@ -92,15 +92,19 @@ after(async () => {
 test('ClusterIP answers from the host, alternating between the two pods', async () => {
   assert.match(clusterIP, /^10\.\d+\.\d+\.\d+$/);
   const seen = new Set<string>();
+  const misses: number[] = [];
   await eventually(
     async () => {
       const r = await get(`http://${clusterIP}:5000/`, true);
       if (r.status === 200) seen.add(podOf(r.body));
+      else misses.push(r.status);
       return seen.size === 2;
     },
     { what: 'both pods through the ClusterIP', timeoutMs: 20_000, intervalMs: 20 },
   );
   for (const p of seen) assert.match(p, /^hello-world-flask-/);
+  if (misses.length)
+    process.stdout.write(`# ClusterIP misses before both answered: ${misses.length}\n`);
 });
 
 test('ClusterIP, short name and FQDN answer from inside a pod', async () => {
@@ -188,6 +192,24 @@ test('ingress: Exact beats Prefix at equal length, Prefix is element-wise, 404 w
     'jsonpath={.status.loadBalancer.ingress[0].ip}',
   ]);
   assert.equal(status, '127.0.0.1');
+});
+
+test('the ingress serves loopback and the pod bridge, not every address', async () => {
+  const cidr = await skiff.kubectlOk(['get', 'nodes', '-o', 'jsonpath={.items[0].spec.podCIDR}']);
+  const bridgeIP = cidr.replace(/\.0\/\d+$/, '.1');
+  const [pod] = await runningPods('hello-two');
+  assert.ok(pod);
+  const out = await exec(pod, `curl -s -m 5 http://${bridgeIP}:${skiff.ingressPort}/same/x`);
+  assert.match(out.trim(), /^Hello, my first docker images! hello-world-flask-/);
+  const ss = await run('ss', ['-Hltn', `sport = :${skiff.ingressPort}`]);
+  const locals = ss.stdout
+    .trim()
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/)[3]);
+  assert.deepEqual(
+    locals.sort(),
+    [`${bridgeIP}:${skiff.ingressPort}`, `127.0.0.1:${skiff.ingressPort}`].sort(),
+  );
 });
 
 test('ingress: 503 when the backend has no ready endpoint, back when it scales up', async () => {
