@@ -316,20 +316,14 @@ export function runBackendConformance(name: string, factory: BackendFactory): vo
       assert.deepEqual(seen, ['/a']);
     });
 
-    test('list of 1,000 keys takes well under 10 ms', (t) => {
+    test('list returns 1,000 keys in key order', (t) => {
       const b = open(t);
       for (let i = 0; i < 1000; i++)
         b.create(`/registry/pods/ns/p${String(i).padStart(4, '0')}`, '{"x":1}');
-      // Best of five: the machine is shared, so one run can be preempted.
-      let ms = Number.POSITIVE_INFINITY;
-      let count = 0;
-      for (let run = 0; run < 5; run++) {
-        const t0 = performance.now();
-        count = b.list('/registry/pods/').items.length;
-        ms = Math.min(ms, performance.now() - t0);
-      }
-      assert.equal(count, 1000);
-      assert.ok(ms < 10, `list took ${ms.toFixed(2)} ms`);
+      // Speed is measured by bench/api.ts, not asserted here.
+      const keys = b.list('/registry/pods/').items.map((kv) => kv.key);
+      assert.equal(keys.length, 1000);
+      assert.deepEqual(keys, [...keys].sort());
     });
   });
 }

@@ -55,17 +55,14 @@ test('creates CA, serving cert, tokens and SA keys with safe file modes', async 
   assert.equal(server.checkIP('10.0.0.9'), undefined);
 });
 
-test('reuses everything on the next start, quickly, and repairs file modes', async () => {
+test('reuses everything on the next start and repairs file modes', async () => {
   const dir = join(root, 'b');
   const first = await ensurePki(dir, { extraSans });
   const { chmodSync } = await import('node:fs');
   chmodSync(join(dir, pkiFiles.adminToken), 0o644);
-  const t0 = performance.now();
   const second = await ensurePki(dir, { extraSans });
-  const ms = performance.now() - t0;
   assert.deepEqual(second, first);
   assert.equal(mode(join(dir, pkiFiles.adminToken)), 0o600);
-  assert.ok(ms < 100, `reload took ${ms.toFixed(1)} ms`);
 });
 
 test('a changed SAN list regenerates only the serving certificate', async () => {

@@ -16,7 +16,8 @@ const tag = Math.random().toString(16).slice(2, 8);
 const stateDir = mkdtempSync(path.join(tmpdir(), 'skiff-net-'));
 const network = new PodNetwork({
   stateDir,
-  podCIDR: `10.${200 + Math.floor(Math.random() * 40)}.0.0/16`,
+  // Away from the integration harness's 10.200-249 so both can run at once.
+  podCIDR: `10.${40 + Math.floor(Math.random() * 24)}.0.0/16`,
   bridgeName: `skt${tag}`,
   netnsPrefix: `skifftest${tag}`,
 });
