@@ -1,7 +1,14 @@
 // The all-in-one server (k3s style): the one place that wires store → apiserver → controllers →
 // node agent → proxy/DNS → add-ons → dashboard, each behind its start(signal) seam.
 import { setMaxListeners } from 'node:events';
-import { createWriteStream, existsSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  createWriteStream,
+  existsSync,
+  openSync,
+  writeFileSync,
+} from 'node:fs';
 import { ensurePki, type Pki } from '../apiserver/auth/pki.js';
 import { configureRegistry } from '../apiserver/registry/config.js';
 import { createApiServer } from '../apiserver/server.js';
@@ -106,7 +113,13 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
         extraSans: [firstHost(opts.serviceCIDR, 1), firstHost(opts.podCIDR, 1)],
       }),
     );
-    backend = await step('store (SQLite)', async () => new SqliteBackend({ path: layout.db }));
+    backend = await step('store (SQLite)', async () => {
+      // The database holds Secrets: create it owner-only before SQLite opens it (its -wal and
+      // -shm files inherit the mode).
+      if (!existsSync(layout.db)) closeSync(openSync(layout.db, 'w', 0o600));
+      chmodSync(layout.db, 0o600);
+      return new SqliteBackend({ path: layout.db });
+    });
     stopFns.push(startCompactor(backend, {}));
     configureRegistry({ serviceCIDR: opts.serviceCIDR });
     const minor = opts.kubeVersion.split('.')[1] ?? '32';
