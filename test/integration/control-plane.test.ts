@@ -51,6 +51,7 @@ describe('discovery and cluster info', () => {
   test('the data dir keeps secrets private', () => {
     assert.equal(statSync(skiff.kubeconfig).mode & 0o777, 0o600);
     assert.equal(statSync(skiff.dataDir).mode & 0o777, 0o700);
+    assert.equal(statSync(join(skiff.dataDir, 'state.db')).mode & 0o777, 0o600);
   });
 });
 
