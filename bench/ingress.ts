@@ -263,11 +263,14 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 async function main(): Promise<void> {
   if (opts.serve) {
     const cfg = JSON.parse(opts.serve) as ServeConfig;
-    // The ingress runs one worker per core like the add-on (and nginx's worker_processes auto).
-    if (cluster.isPrimary && availableParallelism() > 1) {
+    // The ingress runs as many workers as the add-on (one per two cores); INGRESS_WORKERS overrides.
+    const workers = Number(
+      process.env['INGRESS_WORKERS'] ?? Math.max(1, Math.floor(availableParallelism() / 2)),
+    );
+    if (cluster.isPrimary && workers > 1) {
       // The ClusterIP listener stays in this one process, as in `skiff up`.
       await serve(cfg, { clusterIP: true, ingress: false });
-      const ws = Array.from({ length: availableParallelism() }, () => cluster.fork());
+      const ws = Array.from({ length: workers }, () => cluster.fork());
       await Promise.all(ws.map((w) => new Promise((r) => w.once('message', r))));
       process.stdout.write('ready\n');
       process.once('SIGTERM', () => {

@@ -50,8 +50,12 @@ export async function main(argv: string[]): Promise<void> {
   const log = createLogger({ component: 'ingress-controller' });
   const statusPort = num(str('status-port') ?? env['INGRESS_STATUS_PORT']) ?? 10254;
   const bindFlag = str('bind-address') ?? env[bindAddressEnv];
-  // Like nginx's worker_processes auto: one process per core, sharing the listening sockets.
-  const workers = num(str('workers') ?? env['INGRESS_WORKERS']) ?? availableParallelism();
+  // One worker per two cores: the backends and clients share this machine's cores, and on 2 cores
+  // two workers cost about twice the CPU per request of one (bench/ingress.ts, fewer events per
+  // loop turn), so extra workers only pay off where cores are spare.
+  const workers =
+    num(str('workers') ?? env['INGRESS_WORKERS']) ??
+    Math.max(1, Math.floor(availableParallelism() / 2));
   const isWorker = workers > 1 && !cluster.isPrimary;
   if (workers > 1 && cluster.isPrimary) {
     await runPrimary(workers, statusPort, statusAddress(bindFlag), log);
