@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { eventually, type SkiffUnderTest, startSkiff } from './harness.js';
+import { eventually, type SkiffUnderTest, seedCommands, startSkiff } from './harness.js';
 
 const testdata = join(import.meta.dirname, '..', 'testdata');
 let skiff: SkiffUnderTest;
@@ -58,51 +58,19 @@ describe('discovery and cluster info', () => {
 describe('the seed commands', () => {
   test('create deployment, service, ingress and autoscale (protobuf bodies) succeed', async () => {
     assert.equal(
-      (
-        await skiff.kubectlOk([
-          'create',
-          'deployment',
-          'hello-world-flask',
-          '--image=lyzhang1999/hello-world-flask:latest',
-          '--replicas=2',
-        ])
-      ).trim(),
+      (await skiff.kubectlOk([...seedCommands.createDeployment])).trim(),
       'deployment.apps/hello-world-flask created',
     );
     assert.equal(
-      (
-        await skiff.kubectlOk([
-          'create',
-          'service',
-          'clusterip',
-          'hello-world-flask',
-          '--tcp=5000:5000',
-        ])
-      ).trim(),
+      (await skiff.kubectlOk([...seedCommands.createService])).trim(),
       'service/hello-world-flask created',
     );
     assert.equal(
-      (
-        await skiff.kubectlOk([
-          'create',
-          'ingress',
-          'hello-world-flask',
-          '--rule=/=hello-world-flask:5000',
-        ])
-      ).trim(),
+      (await skiff.kubectlOk([...seedCommands.createIngress])).trim(),
       'ingress.networking.k8s.io/hello-world-flask created',
     );
     assert.equal(
-      (
-        await skiff.kubectlOk([
-          'autoscale',
-          'deployment',
-          'hello-world-flask',
-          '--cpu-percent=50',
-          '--min=2',
-          '--max=10',
-        ])
-      ).trim(),
+      (await skiff.kubectlOk([...seedCommands.autoscale])).trim(),
       'horizontalpodautoscaler.autoscaling/hello-world-flask autoscaled',
     );
     const ing = JSON.parse(
@@ -145,13 +113,7 @@ describe('the seed commands', () => {
   });
 
   test('the seed JSON patch, a merge patch and a strategic patch apply', async () => {
-    const json = await skiff.kubectlOk([
-      'patch',
-      'deployment',
-      'hello-world-flask',
-      '--type=json',
-      '-p=[{"op": "add", "path": "/spec/template/spec/containers/0/resources", "value": {"requests": {"memory": "100Mi", "cpu": "100m"}}}]',
-    ]);
+    const json = await skiff.kubectlOk([...seedCommands.patchRequests]);
     assert.equal(json.trim(), 'deployment.apps/hello-world-flask patched');
     await skiff.kubectlOk([
       'patch',

@@ -236,3 +236,31 @@ export async function startSkiff(
 export function readDataFile(s: SkiffUnderTest, rel: string): string {
   return readFileSync(join(s.dataDir, rel), 'utf8');
 }
+
+/** The kubectl argument lists of SEED.md, exactly as the walkthrough types them. */
+export const seedCommands = {
+  createDeployment: [
+    'create',
+    'deployment',
+    'hello-world-flask',
+    '--image=lyzhang1999/hello-world-flask:latest',
+    '--replicas=2',
+  ],
+  createService: ['create', 'service', 'clusterip', 'hello-world-flask', '--tcp=5000:5000'],
+  createIngress: ['create', 'ingress', 'hello-world-flask', '--rule=/=hello-world-flask:5000'],
+  autoscale: [
+    'autoscale',
+    'deployment',
+    'hello-world-flask',
+    '--cpu-percent=50',
+    '--min=2',
+    '--max=10',
+  ],
+  patchRequests: [
+    'patch',
+    'deployment',
+    'hello-world-flask',
+    '--type=json',
+    '-p=[{"op": "add", "path": "/spec/template/spec/containers/0/resources", "value": {"requests": {"memory": "100Mi", "cpu": "100m"}}}]',
+  ],
+} as const;

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { type SkiffUnderTest, startSkiff } from './harness.js';
+import { type SkiffUnderTest, seedCommands, startSkiff } from './harness.js';
 
 const testdata = join(import.meta.dirname, '..', 'testdata');
 
@@ -24,44 +24,14 @@ for (const version of ['1.28', '1.33']) {
     });
 
     test('the seed commands create their objects', async () => {
-      await skiff.kubectlOk([
-        'create',
-        'deployment',
-        'hello-world-flask',
-        '--image=lyzhang1999/hello-world-flask:latest',
-        '--replicas=2',
-      ]);
-      await skiff.kubectlOk([
-        'create',
-        'service',
-        'clusterip',
-        'hello-world-flask',
-        '--tcp=5000:5000',
-      ]);
-      await skiff.kubectlOk([
-        'create',
-        'ingress',
-        'hello-world-flask',
-        '--rule=/=hello-world-flask:5000',
-      ]);
+      await skiff.kubectlOk([...seedCommands.createDeployment]);
+      await skiff.kubectlOk([...seedCommands.createService]);
+      await skiff.kubectlOk([...seedCommands.createIngress]);
       assert.match(
-        await skiff.kubectlOk([
-          'autoscale',
-          'deployment',
-          'hello-world-flask',
-          '--cpu-percent=50',
-          '--min=2',
-          '--max=10',
-        ]),
+        await skiff.kubectlOk([...seedCommands.autoscale]),
         /horizontalpodautoscaler.autoscaling\/hello-world-flask autoscaled/,
       );
-      await skiff.kubectlOk([
-        'patch',
-        'deployment',
-        'hello-world-flask',
-        '--type=json',
-        '-p=[{"op": "add", "path": "/spec/template/spec/containers/0/resources", "value": {"requests": {"memory": "100Mi", "cpu": "100m"}}}]',
-      ]);
+      await skiff.kubectlOk([...seedCommands.patchRequests]);
       const out = await skiff.kubectlOk(['get', 'deploy,svc,ing,hpa', '-o', 'wide']);
       assert.match(out, /deployment.apps\/hello-world-flask/);
       assert.match(

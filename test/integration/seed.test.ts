@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, before, test } from 'node:test';
-import { eventually, type SkiffUnderTest, startSkiff } from './harness.js';
+import { eventually, type SkiffUnderTest, seedCommands, startSkiff } from './harness.js';
 
 let skiff: SkiffUnderTest;
 let ingress: string;
@@ -74,20 +74,9 @@ async function podNames(): Promise<string[]> {
 }
 
 test('§1: deployment, service and ingress; requests alternate between the two pods', async () => {
-  await skiff.kubectlOk([
-    'create',
-    'deployment',
-    'hello-world-flask',
-    '--image=lyzhang1999/hello-world-flask:latest',
-    '--replicas=2',
-  ]);
-  await skiff.kubectlOk(['create', 'service', 'clusterip', 'hello-world-flask', '--tcp=5000:5000']);
-  await skiff.kubectlOk([
-    'create',
-    'ingress',
-    'hello-world-flask',
-    '--rule=/=hello-world-flask:5000',
-  ]);
+  await skiff.kubectlOk([...seedCommands.createDeployment]);
+  await skiff.kubectlOk([...seedCommands.createService]);
+  await skiff.kubectlOk([...seedCommands.createIngress]);
   await skiff.kubectlOk(['rollout', 'status', 'deployment', 'hello-world-flask', '--timeout=60s'], {
     timeoutMs: 70_000,
   });
@@ -175,14 +164,7 @@ test('§3: metrics-server Available, autoscale, the JSON patch rolls out a new R
     ),
     /deployment.apps\/metrics-server condition met/,
   );
-  await skiff.kubectlOk([
-    'autoscale',
-    'deployment',
-    'hello-world-flask',
-    '--cpu-percent=50',
-    '--min=2',
-    '--max=10',
-  ]);
+  await skiff.kubectlOk([...seedCommands.autoscale]);
   // A short scale-down window so the test sees the way back (upstream default 300 s).
   await skiff.kubectlOk([
     'patch',
@@ -193,13 +175,7 @@ test('§3: metrics-server Available, autoscale, the JSON patch rolls out a new R
     '{"spec":{"behavior":{"scaleDown":{"stabilizationWindowSeconds":10}}}}',
   ]);
   const before = await skiff.kubectlOk(['get', 'rs', '-l', 'app=hello-world-flask', '-o', 'name']);
-  await skiff.kubectlOk([
-    'patch',
-    'deployment',
-    'hello-world-flask',
-    '--type=json',
-    '-p=[{"op": "add", "path": "/spec/template/spec/containers/0/resources", "value": {"requests": {"memory": "100Mi", "cpu": "100m"}}}]',
-  ]);
+  await skiff.kubectlOk([...seedCommands.patchRequests]);
   await skiff.kubectlOk(['rollout', 'status', 'deployment', 'hello-world-flask', '--timeout=90s'], {
     timeoutMs: 100_000,
   });
