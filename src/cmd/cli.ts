@@ -150,6 +150,7 @@ program
   .option('--data-dir <dir>', 'data directory (default ~/.skiff)')
   .option('--ingress-port <port>', 'ingress port of the cluster', int)
   .option('--json', 'print one JSON object with the figures', false)
+  .option('--keep-going', 'continue after a failed step', false)
   .action(async (opts) => {
     const { demoCommand } = await import('../cli/demo.js');
     process.exitCode = await demoCommand(opts);

@@ -85,6 +85,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
   ensureDataDir(layout);
   const unlock = lockDataDir(layout, {
     nodeName: opts.nodeName,
+    podCIDR: opts.podCIDR,
     startedAt: new Date().toISOString(),
   });
   const log = createLogger({ component: 'skiff' });
@@ -194,13 +195,16 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     await step('dashboard', () => dashboard.start(abort.signal));
     components.push(dashboard);
     const dashboardUrl = dashboard.url();
+    // `skiff status`, `skiff down` (host names derive from the pod CIDR) and `skiff demo` read it.
     const info = {
       pid: process.pid,
       nodeName: opts.nodeName,
+      podCIDR: opts.podCIDR,
       ready: true,
       apiUrl,
       kubeconfig: layout.kubeconfig,
       ingressUrl,
+      dashboardUrl,
     };
     writeFileSync(layout.pidFile, JSON.stringify(info), { mode: 0o600 });
     let stopping: Promise<void> | undefined;
