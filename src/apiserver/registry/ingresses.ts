@@ -84,7 +84,8 @@ const defaultClassAnnotation = 'ingressclass.kubernetes.io/is-default-class';
  * several defaults upstream picks the newest.
  */
 function assignDefaultIngressClass(ing: Obj, classes: KObject[]): void {
-  const spec = (ing.spec ??= {}) as Obj;
+  ing.spec ??= {};
+  const spec = ing.spec as Obj;
   if (spec.ingressClassName) return;
   if (
     ing.metadata &&
