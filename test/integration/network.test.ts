@@ -229,7 +229,7 @@ test('ingress: 503 when the backend has no ready endpoint, back when it scales u
   });
 });
 
-test('ingress /stats counts requests and status classes across workers', async () => {
+test('ingress /stats counts requests, status classes and latency', async () => {
   const stats = async () => {
     const r = await get(`http://127.0.0.1:${statusPort}/stats`);
     assert.equal(r.status, 200);
