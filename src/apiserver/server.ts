@@ -233,6 +233,10 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       sendObject(res, 200, versionBody());
       return;
     }
+    if (path === '/openapi/v2') {
+      sendOpenApiV2(req, res, version.gitVersion);
+      return;
+    }
     if (path === '/openapi/v3') {
       sendText(res, 200, openapi.index(), 'application/json');
       return;
@@ -428,4 +432,49 @@ function withPki(
     serviceAccountIssuer: opts.serviceAccountIssuer ?? issuer,
     kubelet: opts.kubelet ?? { token: pki.kubeletToken, ca: pki.caCert || undefined },
   };
+}
+
+/**
+ * A minimal OpenAPI v2 document with no definitions. kubectl ≤1.29 fetches /openapi/v2 (as
+ * gnostic protobuf) before `apply` and fails on a 404; with no schema for a kind, kubectl falls
+ * back to its compiled-in types for the strategic merge patch, exactly as after a 404 in 1.32.
+ */
+function sendOpenApiV2(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  gitVersion: string,
+): void {
+  const accept = String(req.headers.accept ?? '');
+  if (accept.includes('protobuf')) {
+    // openapi_v2.Document: 1 swagger, 2 info {1 title, 2 version}, 8 paths {} (field numbers from gnostic).
+    const str = (field: number, v: string) => {
+      const b = Buffer.from(v, 'utf8');
+      return Buffer.concat([Buffer.from([(field << 3) | 2, b.length]), b]);
+    };
+    const info = Buffer.concat([str(1, 'Kubernetes'), str(2, gitVersion)]);
+    const body = Buffer.concat([
+      str(1, '2.0'),
+      Buffer.from([(2 << 3) | 2, info.length]),
+      info,
+      Buffer.from([(8 << 3) | 2, 0]),
+    ]);
+    res.writeHead(200, {
+      'Content-Type': 'application/com.github.proto-openapi.spec.v2.v1.0+protobuf',
+      'Content-Length': body.length,
+      'Cache-Control': 'no-cache, private',
+    });
+    res.end(body);
+    return;
+  }
+  const body = JSON.stringify({
+    swagger: '2.0',
+    info: { title: 'Kubernetes', version: gitVersion },
+    paths: {},
+  });
+  res.writeHead(200, {
+    'Content-Type': 'application/json',
+    'Content-Length': Buffer.byteLength(body),
+    'Cache-Control': 'no-cache, private',
+  });
+  res.end(body);
 }
