@@ -1,6 +1,5 @@
 // `skiff down`: stops the cluster of a data dir (SIGTERM to the running `skiff up`, which stops its
 // pods and network) or, when none runs, removes what a crashed run left behind.
-import { readFileSync } from 'node:fs';
 import { cleanupLeftovers } from '../cmd/server.js';
 import { errorMessage } from '../lib/errors.js';
 import { dataDirLayout, isProcessAlive, runningPid } from './data-dir.js';
@@ -22,16 +21,7 @@ export async function downCommand(opts: { dataDir?: string }): Promise<number> {
     return 0;
   }
   try {
-    let nodeName = 'skiff';
-    try {
-      nodeName = String(
-        (JSON.parse(readFileSync(layout.pidFile, 'utf8')) as { nodeName?: string }).nodeName ??
-          'skiff',
-      );
-    } catch {
-      // No pid file: the defaults apply.
-    }
-    const removed = await cleanupLeftovers({ dataDir: layout.root, nodeName });
+    const removed = await cleanupLeftovers({ dataDir: layout.root });
     process.stdout.write(
       removed
         ? 'Skiff was not running; removed the pods and network it left behind.\n'

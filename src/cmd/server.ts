@@ -7,8 +7,10 @@ import {
   createWriteStream,
   existsSync,
   openSync,
+  readFileSync,
   writeFileSync,
 } from 'node:fs';
+import { join } from 'node:path';
 import { ensurePki, type Pki } from '../apiserver/auth/pki.js';
 import { configureRegistry } from '../apiserver/registry/config.js';
 import { createApiServer } from '../apiserver/server.js';
@@ -88,6 +90,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     podCIDR: opts.podCIDR,
     startedAt: new Date().toISOString(),
   });
+  writeClusterRecord(layout.root, { nodeName: opts.nodeName, podCIDR: opts.podCIDR });
   const log = createLogger({ component: 'skiff' });
   // Component logs go to <data-dir>/skiff.log so the terminal keeps the progress and ready block;
   // SKIFF_LOG_STDERR=1 keeps them on stderr (debugging, CI).
@@ -255,17 +258,42 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
 }
 
 /** Removes the pods, sandboxes and host network a crashed run left behind (skiff down). */
-export async function cleanupLeftovers(opts: {
-  dataDir: string;
-  nodeName: string;
-}): Promise<boolean> {
+export async function cleanupLeftovers(opts: { dataDir: string }): Promise<boolean> {
   const layout = dataDirLayout(opts.dataDir);
-  if (!existsSync(layout.root)) return false;
+  // Host names (bridge, netns, cgroups, service device) derive from the pod CIDR the data dir ran
+  // with; without that record this data dir never started a cluster, and the host holds nothing
+  // of it (guessing the defaults would remove another cluster's network).
+  const record = readClusterRecord(layout.root);
+  if (!record) return false;
   try {
-    return await cleanupHost({ dataDir: layout.root, nodeName: opts.nodeName });
+    return await cleanupHost({
+      dataDir: layout.root,
+      nodeName: record.nodeName,
+      podCIDR: record.podCIDR,
+    });
   } catch (err) {
     throw new Error(`Cannot clean up after the previous run: ${errorMessage(err)}`);
   }
+}
+
+/** What `skiff up` records in the data dir so `skiff down` can clean up after a crash. */
+interface ClusterRecord {
+  nodeName: string;
+  podCIDR: string;
+}
+
+function clusterRecordPath(root: string): string {
+  return join(root, 'cluster.json');
+}
+
+function writeClusterRecord(root: string, record: ClusterRecord): void {
+  writeFileSync(clusterRecordPath(root), JSON.stringify(record), { mode: 0o600 });
+}
+
+function readClusterRecord(root: string): ClusterRecord | undefined {
+  const path = clusterRecordPath(root);
+  if (!existsSync(path)) return undefined;
+  return JSON.parse(readFileSync(path, 'utf8')) as ClusterRecord;
 }
 
 /** The n-th address of an IPv4 CIDR, e.g. firstHost("10.96.0.0/12", 1) = "10.96.0.1". */
