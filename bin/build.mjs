@@ -3,14 +3,15 @@
 // non-TypeScript assets beside it, so bin/skiff.js can run without tsx. Run by `npm run build`
 // (and `prepare`, i.e. on `npm ci`/`npm install` in the checkout).
 import { spawnSync } from 'node:child_process';
-import { cpSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { cpSync, readdirSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 
 const root = path.resolve(import.meta.dirname, '..');
 const dist = path.join(root, 'dist');
-// bin/skiff.js trusts dist/ only when this stamp exists and is newer than every source file.
-const stamp = path.join(dist, '.build-stamp');
+// Built beside dist/ and swapped in at the end, so running clusters (whose lazy imports still load
+// from dist/) never see a half-written tree.
+const next = path.join(root, 'dist.next');
 
 let tsc;
 try {
@@ -23,15 +24,14 @@ try {
 
 // Sources edited while tsc runs must count as newer than the build, so the stamp gets this time.
 const startedAt = new Date();
-rmSync(dist, { recursive: true, force: true });
-const res = spawnSync(process.execPath, [tsc, '-p', path.join(root, 'tsconfig.build.json')], {
-  cwd: root,
-  stdio: 'inherit',
-});
+rmSync(next, { recursive: true, force: true });
+const res = spawnSync(
+  process.execPath,
+  [tsc, '-p', path.join(root, 'tsconfig.build.json'), '--outDir', next],
+  { cwd: root, stdio: 'inherit' },
+);
 if (res.status !== 0) {
-  process.stderr.write(
-    `skiff build: tsc failed (${res.status ?? res.signal}); dist/ left unusable\n`,
-  );
+  process.stderr.write(`skiff build: tsc failed (${res.status ?? res.signal}); dist/ unchanged\n`);
   process.exit(1);
 }
 
@@ -43,10 +43,14 @@ for (const e of readdirSync(src, { recursive: true, withFileTypes: true })) {
   const from = path.join(e.parentPath, e.name);
   const rel = path.relative(src, from);
   if (rel.split(path.sep).includes('testdata')) continue;
-  cpSync(from, path.join(dist, 'src', rel));
+  cpSync(from, path.join(next, 'src', rel));
   assets++;
 }
 
+// bin/skiff.js trusts dist/ only when this stamp exists and is newer than every source file.
+const stamp = path.join(next, '.build-stamp');
 writeFileSync(stamp, `${startedAt.toISOString()}\n`);
 utimesSync(stamp, startedAt, startedAt);
+rmSync(dist, { recursive: true, force: true });
+renameSync(next, dist);
 process.stdout.write(`skiff build: dist/ ready (${assets} assets copied)\n`);
