@@ -100,7 +100,10 @@ export async function runDemo(opts: RunDemoOptions): Promise<DemoReport> {
     await step('traffic', () => showTraffic(ctx, loop));
     await step('self-heal', () => selfHeal(ctx, loop));
     await loop.stop();
-    const sum = summarizeTraffic(loop.records);
+    // Count from the first answer: before it, the ingress may not have routed the new Ingress yet
+    // (the seed's user starts curl after the objects exist, not before they serve).
+    const firstOk = loop.records.find((r) => r.ok);
+    const sum = summarizeTraffic(firstOk ? loop.between(firstOk.at) : loop.records);
     figures.requests = sum.sent;
     figures.failedRequests = sum.failed;
     await step('metrics', () => waitMetrics(ctx));
