@@ -70,7 +70,7 @@ export async function startTestNode(opts: { reducedMode?: boolean } = {}): Promi
 export async function waitFor<T>(
   what: string,
   fn: () => Promise<T | undefined>,
-  ms = 10_000,
+  ms = 30_000,
 ): Promise<T> {
   const end = realClock.now() + ms;
   for (;;) {
