@@ -3,7 +3,7 @@
 // `attachSandbox` re-connects to it at the next start (the containerd-shim model).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -86,6 +86,8 @@ export class Sandbox {
     while (this.isAlive && clock.now() < deadline) await clock.sleep(2);
     if (this.isAlive) process.kill(this.shimPid, 'SIGKILL');
     this.client.close();
+    // The shim cannot always remove its socket (it may sit in /tmp, outside the pod's view).
+    rmSync(shimSocketPath(this.podDir), { force: true });
   }
 
   /** Runs a command in the sandbox and collects its output (probes, hooks); killed at timeoutMs. */
