@@ -65,7 +65,10 @@ type Bundled = Omit<ResolvedImage, 'ref' | 'imageID'>;
 
 function addon(name: string): Bundled {
   return {
-    workingDir: '/',
+    // The checkout itself is the add-on's image: mounted at its own path, so it stays visible
+    // when it lives under /tmp (pods get a private /tmp).
+    rootDir: repoRoot,
+    workingDir: repoRoot,
     command: [process.execPath, path.join(repoRoot, 'bin/skiff.js'), 'addon', name],
     args: [],
     env: [{ name: 'PATH', value: defaultPath }],
