@@ -91,6 +91,7 @@ class Controller implements IngressController {
   #accessLog: BufferedLog | undefined;
   #opts: IngressControllerOptions;
   #clock: Clock;
+  #stopping = false;
   #log: Logger;
   #informers: InformerFactory;
   #ingresses;
@@ -147,6 +148,9 @@ class Controller implements IngressController {
   }
 
   async start(signal: AbortSignal): Promise<void> {
+    signal.addEventListener('abort', () => {
+      this.#stopping = true;
+    });
     const rebuild = {
       onAdd: () => this.#runner.run(),
       onUpdate: () => this.#runner.run(),
@@ -245,13 +249,31 @@ class Controller implements IngressController {
         await listen(server, this.httpPort, addr);
         servers.push(server);
       } catch (err) {
-        this.#log.warn('Cannot serve the ingress on an address', {
+        this.#log.warn('Cannot serve the ingress on an address yet; retrying', {
           address: `${addr}:${this.httpPort}`,
           err: errorMessage(err),
         });
+        // The pod bridge appears when the node agent sets up the pod network, which may be after
+        // this host-network pod started: keep trying (servers is the list closed at shutdown).
+        void this.#retryListen(server, addr, servers);
       }
     }
     return servers;
+  }
+
+  async #retryListen(server: http.Server, addr: string, servers: http.Server[]): Promise<void> {
+    for (let attempt = 0; attempt < 600 && !this.#stopping; attempt++) {
+      await this.#clock.sleep(1000);
+      if (this.#stopping) return;
+      try {
+        await listen(server, this.httpPort, addr);
+        servers.push(server);
+        this.#log.info('Ingress now also serving', { address: `${addr}:${this.httpPort}` });
+        return;
+      } catch {
+        // Still missing: try again in a second.
+      }
+    }
   }
 
   stopped(): Promise<void> {
