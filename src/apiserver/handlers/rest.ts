@@ -79,6 +79,17 @@ export function parseResourceVersion(rv: string | null): string | undefined {
 }
 
 /** The timeoutSeconds of a watch (an int64 query parameter); 400 when malformed. */
+/** The watch parameters shared by collection and single-object watches. */
+function watchQuery(q: URLSearchParams): {
+  allowWatchBookmarks: boolean;
+  timeoutSeconds: number | undefined;
+} {
+  return {
+    allowWatchBookmarks: q.get('allowWatchBookmarks') === 'true',
+    timeoutSeconds: timeoutSecondsOf(q),
+  };
+}
+
 function timeoutSecondsOf(q: URLSearchParams): number | undefined {
   const v = q.get('timeoutSeconds');
   if (v === null || v === '') return undefined;
@@ -170,8 +181,7 @@ export async function handleResource(
             r,
             params,
             rendering,
-            allowWatchBookmarks: q.get('allowWatchBookmarks') === 'true',
-            timeoutSeconds: timeoutSecondsOf(q),
+            ...watchQuery(q),
             includeObject: includeObjectOf(q),
           },
           ctx.trackWatch,
@@ -241,8 +251,7 @@ export async function handleResource(
           r,
           params,
           rendering,
-          allowWatchBookmarks: q.get('allowWatchBookmarks') === 'true',
-          timeoutSeconds: timeoutSecondsOf(q),
+          ...watchQuery(q),
         },
         ctx.trackWatch,
       );
