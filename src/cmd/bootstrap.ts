@@ -1,11 +1,11 @@
 // Objects `skiff up` makes sure exist (k3s's packaged manifests): the `kubernetes` and `kube-dns`
 // Services, the kubelet-client Secret the metrics add-on needs, and the add-on manifests.
 
+import { formatGoDuration } from '../api/exact-quantity.js';
 import { findByKind } from '../api/resources.js';
 import { isAlreadyExists, isNotFound, type KObject, type KubeClient } from '../client/rest.js';
 import { ingressAddonManifests } from '../ingress/manifest.js';
 import { metricsAddonManifests } from '../metrics/manifest.js';
-import { formatGoDuration } from '../metrics/quantity.js';
 import type { WiringContext } from './context.js';
 import { firstHost } from './server.js';
 

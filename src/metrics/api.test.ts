@@ -1,8 +1,8 @@
 // Tests of the metrics.k8s.io REST surface: PodMetrics/NodeMetrics shapes, selectors, NotFound.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { formatGoDuration, parseGoDuration } from '../api/exact-quantity.js';
 import { handleMetricsRequest, type MetricsObjects } from './api.js';
-import { formatGoDuration, parseGoDuration } from './quantity.js';
 import { MetricsStorage } from './storage.js';
 
 const t0 = Date.UTC(2026, 0, 1, 0, 0, 15);

@@ -1,8 +1,9 @@
 // The metrics.k8s.io/v1beta1 REST surface of metrics-server: discovery, PodMetrics and NodeMetrics
 // list/get with label and field selectors. Follows metrics-server pkg/api/{pod,node}.go and the
 // types of k8s.io/metrics/pkg/apis/metrics/v1beta1.
+
+import { formatBytes, formatGoDuration, formatNanoCores } from '../api/exact-quantity.js';
 import { matchesSelector, parseSelector, type Requirement } from '../api/labels.js';
-import { formatBytes, formatGoDuration, formatNanoCores } from './quantity.js';
 import type { MetricsStorage, Usage } from './storage.js';
 
 /** The API group/version served. */

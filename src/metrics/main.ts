@@ -1,11 +1,11 @@
 // Entry point of the metrics-server add-on (`skiff addon metrics-server [flags]`): parses upstream-style
 // flags, builds the in-cluster client and runs MetricsServer until SIGTERM/SIGINT.
 import { readFileSync } from 'node:fs';
+import { parseGoDuration } from '../api/exact-quantity.js';
 import { inClusterConfig, loadKubeconfig, serviceAccountDir } from '../client/config.js';
 import { KubeClient } from '../client/rest.js';
 import { errorMessage } from '../lib/errors.js';
 import { createLogger } from '../lib/log.js';
-import { parseGoDuration } from './quantity.js';
 import { MetricsServer, type MetricsServerOptions } from './server.js';
 
 /** Parsed flags of the add-on. */

@@ -6,9 +6,9 @@ import type {
   MetricStatus,
 } from 'kubernetes-types/autoscaling/v2.js';
 import type { Pod } from 'kubernetes-types/core/v1.js';
+import { formatMilli, milliValue } from '../../api/exact-quantity.js';
 import { parseSelector } from '../../api/labels.js';
 import { errorMessage } from '../../lib/errors.js';
-import { formatMilli, milliValue } from '../../metrics/quantity.js';
 import type { MetricsClient } from './metrics-client.js';
 import {
   getRawResourceReplicas,

@@ -9,7 +9,7 @@ import {
   nanoValue,
   parseQuantity,
   wholeValue,
-} from './quantity.js';
+} from './exact-quantity.js';
 
 test('milliValue parses exactly and rounds up like MilliValue', () => {
   const cases: [string, number][] = [
