@@ -39,7 +39,7 @@ test('default: loopback plus the pod bridge; loopback alone when the Node is unk
     '10.244.0.1',
   ]);
   assert.deepEqual(await bindAddresses('', clientWithNode(undefined), 'skiff', log), ['127.0.0.1']);
-  assert.deepEqual(await bindAddresses(undefined, clientWithNode('x', true), 'skiff', log), [
+  assert.deepEqual(await bindAddresses(undefined, clientWithNode('x', true), 'skiff', log, 1), [
     '127.0.0.1',
   ]);
   assert.deepEqual(await bindAddresses(undefined, clientWithNode('10.0.0.0/8'), undefined, log), [

@@ -121,20 +121,28 @@ export async function bindAddresses(
   client: KubeClient,
   nodeName: string | undefined,
   log: Logger,
+  attempts = 60,
 ): Promise<string[]> {
   const list = splitList(flag);
   if (list.length) return list;
   if (!nodeName) return ['127.0.0.1'];
-  try {
-    const node = await client.get<Node>(R.nodes, undefined, nodeName);
-    const bridge = bridgeAddress(node.spec?.podCIDR);
-    return bridge ? ['127.0.0.1', bridge] : ['127.0.0.1'];
-  } catch (err) {
-    log.warn('Cannot read the Node for the pod bridge address; serving on 127.0.0.1 only', {
-      err: errorMessage(err),
-    });
-    return ['127.0.0.1'];
+  // The API is reached through the kubernetes ClusterIP, which the service proxy may not route
+  // yet when this host-network pod starts: retry for a while before giving up on the bridge.
+  let lastErr: unknown;
+  for (let attempt = 0; attempt < attempts; attempt++) {
+    try {
+      const node = await client.get<Node>(R.nodes, undefined, nodeName);
+      const bridge = bridgeAddress(node.spec?.podCIDR);
+      return bridge ? ['127.0.0.1', bridge] : ['127.0.0.1'];
+    } catch (err) {
+      lastErr = err;
+      if (attempt + 1 < attempts) await realClock.sleep(500);
+    }
   }
+  log.warn('Cannot read the Node for the pod bridge address; serving on 127.0.0.1 only', {
+    err: errorMessage(lastErr),
+  });
+  return ['127.0.0.1'];
 }
 
 /** The first host address of an IPv4 CIDR ("10.244.0.0/16" → "10.244.0.1"). */
