@@ -145,9 +145,10 @@ export class ContainerRunner {
           : img.args;
       const argv = [...command, ...args].map((a) => expandVars(a, env));
       const sc = { ...host.pod.spec?.securityContext, ...spec.securityContext };
+      const attempt = this.attempt;
       const res = await sb.client.start({
         name: spec.name,
-        attempt: this.attempt,
+        attempt,
         argv,
         env,
         cwd,
@@ -156,10 +157,14 @@ export class ContainerRunner {
         cgroupProcs: ctx.cgroups?.procsFiles(host.uid, spec.name) ?? [],
         logFile: `${spec.name}/${this.attempt}.log`,
       });
-      this.current = res;
+      // A fast-failing process can exit, and onExit record it (and even start the next attempt),
+      // before the shim's start reply is processed here: never overwrite that newer state.
+      const overtaken =
+        this.attempt !== attempt || (this.current?.attempt === attempt && !!this.current.exit);
+      if (!overtaken) this.current = res;
       host.mark(`started ${spec.name}`);
-      this.view.containerID = this.containerID;
-      if (this.attempt === 0 || this.view.restartCount === 0) {
+      if (!overtaken) this.view.containerID = this.containerID;
+      if (attempt === 0 || this.view.restartCount === 0) {
         host.event(
           'Normal',
           'Pulled',
@@ -168,7 +173,7 @@ export class ContainerRunner {
       }
       host.event('Normal', 'Created', `Created container ${spec.name}`);
       host.event('Normal', 'Started', `Started container ${spec.name}`);
-      if (!res.exit) {
+      if (!res.exit && !overtaken) {
         this.view.state = { running: { startedAt: rfc3339(ctx.clock.now()) } };
         this.#startProbes();
       }
