@@ -229,3 +229,44 @@ export function clusterCgroups(c: ChaosCluster): string[] {
     throw err;
   }
 }
+
+/** A zombie (exited, unreaped) process: pid, parent pid, command name and its memory cgroup path. */
+export interface ZombieProcess {
+  pid: number;
+  ppid: number;
+  comm: string;
+  cgroup: string;
+}
+
+/**
+ * Every zombie of the host (state Z in /proc/<pid>/stat). PID 1 on the test machines does not
+ * reap orphans, so stopped pods can leave zombie shims: the soak counts them apart from live leaks.
+ */
+export function hostZombies(): ZombieProcess[] {
+  const out: ZombieProcess[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const close = stat.lastIndexOf(')');
+      const rest = stat.slice(close + 2).split(' ');
+      if (rest[0] !== 'Z') continue;
+      const cg = readFileSync(`/proc/${name}/cgroup`, 'utf8');
+      const memory = /^\d+:[^:]*\bmemory\b[^:]*:(.*)$/m.exec(cg)?.[1];
+      out.push({
+        pid: Number(name),
+        ppid: Number(rest[1]),
+        comm: stat.slice(stat.indexOf('(') + 1, close),
+        cgroup: memory ?? /^0::(.*)$/m.exec(cg)?.[1] ?? '',
+      });
+    } catch (err) {
+      // A zombie reaped between readdir and read is simply gone.
+      if (
+        (err as NodeJS.ErrnoException).code !== 'ENOENT' &&
+        (err as NodeJS.ErrnoException).code !== 'ESRCH'
+      )
+        throw err;
+    }
+  }
+  return out;
+}

@@ -13,6 +13,7 @@ import {
   clusterLinks,
   clusterNetns,
   hostProcesses,
+  hostZombies,
   isPodReady,
   SEED_APP,
   seedPods,
@@ -50,6 +51,21 @@ export interface SoakResult {
   processes: Record<string, number>;
   /** Running containers of the seed app (its python3 processes should match). */
   runningContainers: number;
+  /** Zombies (state Z, unreaped) whose cgroup lies under the cluster's, by command name. */
+  zombies: Record<string, number>;
+  /** Zombies on the whole host at the end minus at the start of the churn. */
+  hostZombiesDelta: number;
+}
+
+/** What a stopped cluster left on the host (everything should be zero but zombies). */
+export interface Leftovers {
+  netns: number;
+  links: number;
+  cgroups: number;
+  /** Live (non-zombie) processes still in the cluster's cgroups, by command name. */
+  processes: Record<string, number>;
+  /** Zombies still in the cluster's cgroups, by command name (PID 1 may not reap them). */
+  zombies: Record<string, number>;
 }
 
 /** Least-squares slope of y over x (0 with fewer than two points). */
@@ -92,6 +108,31 @@ function clusterProcesses(c: ChaosCluster): Record<string, number> {
   return out;
 }
 
+/** Zombies whose cgroup lies under the cluster's cgroup, counted by command name. */
+function clusterZombies(c: ChaosCluster): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const z of hostZombies()) {
+    if (!z.cgroup.includes(`/${c.cgroupName}/`)) continue;
+    out[z.comm] = (out[z.comm] ?? 0) + 1;
+  }
+  return out;
+}
+
+/** Sum of a by-name count. */
+export const total = (r: Record<string, number>): number =>
+  Object.values(r).reduce((a, b) => a + b, 0);
+
+/** What a cluster left on the host; call after `c.skiff.stop()`. */
+export async function leftovers(c: ChaosCluster): Promise<Leftovers> {
+  return {
+    netns: (await clusterNetns(c)).length,
+    links: (await clusterLinks(c)).length,
+    cgroups: clusterCgroups(c).length,
+    processes: clusterProcesses(c),
+    zombies: clusterZombies(c),
+  };
+}
+
 const pick = <T>(xs: readonly T[]): T | undefined => xs[Math.floor(Math.random() * xs.length)];
 
 /** Runs the soak against a cluster whose seed app is deployed. */
@@ -102,6 +143,7 @@ export async function runSoak(c: ChaosCluster, opts: SoakOptions): Promise<SoakR
   const samples: SoakSample[] = [];
   const actions: Record<string, number> = { scale: 0, rollout: 0, kill: 0, failed: 0 };
   const t0 = realClock.now();
+  const zombiesAtStart = hostZombies().length;
   const sample = () => {
     const rss = readRssBytes(pid);
     if (rss !== undefined)
@@ -179,6 +221,8 @@ export async function runSoak(c: ChaosCluster, opts: SoakOptions): Promise<SoakR
         (n, p) => n + (p.status?.containerStatuses ?? []).filter((s) => s.state?.running).length,
         0,
       ),
+    zombies: clusterZombies(c),
+    hostZombiesDelta: hostZombies().length - zombiesAtStart,
   };
 }
 
@@ -261,6 +305,13 @@ export function soakFigures(r: SoakResult): Figure[] {
       unit: '',
       decimals: 0,
       note: `processes in the cluster cgroups ${JSON.stringify(r.processes)}; ${r.runningContainers} running seed containers`,
+    },
+    {
+      figure: 'zombies in the cluster cgroups (unreaped, not live)',
+      value: total(r.zombies),
+      unit: '',
+      decimals: 0,
+      note: `${JSON.stringify(r.zombies)}; host-wide zombies +${r.hostZombiesDelta} during the churn (PID 1 may not reap orphans)`,
     },
   ];
 }
