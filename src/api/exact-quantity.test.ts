@@ -1,15 +1,8 @@
 // Tests of quantity parsing and canonical rendering.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import {
-  formatBytes,
-  formatMilli,
-  formatNanoCores,
-  milliValue,
-  nanoValue,
-  parseQuantity,
-  wholeValue,
-} from './exact-quantity.js';
+import { formatBytes, formatMilli, formatNanoCores } from './exact-quantity.js';
+import { milliValue, nanoValue, parseQuantity, wholeValue } from './quantity.js';
 
 test('milliValue parses exactly and rounds up like MilliValue', () => {
   const cases: [string, number][] = [

@@ -1,6 +1,6 @@
-// Resource quantities as the metrics API and the HPA use them: exact parsing to milli-units and the
-// canonical rendering of apimachinery pkg/api/resource/quantity.go (DecimalSI "12m", BinarySI "20484Ki"),
-// plus Go time.Duration strings ("1.002s") as metrics windows and flags carry them.
+// Rendering of resource quantities as the metrics API and the HPA show them: the canonical forms of
+// apimachinery pkg/api/resource/quantity.go (DecimalSI "12m", BinarySI "20484Ki"), plus Go
+// time.Duration strings ("1.002s") as metrics windows and flags carry them. Parsing: quantity.ts.
 
 const decimalSuffixes: Record<string, number> = {
   n: -9,
@@ -14,68 +14,10 @@ const decimalSuffixes: Record<string, number> = {
   P: 15,
   E: 18,
 };
-const binarySuffixes: Record<string, number> = { Ki: 10, Mi: 20, Gi: 30, Ti: 40, Pi: 50, Ei: 60 };
-
-/** A quantity as an exact rational: mantissa × 10^exp10 × 2^exp2. */
-interface Exact {
-  mantissa: bigint;
-  exp10: number;
-  exp2: number;
-}
-
-const quantityRe =
-  /^([+-]?(?:\d+\.?\d*|\.\d+))(?:([eE][+-]?\d+)|(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE])?)$/;
-
-function parseExact(text: string): Exact {
-  const m = quantityRe.exec(text.trim());
-  if (!m) throw new SyntaxError(`Invalid quantity "${text}"`);
-  const num = m[1] ?? '0';
-  const [intPart = '', fracPart = ''] = num.replace(/^[+]/, '').split('.');
-  const mantissa = BigInt(`${intPart}${fracPart}` || '0');
-  let exp10 = -fracPart.length;
-  let exp2 = 0;
-  if (m[2]) exp10 += Number(m[2].slice(1));
-  else if (m[3]) {
-    const bin = binarySuffixes[m[3]];
-    if (bin !== undefined) exp2 = bin;
-    else exp10 += decimalSuffixes[m[3]] ?? 0;
-  }
-  return { mantissa, exp10, exp2 };
-}
 
 function ceilDiv(a: bigint, b: bigint): bigint {
   const q = a / b;
   return a % b !== 0n && a > 0n ? q + 1n : q;
-}
-
-/** Scales an exact quantity to an integer number of 10^scale units, rounding up (as AsScale/MilliValue). */
-function toScaled(q: Exact, scale: number): bigint {
-  let num = q.mantissa * 2n ** BigInt(q.exp2);
-  const shift = q.exp10 - scale;
-  if (shift >= 0) return num * 10n ** BigInt(shift);
-  num = ceilDiv(num, 10n ** BigInt(-shift));
-  return num;
-}
-
-/** Parses a quantity ("100m", "1.5Gi", "2e3", "123456n") into a floating value in base units. */
-export function parseQuantity(text: string): number {
-  const q = parseExact(text);
-  return Number(q.mantissa) * 10 ** q.exp10 * 2 ** q.exp2;
-}
-
-/** The quantity in milli-units rounded up, as resource.Quantity.MilliValue() (CPU "100m" → 100). */
-export function milliValue(text: string): number {
-  return Number(toScaled(parseExact(text), -3));
-}
-
-/** The quantity in nano-units rounded up (CPU "12m" → 12000000). */
-export function nanoValue(text: string): number {
-  return Number(toScaled(parseExact(text), -9));
-}
-
-/** The quantity in whole units rounded up, as resource.Quantity.Value() (memory "1Ki" → 1024). */
-export function wholeValue(text: string): number {
-  return Number(toScaled(parseExact(text), 0));
 }
 
 const decimalBySuffixExp = new Map(Object.entries(decimalSuffixes).map(([s, e]) => [e, s]));

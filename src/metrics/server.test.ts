@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { nanoValue } from '../api/exact-quantity.js';
+import { nanoValue } from '../api/quantity.js';
 import { startTestApiServer } from '../apiserver/testing.js';
 import { R } from '../client/resources.js';
 import type { KObject } from '../client/rest.js';

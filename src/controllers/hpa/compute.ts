@@ -6,8 +6,9 @@ import type {
   MetricStatus,
 } from 'kubernetes-types/autoscaling/v2.js';
 import type { Pod } from 'kubernetes-types/core/v1.js';
-import { formatMilli, milliValue } from '../../api/exact-quantity.js';
+import { formatMilli } from '../../api/exact-quantity.js';
 import { parseSelector } from '../../api/labels.js';
+import { milliValue } from '../../api/quantity.js';
 import { errorMessage } from '../../lib/errors.js';
 import type { MetricsClient } from './metrics-client.js';
 import {

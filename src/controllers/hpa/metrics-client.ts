@@ -1,8 +1,9 @@
 // Where the HPA gets resource metrics: the MetricsClient seam (upstream pkg/controller/podautoscaler/
 // metrics/interfaces.go), the metrics.k8s.io client (metrics/client.go resourceMetricsClient) and a fake.
 
-import { milliValue, parseGoDuration } from '../../api/exact-quantity.js';
+import { parseGoDuration } from '../../api/exact-quantity.js';
 import { matchesSelector } from '../../api/labels.js';
+import { milliValue } from '../../api/quantity.js';
 import type { KubeClient } from '../../client/rest.js';
 import type { PodMetricsInfo } from './replica-calculator.js';
 

@@ -2,7 +2,7 @@
 // (GetResourceReplicas, GetRawResourceReplicas, groupPods, calculatePodRequests) and
 // metrics/utilization.go (GetResourceUtilizationRatio, GetMetricUsageRatio). Metric values are milli-units.
 import type { Container, Pod } from 'kubernetes-types/core/v1.js';
-import { milliValue } from '../../api/exact-quantity.js';
+import { milliValue } from '../../api/quantity.js';
 
 /** One pod's metric sample: value in milli-units, timestamp and window in milliseconds. */
 export interface PodMetric {
