@@ -92,6 +92,50 @@ program
     process.exitCode = await statusCommand(opts);
   });
 
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+const image = program
+  .command('image')
+  .description('local images: a host folder plus an entrypoint, used by pods that name it');
+image
+  .command('add <name>')
+  .description('register a local image (any tag matches unless NAME has one)')
+  .requiredOption('--dir <folder>', "the image's files, mounted at --workdir in the pod")
+  .option(
+    '--cmd <command>',
+    'the entrypoint, e.g. "python3 app.py" (container command replaces it)',
+  )
+  .option('--args <args>', 'default arguments (container args replace them)')
+  .option('--env <NAME=value>', 'an environment variable (repeatable)', collect)
+  .option('--port <port>', 'a port the image exposes (repeatable)', (v, p: number[] = []) => [
+    ...p,
+    int(v),
+  ])
+  .option('--workdir <path>', 'working directory inside the pod', '/app')
+  .option('--data-dir <dir>', 'data directory (default ~/.skiff)')
+  .action(async (name: string, opts) => {
+    const { imageAddCommand } = await import('../cli/image.js');
+    process.exitCode = imageAddCommand(name, opts);
+  });
+image
+  .command('list')
+  .description('list the local images')
+  .option('--data-dir <dir>', 'data directory (default ~/.skiff)')
+  .action(async (opts) => {
+    const { imageListCommand } = await import('../cli/image.js');
+    process.exitCode = imageListCommand(opts);
+  });
+image
+  .command('rm <name>')
+  .description('remove a local image')
+  .option('--data-dir <dir>', 'data directory (default ~/.skiff)')
+  .action(async (name: string, opts) => {
+    const { imageRemoveCommand } = await import('../cli/image.js');
+    process.exitCode = imageRemoveCommand(name, opts);
+  });
+
 program
   .command('version')
   .description('print the Skiff version')
