@@ -16,7 +16,7 @@ import { errorMessage } from '../lib/errors.js';
 import type { Component } from '../lib/lifecycle.js';
 import { createLogger, type Logger } from '../lib/log.js';
 import { BufferedLog } from './access-log.js';
-import { IngressProxy } from './proxy.js';
+import { defaultEndpointWaitMs, IngressProxy } from './proxy.js';
 import {
   isOwnedIngress,
   nginxController,
@@ -55,6 +55,8 @@ export interface IngressControllerOptions {
   controllerClass?: string;
   /** nginx-style access log sink; default stdout. `false` disables it. */
   accessLog?: ((line: string) => void) | false;
+  /** How long a request waits for a ready endpoint before its 503/502; default 10 s. */
+  endpointWaitMs?: number;
 }
 
 /** The running controller's bound ports. */
@@ -103,6 +105,16 @@ class Controller implements IngressController {
   #runner: BoundedFrequencyRunner;
   #proxy: IngressProxy;
   #done: Promise<void> = Promise.resolve();
+  /** Requests waiting for the endpoints of a Service ("ns/name") to change. */
+  #waiters = new Map<string, Set<() => void>>();
+  /** When a Service's slices last went from some endpoint to none ("ns/name" → ms). */
+  #emptySince = new Map<string, number>();
+  /** Services whose slices list at least one endpoint, ready or not. */
+  #withEndpoints = new Set<string>();
+  #markSynced: () => void = () => undefined;
+  #synced = new Promise<void>((resolve) => {
+    this.#markSynced = resolve;
+  });
 
   constructor(opts: IngressControllerOptions) {
     this.#opts = opts;
@@ -144,6 +156,10 @@ class Controller implements IngressController {
       accessLog: sink,
       stats: this.stats,
       clock: this.#clock,
+      endpointWaitMs: opts.endpointWaitMs,
+      endpointsChanged: (b, ms) => this.#endpointsChanged(`${b.namespace}/${b.service}`, ms),
+      mayWait: (b) => this.#mayWait(`${b.namespace}/${b.service}`),
+      synced: this.#synced,
     });
   }
 
@@ -158,8 +174,10 @@ class Controller implements IngressController {
     };
     this.#ingresses.addEventHandler(rebuild);
     this.#classes.addEventHandler(rebuild);
-    const onService = (s: Service) =>
+    const onService = (s: Service) => {
       this.#dropService(s.metadata?.namespace ?? '', s.metadata?.name ?? '');
+      this.#wake(`${s.metadata?.namespace ?? ''}/${s.metadata?.name ?? ''}`);
+    };
     this.#services.addEventHandler({
       onAdd: onService,
       onUpdate: (_o, n) => onService(n),
@@ -174,11 +192,8 @@ class Controller implements IngressController {
       onUpdate: (_o, n) => onSlice(n),
       onDelete: onSlice,
     });
-    this.#informers.start(signal);
-    await this.#informers.waitForCacheSync(signal);
-    await this.#sync();
-    this.#runner.start();
-
+    // Take connections before the caches sync: a restarted controller's clients wait for the
+    // route table (IngressProxyOptions.synced) instead of finding the port closed.
     const servers = await this.#listenHTTP();
     const statusPort = this.#opts.statusPort ?? 10254;
     const status =
@@ -192,32 +207,35 @@ class Controller implements IngressController {
       await listen(status, statusPort, this.#opts.statusAddress ?? '127.0.0.1');
       this.statusPort = (status.address() as { port: number }).port;
     }
+    this.#done = new Promise((resolve) => {
+      const stop = () => {
+        void this.#runner.stop();
+        this.serving = false;
+        this.#proxy.close();
+        this.#accessLog?.flush();
+        status?.close();
+        let open = servers.length;
+        for (const server of servers) {
+          server.closeAllConnections();
+          server.close(() => {
+            if (--open === 0) resolve();
+          });
+        }
+      };
+      if (signal.aborted) stop();
+      else signal.addEventListener('abort', stop, { once: true });
+    });
+    this.#informers.start(signal);
+    await this.#informers.waitForCacheSync(signal);
+    if (signal.aborted) return;
+    await this.#sync();
+    this.#runner.start();
+    this.#markSynced();
     this.serving = true;
     this.#log.info('Ingress controller serving', {
       httpPort: this.httpPort,
       addresses: servers.map((s) => (s.address() as { address: string }).address),
       statusPort: this.statusPort,
-    });
-
-    this.#done = new Promise((resolve) => {
-      signal.addEventListener(
-        'abort',
-        () => {
-          void this.#runner.stop();
-          this.serving = false;
-          this.#proxy.close();
-          this.#accessLog?.flush();
-          status?.close();
-          let open = servers.length;
-          for (const server of servers) {
-            server.closeAllConnections();
-            server.close(() => {
-              if (--open === 0) resolve();
-            });
-          }
-        },
-        { once: true },
-      );
     });
   }
 
@@ -280,6 +298,59 @@ class Controller implements IngressController {
     return this.#done;
   }
 
+  /** Resolves when the endpoints of Service `key` change, or after `ms`. */
+  #endpointsChanged(key: string, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      let set = this.#waiters.get(key);
+      if (!set) {
+        set = new Set();
+        this.#waiters.set(key, set);
+      }
+      const waiters = set;
+      const timer = this.#clock.setTimeout(() => {
+        waiters.delete(wake);
+        resolve();
+      }, ms);
+      const wake = () => {
+        timer.cancel();
+        resolve();
+      };
+      waiters.add(wake);
+    });
+  }
+
+  /** Wakes every request waiting on Service `key`. */
+  #wake(key: string): void {
+    const set = this.#waiters.get(key);
+    if (!set) return;
+    this.#waiters.delete(key);
+    for (const wake of set) wake();
+  }
+
+  /** A Service that lists endpoints, or did within the wait budget, is worth waiting for. */
+  #mayWait(key: string): boolean {
+    if (this.#withEndpoints.has(key)) return true;
+    const since = this.#emptySince.get(key);
+    const budget = this.#opts.endpointWaitMs ?? defaultEndpointWaitMs;
+    return since !== undefined && this.#clock.now() - since < budget;
+  }
+
+  /** Records whether Service `key` lists any endpoint now (for #mayWait). */
+  #trackEndpoints(ns: string, svcName: string): void {
+    const key = `${ns}/${svcName}`;
+    const any = this.#slices.lister
+      .list(ns)
+      .some(
+        (s) =>
+          s.metadata?.labels?.['kubernetes.io/service-name'] === svcName &&
+          (s.endpoints?.length ?? 0) > 0,
+      );
+    if (any) {
+      this.#withEndpoints.add(key);
+      this.#emptySince.delete(key);
+    } else if (this.#withEndpoints.delete(key)) this.#emptySince.set(key, this.#clock.now());
+  }
+
   #backendKey(b: RouteBackend): string {
     return `${b.namespace}/${b.service}:${b.port.number ?? ''}:${b.port.name ?? ''}`;
   }
@@ -309,6 +380,7 @@ class Controller implements IngressController {
 
   /** Pushes new endpoints of a Service to its balancers at once (no rebuild, no delay). */
   #refreshService(ns: string, svcName: string): void {
+    this.#trackEndpoints(ns, svcName);
     const svc = this.#services.lister.get(ns, svcName);
     const prefix = `${ns}/${svcName}:`;
     for (const [key, picker] of this.#pickers) {
@@ -317,6 +389,7 @@ class Controller implements IngressController {
       const sp = svc?.spec?.ports?.find((p) => (name ? p.name === name : String(p.port) === num));
       picker.setEndpoints(sp ? this.#endpoints(ns, svcName, sp.name ?? '') : []);
     }
+    this.#wake(`${ns}/${svcName}`);
   }
 
   /** A Service changed: its port mapping may differ, so rebuild its balancers lazily. */

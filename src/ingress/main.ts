@@ -1,6 +1,9 @@
 // Entry point of the ingress-controller add-on (`skiff addon ingress-controller`), run as a pod
 // with hostNetwork: in-cluster config, flags like ingress-nginx's controller, SIGTERM to stop.
 // With several workers the primary serves the status port and sums the workers' /stats.
+// --endpoint-wait-timeout=<seconds> (env INGRESS_ENDPOINT_WAIT_TIMEOUT, default 10, 0 = off): how
+// long a request waits for a ready endpoint of a Service that has (or just had) endpoints, and
+// keeps retrying failed ones, before its 503/502; a Service without endpoints answers 503 at once.
 import cluster, { type Worker } from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -37,6 +40,7 @@ export async function main(argv: string[]): Promise<void> {
       kubeconfig: { type: 'string' },
       'no-access-log': { type: 'boolean' },
       workers: { type: 'string' },
+      'endpoint-wait-timeout': { type: 'string' },
     },
     allowPositionals: true,
     strict: false,
@@ -76,6 +80,7 @@ export async function main(argv: string[]): Promise<void> {
     publishIP: str('publish-ip') ?? env['INGRESS_PUBLISH_IP'] ?? '127.0.0.1',
     controllerClass: str('controller-class'),
     accessLog: values['no-access-log'] === true ? false : undefined,
+    endpointWaitMs: seconds(str('endpoint-wait-timeout') ?? env['INGRESS_ENDPOINT_WAIT_TIMEOUT']),
   });
   const ac = new AbortController();
   const stop = () => ac.abort();
@@ -96,6 +101,14 @@ export async function main(argv: string[]): Promise<void> {
   await new Promise<void>((resolve) => ac.signal.addEventListener('abort', () => resolve()));
   await controller.stopped?.();
   client.close();
+}
+
+/** A duration flag in seconds ("10", "2.5", "10s") as milliseconds; undefined when unset. */
+export function seconds(v: string | undefined): number | undefined {
+  if (!v) return undefined;
+  const n = Number(v.replace(/s$/, ''));
+  if (!Number.isFinite(n) || n < 0) throw new Error(`invalid duration in seconds: ${v}`);
+  return n * 1000;
 }
 
 /** The status port listens where the flag says when it names one address, else on loopback. */

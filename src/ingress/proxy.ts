@@ -1,13 +1,14 @@
 // The ingress HTTP data path: route → endpoint → keep-alive upstream request, retrying another
 // endpoint on a connect error or a reset before any response byte (ingress-nginx defaults:
-// proxy-next-upstream "error timeout", 3 tries, non-idempotent requests only on connect errors).
+// proxy-next-upstream "error timeout", 3 tries, non-idempotent requests only on connect errors),
+// and holding requests while their backend has no ready endpoint (bounded; see IngressProxy).
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type net from 'node:net';
 import type { EndpointPicker, Target } from '../api/endpoint-picker.js';
 import { type Clock, realClock } from '../lib/clock.js';
 import type { RouteBackend, RouteTable } from './routes.js';
-import type { TrafficStats } from './stats.js';
+import type { TrafficStats, UpstreamEvent } from './stats.js';
 
 /** Methods nginx may pass to the next upstream after the request was sent. */
 const idempotent = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
@@ -47,7 +48,28 @@ export interface IngressProxyOptions {
   readTimeoutMs?: number;
   /** client_max_body_size; default 1 MiB. */
   maxBodyBytes?: number;
+  /**
+   * How long a request may wait for a ready endpoint, and keep retrying, before it gets its 503
+   * or 502; default 10 s (defaultEndpointWaitMs). 0 answers at once, as ingress-nginx does.
+   */
+  endpointWaitMs?: number;
+  /** Resolves when the backend's endpoints (or Service) change, or after `ms`. */
+  endpointsChanged?: (b: RouteBackend, ms: number) => Promise<void>;
+  /**
+   * Whether requests for a backend without a ready endpoint should wait: its Service lists some
+   * endpoint (starting, unready or terminating) or did within the wait budget.
+   */
+  mayWait?: (b: RouteBackend) => boolean;
+  /** Resolves once routes and endpoints are synced; requests arriving earlier wait for it. */
+  synced?: Promise<void>;
 }
+
+/** Default of IngressProxyOptions.endpointWaitMs (the --endpoint-wait-timeout flag). */
+export const defaultEndpointWaitMs = 10_000;
+/** Upstream answers up to this size (declared Content-Length) are read whole before relaying. */
+const bufferedResponseBytes = 64 * 1024;
+/** Pause between rounds when every endpoint tried failed but the API still lists them ready. */
+const retryPauseMs = 100;
 
 const reasons: Record<number, string> = {
   400: 'Bad Request',
@@ -104,9 +126,15 @@ export class IngressProxy {
   #agent = new http.Agent({ keepAlive: true, maxFreeSockets: 320, scheduling: 'lifo' });
   #timeCache = { sec: -1, text: '' };
 
+  #synced: boolean;
+
   constructor(opts: IngressProxyOptions) {
     this.#opts = opts;
     this.#clock = opts.clock ?? realClock;
+    this.#synced = !opts.synced;
+    void opts.synced?.then(() => {
+      this.#synced = true;
+    });
   }
 
   /** Wires the proxy and client-error handling into an HTTP server. */
@@ -130,9 +158,15 @@ export class IngressProxy {
     this.#agent.destroy();
   }
 
-  /** Handles one request. */
-  handle(req: http.IncomingMessage, res: http.ServerResponse): void {
-    const start = this.#clock.now();
+  /** Handles one request (`arrivedAt` is when it came in, if it waited for the first sync). */
+  handle(req: http.IncomingMessage, res: http.ServerResponse, arrivedAt?: number): void {
+    const start = arrivedAt ?? this.#clock.now();
+    if (!this.#synced) {
+      // Serving starts before the caches are synced (a restarted controller takes connections
+      // at once); the first requests wait for the route table instead of getting a 404.
+      void this.#opts.synced?.then(() => this.handle(req, res, start));
+      return;
+    }
     const reqId = requestId();
     const attempts: Attempt[] = [];
     let backendName = '';
@@ -151,10 +185,14 @@ export class IngressProxy {
         res.destroy();
       }
     };
+    let cutOff = false;
     res.once('close', () => {
       const finished = res.writableFinished;
       this.#opts.stats?.record(finished ? res.statusCode : 0, this.#clock.now() - start);
-      if (finished) this.#log(req, res, start, backendName, attempts, reqId, sent);
+      if (!finished && !cutOff) this.#opts.stats?.count('clientClosed');
+      // nginx logs 499 for a client that went away before its answer was complete.
+      const logged = finished || cutOff ? res.statusCode : 499;
+      this.#log(req, logged, start, backendName, attempts, reqId, finished ? sent : '-');
     });
     req.on('error', () => res.destroy());
 
@@ -167,41 +205,90 @@ export class IngressProxy {
       return;
     }
     backendName = `${backend.namespace}-${backend.service}-${backend.port.number ?? backend.port.name}`;
-    const picker = this.#opts.pickerFor(backend);
-    const order = picker?.candidates(req.socket.remoteAddress) ?? [];
-    if (order.length === 0) {
-      finish(503);
-      return;
-    }
+    const waitMs = this.#opts.endpointWaitMs ?? defaultEndpointWaitMs;
+    const deadline = start + waitMs;
+    const count = (e: UpstreamEvent) => this.#opts.stats?.count(e);
+    const method = req.method ?? 'GET';
+    let held = false;
+    /** Waits for the backend's endpoints to change (at most `ms`), then runs `next`. */
+    const hold = (ms: number, status: number, next: () => void) => {
+      const left = deadline - this.#clock.now();
+      if (left <= 0 || res.destroyed) {
+        if (held) count('holdExpired');
+        finish(status);
+        return;
+      }
+      if (!held) count('held');
+      held = true;
+      const changed = this.#opts.endpointsChanged?.(backend, Math.min(ms, left));
+      if (!changed) {
+        finish(status);
+        return;
+      }
+      void changed.then(() => {
+        if (!res.destroyed) next();
+      });
+    };
     this.#readBody(req, (body) => {
       if (body === undefined) {
         finish(413);
         return;
       }
       const headers = this.#upstreamHeaders(req, reqId);
-      const tries = Math.min(order.length, this.#opts.tries ?? 3);
-      const method = req.method ?? 'GET';
-      const attempt = (i: number): void => {
-        const target = order[i]!;
-        const rec: Attempt = { addr: `${target.ip}:${target.port}`, status: '-' };
-        attempts.push(rec);
-        this.#send(target, method, url, headers, body, (outcome) => {
-          if (outcome.kind === 'response') {
-            picker?.served(req.socket.remoteAddress, target);
-            rec.status = String(outcome.res.statusCode ?? 502);
-            sent = outcome.res.headers['content-length'] ?? '-';
-            this.#relay(outcome.res, res);
-            return;
-          }
-          rec.status = outcome.kind === 'timeout' ? '504' : '502';
-          if (outcome.refused) this.#opts.onRefused?.(backend, target);
-          const retryable =
-            outcome.kind === 'connect' || (outcome.kind === 'reset' && idempotent.has(method));
-          if (retryable && i + 1 < tries && !res.destroyed) attempt(i + 1);
-          else finish(outcome.kind === 'timeout' ? 504 : 502);
-        });
+      /** One round: the current ready endpoints, in balancer order, `tries` of them at most. */
+      const round = (): void => {
+        const picker = this.#opts.pickerFor(backend);
+        if (!picker) {
+          finish(503);
+          return;
+        }
+        const order = picker.candidates(req.socket.remoteAddress);
+        if (order.length === 0) {
+          // Nothing was sent yet, so waiting is safe for every method.
+          if (this.#opts.mayWait?.(backend)) hold(waitMs, 503, round);
+          else finish(503);
+          return;
+        }
+        const tries = Math.min(order.length, this.#opts.tries ?? 3);
+        const attempt = (i: number): void => {
+          const target = order[i]!;
+          const rec: Attempt = { addr: `${target.ip}:${target.port}`, status: '-' };
+          attempts.push(rec);
+          this.#send(target, method, url, headers, body, (outcome) => {
+            if (outcome.kind === 'response') {
+              picker.served(req.socket.remoteAddress, target);
+              rec.status = String(outcome.res.statusCode ?? 502);
+              sent = outcome.res.headers['content-length'] ?? '-';
+              this.#relay(outcome.res, outcome.body, res, () => {
+                cutOff = true;
+                count('cutOff');
+              });
+              return;
+            }
+            count(outcome.kind === 'connect' ? 'connectError' : outcome.kind);
+            rec.status = outcome.kind === 'timeout' ? '504' : '502';
+            if (outcome.refused) this.#opts.onRefused?.(backend, target);
+            // A connect error never reached the upstream; a reset before any answer byte may
+            // have, so only idempotent methods go to the next endpoint after one.
+            const retryable =
+              outcome.kind === 'connect' || (outcome.kind === 'reset' && idempotent.has(method));
+            if (!retryable || res.destroyed) finish(outcome.kind === 'timeout' ? 504 : 502);
+            else if (i + 1 < tries) {
+              count('retry');
+              attempt(i + 1);
+            } else {
+              // Every endpoint tried failed (the API has not caught up with dying pods yet):
+              // wait for the endpoints to change, or a short pause, and start a new round.
+              hold(retryPauseMs, 502, () => {
+                count('retry');
+                round();
+              });
+            }
+          });
+        };
+        attempt(0);
       };
-      attempt(0);
+      round();
     });
   }
 
@@ -262,7 +349,7 @@ export class IngressProxy {
     body: Buffer,
     done: (
       o:
-        | { kind: 'response'; res: http.IncomingMessage }
+        | { kind: 'response'; res: http.IncomingMessage; body?: Buffer }
         | { kind: 'connect' | 'reset' | 'timeout'; refused: boolean },
     ) => void,
   ): void {
@@ -299,7 +386,24 @@ export class IngressProxy {
         settle({ kind: 'timeout', refused: false });
       }, this.#opts.readTimeoutMs ?? 60_000);
     });
-    up.on('response', (res) => settle({ kind: 'response', res }));
+    up.on('response', (res) => {
+      const len = Number(res.headers['content-length'] ?? Number.NaN);
+      if (!(len <= bufferedResponseBytes)) {
+        // Unknown length (a stream, chunked) or large: relay as it comes.
+        settle({ kind: 'response', res });
+        return;
+      }
+      // A small answer is read whole before the client sees a byte of it, so an upstream that
+      // dies between its headers and its body (a killed app) is a retryable reset, not a
+      // truncated answer to the client.
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        if (res.complete) settle({ kind: 'response', res, body: Buffer.concat(chunks) });
+        else settle({ kind: 'reset', refused: false });
+      });
+      res.on('error', () => settle({ kind: 'reset', refused: false }));
+    });
     up.on('error', (err: NodeJS.ErrnoException) => {
       const code = err.code ?? '';
       const refused = code === 'ECONNREFUSED';
@@ -310,7 +414,13 @@ export class IngressProxy {
     up.end(body.length ? body : undefined);
   }
 
-  #relay(up: http.IncomingMessage, res: http.ServerResponse): void {
+  /** Relays an upstream answer: `body` when it was read whole, else streamed from `up`. */
+  #relay(
+    up: http.IncomingMessage,
+    body: Buffer | undefined,
+    res: http.ServerResponse,
+    onCutOff: () => void,
+  ): void {
     // A flat [name, value, ...] list: no header object to build, repeated headers kept as sent.
     const raw = up.rawHeaders;
     let headers: string[] = raw;
@@ -324,7 +434,14 @@ export class IngressProxy {
       }
     }
     res.writeHead(up.statusCode ?? 502, headers);
-    up.on('error', () => res.destroy());
+    if (body) {
+      res.end(body.length ? body : undefined);
+      return;
+    }
+    up.on('error', () => {
+      onCutOff();
+      res.destroy();
+    });
     res.on('close', () => {
       if (!up.complete) up.destroy();
     });
@@ -340,7 +457,7 @@ export class IngressProxy {
 
   #log(
     req: http.IncomingMessage,
-    res: http.ServerResponse,
+    status: number,
     start: number,
     backend: string,
     attempts: Attempt[],
@@ -356,7 +473,7 @@ export class IngressProxy {
     const addrs = attempts.length ? attempts.map((a) => a.addr).join(', ') : '-';
     const statuses = attempts.length ? attempts.map((a) => a.status).join(', ') : '-';
     sink(
-      `${req.socket.remoteAddress ?? '-'} - - [${this.#timeCache.text}] "${req.method} ${q(req.url)} HTTP/${req.httpVersion}" ${res.statusCode} ${sent} "${q(req.headers.referer)}" "${q(req.headers['user-agent'])}" ${((now - start) / 1000).toFixed(3)} [${backend || '-'}] [] ${addrs} ${statuses} ${reqId}`,
+      `${req.socket.remoteAddress ?? '-'} - - [${this.#timeCache.text}] "${req.method} ${q(req.url)} HTTP/${req.httpVersion}" ${status} ${sent} "${q(req.headers.referer)}" "${q(req.headers['user-agent'])}" ${((now - start) / 1000).toFixed(3)} [${backend || '-'}] [] ${addrs} ${statuses} ${reqId}`,
     );
   }
 }

@@ -27,7 +27,25 @@ export interface StatsSnapshot {
   status: Record<string, number>;
   /** bucket index → count over the window. */
   histogram: Record<string, number>;
+  /** Data-path events since start (see UpstreamEvent), for diagnosing failures. */
+  events?: Partial<Record<UpstreamEvent, number>>;
 }
+
+/**
+ * What happened on the way to an answer: upstream connect errors, resets before the answer,
+ * read timeouts, retries on another endpoint, requests held while no endpoint was ready (and holds
+ * that ran out of budget), upstream answers cut off after the client got headers, and client
+ * connections closed before their answer was complete.
+ */
+export type UpstreamEvent =
+  | 'connectError'
+  | 'reset'
+  | 'timeout'
+  | 'retry'
+  | 'held'
+  | 'holdExpired'
+  | 'cutOff'
+  | 'clientClosed';
 
 /** The /stats answer (src/dashboard/series.ts IngressStats). */
 export interface StatsReport {
@@ -35,6 +53,8 @@ export interface StatsReport {
   errors: number;
   latencyMs: { p50: number; p90: number; p99: number };
   status: Record<string, number>;
+  /** Data-path event counters (UpstreamEvent). */
+  events: Record<string, number>;
 }
 
 /** Options of TrafficStats. */
@@ -56,6 +76,7 @@ export class TrafficStats {
   #requests = 0;
   #errors = 0;
   #status: Record<string, number> = {};
+  #events: Partial<Record<UpstreamEvent, number>> = {};
   /** One histogram per second of the window, reused in a ring. */
   #ring: Uint32Array[];
   #ringSec: number[];
@@ -84,6 +105,11 @@ export class TrafficStats {
     h[b] = h[b]! + 1;
   }
 
+  /** Counts one data-path event. */
+  count(event: UpstreamEvent): void {
+    this.#events[event] = (this.#events[event] ?? 0) + 1;
+  }
+
   /** This process's counters and window histogram. */
   snapshot(): StatsSnapshot {
     const oldest = Math.floor(this.#clock.now() / 1000) - this.#slots + 1;
@@ -100,6 +126,7 @@ export class TrafficStats {
       errors: this.#errors,
       status: { ...this.#status },
       histogram,
+      events: { ...this.#events },
     };
   }
 }
@@ -107,6 +134,7 @@ export class TrafficStats {
 /** Adds up snapshots (of worker processes) into the /stats answer. */
 export function mergeStats(snapshots: readonly StatsSnapshot[]): StatsReport {
   const status: Record<string, number> = {};
+  const events: Record<string, number> = {};
   const hist = new Map<number, number>();
   let requests = 0;
   let errors = 0;
@@ -114,6 +142,7 @@ export function mergeStats(snapshots: readonly StatsSnapshot[]): StatsReport {
     requests += s.requests;
     errors += s.errors;
     for (const [k, v] of Object.entries(s.status)) status[k] = (status[k] ?? 0) + v;
+    for (const [k, v] of Object.entries(s.events ?? {})) events[k] = (events[k] ?? 0) + (v ?? 0);
     for (const [k, v] of Object.entries(s.histogram))
       hist.set(Number(k), (hist.get(Number(k)) ?? 0) + v);
   }
@@ -129,5 +158,11 @@ export function mergeStats(snapshots: readonly StatsSnapshot[]): StatsReport {
     }
     return 0;
   };
-  return { requests, errors, latencyMs: { p50: pct(0.5), p90: pct(0.9), p99: pct(0.99) }, status };
+  return {
+    requests,
+    errors,
+    latencyMs: { p50: pct(0.5), p90: pct(0.9), p99: pct(0.99) },
+    status,
+    events,
+  };
 }
