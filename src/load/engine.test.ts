@@ -38,11 +38,12 @@ describe('runLoad', () => {
       seen++;
       inFlight++;
       maxInFlight = Math.max(maxInFlight, inFlight);
-      setImmediate(() => {
+      // A few ms of work so that requests on fresh connections overlap.
+      setTimeout(() => {
         inFlight--;
         res.setHeader('Server', 'test-server/1');
         res.end('hello');
-      });
+      }, 2);
     });
     const r = await runLoad({ url, concurrency: 5, requests: 200 });
     assert.equal(seen, 200);
@@ -107,6 +108,15 @@ describe('runLoad', () => {
     assert.equal(r.failed, 0);
     assert.equal(r.non2xx, 10);
     assert.deepEqual(r.statusCodes, { '200': 30, '503': 10 });
+  });
+
+  test('without keep-alive, opens one connection per request (as ab without -k)', async () => {
+    let connections = 0;
+    const url = await serve((_req, res) => res.end('hi'));
+    servers.at(-1)?.on('connection', () => connections++);
+    const r = await runLoad({ url, concurrency: 4, requests: 40 });
+    assert.equal(r.complete, 40);
+    assert.equal(connections, 40);
   });
 
   test('counts connections the server resets as reset failures', async () => {

@@ -1,10 +1,15 @@
-// The load engine behind `skiff load` (an ab work-alike): c workers share one http.Agent, each
-// issuing its next request as soon as the previous one ends, until n requests or the time limit.
-import http from 'node:http';
-import https from 'node:https';
+// The load engine behind `skiff load` (an ab work-alike): c workers, each issuing its next request
+// as soon as the previous one ends, until n requests or the time limit (transports: exchange.ts).
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { type Clock, realClock, type Timer } from '../lib/clock.js';
+import {
+  type ExchangeTarget,
+  keepAliveExchange,
+  type Outcome,
+  oneShotExchange,
+  RequestTimeoutError,
+} from './exchange.js';
 import { type LatencySummary, summarizeLatencies, trailingPodName } from './stats.js';
 
 /** What to send, how often and how hard. */
@@ -97,14 +102,6 @@ export interface LoadResult {
   stoppedBy: 'count' | 'time' | 'signal';
 }
 
-/** Error used when a request outlives its timeout. */
-class RequestTimeoutError extends Error {
-  constructor(ms: number) {
-    super(`no complete answer within ${ms} ms`);
-    this.name = 'RequestTimeoutError';
-  }
-}
-
 const connectCodes = new Set([
   'ECONNREFUSED',
   'ENOTFOUND',
@@ -149,11 +146,6 @@ export function runLoad(opts: LoadOptions): Promise<LoadResult> {
   const concurrency = Math.max(1, Math.floor(opts.concurrency));
   const target = Math.max(0, Math.floor(opts.requests));
   const keepAlive = opts.keepAlive ?? false;
-  const timeoutMs = opts.timeoutMs ?? 30_000;
-  const agent = isTls
-    ? new https.Agent({ keepAlive, maxSockets: concurrency, rejectUnauthorized: false })
-    : new http.Agent({ keepAlive, maxSockets: concurrency });
-  const mod = isTls ? https : http;
   const port = Number(url.port) || (isTls ? 443 : 80);
   const path = `${url.pathname}${url.search}`;
   const headers: Record<string, string> = {
@@ -162,23 +154,27 @@ export function runLoad(opts: LoadOptions): Promise<LoadResult> {
     ...opts.headers,
   };
   if (opts.body) headers['Content-Length'] = String(opts.body.length);
-  const requestOptions: http.RequestOptions = {
-    agent,
-    hostname: url.hostname,
+  const exchangeTarget: ExchangeTarget = {
+    url,
     port,
-    path,
     method: opts.method ?? 'GET',
     headers,
+    body: opts.body,
+    timeoutMs: opts.timeoutMs ?? 30_000,
+    tailBytes: TAIL_BYTES,
   };
+  // Without -k, like ab: a fresh connection per request, closed by the server after its answer.
+  const pooled = keepAlive ? keepAliveExchange(exchangeTarget, concurrency) : undefined;
+  const exchange = pooled?.exchange ?? oneShotExchange(exchangeTarget);
 
   const latencies = new Float64Array(target);
   const failures: FailureCounts = { connect: 0, reset: 0, timeout: 0, other: 0 };
   const statusCodes = new Map<number, number>();
   const pods = new Map<string, number>();
   const errorSamples = new Map<string, number>();
-  const inFlight = new Set<http.ClientRequest>();
+  const inFlight = new Set<() => void>();
   const liveSockets = new Set<Socket>();
-  let closedSocketBytes = 0;
+  let readBytes = 0;
   let answered = 0;
   let issued = 0;
   let done = 0;
@@ -211,11 +207,11 @@ export function runLoad(opts: LoadOptions): Promise<LoadResult> {
       limitTimer?.cancel();
       progressTimer?.cancel();
       opts.signal?.removeEventListener('abort', onAbort);
-      for (const req of inFlight) req.destroy();
+      for (const cancel of inFlight) cancel();
       inFlight.clear();
-      let totalBytes = closedSocketBytes;
+      let totalBytes = readBytes;
       for (const s of liveSockets) totalBytes += s.bytesRead;
-      agent.destroy();
+      pooled?.agent.destroy();
       opts.onProgress?.(progress());
       resolve(
         buildResult({
@@ -246,13 +242,40 @@ export function runLoad(opts: LoadOptions): Promise<LoadResult> {
 
     const onAbort = () => finish('signal');
 
-    const trackSocket = (socket: Socket) => {
+    // Keep-alive sockets serve many requests: count their bytes once, when they close.
+    pooled?.agent.on('free', (socket: Socket) => {
       if (liveSockets.has(socket)) return;
       liveSockets.add(socket);
       socket.once('close', () => {
         liveSockets.delete(socket);
-        closedSocketBytes += socket.bytesRead;
+        readBytes += socket.bytesRead;
       });
+    });
+
+    const settle = (o: Outcome) => {
+      done++;
+      readBytes += o.bytesRead;
+      if (o.error) {
+        failures[classifyError(o.error)]++;
+        failed++;
+        const err = o.error as Error & { code?: string };
+        const msg = err.code ?? err.message ?? String(err);
+        if (errorSamples.size < MAX_ERROR_SAMPLES || errorSamples.has(msg)) {
+          errorSamples.set(msg, (errorSamples.get(msg) ?? 0) + 1);
+        }
+        return;
+      }
+      bodyBytes += o.bodyLength;
+      statusCodes.set(o.status, (statusCodes.get(o.status) ?? 0) + 1);
+      if (documentLength === undefined) {
+        documentLength = o.bodyLength;
+        serverSoftware = o.server;
+      }
+      if (o.status < 200 || o.status >= 300) non2xx++;
+      else if (o.tail) {
+        const pod = trailingPodName(o.tail.toString('latin1'));
+        if (pod) pods.set(pod, (pods.get(pod) ?? 0) + 1);
+      }
     };
 
     const issue = (): void => {
@@ -263,64 +286,14 @@ export function runLoad(opts: LoadOptions): Promise<LoadResult> {
       }
       issued++;
       const t0 = performance.now();
-      let settled = false;
-      const req = mod.request(requestOptions);
-      inFlight.add(req);
-
-      const fail = (err: unknown) => {
-        if (settled || finished) return;
-        settled = true;
-        inFlight.delete(req);
-        req.destroy();
-        failures[classifyError(err)]++;
-        failed++;
-        done++;
-        const msg = (err as { code?: string }).code ?? (err as Error).message ?? String(err);
-        if (errorSamples.size < MAX_ERROR_SAMPLES || errorSamples.has(msg)) {
-          errorSamples.set(msg, (errorSamples.get(msg) ?? 0) + 1);
-        }
+      const cancel = exchange((o) => {
+        inFlight.delete(cancel);
+        if (finished) return;
+        if (!o.error) latencies[answered++] = performance.now() - t0;
+        settle(o);
         issue();
-      };
-
-      req.on('socket', trackSocket);
-      req.on('error', fail);
-      req.setTimeout(timeoutMs, () => fail(new RequestTimeoutError(timeoutMs)));
-      req.on('response', (res) => {
-        let len = 0;
-        let last: Buffer | undefined;
-        let prev: Buffer | undefined;
-        res.on('data', (chunk: Buffer) => {
-          len += chunk.length;
-          prev = last;
-          last = chunk;
-        });
-        res.on('error', fail);
-        res.on('aborted', () => fail(Object.assign(new Error('aborted'), { code: 'ECONNRESET' })));
-        res.on('end', () => {
-          if (settled || finished) return;
-          settled = true;
-          inFlight.delete(req);
-          latencies[answered++] = performance.now() - t0;
-          done++;
-          bodyBytes += len;
-          const status = res.statusCode ?? 0;
-          statusCodes.set(status, (statusCodes.get(status) ?? 0) + 1);
-          if (documentLength === undefined) {
-            documentLength = len;
-            const server = res.headers.server;
-            serverSoftware = Array.isArray(server) ? server.join(', ') : server;
-          }
-          if (status < 200 || status >= 300) non2xx++;
-          else if (last) {
-            let tail = prev && last.length < TAIL_BYTES ? Buffer.concat([prev, last]) : last;
-            if (tail.length > TAIL_BYTES) tail = tail.subarray(tail.length - TAIL_BYTES);
-            const pod = trailingPodName(tail.toString('latin1'));
-            if (pod) pods.set(pod, (pods.get(pod) ?? 0) + 1);
-          }
-          issue();
-        });
       });
-      req.end(opts.body);
+      inFlight.add(cancel);
     };
 
     if (opts.signal?.aborted) {
