@@ -268,6 +268,7 @@ async function main(): Promise<void> {
   } finally {
     ac.abort();
     await agent.stopAllPods();
+    await agent.stopped?.();
     await api.close();
     rmSync(dataDir, { recursive: true, force: true });
   }

@@ -15,6 +15,7 @@ import {
   testPod,
   waitFor,
   waitForPod,
+  waitReaped,
 } from './testing.js';
 
 const skip = process.getuid?.() !== 0 && 'needs root';
@@ -28,6 +29,8 @@ after(async () => {
 });
 
 const status = (p: Pod) => p.status?.containerStatuses?.[0];
+const parentOf = (pid: number) =>
+  Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ')[1]);
 
 test('a crashing container restarts at once, then waits in CrashLoopBackOff', {
   skip,
@@ -150,10 +153,9 @@ test('a new agent on the same data dir adopts running pods without restarting th
   const worker = [...node.agent.workers.values()].find((w) => w.pod.metadata?.name === 'term');
   const shimPid = worker?.sandbox?.shimPid;
   assert.ok(shimPid);
-  // The shim double-forked: no Skiff process waits for it, so none leaves a zombie behind.
-  const parent = (pid: number) =>
-    Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ')[1]);
-  for (let pid = parent(shimPid); pid > 1; pid = parent(pid)) assert.notEqual(pid, process.pid);
+  // The shim double-forked into the reaper's care: its parent is the reaper, not Skiff.
+  const reaperPid = parentOf(shimPid);
+  assert.equal(readFileSync(`/proc/${reaperPid}/comm`, 'utf8').trim(), 'skiff-reaper');
   node.stopAgent();
   const agent = await node.restartAgent();
   const adopted = await waitFor('adopted worker', async () =>
@@ -170,6 +172,11 @@ test('a new agent on the same data dir adopts running pods without restarting th
   await adopted.sandbox?.client.signal('app', 9);
   const healed = await waitForPod(node, 'term', (x) => status(x)?.restartCount === 1 && isReady(x));
   assert.equal(status(healed)?.lastState?.terminated?.signal, 9);
+  // Deleted after the adoption: the same reaper reaps its shim, no zombie remains.
+  assert.equal(parentOf(shimPid), reaperPid);
+  await node.api.client.delete(R.pods, 'default', 'term');
+  await waitFor('term gone', async () => (agent.workers.has(adopted.uid) ? undefined : true));
+  await waitReaped(shimPid);
 });
 
 test('a hostNetwork pod shares the node hostname and never renames the node', {
@@ -184,4 +191,11 @@ test('a hostNetwork pod shares the node hostname and never renames the node', {
   const r = await execWs(node.agent, 'hostnet', ['hostname']);
   assert.equal(r.stdout.trim(), before);
   assert.equal(os.hostname(), before);
+});
+
+test('stopping every pod (skiff down) leaves no zombie shim', { skip }, async () => {
+  const shims = [...node.agent.workers.values()].map((w) => w.sandbox?.shimPid ?? 0);
+  assert.ok(shims.length > 0 && shims.every((pid) => pid > 0));
+  await node.agent.stopAllPods();
+  for (const pid of shims) await waitReaped(pid);
 });

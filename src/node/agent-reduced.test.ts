@@ -4,7 +4,15 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import { R } from '../client/resources.js';
-import { isReady, startTestNode, type TestNode, testPod, waitForPod } from './testing.js';
+import {
+  isReady,
+  startTestNode,
+  type TestNode,
+  testPod,
+  waitFor,
+  waitForPod,
+  waitReaped,
+} from './testing.js';
 
 let node: TestNode;
 before(async () => {
@@ -36,4 +44,9 @@ test('a pod in reduced mode serves on its own loopback IP and heals', async () =
   );
   assert.equal(healed.status?.podIP, ip, 'same IP after the restart');
   assert.equal(await (await fetch(`http://${ip}:5000/`)).text(), body);
+  // Deleted: the shim is reaped (by the reaper), not left a zombie.
+  const shimPid = w?.sandbox?.shimPid ?? 0;
+  await node.api.client.delete(R.pods, 'default', 'small');
+  await waitFor('small gone', async () => (node.agent.workers.size ? undefined : true));
+  await waitReaped(shimPid);
 });

@@ -5,7 +5,14 @@ import { existsSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import { R } from '../client/resources.js';
-import { execWs as exec, isReady, startTestNode, type TestNode, waitFor } from './testing.js';
+import {
+  execWs as exec,
+  isReady,
+  startTestNode,
+  type TestNode,
+  waitFor,
+  waitReaped,
+} from './testing.js';
 
 const isRoot = process.getuid?.() === 0;
 let node: TestNode;
@@ -133,6 +140,7 @@ test('deleting a pod terminates it gracefully and removes its sandbox', {
 }, async () => {
   const w = [...node.agent.workers.values()].find((x) => x.pod.metadata?.name === 'web-b');
   assert.ok(w);
+  const shimPid = w.sandbox?.shimPid ?? 0;
   await node.api.client.delete(R.pods, 'default', 'web-b');
   await waitFor('web-b gone', async () => {
     try {
@@ -143,4 +151,5 @@ test('deleting a pod terminates it gracefully and removes its sandbox', {
     }
   });
   await waitFor('sandbox dir removed', async () => (existsSync(w.podDir) ? undefined : true));
+  await waitReaped(shimPid); // not left a zombie
 });

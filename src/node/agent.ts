@@ -84,7 +84,8 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
   });
   const cgroups = isReduced ? undefined : new CgroupManager({ name: opts.cgroupName });
   const workers = new Map<string, PodWorker>();
-  const shims = new ShimPool({ size: 1, clock });
+  const shims = new ShimPool({ dir: opts.dataDir, size: 1, clock });
+  let released: Promise<void> | undefined;
   const hostIP = '127.0.0.1';
   let services: Service[] = [];
   let port = opts.kubelet.port;
@@ -292,7 +293,7 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
       if (isReduced)
         log.info('reduced mode: no namespaces or cgroups; pods get loopback IPs and PORT/POD_IP');
       mkdirSync(podsDir, { recursive: true });
-      shims.fill();
+      await shims.open();
       await network.ensureBridge();
       const server = await startKubeletServer({
         host: opts.kubelet.host ?? '127.0.0.1',
@@ -353,16 +354,20 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
       signal.addEventListener(
         'abort',
         () => {
-          // Default shutdown leaves pods running: the next start adopts them (issue #8).
-          shims.close();
+          // Default shutdown leaves pods running: the next start adopts them (issue #8). The
+          // reaper stays while shims remain, to reap them whenever they exit.
           for (const w of workers.values()) w.detach();
+          released = shims.release().catch((err) => log.warn('shim reaper release', { err }));
           void stopServer?.();
         },
         { once: true },
       );
     },
+    async stopped() {
+      await released;
+    },
     async stopAllPods() {
-      shims.close();
+      await shims.close();
       await Promise.all(
         [...workers.values()].map((w) =>
           w.destroy().catch((err) => log.warn('pod stop failed', { err })),

@@ -19,8 +19,8 @@ export interface NodeContext {
   network: PodNetwork;
   cgroups?: CgroupManager;
   images?: ImageSource;
-  /** Warm spare shims (none: each pod starts its own). */
-  shims?: ShimPool;
+  /** Where shims come from (warm spares, started through the reaper). */
+  shims: ShimPool;
   podsDir: string;
   nodeName: string;
   hostIP: string;

@@ -15,7 +15,7 @@ import { StatusWriter } from './lifecycle/status-writer.js';
 import type { NodeContext } from './pod-context.js';
 import { cgroupResources } from './pod-spec.js';
 import type { ShimContainer } from './runtime/shim-client.js';
-import { attachSandbox, launchSandbox, type Sandbox } from './sandbox/sandbox.js';
+import { attachSandbox, type Sandbox } from './sandbox/sandbox.js';
 import { computePodStatus } from './status.js';
 
 export type { NodeContext } from './pod-context.js';
@@ -58,7 +58,7 @@ export class PodWorker {
       target: () => this.pod,
       written: (updated, ready) => {
         this.#mark(`status written Ready=${ready}`);
-        if (ready === 'True') opts.ctx.shims?.fill();
+        if (ready === 'True') opts.ctx.shims.fill();
         if (updated.metadata?.uid === this.uid) this.pod = { ...this.pod, status: updated.status };
       },
     });
@@ -199,7 +199,7 @@ export class PodWorker {
     }
     // The shim is a warm spare (or starts now, overlapping the network and volume set-up); the
     // pod IP is allocated first because /etc/hosts and the downward API need it.
-    const pending = ctx.shims?.take() ?? launchSandbox();
+    const pending = ctx.shims.take();
     try {
       this.podIP = hostNetwork ? ctx.hostIP : ctx.network.allocateIP(this.uid);
       const [net, mounts] = await Promise.all([
@@ -234,7 +234,7 @@ export class PodWorker {
         mounts,
       });
     } catch (err) {
-      pending.abandon();
+      void pending.abandon();
       throw err;
     }
     this.#mark('sandbox');

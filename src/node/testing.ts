@@ -9,6 +9,7 @@ import { startTestApiServer, type TestApiServer } from '../apiserver/testing.js'
 import { R } from '../client/resources.js';
 import { realClock } from '../lib/clock.js';
 import { createNodeAgent, type NodeAgent } from './agent.js';
+import { readProcStat } from './sandbox/proc.js';
 
 /** A running test node: API server, agent and the data dir they use. */
 export interface TestNode {
@@ -58,6 +59,7 @@ export async function startTestNode(opts: { reducedMode?: boolean } = {}): Promi
     async close() {
       await node.agent.stopAllPods();
       ac.abort();
+      await node.agent.stopped?.();
       await api.close();
       rmSync(dataDir, { recursive: true, force: true });
     },
@@ -79,6 +81,17 @@ export async function waitFor<T>(
     if (realClock.now() > end) throw new Error(`timed out waiting for ${what}`);
     await realClock.sleep(20);
   }
+}
+
+/**
+ * Waits until pid has left the process table: reaped, not merely exited. Throws when it stays a
+ * zombie (state Z), which is what PID 1 leaves of an orphan on hosts that never reap.
+ */
+export async function waitReaped(pid: number, ms = 5000): Promise<void> {
+  const end = realClock.now() + ms;
+  while (readProcStat(pid) && realClock.now() < end) await realClock.sleep(10);
+  const st = readProcStat(pid);
+  if (st) throw new Error(`pid ${pid} was not reaped (state ${st.state})`);
 }
 
 /** True when the pod's Ready condition is True. */

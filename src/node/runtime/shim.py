@@ -443,7 +443,8 @@ def main():
     # Our process name must not be `python3`: `killall python3` inside the pod targets the app only.
     libc.prctl(15, b'skiff-pause', 0, 0, 0)  # PR_SET_NAME
     # Skiff starts us ahead of time (a warm spare, or while the pod's network and volumes are made)
-    # and sends the sandbox config as one line when the pod needs us; EOF means we are not needed.
+    # and sends the sandbox config as one line on stdin (a connection to Skiff the reaper handed
+    # us) when the pod needs us; EOF means we are not needed.
     line = sys.stdin.buffer.readline()
     if not line.strip():
         os._exit(0)
@@ -457,8 +458,9 @@ def main():
             enter_namespaces(cfg)
         except OSError as e:
             die('sandbox setup failed: %s' % e)
-    # Double fork: the shim must not have a waiting parent (Skiff may restart and never reap it);
-    # the middle process exits at once and Skiff reaps it, the shim is re-parented.
+    # Double fork (the next fork is PID 1 of the new PID namespace): the middle process exits at
+    # once and the shim is re-parented to the shim reaper (reaper.py, our parent and a subreaper),
+    # which reaps it whenever it exits, whether or not the Skiff that started it still runs.
     if os.fork() != 0:
         os._exit(0)
     os.setsid()

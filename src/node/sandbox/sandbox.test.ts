@@ -1,5 +1,6 @@
-// The pod shim without namespaces (reduced mode, no root needed): config over stdin, double fork,
-// container start, immediate exit report, CRI log lines, shutdown, and the warm spare pool.
+// The pod shim without namespaces (reduced mode, no root needed): config over stdin, double fork
+// (re-parented to the reaper, which reaps it), container start, immediate exit report, CRI log
+// lines, shutdown, and the warm spare pool.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,22 +8,25 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { FakeClock, realClock } from '../../lib/clock.js';
 import type { ShimContainer } from '../runtime/shim-client.js';
-import { readProcStat } from './proc.js';
+import { waitReaped } from '../testing.js';
+import { ShimReaper } from './reaper.js';
 import { launchSandbox, ShimPool } from './sandbox.js';
 
 const parentOf = (pid: number) =>
   Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ')[1]);
 
 test('a shim runs a container, reports its exit at once and stops cleanly', async (t) => {
-  const podDir = mkdtempSync(path.join(tmpdir(), 'skiff-shim-'));
-  t.after(() => rmSync(podDir, { recursive: true, force: true }));
-  const sb = await launchSandbox().configure({
+  const dir = mkdtempSync(path.join(tmpdir(), 'skiff-shim-'));
+  const podDir = path.join(dir, 'pod');
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const reaper = await ShimReaper.open({ dir });
+  const sb = await launchSandbox(reaper).configure({
     podDir,
     hostname: 'p',
     isolated: false,
     mounts: [],
   });
-  assert.notEqual(parentOf(sb.shimPid), process.pid, 'double fork: Skiff is not its parent');
+  assert.equal(parentOf(sb.shimPid), reaper.pid, 'double fork: the reaper is its parent');
   const exited = new Promise<ShimContainer>((resolve) => sb.client.onExit(resolve));
   const started = await sb.client.start({
     name: 'app',
@@ -44,23 +48,29 @@ test('a shim runs a container, reports its exit at once and stops cleanly', asyn
   const state = await sb.client.state();
   assert.equal(state['app']?.exit?.exitCode, 4);
   await sb.stop(realClock);
-  const st = readProcStat(sb.shimPid);
-  assert.ok(!st || st.state === 'Z' || st.state === 'X', 'shim gone');
+  await waitReaped(sb.shimPid);
+  // Nothing left to reap and nobody holding it: the reaper exits and this process reaps it.
+  await reaper.release(realClock);
+  await waitReaped(reaper.pid);
 });
 
 test('the pool hands out a warm spare and refills later', async (t) => {
   const clock = new FakeClock();
-  const pool = new ShimPool({ size: 1, clock, refillMs: 1000 });
-  t.after(() => pool.close());
-  pool.fill();
+  const dir = mkdtempSync(path.join(tmpdir(), 'skiff-pool-'));
+  const pool = new ShimPool({ dir, size: 1, clock, refillMs: 1000 });
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  await pool.open();
+  const reaperPid = pool.reaper.pid;
   const first = pool.take();
   assert.equal(first.isUsable, true);
-  first.abandon();
+  await first.abandon();
   const second = pool.take(); // none left: a fresh one
   assert.equal(second.isUsable, true);
-  second.abandon();
+  await second.abandon();
   clock.advance(1000); // refill timer
   const third = pool.take();
   assert.equal(third.isUsable, true);
-  third.abandon();
+  await third.abandon();
+  await pool.release();
+  await waitReaped(reaperPid);
 });

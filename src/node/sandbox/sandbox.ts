@@ -6,13 +6,10 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Clock } from '../../lib/clock.js';
 import { ShimClient } from '../runtime/shim-client.js';
 import { isProcessAlive } from './proc.js';
-
-const shimScript = path.join(path.dirname(fileURLToPath(import.meta.url)), '../runtime/shim.py');
-const python = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+import { ShimReaper } from './reaper.js';
 
 /** One mount inside the sandbox. */
 export interface SandboxMount {
@@ -166,38 +163,31 @@ export function shimSocketPath(podDir: string): string {
 export interface PendingSandbox {
   /** Sends the config (writes sandbox.json first) and resolves once the shim serves its socket. */
   configure(spec: SandboxSpec): Promise<Sandbox>;
-  /** The pod will not start: the shim reads EOF and exits. */
-  abandon(): void;
+  /** The pod will not start: the shim reads EOF and exits; resolves once it is gone. */
+  abandon(): Promise<void>;
   /** False once the waiting shim died. */
   readonly isUsable: boolean;
 }
 
 /**
- * Spawns a pod shim that waits for its config on stdin. The shim joins/makes the namespaces
- * itself and double-forks, so the process Skiff spawned exits at once (Skiff reaps it) and the
- * shim never has a waiting parent that could leave a zombie after Skiff restarts.
+ * Starts a pod shim (through the reaper, which becomes its parent) that waits for its config on
+ * the connection. The shim joins/makes the namespaces itself and double-forks: the process the
+ * reaper spawned exits at once, the shim is re-parented to the reaper, and the reaper reaps it
+ * whenever it exits, whether the Skiff that started it still runs or not.
  */
-export function launchSandbox(): PendingSandbox {
-  // detached: its own session, so neither Skiff's terminal nor Skiff's death reaches the pod.
-  // stderr goes to <podDir>/shim.log once the shim knows its pod.
-  const child = spawn(python, ['-I', '-S', shimScript], {
-    detached: true,
-    stdio: ['pipe', 'pipe', 'ignore'],
-  });
-  child.stdin?.on('error', () => undefined);
+export function launchSandbox(reaper: ShimReaper): PendingSandbox {
+  const conn = reaper.launch();
+  conn.on('error', () => conn.destroy());
   let isUsable = true;
+  const closed = new Promise<void>((resolve) => conn.once('close', () => resolve()));
   const ready = new Promise<boolean>((resolve) => {
     let out = '';
-    child.stdout?.on('data', (d: Buffer) => {
+    conn.on('data', (d: Buffer) => {
       out += d.toString();
       if (out.includes('ready\n')) resolve(true);
     });
     // EOF without "ready": the shim (or the middle process before forking) died.
-    child.stdout?.once('close', () => {
-      isUsable = false;
-      resolve(false);
-    });
-    child.once('error', () => {
+    conn.once('close', () => {
       isUsable = false;
       resolve(false);
     });
@@ -221,10 +211,9 @@ export function launchSandbox(): PendingSandbox {
         shareHostUTS: spec.shareHostUTS === true,
       };
       writeFileSync(path.join(spec.podDir, 'sandbox.json'), JSON.stringify(cfg));
-      child.stdin?.end(`${JSON.stringify(cfg)}\n`);
+      conn.end(`${JSON.stringify(cfg)}\n`);
       const ok = await ready;
-      child.stdout?.destroy();
-      child.unref();
+      conn.destroy();
       if (!ok) {
         const logFile = path.join(spec.podDir, 'shim.log');
         const log = existsSync(logFile) ? readFileSync(logFile, 'utf8') : '';
@@ -238,30 +227,47 @@ export function launchSandbox(): PendingSandbox {
     },
     abandon() {
       isUsable = false;
-      child.stdin?.end();
-      child.stdout?.destroy();
-      child.unref();
+      // EOF on its stdin: the waiting shim exits (the reaper reaps it) and closes its end.
+      conn.end();
+      return closed;
     },
   };
 }
 
 /**
- * Warm spare shims: an interpreter already loaded and waiting, so a new pod's sandbox costs only
- * its namespace and mount set-up. A taken spare is replaced once the pod is Ready (fill), or
- * after refillMs at the latest, so the replacement never competes with the pod's own start-up.
+ * The node's shim source: holds the shim reaper (every shim is its child) and keeps warm spare
+ * shims, an interpreter already loaded and waiting, so a new pod's sandbox costs only its
+ * namespace and mount set-up. A taken spare is replaced once the pod is Ready (fill), or after
+ * refillMs at the latest, so the replacement never competes with the pod's own start-up.
  */
 export class ShimPool {
+  #dir: string;
   #size: number;
   #clock: Clock;
   #refillMs: number;
+  #reaper?: ShimReaper;
   #refill?: { cancel(): void };
   #spares: PendingSandbox[] = [];
   #closed = false;
 
-  constructor(opts: { size: number; clock: Clock; refillMs?: number }) {
+  /** dir: where the reaper's socket and log live (the data dir). */
+  constructor(opts: { dir: string; size: number; clock: Clock; refillMs?: number }) {
+    this.#dir = opts.dir;
     this.#size = opts.size;
     this.#clock = opts.clock;
     this.#refillMs = opts.refillMs ?? 2000;
+  }
+
+  /** Holds the reaper a previous run left (or starts one), then starts the spares. */
+  async open(): Promise<void> {
+    this.#reaper ??= await ShimReaper.open({ dir: this.#dir });
+    this.fill();
+  }
+
+  /** The reaper; open() first. */
+  get reaper(): ShimReaper {
+    if (!this.#reaper) throw new Error('shim pool is not open');
+    return this.#reaper;
   }
 
   /** Starts the missing spares. */
@@ -269,7 +275,8 @@ export class ShimPool {
     this.#refill?.cancel();
     this.#refill = undefined;
     this.#spares = this.#spares.filter((s) => s.isUsable);
-    while (!this.#closed && this.#spares.length < this.#size) this.#spares.push(launchSandbox());
+    while (!this.#closed && this.#reaper && this.#spares.length < this.#size)
+      this.#spares.push(launchSandbox(this.#reaper));
   }
 
   /** A waiting shim (a fresh one when no spare is usable). */
@@ -278,15 +285,29 @@ export class ShimPool {
     while (s && !s.isUsable) s = this.#spares.shift();
     if (!this.#closed && !this.#refill)
       this.#refill = this.#clock.setTimeout(() => this.fill(), this.#refillMs);
-    return s ?? launchSandbox();
+    return s ?? launchSandbox(this.reaper);
   }
 
-  /** Lets every spare exit. */
-  close(): void {
+  /** Lets every spare exit; resolves once they are gone. */
+  close(): Promise<void> {
     this.#closed = true;
     this.#refill?.cancel();
-    for (const s of this.#spares) s.abandon();
+    const gone = Promise.all(this.#spares.map((s) => s.abandon()));
     this.#spares = [];
+    let timer: { cancel(): void } | undefined;
+    const limit = new Promise<void>((resolve) => {
+      timer = this.#clock.setTimeout(resolve, 2000);
+    });
+    return Promise.race([gone.then(() => undefined), limit]).finally(() => timer?.cancel());
+  }
+
+  /**
+   * Closes the pool and lets go of the reaper: it exits once no shim is left (pods stopped), or
+   * keeps reaping the shims of the pods left running until a later run holds it again.
+   */
+  async release(): Promise<void> {
+    await this.close();
+    await this.#reaper?.release(this.#clock);
   }
 }
 
