@@ -2,12 +2,15 @@
 // --json (load.ts through an adapter of its text output), and prints one Markdown table: figure,
 // value, target, baseline (measured in the same run where the script has one), ratio, result.
 // Usage (root): node --import tsx bench/report.ts [--quick] [--only chaos,crash] [--out FILE]
-//               [--kubeconfig K --url U  (for autoscaling.ts, which needs a running skiff up)]
+//               [--kubeconfig K --url U  (autoscaling.ts; without them the report boots a cluster)]
+// Needs ab (apache2-utils) and nginx (`apt-get install -y nginx-light`) for the baselines.
 import { spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { realClock } from '../src/lib/clock.js';
+import { bootCluster, type ChaosCluster } from '../test/chaos/lib/cluster.js';
 import type { Figure, Verdict } from './lib/figures.js';
 import { verdict } from './lib/figures.js';
 
@@ -18,7 +21,7 @@ const opts = new Command('bench/report.ts')
   .option('--only <names>', 'comma-separated scripts to run, e.g. chaos,crash')
   .option('--out <file>', 'write the Markdown here instead of stdout')
   .option('--timeout <s>', 'per-script time limit in seconds', Number, 1800)
-  .option('--kubeconfig <file>', 'a running skiff up for autoscaling.ts (skipped without it)')
+  .option('--kubeconfig <file>', 'a running skiff up for autoscaling.ts (else one is booted)')
   .option('--url <url>', 'the ingress URL of that skiff up (autoscaling.ts)')
   .parse()
   .opts<{
@@ -160,12 +163,19 @@ interface Row {
   baseline: string;
   ratio: string;
   result: Verdict | 'error' | 'skipped';
+  note: string;
 }
 
 const fmt = (v: number | null | undefined, f: ReportFigure): string =>
   v === null || v === undefined || Number.isNaN(v)
     ? '-'
     : `${v.toFixed(f.decimals ?? 2)} ${f.unit}`.trim();
+
+/** Text made safe for a Markdown table cell (no pipes or newlines, at most 160 characters). */
+const cell = (t: string): string => {
+  const one = t.replaceAll('|', '/').replaceAll('\n', ' ').trim();
+  return one.length > 160 ? `${one.slice(0, 157)}...` : one;
+};
 
 function rowsOf(s: BenchScript, figures: ReportFigure[]): Row[] {
   const byName = new Map(figures.map((f) => [f.figure, f]));
@@ -177,16 +187,29 @@ function rowsOf(s: BenchScript, figures: ReportFigure[]): Row[] {
       bench: s.name,
       figure: f.figure.trim(),
       value: fmt(f.value, f),
-      target: f.target ? `${f.target.op} ${f.target.value} ${f.unit}`.trim() : '',
+      target: f.target ? `${f.target.op} ${fmt(f.target.value, f)}` : '',
       baseline: base ? `${fmt(base.value, base)} (${base.figure})` : '',
       ratio,
       result: verdict({ ...f, value }),
+      note: cell(f.note ?? ''),
     };
   });
 }
 
+/** How long one script ran and the machine's load around it (the figures are not from an idle box). */
+interface Run {
+  bench: string;
+  seconds: number;
+  loadStart: number[];
+  loadEnd: number[];
+  code: number;
+}
+
 const only = opts.only?.split(',').map((x) => x.trim());
 const rows: Row[] = [];
+const runs: Run[] = [];
+const started = new Date(realClock.now()).toISOString();
+const reportT0 = realClock.now();
 for (const s of scripts) {
   if (only && !only.includes(s.name)) continue;
   const file = `${root}bench/${s.name}.ts`;
@@ -198,41 +221,71 @@ for (const s of scripts) {
     baseline: '',
     ratio: '',
     result,
+    note: '',
   });
   if (!existsSync(file)) continue;
   let extra: string[] = [];
+  let own: ChaosCluster | undefined;
   if (s.needsCluster) {
-    if (!opts.kubeconfig) {
-      rows.push(note('needs a running skiff up (--kubeconfig, --url)', 'skipped'));
-      continue;
+    if (opts.kubeconfig) {
+      extra = [opts.kubeconfig, ...(opts.url ? ['--url', opts.url] : [])];
+    } else {
+      // A cluster of its own (free ports, private CIDRs); the script creates the seed objects.
+      own = await bootCluster();
+      extra = [own.skiff.kubeconfig, '--url', own.ingressUrl, '--setup'];
     }
-    extra = [opts.kubeconfig, ...(opts.url ? ['--url', opts.url] : [])];
   }
   const args = ['--import', 'tsx', file, ...extra, ...(opts.quick ? s.quickArgs : s.args)];
   if (s.reader === 'json') args.push('--json');
   process.stderr.write(`== bench/${s.name}.ts ${args.slice(3).join(' ')}\n`);
-  const r = await runScript(args, opts.timeout * 1000);
+  const load0 = loadavg();
+  const t0 = realClock.now();
+  let r: Awaited<ReturnType<typeof runScript>>;
+  try {
+    r = await runScript(args, opts.timeout * 1000);
+  } finally {
+    await own?.skiff.stop();
+  }
+  runs.push({
+    bench: s.name,
+    seconds: (realClock.now() - t0) / 1000,
+    loadStart: load0,
+    loadEnd: loadavg(),
+    code: r.code,
+  });
   try {
     const figures = s.reader === 'load' ? parseLoadOutput(r.out) : parseFigures(r.out);
     rows.push(...rowsOf(s, figures));
     if (r.code !== 0 && s.reader !== 'load') rows.push(note(`exited with ${r.code}`, 'error'));
   } catch (err) {
-    const last = r.err.trim().split('\n').at(-1) ?? '';
-    rows.push(
-      note(`no figures (exit ${r.code}): ${String(err)}; ${last}`.replaceAll('|', '/'), 'error'),
-    );
+    // The last line naming an error says more than Node's trailing version banner.
+    const lines = r.err.trim().split('\n');
+    const last = lines.findLast((l) => /error/i.test(l)) ?? lines.at(-1) ?? '';
+    rows.push(note(cell(`no figures (exit ${r.code}): ${String(err)}; ${last}`), 'error'));
   }
 }
 
-const header = ['bench', 'figure', 'value', 'target', 'baseline', 'ratio', 'result'];
+const la = (l: number[]) => l.map((x) => x.toFixed(2)).join(' ');
+const header = ['bench', 'figure', 'value', 'target', 'baseline', 'ratio', 'result', 'note'];
 const md = [
   `# Skiff benchmark report${opts.quick ? ' (quick)' : ''}`,
+  '',
+  `Started ${started}, took ${((realClock.now() - reportT0) / 60_000).toFixed(1)} min on ${cpus().length} CPUs. ` +
+    'Figures are **loaded** when the load average below exceeds the CPU count: other work ran ' +
+    'on the machine at the same time, so latencies and rates are pessimistic.',
+  '',
+  '| bench | seconds | load avg at start (1/5/15 min) | load avg at end | exit |',
+  '| --- | --- | --- | --- | --- |',
+  ...runs.map(
+    (r) =>
+      `| ${r.bench} | ${r.seconds.toFixed(0)} | ${la(r.loadStart)} | ${la(r.loadEnd)} | ${r.code} |`,
+  ),
   '',
   `| ${header.join(' | ')} |`,
   `| ${header.map(() => '---').join(' | ')} |`,
   ...rows.map(
     (r) =>
-      `| ${[r.bench, r.figure, r.value, r.target, r.baseline, r.ratio, r.result].join(' | ')} |`,
+      `| ${[r.bench, r.figure, r.value, r.target, r.baseline, r.ratio, r.result, r.note].join(' | ')} |`,
   ),
   '',
   `${rows.filter((r) => r.result === 'pass').length} passed, ${rows.filter((r) => r.result === 'fail').length} failed, ${rows.filter((r) => r.result === 'error' || r.result === 'skipped').length} not measured`,
