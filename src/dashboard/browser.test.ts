@@ -1,11 +1,9 @@
-// Headless-Chromium test of the dashboard page (playwright-core + Debian's chromium): pods appear,
-// a restart flashes, new replicas and the HPA chart show up, events list; screenshots are kept in
-// test-artifacts/dashboard/. Runs only where chromium and playwright-core are installed.
+// Rendering check of the dashboard page in headless Chromium against an in-process API server: it
+// WRITES pod and HPA status to simulate a restart and a scale-up (fast, no cluster). The real seed
+// scenario (kill, load, autoscale) is test/integration/dashboard.test.ts. Screenshots: render-*.png.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Deployment, ReplicaSet } from 'kubernetes-types/apps/v1.js';
 import type { HorizontalPodAutoscaler } from 'kubernetes-types/autoscaling/v2.js';
 import type { Pod } from 'kubernetes-types/core/v1.js';
@@ -14,60 +12,17 @@ import { R } from '../client/resources.js';
 import { KubeClient } from '../client/rest.js';
 import { realClock } from '../lib/clock.js';
 import { MemoryBackend } from '../store/memory/memory-backend.js';
+import {
+  artifactsDir,
+  type Browser,
+  browserMissing,
+  openDashboard,
+  type Page,
+} from './browser-testing.js';
 import { createDashboard, type Dashboard } from './server.js';
 
-// The little of playwright-core's API this test uses (its types are not a dependency of Skiff).
-interface Locator {
-  waitFor(opts?: { state?: 'attached' | 'visible'; timeout?: number }): Promise<void>;
-  count(): Promise<number>;
-  textContent(): Promise<string | null>;
-}
-interface Page {
-  goto(url: string): Promise<unknown>;
-  locator(selector: string): Locator;
-  screenshot(opts: { path: string; fullPage?: boolean }): Promise<unknown>;
-  setViewportSize(size: { width: number; height: number }): Promise<void>;
-  on(event: 'pageerror', fn: (err: Error) => void): void;
-  waitForFunction(fn: string, arg?: unknown, opts?: { timeout?: number }): Promise<unknown>;
-}
-interface Browser {
-  newPage(): Promise<Page>;
-  close(): Promise<void>;
-}
-interface Playwright {
-  chromium: {
-    launch(opts: { executablePath: string; args?: string[]; headless?: boolean }): Promise<Browser>;
-  };
-}
-
-const root = fileURLToPath(new URL('../../', import.meta.url));
-const chromiumPath = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
-const artifacts = process.env['SKIFF_TEST_ARTIFACTS'] ?? join(root, 'test-artifacts', 'dashboard');
-
-async function loadPlaywright(): Promise<Playwright | undefined> {
-  // PLAYWRIGHT_CORE_PATH lets a machine without it in node_modules point at a copy elsewhere.
-  const candidates = ['playwright-core'];
-  const extra = process.env['PLAYWRIGHT_CORE_PATH'];
-  if (extra) candidates.push(pathToFileURL(join(extra, 'index.mjs')).href);
-  for (const spec of candidates) {
-    try {
-      const mod = (await import(spec)) as Partial<Playwright> & { default?: Playwright };
-      return mod.chromium ? (mod as Playwright) : mod.default;
-    } catch {
-      // Try the next candidate.
-    }
-  }
-  return undefined;
-}
-
-const playwright = await loadPlaywright();
-const missing = !existsSync(chromiumPath)
-  ? `no chromium at ${chromiumPath} (apt-get install -y chromium)`
-  : !playwright
-    ? 'playwright-core is not installed (npm install -D playwright-core@1.65.1)'
-    : undefined;
-
-describe('dashboard in headless Chromium', { skip: missing }, () => {
+describe('dashboard rendering in headless Chromium', { skip: browserMissing }, () => {
+  const artifacts = artifactsDir();
   const ac = new AbortController();
   const pageErrors: string[] = [];
   let api: ApiServer;
@@ -134,7 +89,6 @@ describe('dashboard in headless Chromium', { skip: missing }, () => {
   };
 
   before(async () => {
-    mkdirSync(artifacts, { recursive: true });
     api = createApiServer({ backend: new MemoryBackend(), port: 0 });
     await api.ready;
     const { port } = await api.listen();
@@ -167,16 +121,7 @@ describe('dashboard in headless Chromium', { skip: missing }, () => {
       spec: { replicas: 2, selector: { matchLabels: labels }, template },
     });
     rsUid = rs.metadata?.uid ?? '';
-    browser = await (playwright as Playwright).chromium.launch({
-      executablePath: chromiumPath,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu'],
-    });
-    page = await browser.newPage();
-    await page.setViewportSize({ width: 1366, height: 900 });
-    page.on('pageerror', (err) => pageErrors.push(err.message));
-    await page.goto(dashboard.url());
-    await page.locator('#conn.live').waitFor({ timeout: 10_000 });
+    ({ browser, page } = await openDashboard(dashboard.url(), pageErrors));
   });
 
   after(async () => {
@@ -197,7 +142,7 @@ describe('dashboard in headless Chromium', { skip: missing }, () => {
       { timeout: 5000 },
     );
     assert.equal(await card.count(), 2);
-    await page.screenshot({ path: join(artifacts, '1-pods.png'), fullPage: true });
+    await page.screenshot({ path: join(artifacts, 'render-1-pods.png'), fullPage: true });
   });
 
   test('a restarted pod flashes and shows its restart count', async () => {
@@ -210,7 +155,7 @@ describe('dashboard in headless Chromium', { skip: missing }, () => {
         .textContent(),
       '1',
     );
-    await page.screenshot({ path: join(artifacts, '2-restart.png'), fullPage: true });
+    await page.screenshot({ path: join(artifacts, 'render-2-restart.png'), fullPage: true });
   });
 
   test('autoscaling: the HPA chart draws and new replicas appear', async () => {
@@ -263,7 +208,7 @@ describe('dashboard in headless Chromium', { skip: missing }, () => {
       await page.locator('[data-hpa="default/hello-world-flask"] .cpu').textContent(),
       '180%',
     );
-    await page.screenshot({ path: join(artifacts, '3-scaled.png'), fullPage: true });
+    await page.screenshot({ path: join(artifacts, 'render-3-scaled.png'), fullPage: true });
     assert.deepEqual(pageErrors, []);
   });
 });

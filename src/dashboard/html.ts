@@ -49,7 +49,8 @@ export function renderWorkloads(
         ? `${g.ready}/${g.desired} ready · ${g.updated} up-to-date · ${g.available} available`
         : `${g.ready}/${g.pods.length} ready`;
       const system = g.namespace.startsWith('kube-') ? ' system' : '';
-      return `<article class="workload${system}" data-workload="${escapeHtml(`${g.namespace}/${g.name}`)}">
+      // data-desired/data-ready: stable hooks for tests and scripts (the text is for people).
+      return `<article class="workload${system}" data-workload="${escapeHtml(`${g.namespace}/${g.name}`)}" data-desired="${g.desired}" data-ready="${g.ready}">
 <header><h3>${g.isDeployment ? 'deployment/' : ''}${escapeHtml(g.name)}</h3><span class="ns">${escapeHtml(g.namespace)}</span><span class="counts">${counts}</span></header>
 <ul class="pods">${g.pods.map((p) => podCard(p, now, flashing)).join('')}</ul>
 </article>`;
@@ -67,7 +68,7 @@ export function renderHpas(hpas: readonly HpaSample[]): string {
   return hpas
     .map((h) => {
       const key = `${h.namespace}/${h.name}`;
-      return `<article class="hpa" data-hpa="${escapeHtml(key)}">
+      return `<article class="hpa" data-hpa="${escapeHtml(key)}" data-current="${h.currentReplicas}" data-desired="${h.desiredReplicas}" data-cpu="${h.cpu ?? ''}">
 <header><h3>hpa/${escapeHtml(h.name)}</h3><span class="ns">${escapeHtml(h.namespace)}</span><span class="counts">${escapeHtml(h.target)} · min ${h.minReplicas} · max ${h.maxReplicas}</span></header>
 <p class="figures">replicas <b class="replicas">${h.currentReplicas}</b> · desired <b class="desired">${h.desiredReplicas}</b> · CPU <b class="cpu">${pct(h.cpu)}</b> of target ${pct(h.cpuTarget)}</p>
 <div class="chart" data-chart="hpa:${escapeHtml(key)}"></div>

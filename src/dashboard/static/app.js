@@ -76,6 +76,15 @@
     return [[], [], [], [], []];
   }
 
+  /** Marks a chart with how many points it holds and each series' peak (hooks for tests). */
+  function mark(c) {
+    c.plot.root.dataset.points = String(c.data[0].length);
+    c.plot.root.dataset.peaks = c.data
+      .slice(1)
+      .map((col) => col.reduce((m, v) => (v === null || v === undefined || v <= m ? m : v), 0))
+      .join(',');
+  }
+
   function chartFor(key, el) {
     let c = charts.get(key);
     if (!c) {
@@ -84,6 +93,7 @@
       const data = initialData(key);
       c = { plot: new uPlot(options, data, el), data };
       charts.set(key, c);
+      mark(c);
     }
     return c;
   }
@@ -113,6 +123,7 @@
       if (c.data[i].length > MAX_POINTS) c.data[i].shift();
     }
     c.plot.setData(c.data);
+    mark(c);
   }
 
   function resize() {
