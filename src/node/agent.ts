@@ -17,7 +17,8 @@ import { CgroupManager, detectCgroupVersion } from './cgroups/cgroups.js';
 import { PodNetwork } from './network/pod-network.js';
 import type { NodeContext } from './pod-context.js';
 import { PodWorker } from './pod-worker.js';
-import { attachSandbox, ShimPool } from './sandbox/sandbox.js';
+import { SandboxPool } from './sandbox/pool.js';
+import { attachSandbox } from './sandbox/sandbox.js';
 import { startKubeletServer } from './server.js';
 
 /** Options of createNodeAgent. */
@@ -84,7 +85,14 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
   });
   const cgroups = isReduced ? undefined : new CgroupManager({ name: opts.cgroupName });
   const workers = new Map<string, PodWorker>();
-  const shims = new ShimPool({ dir: opts.dataDir, size: 1, clock });
+  // Two warm sandboxes (shim + namespace): enough for pods created one after another.
+  const shims = new SandboxPool({
+    dir: opts.dataDir,
+    size: 2,
+    clock,
+    log,
+    netns: isReduced ? undefined : network,
+  });
   let released: Promise<void> | undefined;
   const hostIP = '127.0.0.1';
   let services: Service[] = [];
@@ -293,8 +301,8 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
       if (isReduced)
         log.info('reduced mode: no namespaces or cgroups; pods get loopback IPs and PORT/POD_IP');
       mkdirSync(podsDir, { recursive: true });
-      await shims.open();
       await network.ensureBridge();
+      await shims.open();
       const server = await startKubeletServer({
         host: opts.kubelet.host ?? '127.0.0.1',
         port: opts.kubelet.port,

@@ -8,7 +8,7 @@ import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/log.js';
 import type { CgroupManager } from './cgroups/cgroups.js';
 import type { PodNetwork } from './network/pod-network.js';
-import type { ShimPool } from './sandbox/sandbox.js';
+import type { SandboxPool } from './sandbox/pool.js';
 
 /** What every worker shares. */
 export interface NodeContext {
@@ -19,8 +19,8 @@ export interface NodeContext {
   network: PodNetwork;
   cgroups?: CgroupManager;
   images?: ImageSource;
-  /** Where shims come from (warm spares, started through the reaper). */
-  shims: ShimPool;
+  /** Where shims and spare namespaces come from (warm, shims started through the reaper). */
+  shims: SandboxPool;
   podsDir: string;
   nodeName: string;
   hostIP: string;

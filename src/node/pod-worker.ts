@@ -1,7 +1,7 @@
 // One worker per pod bound to this node (pkg/kubelet/pod_workers.go + kuberuntime_manager.go
 // SyncPod): sandbox, init containers in order, containers, status, graceful termination. The
 // per-container lifecycle is lifecycle/container.ts; the mounts are lifecycle/pod-setup.ts.
-import { mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { Container, Pod, PodStatus } from 'kubernetes-types/core/v1.js';
 import { R } from '../client/resources.js';
@@ -200,15 +200,20 @@ export class PodWorker {
     // The shim is a warm spare (or starts now, overlapping the network and volume set-up); the
     // pod IP is allocated first because /etc/hosts and the downward API need it.
     const pending = ctx.shims.take();
+    // A spare namespace (made ahead, with its veth) saves the `ip` process; the shim renames it.
+    const spare = hostNetwork || !ctx.isolated ? undefined : ctx.shims.takeNetns();
+    const fromSpare = spare && ctx.network.adoptSpare(this.uid, spare);
+    if (spare && !fromSpare) void ctx.shims.discardNetns(spare);
     try {
       this.podIP = hostNetwork ? ctx.hostIP : ctx.network.allocateIP(this.uid);
       const [net, mounts] = await Promise.all([
         hostNetwork
           ? { ip: ctx.hostIP }
-          : ctx.network.setup(this.uid, { configureInside: ctx.isolated }).then((n) => {
+          : (fromSpare ??
+            ctx.network.setup(this.uid, { configureInside: ctx.isolated }).then((n) => {
               this.#mark('network');
               return n;
-            }),
+            })),
         podMounts({
           ctx,
           pod,
@@ -229,12 +234,15 @@ export class PodWorker {
         hostname: pod.metadata?.name ?? '',
         isolated: ctx.isolated,
         netnsPath: 'netnsPath' in net ? net.netnsPath : undefined,
+        netnsFrom: 'renameFrom' in net ? net.renameFrom : undefined,
         network: 'inside' in net && net.inside ? { ip: net.ip, ...net.inside } : undefined,
         shareHostUTS: hostNetwork,
         mounts,
       });
     } catch (err) {
       void pending.abandon();
+      // Not renamed (the sandbox failed first): the spare is nobody's now.
+      if (fromSpare && spare && existsSync(spare.netnsPath)) void ctx.shims.discardNetns(spare);
       throw err;
     }
     this.#mark('sandbox');

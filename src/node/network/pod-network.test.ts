@@ -120,3 +120,37 @@ test('two pods get their own IPs; host↔pod and pod↔pod work; teardown leaves
   assert.equal(links.includes(network.bridgeName), false);
   assert.equal(links.includes('vs'), links.includes('vs'));
 });
+
+test('spare namespaces: not leftovers while held, adopted by a pod, or a leftover of another run', {
+  skip: !isRoot && 'needs root',
+}, async (t) => {
+  await network.ensureBridge();
+  const spare = await network.makeSpare();
+  assert.ok(existsSync(spare.netnsPath));
+  assert.match(spare.name, new RegExp(`^${network.netnsPrefix}-spare-[0-9a-f]{12}$`));
+  assert.deepEqual(network.knownPods(), [], 'a held spare is not a leftover');
+  const links = await runCommand('ip', ['-n', spare.name, '-br', 'link', 'show', 'dev', 'eth0']);
+  assert.match(links, /^eth0@/);
+  const info = network.adoptSpare('uid-s', spare);
+  assert.equal(info?.renameFrom, spare.netnsPath);
+  assert.equal(info?.netnsPath, path.join(netnsDir, network.netnsName('uid-s')));
+  assert.deepEqual(info?.inside, { prefixLength: 16, gateway: network.gatewayIP });
+  // Not renamed yet (the sandbox does that): handed out, the spare is a leftover like any other.
+  const spareId = spare.name.slice(network.netnsPrefix.length + 1);
+  assert.deepEqual(network.knownPods().sort(), [spareId, 'uid-s'].sort());
+  // Another process's spare (not held here) is removed by cleanupAll like any leftover.
+  const otherDir = mkdtempSync(path.join(tmpdir(), 'skiff-net-other-'));
+  t.after(() => rmSync(otherDir, { recursive: true, force: true }));
+  const other = new PodNetwork({
+    stateDir: otherDir,
+    podCIDR: network.podCIDR,
+    bridgeName: network.bridgeName,
+    netnsPrefix: network.netnsPrefix,
+  });
+  const theirs = await other.makeSpare();
+  assert.ok(network.knownPods().includes(theirs.name.slice(network.netnsPrefix.length + 1)));
+  await network.cleanupAll();
+  assert.equal(existsSync(spare.netnsPath), false);
+  assert.equal(existsSync(theirs.netnsPath), false);
+  assert.deepEqual(network.knownPods(), []);
+});

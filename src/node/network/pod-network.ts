@@ -1,7 +1,7 @@
 // The pod network (a bridge CNI plugin analog): bridge `skiff0` holding the gateway address of the
 // pod CIDR, one network namespace per pod with a veth into the bridge, an IP from the allocator and a
 // default route via the bridge. Nothing is NATed or routed off the machine.
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { createLogger } from '../../lib/log.js';
@@ -24,6 +24,18 @@ export interface PodNetworkInfo {
    * the namespace, without another `ip` process): see setup's `configureInside`.
    */
   inside?: { prefixLength: number; gateway: string };
+  /**
+   * Set when the namespace is a spare made ahead of time: the sandbox renames this file to
+   * netnsPath (a bind mount moved from inside, without an `ip` process) before joining it.
+   */
+  renameFrom?: string;
+}
+
+/** A network namespace with its veth already in the bridge, made before any pod needs it. */
+export interface SpareNetns {
+  /** Namespace name (netnsPrefix-spare-<hex>). */
+  name: string;
+  netnsPath: string;
 }
 
 /** Options of PodNetwork. */
@@ -47,6 +59,8 @@ export class PodNetwork {
   readonly podCIDR: string;
   readonly isReduced: boolean;
   #ipam: IpAllocator;
+  /** Spares made by this process and not handed out: never torn down as leftovers. */
+  #spares = new Set<string>();
 
   constructor(opts: PodNetworkOptions) {
     this.bridgeName = opts.bridgeName ?? 'skiff0';
@@ -162,6 +176,53 @@ export class PodNetwork {
     return { ip, netnsPath };
   }
 
+  /**
+   * Makes a spare namespace and veth (one `ip` process), off any pod's critical path; a pod then
+   * gets it through adoptSpare. Spares left by a dead process are leftovers (knownPods).
+   */
+  async makeSpare(): Promise<SpareNetns> {
+    const id = `spare-${randomBytes(6).toString('hex')}`;
+    const name = this.netnsName(id);
+    const veth = this.#vethName(id);
+    this.#spares.add(name);
+    try {
+      await runCommand('ip', ['-batch', '-'], {
+        input: [
+          `netns add ${name}`,
+          `link add ${veth} type veth peer name eth0 netns ${name}`,
+          `link set ${veth} master ${this.bridgeName} up`,
+        ].join('\n'),
+      });
+    } catch (err) {
+      await this.discardSpare({ name, netnsPath: path.join(netnsDir, name) });
+      throw err;
+    }
+    return { name, netnsPath: path.join(netnsDir, name) };
+  }
+
+  /**
+   * The network of a pod built on a spare namespace: its IP, and the rename the sandbox performs
+   * (spare → the pod's own namespace name, so teardown and adoption find it as usual);
+   * undefined when the pod has a namespace already.
+   */
+  adoptSpare(podUID: string, spare: SpareNetns): PodNetworkInfo | undefined {
+    const netnsPath = path.join(netnsDir, this.netnsName(podUID));
+    if (existsSync(netnsPath)) return undefined; // a retried start: setup() checks and reuses it
+    this.#spares.delete(spare.name);
+    return {
+      ip: this.#ipam.allocate(podUID),
+      netnsPath,
+      inside: { prefixLength: this.#ipam.prefixLength, gateway: this.gatewayIP },
+      renameFrom: spare.netnsPath,
+    };
+  }
+
+  /** Removes a spare (unused, or handed out but never renamed); its veth goes with it. */
+  async discardSpare(spare: SpareNetns): Promise<void> {
+    await this.#deleteNetns(spare.name);
+    this.#spares.delete(spare.name);
+  }
+
   /** Removes a pod's namespace (its veth goes with it) and releases its IP. */
   async teardown(podUID: string): Promise<void> {
     if (!this.isReduced) {
@@ -177,12 +238,16 @@ export class PodNetwork {
     this.#ipam.release(podUID);
   }
 
-  /** UIDs of pods with a namespace or an IP (to find leftovers of a previous run). */
+  /**
+   * UIDs of pods with a namespace or an IP (to find leftovers of a previous run); a spare another
+   * run left counts as one (`spare-<hex>`), so that its teardown removes it.
+   */
   knownPods(): string[] {
     const uids = new Set(this.#ipam.owners());
     if (!this.isReduced && existsSync(netnsDir)) {
       for (const f of readdirSync(netnsDir)) {
-        if (f.startsWith(`${this.netnsPrefix}-`)) uids.add(f.slice(this.netnsPrefix.length + 1));
+        if (f.startsWith(`${this.netnsPrefix}-`) && !this.#spares.has(f))
+          uids.add(f.slice(this.netnsPrefix.length + 1));
       }
     }
     return [...uids];

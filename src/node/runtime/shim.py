@@ -422,8 +422,20 @@ def configure_network(ip, prefix_length, gateway):
         s.close()
 
 
+def rename_netns(src, dst):
+    """Give a spare network namespace the pod's name: what `ip netns` would do in two processes
+    (the name is a bind mount of the namespace; we are still in the host's mount namespace)."""
+    os.close(os.open(dst, os.O_RDONLY | os.O_CREAT | os.O_EXCL, 0))
+    mount(src, dst, None, MS_BIND)
+    if libc.umount2(src.encode(), MNT_DETACH) != 0:
+        raise OSError(ctypes.get_errno(), 'umount %s' % src)
+    os.unlink(src)
+
+
 def enter_namespaces(cfg):
     """Join the pod's network namespace and make the rest; the next fork is PID 1 of the pod."""
+    if cfg.get('netnsFrom'):
+        rename_netns(cfg['netnsFrom'], cfg['netnsPath'])
     if cfg.get('netnsPath'):
         fd = os.open(cfg['netnsPath'], os.O_RDONLY)
         if libc.setns(fd, CLONE_NEWNET) != 0:

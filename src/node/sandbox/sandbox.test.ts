@@ -9,8 +9,9 @@ import { test } from 'node:test';
 import { FakeClock, realClock } from '../../lib/clock.js';
 import type { ShimContainer } from '../runtime/shim-client.js';
 import { waitReaped } from '../testing.js';
+import { SandboxPool } from './pool.js';
 import { ShimReaper } from './reaper.js';
-import { launchSandbox, ShimPool } from './sandbox.js';
+import { launchSandbox } from './sandbox.js';
 
 const parentOf = (pid: number) =>
   Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ')[1]);
@@ -57,7 +58,7 @@ test('a shim runs a container, reports its exit at once and stops cleanly', asyn
 test('the pool hands out a warm spare and refills later', async (t) => {
   const clock = new FakeClock();
   const dir = mkdtempSync(path.join(tmpdir(), 'skiff-pool-'));
-  const pool = new ShimPool({ dir, size: 1, clock, refillMs: 1000 });
+  const pool = new SandboxPool({ dir, size: 1, clock, refillMs: 1000 });
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   await pool.open();
   const reaperPid = pool.reaper.pid;

@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { Clock } from '../../lib/clock.js';
 import { ShimClient } from '../runtime/shim-client.js';
 import { isProcessAlive } from './proc.js';
-import { ShimReaper } from './reaper.js';
+import type { ShimReaper } from './reaper.js';
 
 /** One mount inside the sandbox. */
 export interface SandboxMount {
@@ -28,6 +28,8 @@ export interface SandboxSpec {
   isolated: boolean;
   /** Network namespace file; undefined = host network. */
   netnsPath?: string;
+  /** A spare namespace the shim first renames to netnsPath (see PodNetwork.adoptSpare). */
+  netnsFrom?: string;
   /** Share the host's UTS namespace (hostNetwork pods keep the node's hostname). */
   shareHostUTS?: boolean;
   /** Address, prefix and gateway the shim gives eth0 from inside the namespace. */
@@ -207,6 +209,7 @@ export function launchSandbox(reaper: ShimReaper): PendingSandbox {
         mounts: spec.mounts,
         socket,
         netnsPath: spec.netnsPath,
+        netnsFrom: spec.netnsFrom,
         network: spec.network,
         shareHostUTS: spec.shareHostUTS === true,
       };
@@ -232,83 +235,6 @@ export function launchSandbox(reaper: ShimReaper): PendingSandbox {
       return closed;
     },
   };
-}
-
-/**
- * The node's shim source: holds the shim reaper (every shim is its child) and keeps warm spare
- * shims, an interpreter already loaded and waiting, so a new pod's sandbox costs only its
- * namespace and mount set-up. A taken spare is replaced once the pod is Ready (fill), or after
- * refillMs at the latest, so the replacement never competes with the pod's own start-up.
- */
-export class ShimPool {
-  #dir: string;
-  #size: number;
-  #clock: Clock;
-  #refillMs: number;
-  #reaper?: ShimReaper;
-  #refill?: { cancel(): void };
-  #spares: PendingSandbox[] = [];
-  #closed = false;
-
-  /** dir: where the reaper's socket and log live (the data dir). */
-  constructor(opts: { dir: string; size: number; clock: Clock; refillMs?: number }) {
-    this.#dir = opts.dir;
-    this.#size = opts.size;
-    this.#clock = opts.clock;
-    this.#refillMs = opts.refillMs ?? 2000;
-  }
-
-  /** Holds the reaper a previous run left (or starts one), then starts the spares. */
-  async open(): Promise<void> {
-    this.#reaper ??= await ShimReaper.open({ dir: this.#dir });
-    this.fill();
-  }
-
-  /** The reaper; open() first. */
-  get reaper(): ShimReaper {
-    if (!this.#reaper) throw new Error('shim pool is not open');
-    return this.#reaper;
-  }
-
-  /** Starts the missing spares. */
-  fill(): void {
-    this.#refill?.cancel();
-    this.#refill = undefined;
-    this.#spares = this.#spares.filter((s) => s.isUsable);
-    while (!this.#closed && this.#reaper && this.#spares.length < this.#size)
-      this.#spares.push(launchSandbox(this.#reaper));
-  }
-
-  /** A waiting shim (a fresh one when no spare is usable). */
-  take(): PendingSandbox {
-    let s = this.#spares.shift();
-    while (s && !s.isUsable) s = this.#spares.shift();
-    if (!this.#closed && !this.#refill)
-      this.#refill = this.#clock.setTimeout(() => this.fill(), this.#refillMs);
-    return s ?? launchSandbox(this.reaper);
-  }
-
-  /** Lets every spare exit; resolves once they are gone. */
-  close(): Promise<void> {
-    this.#closed = true;
-    this.#refill?.cancel();
-    const gone = Promise.all(this.#spares.map((s) => s.abandon()));
-    this.#spares = [];
-    let timer: { cancel(): void } | undefined;
-    const limit = new Promise<void>((resolve) => {
-      timer = this.#clock.setTimeout(resolve, 2000);
-    });
-    return Promise.race([gone.then(() => undefined), limit]).finally(() => timer?.cancel());
-  }
-
-  /**
-   * Closes the pool and lets go of the reaper: it exits once no shim is left (pods stopped), or
-   * keeps reaping the shims of the pods left running until a later run holds it again.
-   */
-  async release(): Promise<void> {
-    await this.close();
-    await this.#reaper?.release(this.#clock);
-  }
 }
 
 /** Re-connects to the sandbox left by a previous run; undefined when its shim is gone. */
