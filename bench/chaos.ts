@@ -1,7 +1,8 @@
 // Chaos under load (issue #8): the seed app behind the ingress at a paced 200 req/s while the app
 // in a random pod is killed every second, a random pod deleted every 2 s and the ingress
 // controller SIGKILLed once. Prints requests sent/failed (by kind), p99, replicas restored.
-// Usage (root): node --import tsx bench/chaos.ts [--duration 60] [--rate 200] [--replicas 4] [--json]
+// Usage (root): node --import tsx bench/chaos.ts [--duration 60] [--rate 200] [--replicas 4]
+//   [--kill-ingress-target controller|main] [--json]
 import { Command } from 'commander';
 import { chaosFigures, runChaos } from '../test/chaos/lib/chaos.js';
 import { bootCluster, deploySeedApp } from '../test/chaos/lib/cluster.js';
@@ -12,6 +13,11 @@ const opts = new Command('bench/chaos.ts')
   .option('--rate <n>', 'requests per second through the ingress', Number, 200)
   .option('--replicas <n>', 'replicas of the seed app (2-10)', Number, 4)
   .option('--kill-ingress-at <s>', 'when to SIGKILL the ingress controller (<0: never)', Number)
+  .option(
+    '--kill-ingress-target <which>',
+    'controller (a worker; the supervisor keeps the port) or main (the process holding the port)',
+    'controller',
+  )
   .option('--json', 'print the figures as JSON (for bench/report)', false)
   .parse()
   .opts<{
@@ -19,6 +25,7 @@ const opts = new Command('bench/chaos.ts')
     rate: number;
     replicas: number;
     killIngressAt?: number;
+    killIngressTarget: string;
     json: boolean;
   }>();
 
@@ -33,6 +40,7 @@ try {
     durationMs: opts.duration * 1000,
     rate: opts.rate,
     killIngressAtMs: opts.killIngressAt === undefined ? undefined : opts.killIngressAt * 1000,
+    ingressKillTarget: opts.killIngressTarget === 'main' ? 'main' : 'controller',
     log,
   });
   const figures = chaosFigures(r);

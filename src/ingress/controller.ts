@@ -2,6 +2,7 @@
 // route table and per-backend balancers current, writes Ingress status, and serves HTTP
 // (ingress-nginx's role: internal/ingress/controller/nginx.go + status/status.go).
 import http from 'node:http';
+import type net from 'node:net';
 import type { Service } from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import type { Ingress, IngressClass } from 'kubernetes-types/networking/v1.js';
@@ -16,6 +17,7 @@ import { errorMessage } from '../lib/errors.js';
 import type { Component } from '../lib/lifecycle.js';
 import { createLogger, type Logger } from '../lib/log.js';
 import { BufferedLog } from './access-log.js';
+import { bindAll, listenOn } from './listen.js';
 import { defaultEndpointWaitMs, IngressProxy } from './proxy.js';
 import {
   isOwnedIngress,
@@ -53,6 +55,11 @@ export interface IngressControllerOptions {
   publishIP?: string;
   /** The controller value of IngressClasses served; default k8s.io/ingress-nginx. */
   controllerClass?: string;
+  /**
+   * false: bind nothing; connections come through accept() (a worker fed by the supervisor
+   * process that holds the port). Default true.
+   */
+  listen?: boolean;
   /** nginx-style access log sink; default stdout. `false` disables it. */
   accessLog?: ((line: string) => void) | false;
   /** How long a request waits for a ready endpoint before its 503/502; default 10 s. */
@@ -67,21 +74,13 @@ export interface IngressController extends Component {
   readonly stats: TrafficStats;
   /** True once the route table is synced and HTTP is served. */
   readonly serving: boolean;
+  /** Serves a connection accepted elsewhere (requests wait for the first sync). */
+  accept(socket: net.Socket): void;
 }
 
 /** The ingress controller as a Component. */
 export function createIngressController(opts: IngressControllerOptions): IngressController {
   return new Controller(opts);
-}
-
-function listen(server: http.Server, port: number, host: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ port, host, backlog: 4096 }, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
 }
 
 class Controller implements IngressController {
@@ -104,6 +103,8 @@ class Controller implements IngressController {
   #pickers = new Map<string, EndpointPicker>();
   #runner: BoundedFrequencyRunner;
   #proxy: IngressProxy;
+  /** The server that accept() feeds (never listens). */
+  #acceptor: http.Server;
   #done: Promise<void> = Promise.resolve();
   /** Requests waiting for the endpoints of a Service ("ns/name") to change. */
   #waiters = new Map<string, Set<() => void>>();
@@ -161,6 +162,8 @@ class Controller implements IngressController {
       mayWait: (b) => this.#mayWait(`${b.namespace}/${b.service}`),
       synced: this.#synced,
     });
+    this.#acceptor = this.#makeServer();
+    this.httpPort = opts.httpPort ?? 80;
   }
 
   async start(signal: AbortSignal): Promise<void> {
@@ -194,7 +197,20 @@ class Controller implements IngressController {
     });
     // Take connections before the caches sync: a restarted controller's clients wait for the
     // route table (IngressProxyOptions.synced) instead of finding the port closed.
-    const servers = await this.#listenHTTP();
+    const servers = [this.#acceptor];
+    if (this.#opts.listen !== false) {
+      const bound = await bindAll({
+        make: () => this.#makeServer(),
+        port: this.#opts.httpPort ?? 80,
+        fallbackPort: this.#opts.fallbackPort ?? 8080,
+        addresses: this.#opts.bindAddresses,
+        log: this.#log,
+        clock: this.#clock,
+        stopping: () => this.#stopping,
+      });
+      this.httpPort = bound.port;
+      servers.push(...bound.servers);
+    }
     const statusPort = this.#opts.statusPort ?? 10254;
     const status =
       statusPort === false
@@ -204,7 +220,7 @@ class Controller implements IngressController {
             stats: async () => mergeStats([this.stats.snapshot()]),
           });
     if (status && statusPort !== false) {
-      await listen(status, statusPort, this.#opts.statusAddress ?? '127.0.0.1');
+      await listenOn(status, statusPort, this.#opts.statusAddress ?? '127.0.0.1');
       this.statusPort = (status.address() as { port: number }).port;
     }
     this.#done = new Promise((resolve) => {
@@ -217,6 +233,7 @@ class Controller implements IngressController {
         let open = servers.length;
         for (const server of servers) {
           server.closeAllConnections();
+          // close() of a server that never listened calls back with ERR_SERVER_NOT_RUNNING.
           server.close(() => {
             if (--open === 0) resolve();
           });
@@ -234,64 +251,24 @@ class Controller implements IngressController {
     this.serving = true;
     this.#log.info('Ingress controller serving', {
       httpPort: this.httpPort,
-      addresses: servers.map((s) => (s.address() as { address: string }).address),
+      addresses: servers.flatMap((s) => {
+        const a = s.address();
+        return a && typeof a === 'object' ? [a.address] : [];
+      }),
       statusPort: this.statusPort,
     });
   }
 
-  /** Binds the HTTP port on every bind address (the fallback port when the first cannot). */
-  async #listenHTTP(): Promise<http.Server[]> {
-    const [first = '127.0.0.1', ...rest] = this.#opts.bindAddresses ?? ['127.0.0.1'];
-    const make = () => {
-      const server = http.createServer({ keepAliveTimeout: 75_000, maxHeaderSize: 16 * 1024 });
-      server.headersTimeout = 60_000;
-      this.#proxy.attach(server);
-      return server;
-    };
-    const main = make();
-    const want = this.#opts.httpPort ?? 80;
-    try {
-      await listen(main, want, first);
-    } catch (err) {
-      const fallback = this.#opts.fallbackPort ?? 8080;
-      this.#log.warn(
-        `Cannot bind the ingress HTTP port ${want} (${errorMessage(err)}); serving on port ${fallback} instead`,
-      );
-      await listen(main, fallback, first);
-    }
-    this.httpPort = (main.address() as { port: number }).port;
-    const servers = [main];
-    for (const addr of rest) {
-      const server = make();
-      try {
-        await listen(server, this.httpPort, addr);
-        servers.push(server);
-      } catch (err) {
-        this.#log.warn('Cannot serve the ingress on an address yet; retrying', {
-          address: `${addr}:${this.httpPort}`,
-          err: errorMessage(err),
-        });
-        // The pod bridge appears when the node agent sets up the pod network, which may be after
-        // this host-network pod started: keep trying (servers is the list closed at shutdown).
-        void this.#retryListen(server, addr, servers);
-      }
-    }
-    return servers;
+  /** A server for the HTTP port (listening, or fed connections by accept). */
+  #makeServer(): http.Server {
+    const server = http.createServer({ keepAliveTimeout: 75_000, maxHeaderSize: 16 * 1024 });
+    server.headersTimeout = 60_000;
+    this.#proxy.attach(server);
+    return server;
   }
 
-  async #retryListen(server: http.Server, addr: string, servers: http.Server[]): Promise<void> {
-    for (let attempt = 0; attempt < 600 && !this.#stopping; attempt++) {
-      await this.#clock.sleep(1000);
-      if (this.#stopping) return;
-      try {
-        await listen(server, this.httpPort, addr);
-        servers.push(server);
-        this.#log.info('Ingress now also serving', { address: `${addr}:${this.httpPort}` });
-        return;
-      } catch {
-        // Still missing: try again in a second.
-      }
-    }
+  accept(socket: net.Socket): void {
+    this.#acceptor.emit('connection', socket);
   }
 
   stopped(): Promise<void> {

@@ -1,10 +1,11 @@
 // Entry point of the ingress-controller add-on (`skiff addon ingress-controller`), run as a pod
 // with hostNetwork: in-cluster config, flags like ingress-nginx's controller, SIGTERM to stop.
-// With several workers the primary serves the status port and sums the workers' /stats.
+// The main process is a supervisor (supervisor.ts) holding the port for its controller workers.
 // --endpoint-wait-timeout=<seconds> (env INGRESS_ENDPOINT_WAIT_TIMEOUT, default 10, 0 = off): how
 // long a request waits for a ready endpoint of a Service that has (or just had) endpoints, and
 // keeps retrying failed ones, before its 503/502; a Service without endpoints answers 503 at once.
-import cluster, { type Worker } from 'node:cluster';
+import cluster from 'node:cluster';
+import net from 'node:net';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { Node } from 'kubernetes-types/core/v1.js';
@@ -15,16 +16,10 @@ import { realClock } from '../lib/clock.js';
 import { errorMessage } from '../lib/errors.js';
 import { createLogger, type Logger } from '../lib/log.js';
 import { createIngressController } from './controller.js';
-import { mergeStats, type StatsSnapshot } from './stats.js';
-import { createStatusServer } from './status.js';
+import { runSupervisor, type SupervisorMsg } from './supervisor.js';
 
 /** Environment variable (and flag --bind-address) choosing the ingress addresses. */
 export const bindAddressEnv = 'INGRESS_BIND_ADDRESS';
-
-type Msg =
-  | { type: 'skiff-ingress-ready' }
-  | { type: 'skiff-ingress-stats?'; id: number }
-  | { type: 'skiff-ingress-stats'; id: number; snapshot: StatsSnapshot };
 
 /** Runs the ingress controller until SIGTERM/SIGINT. */
 export async function main(argv: string[]): Promise<void> {
@@ -56,27 +51,49 @@ export async function main(argv: string[]): Promise<void> {
   const bindFlag = str('bind-address') ?? env[bindAddressEnv];
   // One worker per two cores: the backends and clients share this machine's cores, and on 2 cores
   // two workers cost about twice the CPU per request of one (bench/ingress.ts, fewer events per
-  // loop turn), so extra workers only pay off where cores are spare.
+  // loop turn), so extra workers only pay off where cores are spare. --workers=0 runs the
+  // controller in this process alone (no supervisor: a crash closes the port until the restart).
   const workers =
     num(str('workers') ?? env['INGRESS_WORKERS']) ??
     Math.max(1, Math.floor(availableParallelism() / 2));
-  const isWorker = workers > 1 && !cluster.isPrimary;
-  if (workers > 1 && cluster.isPrimary) {
-    await runPrimary(workers, statusPort, statusAddress(bindFlag), log);
+  const httpPort = num(str('http-port') ?? env['INGRESS_HTTP_PORT']) ?? 80;
+  const fallbackPort = num(str('fallback-port') ?? env['INGRESS_FALLBACK_PORT']) ?? 8080;
+  const kubeconfig = str('kubeconfig') ?? env['KUBECONFIG'];
+  const newClient = () => {
+    const config =
+      env['KUBERNETES_SERVICE_HOST'] || !kubeconfig
+        ? inClusterConfig()
+        : loadKubeconfig(kubeconfig);
+    return new KubeClient({ config: { ...config, userAgent: 'skiff-ingress-controller' } });
+  };
+  const isWorker = workers > 0 && !cluster.isPrimary;
+  if (workers > 0 && cluster.isPrimary) {
+    const client = newClient();
+    try {
+      await runSupervisor({
+        workers,
+        httpPort,
+        fallbackPort,
+        bindAddresses: () => bindAddresses(bindFlag, client, env['NODE_NAME'], log),
+        statusPort,
+        statusAddress: statusAddress(bindFlag),
+        log,
+      });
+    } finally {
+      client.close();
+    }
     return;
   }
-  const kubeconfig = str('kubeconfig') ?? env['KUBECONFIG'];
-  const config =
-    env['KUBERNETES_SERVICE_HOST'] || !kubeconfig ? inClusterConfig() : loadKubeconfig(kubeconfig);
-  const client = new KubeClient({ config: { ...config, userAgent: 'skiff-ingress-controller' } });
+  const client = newClient();
   const controller = createIngressController({
     client,
     log,
-    httpPort: num(str('http-port') ?? env['INGRESS_HTTP_PORT']) ?? 80,
-    fallbackPort: num(str('fallback-port') ?? env['INGRESS_FALLBACK_PORT']) ?? 8080,
+    httpPort,
+    fallbackPort,
+    listen: !isWorker,
     statusPort: isWorker ? false : statusPort,
     statusAddress: statusAddress(bindFlag),
-    bindAddresses: await bindAddresses(bindFlag, client, env['NODE_NAME'], log),
+    bindAddresses: isWorker ? [] : await bindAddresses(bindFlag, client, env['NODE_NAME'], log),
     publishIP: str('publish-ip') ?? env['INGRESS_PUBLISH_IP'] ?? '127.0.0.1',
     controllerClass: str('controller-class'),
     accessLog: values['no-access-log'] === true ? false : undefined,
@@ -87,17 +104,21 @@ export async function main(argv: string[]): Promise<void> {
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
   if (isWorker) {
-    process.on('message', (m: Msg) => {
-      if (m.type === 'skiff-ingress-stats?')
+    process.on('message', (m: SupervisorMsg, handle: unknown) => {
+      if (m.type === 'skiff-ingress-conn' && handle instanceof net.Socket)
+        controller.accept(handle);
+      else if (m.type === 'skiff-ingress-stats?')
         process.send?.({
           type: 'skiff-ingress-stats',
           id: m.id,
           snapshot: controller.stats.snapshot(),
-        });
+        } satisfies SupervisorMsg);
     });
+    // Connections may come at once: requests wait in the proxy for the first sync.
+    process.send?.({ type: 'skiff-ingress-accepting' } satisfies SupervisorMsg);
   }
   await controller.start(ac.signal);
-  if (isWorker) process.send?.({ type: 'skiff-ingress-ready' });
+  if (isWorker) process.send?.({ type: 'skiff-ingress-ready' } satisfies SupervisorMsg);
   await new Promise<void>((resolve) => ac.signal.addEventListener('abort', () => resolve()));
   await controller.stopped?.();
   client.close();
@@ -164,83 +185,4 @@ export function bridgeAddress(cidr: string | undefined): string | undefined {
   if (!m) return undefined;
   const v = ((Number(m[1]) << 24) | (Number(m[2]) << 16) | (Number(m[3]) << 8) | Number(m[4])) + 1;
   return [24, 16, 8, 0].map((s) => (v >>> s) & 255).join('.');
-}
-
-/** Forks the workers, serves the status port for them, replaces any that dies, stops on signal. */
-async function runPrimary(n: number, statusPort: number, address: string, log: Logger) {
-  let stopping = false;
-  const ready = new Set<number>();
-  const pending = new Map<number, (s: StatsSnapshot) => void>();
-  let seq = 0;
-  const fork = () => {
-    const w = cluster.fork();
-    w.on('message', (m: Msg) => {
-      if (m.type === 'skiff-ingress-ready') ready.add(w.id);
-      else if (m.type === 'skiff-ingress-stats') pending.get(m.id)?.(m.snapshot);
-    });
-  };
-  /** One worker's snapshot, or undefined when it does not answer within a second. */
-  const ask = (w: Worker): Promise<StatsSnapshot | undefined> =>
-    new Promise((resolve) => {
-      const id = ++seq;
-      const t = realClock.setTimeout(() => {
-        pending.delete(id);
-        resolve(undefined);
-      }, 1000);
-      pending.set(id, (s) => {
-        t.cancel();
-        pending.delete(id);
-        resolve(s);
-      });
-      w.send({ type: 'skiff-ingress-stats?', id } satisfies Msg);
-    });
-  // Counters of workers that exited, so the totals never go backwards.
-  const gone: StatsSnapshot = { requests: 0, errors: 0, status: {}, histogram: {} };
-  const last = new Map<number, StatsSnapshot>();
-  const status = createStatusServer({
-    healthy: () => ready.size > 0,
-    stats: async () => {
-      const live = Object.values(cluster.workers ?? {}).filter((w): w is Worker => !!w);
-      const snaps = await Promise.all(
-        live.map(async (w) => {
-          const s = (await ask(w)) ?? last.get(w.id);
-          if (s) last.set(w.id, s);
-          return s;
-        }),
-      );
-      return mergeStats([gone, ...snaps.filter((s): s is StatsSnapshot => !!s)]);
-    },
-  });
-  await new Promise<void>((resolve, reject) => {
-    status.once('error', reject);
-    status.listen(statusPort, address, () => resolve());
-  });
-  for (let i = 0; i < n; i++) fork();
-  cluster.on('exit', (w, code, signal) => {
-    ready.delete(w.id);
-    const s = last.get(w.id);
-    if (s) {
-      gone.requests += s.requests;
-      gone.errors += s.errors;
-      for (const [k, v] of Object.entries(s.status)) gone.status[k] = (gone.status[k] ?? 0) + v;
-      last.delete(w.id);
-    }
-    if (stopping) return;
-    log.warn('Ingress worker exited, starting another', { pid: w.process.pid, code, signal });
-    fork();
-  });
-  await new Promise<void>((resolve) => {
-    const stop = () => {
-      stopping = true;
-      status.close();
-      for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGTERM');
-      const check = () => {
-        if (Object.keys(cluster.workers ?? {}).length === 0) resolve();
-      };
-      cluster.on('exit', check);
-      check();
-    };
-    process.once('SIGTERM', stop);
-    process.once('SIGINT', stop);
-  });
 }

@@ -8,6 +8,7 @@ import { realClock } from '../../../src/lib/clock.js';
 import {
   type ChaosCluster,
   ingressControllerPid,
+  ingressWorkerPids,
   isPodReady,
   seedPods,
   seedReplicas,
@@ -23,6 +24,12 @@ export interface ChaosOptions {
   deleteEveryMs?: number;
   /** When to SIGKILL the ingress controller (ms into the run; default half way; <0: never). */
   killIngressAtMs?: number;
+  /**
+   * Which ingress process the kill hits: 'controller' (default), a worker running the controller
+   * and proxy, which the add-on's supervisor replaces while it holds the port; or 'main', the
+   * pod's main process that holds the listening socket (the container restarts).
+   */
+  ingressKillTarget?: 'controller' | 'main';
   /** Per-request timeout in ms (default 10 s: the shared machine is slow, a timeout is a failure). */
   timeoutMs?: number;
   /** kubectl exec sessions allowed at once (default 3; each takes seconds on a loaded machine). */
@@ -37,9 +44,14 @@ export interface ChaosResult {
   load: LoadSummary;
   /** The load outside the ingress outage window (the idempotent-request target applies here). */
   outsideIngressOutage: LoadSummary;
-  /** The ingress controller outage: from the kill to the first answer sent after it. */
+  /**
+   * The ingress controller outage: from the kill until the first successful answer to a request
+   * sent after it arrived (a held port makes requests wait rather than fail; this is the stall).
+   */
   ingressOutageMs: number | undefined;
+  /** Requests in flight at any time during the outage that failed (sent before it included). */
   ingressOutageFailed: number;
+  ingressKillTarget: 'controller' | 'main';
   appKills: { done: number; failed: number; skipped: number; meanExecMs: number };
   podDeletes: { done: number; failed: number };
   replicas: { desired: number; ready: number };
@@ -55,6 +67,7 @@ export async function runChaos(c: ChaosCluster, opts: ChaosOptions): Promise<Cha
   const killEvery = opts.killEveryMs ?? 1000;
   const deleteEvery = opts.deleteEveryMs ?? 2000;
   const killIngressAt = opts.killIngressAtMs ?? opts.durationMs / 2;
+  const killTarget = opts.ingressKillTarget ?? 'controller';
   const load = new PacedLoad({
     url: c.ingressUrl,
     rate: opts.rate,
@@ -137,14 +150,14 @@ export async function runChaos(c: ChaosCluster, opts: ChaosOptions): Promise<Cha
       track(deletePod());
     }
     if (ingressKilledAt === undefined && killIngressAt >= 0 && now >= killIngressAt) {
-      const pid = ingressControllerPid(c);
+      const pid = killTarget === 'main' ? ingressControllerPid(c) : ingressWorkerPids(c)[0];
       if (pid) {
         process.kill(pid, 'SIGKILL');
         ingressKilledAt = load.elapsed();
         log(
-          `killed the ingress controller (pid ${pid}) at ${(ingressKilledAt / 1000).toFixed(1)} s`,
+          `killed the ingress ${killTarget} process (pid ${pid}) at ${(ingressKilledAt / 1000).toFixed(1)} s`,
         );
-      } else log('ingress controller process not found');
+      } else log(`ingress ${killTarget} process not found`);
       if (!pid) ingressKilledAt = Number.NaN;
     }
     await realClock.sleep(Math.max(1, Math.min(nextKill, nextDelete) - load.elapsed()));
@@ -154,7 +167,9 @@ export async function runChaos(c: ChaosCluster, opts: ChaosOptions): Promise<Cha
   appKills.meanExecMs = execMsTotal / Math.max(1, appKills.done + appKills.failed);
   for (const line of failureTimeline(load.samples)) log(`failures at ${line}`);
 
-  // The outage: from the kill to the first request sent after it that succeeded.
+  // The outage: from the kill until a request sent after it was answered successfully. Requests
+  // in flight at any time in that window belong to it, so one sent just before the kill and cut
+  // off by it counts inside, not outside.
   let ingressOutageMs: number | undefined;
   let outside = summary;
   let ingressOutageFailed = 0;
@@ -162,12 +177,12 @@ export async function runChaos(c: ChaosCluster, opts: ChaosOptions): Promise<Cha
     const killedAt = ingressKilledAt;
     const firstOk = load.samples
       .filter((s) => s.ok && s.at >= killedAt)
-      .reduce((m, s) => Math.min(m, s.at), Number.POSITIVE_INFINITY);
+      .reduce((m, s) => Math.min(m, s.at + s.ms), Number.POSITIVE_INFINITY);
     const end = Number.isFinite(firstOk) ? firstOk : load.elapsed();
     ingressOutageMs = Number.isFinite(firstOk) ? firstOk - killedAt : undefined;
-    const inside = load.samples.filter((s) => s.at >= killedAt && s.at <= end);
-    ingressOutageFailed = inside.filter((s) => !s.ok).length;
-    const rest = load.samples.filter((s) => s.at < killedAt || s.at > end);
+    const during = (s: { at: number; ms: number }) => s.at <= end && s.at + s.ms >= killedAt;
+    ingressOutageFailed = load.samples.filter((s) => during(s) && !s.ok).length;
+    const rest = load.samples.filter((s) => !during(s));
     outside = summarizeSamples(rest, { durationMs: opts.durationMs - (end - killedAt) });
   }
 
@@ -189,6 +204,7 @@ export async function runChaos(c: ChaosCluster, opts: ChaosOptions): Promise<Cha
     outsideIngressOutage: outside,
     ingressOutageMs,
     ingressOutageFailed,
+    ingressKillTarget: killTarget,
     appKills,
     podDeletes,
     replicas: { desired: replicas.desired, ready: replicas.ready },
@@ -227,14 +243,20 @@ export function chaosFigures(r: ChaosResult): Figure[] {
       value: r.ingressOutageFailed,
       unit: 'req',
       decimals: 0,
-      note: 'single host-network process: a restart costs requests',
+      note:
+        r.ingressKillTarget === 'main'
+          ? 'the process holding port 80 died: connections refused until the container restarts'
+          : 'a controller worker died: its in-flight requests are lost, new ones wait for its replacement',
     },
     {
-      figure: 'ingress-kill outage',
+      figure: `ingress-kill outage (${r.ingressKillTarget})`,
       value: r.ingressOutageMs,
       unit: 'ms',
       decimals: 0,
-      note: r.ingressOutageMs === undefined ? 'no kill, or never recovered' : undefined,
+      note:
+        r.ingressOutageMs === undefined
+          ? 'no kill, or never recovered'
+          : 'kill → first successful answer to a request sent after it',
     },
     { figure: 'latency p50', value: r.load.latency.p50, unit: 'ms', decimals: 1 },
     { figure: 'latency p99', value: r.load.latency.p99, unit: 'ms', decimals: 1 },

@@ -193,6 +193,25 @@ export function ingressControllerPid(c: ChaosCluster): number | undefined {
   return procs.find((p) => !pids.has(p.ppid))?.pid;
 }
 
+/**
+ * The ingress controller's worker processes of this cluster, oldest first: the children of the
+ * main process (the supervisor holding the port), each running the controller and the proxy. The
+ * oldest serves the traffic; the youngest is the idle standby.
+ */
+export function ingressWorkerPids(c: ChaosCluster): number[] {
+  const main = ingressControllerPid(c);
+  if (main === undefined) return [];
+  const started = (pid: number): number => {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+  };
+  return hostProcesses()
+    .filter((p) => p.ppid === main && p.argv.includes('ingress-controller'))
+    .map((p) => ({ pid: p.pid, at: started(p.pid) }))
+    .sort((a, b) => a.at - b.at)
+    .map((p) => p.pid);
+}
+
 /** Network namespaces of this cluster (`ip netns list`, filtered by its prefix). */
 export async function clusterNetns(c: ChaosCluster): Promise<string[]> {
   const r = await run('ip', ['netns', 'list']);

@@ -1,0 +1,187 @@
+// The ingress add-on's main process: a small supervisor that holds the HTTP listening sockets,
+// forks the controller workers (node:cluster) plus one synced standby, hands each accepted
+// connection to a live worker and replaces a worker that dies. The port never closes while a worker
+// restarts (cluster's own round-robin closes it with its last worker): the standby takes new
+// connections at once, and with no worker left they wait in a queue.
+import cluster, { type Worker } from 'node:cluster';
+import net from 'node:net';
+import { realClock } from '../lib/clock.js';
+import type { Logger } from '../lib/log.js';
+import { bindAll, listenOn } from './listen.js';
+import { mergeStats, type StatsSnapshot } from './stats.js';
+import { createStatusServer } from './status.js';
+
+/** Messages between the supervisor and its workers. */
+export type SupervisorMsg =
+  | { type: 'skiff-ingress-accepting' }
+  | { type: 'skiff-ingress-ready' }
+  | { type: 'skiff-ingress-conn' }
+  | { type: 'skiff-ingress-stats?'; id: number }
+  | { type: 'skiff-ingress-stats'; id: number; snapshot: StatsSnapshot };
+
+/** Options of runSupervisor. */
+export interface SupervisorOptions {
+  /** Workers given connections (one more is forked as a standby). */
+  workers: number;
+  httpPort: number;
+  fallbackPort: number;
+  /** Resolves the HTTP addresses (may read the Node: run while the workers boot). */
+  bindAddresses: () => Promise<string[]>;
+  statusPort: number;
+  statusAddress: string;
+  log: Logger;
+  /** Connections queued while no worker takes them; beyond it new ones are closed. */
+  maxQueued?: number;
+}
+
+/**
+ * Runs until SIGTERM/SIGINT. Guarantees: 1. every accepted connection goes to exactly one of the
+ * first `workers` workers that said they accept (synced ones first), or waits in the queue until
+ * one does; 2. a worker that exits is replaced
+ * at once and its counters stay in /stats; 3. on signal the workers get SIGTERM and this resolves
+ * once all have exited.
+ */
+export async function runSupervisor(opts: SupervisorOptions): Promise<void> {
+  const { log } = opts;
+  let stopping = false;
+  const accepting: Worker[] = [];
+  const ready = new Set<number>();
+  const queue: net.Socket[] = [];
+  let next = 0;
+  const pending = new Map<number, (s: StatsSnapshot) => void>();
+  let seq = 0;
+
+  const drop = (w: Worker) => {
+    const i = accepting.indexOf(w);
+    if (i >= 0) accepting.splice(i, 1);
+  };
+  /** The workers given connections: the first `workers` accepting ones, synced ones first. */
+  const active = (): Worker[] => {
+    const synced = accepting.filter((w) => ready.has(w.id));
+    const rest = accepting.filter((w) => !ready.has(w.id));
+    return [...synced, ...rest].slice(0, opts.workers);
+  };
+  const dispatch = () => {
+    while (queue.length && accepting.length) {
+      const socket = queue.shift()!;
+      if (socket.destroyed) continue;
+      const targets = active();
+      const w = targets[next++ % targets.length]!;
+      if (!w.isConnected()) {
+        drop(w);
+        queue.unshift(socket);
+        continue;
+      }
+      w.send({ type: 'skiff-ingress-conn' } satisfies SupervisorMsg, socket, (err) => {
+        if (!err) return;
+        // A worker that died meanwhile: it takes no more, the connection goes to another one.
+        drop(w);
+        if (!socket.destroyed) {
+          queue.unshift(socket);
+          setImmediate(dispatch);
+        }
+      });
+    }
+  };
+  const fork = () => {
+    const w = cluster.fork();
+    // A dead worker takes no connection, even before its exit is reported.
+    w.on('disconnect', () => drop(w));
+    w.on('message', (m: SupervisorMsg) => {
+      if (m.type === 'skiff-ingress-accepting') {
+        accepting.push(w);
+        dispatch();
+      } else if (m.type === 'skiff-ingress-ready') {
+        ready.add(w.id);
+        dispatch();
+      } else if (m.type === 'skiff-ingress-stats') pending.get(m.id)?.(m.snapshot);
+    });
+  };
+  // Fork first: the workers load their code while this process binds the ports. One more than
+  // asked stands by (synced, idle): a worker that dies is replaced by it with no pause.
+  for (let i = 0; i < opts.workers + 1; i++) fork();
+
+  const { servers } = await bindAll({
+    make: () =>
+      net.createServer({ pauseOnConnect: true }, (socket) => {
+        if (queue.length >= (opts.maxQueued ?? 4096)) {
+          socket.destroy();
+          return;
+        }
+        queue.push(socket);
+        dispatch();
+      }),
+    port: opts.httpPort,
+    fallbackPort: opts.fallbackPort,
+    addresses: await opts.bindAddresses(),
+    log,
+    stopping: () => stopping,
+  });
+
+  /** One worker's snapshot, or undefined when it does not answer within a second. */
+  const ask = (w: Worker): Promise<StatsSnapshot | undefined> =>
+    new Promise((resolve) => {
+      const id = ++seq;
+      const t = realClock.setTimeout(() => {
+        pending.delete(id);
+        resolve(undefined);
+      }, 1000);
+      pending.set(id, (s) => {
+        t.cancel();
+        pending.delete(id);
+        resolve(s);
+      });
+      w.send({ type: 'skiff-ingress-stats?', id } satisfies SupervisorMsg);
+    });
+  // Counters of workers that exited, so the totals never go backwards.
+  const gone: StatsSnapshot = { requests: 0, errors: 0, status: {}, histogram: {}, events: {} };
+  const last = new Map<number, StatsSnapshot>();
+  const status = createStatusServer({
+    healthy: () => ready.size > 0,
+    stats: async () => {
+      const live = Object.values(cluster.workers ?? {}).filter((w): w is Worker => !!w);
+      const snaps = await Promise.all(
+        live.map(async (w) => {
+          const s = (await ask(w)) ?? last.get(w.id);
+          if (s) last.set(w.id, s);
+          return s;
+        }),
+      );
+      return mergeStats([gone, ...snaps.filter((s): s is StatsSnapshot => !!s)]);
+    },
+  });
+  await listenOn(status, opts.statusPort, opts.statusAddress);
+
+  cluster.on('exit', (w, code, signal) => {
+    ready.delete(w.id);
+    drop(w);
+    const s = last.get(w.id);
+    if (s) {
+      const sum = mergeStats([gone, s]);
+      gone.requests = sum.requests;
+      gone.errors = sum.errors;
+      gone.status = sum.status;
+      gone.events = sum.events;
+      last.delete(w.id);
+    }
+    if (stopping) return;
+    log.warn('Ingress worker exited, starting another', { pid: w.process.pid, code, signal });
+    fork();
+  });
+  await new Promise<void>((resolve) => {
+    const stop = () => {
+      stopping = true;
+      status.close();
+      for (const server of servers) server.close();
+      for (const socket of queue.splice(0)) socket.destroy();
+      for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGTERM');
+      const check = () => {
+        if (Object.keys(cluster.workers ?? {}).length === 0) resolve();
+      };
+      cluster.on('exit', check);
+      check();
+    };
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+}
