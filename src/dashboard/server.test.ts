@@ -85,6 +85,7 @@ describe('dashboard server', () => {
   let stats: http.Server;
   let sse: SseReader;
   let ingressRequests = 0;
+  let failStats = 0;
 
   before(async () => {
     api = createApiServer({ backend: new MemoryBackend(), port: 0 });
@@ -92,6 +93,11 @@ describe('dashboard server', () => {
     const { port } = await api.listen();
     client = new KubeClient({ config: { server: `http://127.0.0.1:${port}` } });
     stats = http.createServer((_req, res) => {
+      if (failStats > 0) {
+        failStats--;
+        res.writeHead(503).end();
+        return;
+      }
       ingressRequests += 50;
       res.setHeader('Content-Type', 'application/json');
       res.end(
@@ -256,6 +262,31 @@ describe('dashboard server', () => {
     assert.equal(s.data.ingress?.[2], 0, 'no errors');
     assert.equal(s.data.ingress?.[3], 2.5);
     await sse.waitFor('the ingress figures', fragment('ingress', 'class="rps"'));
+  });
+
+  test('one failed stats poll keeps the ingress figures; a silent endpoint drops them', async () => {
+    await sse.waitFor('the ingress figures', fragment('ingress', 'class="rps"'));
+    const from = sse.events.length;
+    failStats = 1;
+    // The failed poll, then a good one: the rate comes back without the figures ever going away.
+    const back = ingressRequests + 100;
+    await sse.waitFor(
+      'a sample after the failed poll',
+      (e) => e.event === 'sample' && failStats === 0 && ingressRequests >= back,
+    );
+    const blank = sse.events.slice(from).find(fragment('ingress', 'no ingress stats'));
+    assert.equal(blank, undefined, 'one failed poll blanked the ingress figures');
+    failStats = 1000;
+    // Only events after `from` count: the stream opened with "no ingress stats yet".
+    const after = (match: (e: SseEvent) => boolean) => (e: SseEvent) =>
+      sse.events.indexOf(e) >= from && match(e);
+    await sse.waitFor('the figures dropped', after(fragment('ingress', 'no ingress stats yet')));
+    const dropped = sse.events.length;
+    failStats = 0;
+    await sse.waitFor(
+      'the figures back',
+      (e) => sse.events.indexOf(e) >= dropped && fragment('ingress', 'class="rps"')(e),
+    );
   });
 
   test('feeds events, newest first', async () => {

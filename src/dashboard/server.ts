@@ -47,6 +47,9 @@ export interface DashboardOptions {
 /** The dashboard component; url() is valid once start() resolved. */
 export type Dashboard = Component & { url(): string };
 
+// Failed stats polls in a row before the ingress figures are dropped.
+const STATS_FAILURES_BEFORE_RESET = 3;
+
 const require = createRequire(import.meta.url);
 const uplotDir = require.resolve('uplot/package.json').replace(/package\.json$/, 'dist/');
 const staticDir = new URL('./static/', import.meta.url);
@@ -90,6 +93,7 @@ export function createDashboard(opts: DashboardOptions): Dashboard {
   let sampleTimer: Timer | undefined;
   const flashTimers = new Set<Timer>();
   let fetching = false;
+  let statsFailures = 0;
   let boundPort = opts.port;
   let stopped: Promise<void> = Promise.resolve();
   const server = http.createServer((req, res) => route(req, res));
@@ -175,10 +179,15 @@ export function createDashboard(opts: DashboardOptions): Dashboard {
         const body: unknown = res.ok ? await res.json() : undefined;
         if (!isIngressStats(body)) throw new Error(`unexpected answer (HTTP ${res.status})`);
         lastIngress = rates.next(clock.now(), body) ?? lastIngress;
+        statsFailures = 0;
       })
       .catch((err: unknown) => {
-        rates.reset();
-        lastIngress = undefined;
+        // An ingress busy proxying the load can answer one poll late: keep the figures (the next
+        // reading gives the rate over the gap) until the endpoint stays silent for a few polls.
+        if (++statsFailures >= STATS_FAILURES_BEFORE_RESET) {
+          rates.reset();
+          lastIngress = undefined;
+        }
         log.debug('Ingress stats unavailable', { url, error: errorMessage(err) });
       })
       .finally(() => {
