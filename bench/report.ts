@@ -137,12 +137,27 @@ export function parseFigures(out: string): ReportFigure[] {
   return doc.figures ?? [];
 }
 
-/** bench/load.ts prints "median: ab X req/s, skiff load Y req/s, ratio Zx": two figures. */
-export function parseLoadOutput(out: string): ReportFigure[] {
+/**
+ * bench/load.ts prints "median: ab X req/s, skiff load Y req/s, ratio Zx" on stdout and
+ * "skiff load: N failed requests" on stderr per round with failures: three figures.
+ */
+export function parseLoadOutput(out: string, err = ''): ReportFigure[] {
   const m = /median: ab ([\d.]+) req\/s, skiff load ([\d.]+) req\/s/.exec(out);
   if (!m) throw new SyntaxError('No "median:" line in the output of bench/load.ts');
   const ab = Number(m[1]);
+  const failed = [...err.matchAll(/skiff load: (\d+) failed requests/g)].reduce(
+    (n, f) => n + Number(f[1]),
+    0,
+  );
   return [
+    {
+      figure: 'skiff load failed requests',
+      value: failed,
+      unit: '',
+      decimals: 0,
+      target: { op: '<', value: 1 },
+      note: 'summed over the rounds (bench/load.ts prints them on stderr)',
+    },
     { figure: 'ab req/s', value: ab, unit: 'req/s', decimals: 0 },
     // The script's own goal: skiff load within 10% of ab.
     {
@@ -254,7 +269,7 @@ for (const s of scripts) {
     code: r.code,
   });
   try {
-    const figures = s.reader === 'load' ? parseLoadOutput(r.out) : parseFigures(r.out);
+    const figures = s.reader === 'load' ? parseLoadOutput(r.out, r.err) : parseFigures(r.out);
     rows.push(...rowsOf(s, figures));
     if (r.code !== 0 && s.reader !== 'load') rows.push(note(`exited with ${r.code}`, 'error'));
   } catch (err) {
