@@ -1,17 +1,22 @@
 // One container of a pod (kuberuntime_container.go startContainer/killContainer + the restart
 // decision of computePodActions): start through the shim, probes, exit handling with
 // CrashLoopBackOff, graceful kill with preStop.
-import type { Container, Pod } from 'kubernetes-types/core/v1.js';
+import type { Container, LifecycleHandler, Pod } from 'kubernetes-types/core/v1.js';
 import type { ResolvedImage } from '../../images/catalog.js';
 import type { Timer } from '../../lib/clock.js';
 import { errorMessage } from '../../lib/errors.js';
 import type { NodeContext } from '../pod-context.js';
 import { containerEnv, expandVars, ObjectCache } from '../pod-spec.js';
-import { ContainerProber, tcpProbe } from '../probes.js';
+import { ContainerProber, type ProbeTarget, tcpProbe } from '../probes.js';
 import type { ShimContainer } from '../runtime/shim-client.js';
 import type { Sandbox } from '../sandbox/sandbox.js';
 import type { ContainerView } from '../status.js';
 import { ContainerBackOff } from './backoff.js';
+import { runLifecycleHandler } from './hooks.js';
+
+// Upstream waits for a postStart hook without limit; a bound keeps a hung hook from wedging the
+// container forever (it then fails like any other hook error and the container restarts).
+const hookTimeoutMs = 120_000;
 
 /** What a container needs from its pod worker. */
 export interface ContainerHost {
@@ -174,7 +179,11 @@ export class ContainerRunner {
       host.event('Normal', 'Created', `Created container ${spec.name}`);
       host.event('Normal', 'Started', `Started container ${spec.name}`);
       if (!res.exit && !overtaken) {
-        this.view.state = { running: { startedAt: rfc3339(ctx.clock.now()) } };
+        const startedAt = rfc3339(ctx.clock.now());
+        // As upstream, the container is not Running (nor probed) until postStart completes.
+        if (spec.lifecycle?.postStart && !(await this.#postStart(spec.lifecycle.postStart))) return;
+        if (this.attempt !== attempt || !this.isRunning) return;
+        this.view.state = { running: { startedAt } };
         this.#startProbes();
       }
       host.queueStatus();
@@ -188,6 +197,37 @@ export class ContainerRunner {
     }
   }
 
+  // Runs the postStart hook; on failure reports FailedPostStartHook and kills the attempt, whose
+  // exit then restarts it per restartPolicy (false).
+  async #postStart(handler: LifecycleHandler): Promise<boolean> {
+    const host = this.#host;
+    const failure = await runLifecycleHandler({
+      handler,
+      target: this.#hookTarget(),
+      clock: host.ctx.clock,
+      timeoutMs: hookTimeoutMs,
+      podID: this.#podID,
+    });
+    if (failure === undefined) return true;
+    host.event('Warning', 'FailedPostStartHook', failure);
+    await this.kill(host.grace());
+    return false;
+  }
+
+  #hookTarget(): ProbeTarget {
+    return {
+      host: this.#host.podIP ?? '127.0.0.1',
+      container: this.spec,
+      exec: (argv, timeoutMs) => this.#host.execCapture(this.spec.name, argv, timeoutMs),
+    };
+  }
+
+  /** The pod as the kubelet names it in messages: name_namespace(uid). */
+  get #podID(): string {
+    const m = this.#host.pod.metadata;
+    return `${m?.name}_${m?.namespace}(${this.#host.uid})`;
+  }
+
   #startProbes(): void {
     if (this.isInit) return;
     const host = this.#host;
@@ -195,11 +235,7 @@ export class ContainerRunner {
     const declaredPort = this.spec.ports?.[0]?.containerPort ?? this.image?.ports[0];
     const prober = new ContainerProber({
       clock: host.ctx.clock,
-      target: {
-        host: host.podIP ?? '127.0.0.1',
-        container: this.spec,
-        exec: (argv, timeoutMs) => host.execCapture(this.spec.name, argv, timeoutMs),
-      },
+      target: this.#hookTarget(),
       onResult: (type, ok, message) => {
         if (this.#prober !== prober) return;
         if (type === 'startup') {
@@ -286,8 +322,7 @@ export class ContainerRunner {
     const delay = this.#backOff.next(Date.parse(s.exit.finishedAt) - Date.parse(s.startedAt));
     this.view.lastState = { terminated };
     if (delay > 0) {
-      const m = host.pod.metadata;
-      const id = `${m?.name}_${m?.namespace}(${host.uid})`;
+      const id = this.#podID;
       this.view.state = {
         waiting: {
           reason: 'CrashLoopBackOff',
@@ -325,9 +360,17 @@ export class ContainerRunner {
     const exited = new Promise<void>((resolve) => this.#exitWaiters.push(resolve));
     try {
       const pre = this.spec.lifecycle?.preStop;
-      if (pre?.exec?.command)
-        await host.execCapture(name, pre.exec.command, graceMs).catch(() => undefined);
-      else if (pre?.sleep?.seconds) await clock.sleep(pre.sleep.seconds * 1000);
+      if (pre) {
+        // The hook shares the grace period with SIGTERM, as upstream.
+        const failure = await runLifecycleHandler({
+          handler: pre,
+          target: this.#hookTarget(),
+          clock,
+          timeoutMs: graceMs,
+          podID: this.#podID,
+        }).catch((err: unknown) => errorMessage(err));
+        if (failure !== undefined) host.event('Warning', 'FailedPreStopHook', failure);
+      }
       await sb.client.signal(name, 15).catch(() => undefined);
       let timer: Timer | undefined;
       await Promise.race([

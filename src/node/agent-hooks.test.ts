@@ -1,0 +1,101 @@
+// Lifecycle hooks with real sandboxes (root only): postStart runs before the container counts as
+// running, a failing postStart is reported and restarts the container, preStop runs at deletion.
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import type { Event, Pod } from 'kubernetes-types/core/v1.js';
+import { R } from '../client/resources.js';
+import {
+  execWs,
+  isReady,
+  startTestNode,
+  type TestNode,
+  testPod,
+  waitFor,
+  waitForPod,
+} from './testing.js';
+
+const skip = process.getuid?.() !== 0 && 'needs root';
+let node: TestNode;
+
+before(async () => {
+  if (!skip) node = await startTestNode();
+});
+after(async () => {
+  if (!skip) await node.close();
+});
+
+const status = (p: Pod) => p.status?.containerStatuses?.[0];
+
+async function eventsOf(pod: string): Promise<Event[]> {
+  const list = await node.api.client.list<Event>(R.events, { namespace: 'default' });
+  return list.items.filter((e) => e.involvedObject.name === pod);
+}
+
+test('postStart runs in the container before it is reported running', { skip }, async () => {
+  await node.api.client.create(
+    R.pods,
+    testPod('hooked', {
+      lifecycle: { postStart: { exec: { command: ['sh', '-c', 'echo hooked > /tmp/poststart'] } } },
+    }),
+  );
+  const p = await waitForPod(node, 'hooked', isReady);
+  assert.equal(status(p)?.restartCount, 0);
+  const r = await execWs(node.agent, 'hooked', ['cat', '/tmp/poststart']);
+  assert.equal(r.stdout, 'hooked\n');
+});
+
+test('a failing postStart is reported as FailedPostStartHook and restarts the container', {
+  skip,
+}, async () => {
+  await node.api.client.create(
+    R.pods,
+    testPod('badhook', { lifecycle: { postStart: { exec: { command: ['sh', '-c', 'exit 7'] } } } }),
+  );
+  const p = await waitForPod(node, 'badhook', (x) => (status(x)?.restartCount ?? 0) >= 1, 20_000);
+  assert.equal(isReady(p), false);
+  const ev = await waitFor('FailedPostStartHook event', async () =>
+    (await eventsOf('badhook')).find((e) => e.reason === 'FailedPostStartHook'),
+  );
+  assert.equal(ev.type, 'Warning');
+  assert.match(
+    ev.message ?? '',
+    /^Exec lifecycle hook \(\["sh","-c","exit 7"\]\) for Container "app" in Pod "badhook_default\(.+\)" failed - error: /,
+  );
+});
+
+test('preStop runs before SIGTERM when the pod is deleted', { skip }, async () => {
+  // Both the hook and the TERM trap append to a hostPath file the test reads after the pod is gone.
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'skiff-hooks-'));
+  try {
+    await node.api.client.create(
+      R.pods,
+      testPod(
+        'stopper',
+        {
+          command: [
+            'sh',
+            '-c',
+            'trap "echo term >> /out/log; exit 0" TERM; while :; do sleep 0.1; done',
+          ],
+          lifecycle: { preStop: { exec: { command: ['sh', '-c', 'echo prestop >> /out/log'] } } },
+          volumeMounts: [{ name: 'out', mountPath: '/out' }],
+        },
+        { volumes: [{ name: 'out', hostPath: { path: dir } }] },
+      ),
+    );
+    await waitForPod(node, 'stopper', (x) => !!status(x)?.state?.running);
+    await node.api.client.delete(R.pods, 'default', 'stopper');
+    const log = await waitFor('preStop and TERM in the file', async () => {
+      const text = existsSync(path.join(dir, 'log'))
+        ? readFileSync(path.join(dir, 'log'), 'utf8')
+        : '';
+      return text.includes('term') ? text : undefined;
+    });
+    assert.equal(log, 'prestop\nterm\n');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
