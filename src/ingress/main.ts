@@ -105,9 +105,10 @@ export async function main(argv: string[]): Promise<void> {
   process.once('SIGINT', stop);
   if (isWorker) {
     process.on('message', (m: SupervisorMsg, handle: unknown) => {
-      if (m.type === 'skiff-ingress-conn' && handle instanceof net.Socket)
+      if (m.type === 'skiff-ingress-conn' && handle instanceof net.Socket) {
+        process.send?.({ type: 'skiff-ingress-conn-ack', id: m.id } satisfies SupervisorMsg);
         controller.accept(handle);
-      else if (m.type === 'skiff-ingress-stats?')
+      } else if (m.type === 'skiff-ingress-stats?')
         process.send?.({
           type: 'skiff-ingress-stats',
           id: m.id,

@@ -15,7 +15,8 @@ import { createStatusServer } from './status.js';
 export type SupervisorMsg =
   | { type: 'skiff-ingress-accepting' }
   | { type: 'skiff-ingress-ready' }
-  | { type: 'skiff-ingress-conn' }
+  | { type: 'skiff-ingress-conn'; id: number }
+  | { type: 'skiff-ingress-conn-ack'; id: number }
   | { type: 'skiff-ingress-stats?'; id: number }
   | { type: 'skiff-ingress-stats'; id: number; snapshot: StatsSnapshot };
 
@@ -72,21 +73,42 @@ export async function runSupervisor(opts: SupervisorOptions): Promise<void> {
         queue.unshift(socket);
         continue;
       }
-      w.send({ type: 'skiff-ingress-conn' } satisfies SupervisorMsg, socket, (err) => {
-        if (!err) return;
-        // A worker that died meanwhile: it takes no more, the connection goes to another one.
-        drop(w);
-        if (!socket.destroyed) {
-          queue.unshift(socket);
-          setImmediate(dispatch);
-        }
-      });
+      // keepOpen: this process keeps its copy of the connection until the worker acknowledges
+      // it, so a connection handed to a worker that dies first goes to another worker instead of
+      // hanging open here with nobody serving it.
+      const id = ++connSeq;
+      handed.set(id, { socket, worker: w });
+      w.send(
+        { type: 'skiff-ingress-conn', id } satisfies SupervisorMsg,
+        socket,
+        { keepOpen: true },
+        (err) => {
+          if (!err) return;
+          drop(w);
+          requeue(w);
+        },
+      );
     }
+  };
+  /** Connections handed to a worker that has not acknowledged them yet. */
+  const handed = new Map<number, { socket: net.Socket; worker: Worker }>();
+  let connSeq = 0;
+  /** Puts the unacknowledged connections of a dead worker back in the queue. */
+  const requeue = (w: Worker) => {
+    for (const [id, h] of handed) {
+      if (h.worker !== w) continue;
+      handed.delete(id);
+      if (!h.socket.destroyed) queue.unshift(h.socket);
+    }
+    setImmediate(dispatch);
   };
   const fork = () => {
     const w = cluster.fork();
     // A dead worker takes no connection, even before its exit is reported.
-    w.on('disconnect', () => drop(w));
+    w.on('disconnect', () => {
+      drop(w);
+      requeue(w);
+    });
     w.on('message', (m: SupervisorMsg) => {
       if (m.type === 'skiff-ingress-accepting') {
         accepting.push(w);
@@ -94,6 +116,10 @@ export async function runSupervisor(opts: SupervisorOptions): Promise<void> {
       } else if (m.type === 'skiff-ingress-ready') {
         ready.add(w.id);
         dispatch();
+      } else if (m.type === 'skiff-ingress-conn-ack') {
+        // The worker has its own descriptor now: close this copy (the connection stays open).
+        handed.get(m.id)?.socket.destroy();
+        handed.delete(m.id);
       } else if (m.type === 'skiff-ingress-stats') pending.get(m.id)?.(m.snapshot);
     });
   };
