@@ -90,6 +90,7 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
     dir: opts.dataDir,
     size: 2,
     clock,
+    isolated: !isReduced,
     log,
     netns: isReduced ? undefined : network,
   });
@@ -280,6 +281,7 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
       }
     }
     for (const uid of network.knownPods()) if (!live.has(uid)) await network.teardown(uid);
+    await network.removeStaleSpares();
     for (const uid of cgroups?.knownPods() ?? []) {
       if (live.has(uid)) continue;
       try {

@@ -247,7 +247,9 @@ export class PodWorker {
     }
     this.#mark('sandbox');
     this.#watchSandbox();
-    this.#status.queue();
+    // ContainerCreating (with the pod IP) is written once the first start request is on its way:
+    // the API write then overlaps the app's start instead of delaying it.
+    ctx.clock.setTimeout(() => this.#status.queue(), 0);
     if (this.#init.length) await this.#runInit();
     else for (const c of this.#containers) await c.start();
   }

@@ -121,24 +121,25 @@ test('two pods get their own IPs; host↔pod and pod↔pod work; teardown leaves
   assert.equal(links.includes('vs'), links.includes('vs'));
 });
 
-test('spare namespaces: not leftovers while held, adopted by a pod, or a leftover of another run', {
+test("spare namespaces: held ones stay, adopted ones become the pod's, stale ones go", {
   skip: !isRoot && 'needs root',
 }, async (t) => {
   await network.ensureBridge();
   const spare = await network.makeSpare();
   assert.ok(existsSync(spare.netnsPath));
-  assert.match(spare.name, new RegExp(`^${network.netnsPrefix}-spare-[0-9a-f]{12}$`));
-  assert.deepEqual(network.knownPods(), [], 'a held spare is not a leftover');
+  // Not named like a pod's namespace (prefix-<uid>): per-pod counts never include spares.
+  assert.match(spare.name, new RegExp(`^${network.netnsPrefix}\\.spare-[0-9a-f]{12}$`));
+  assert.deepEqual(network.knownPods(), []);
   const links = await runCommand('ip', ['-n', spare.name, '-br', 'link', 'show', 'dev', 'eth0']);
   assert.match(links, /^eth0@/);
+  await network.removeStaleSpares();
+  assert.ok(existsSync(spare.netnsPath), 'a spare this process holds is not stale');
   const info = network.adoptSpare('uid-s', spare);
   assert.equal(info?.renameFrom, spare.netnsPath);
   assert.equal(info?.netnsPath, path.join(netnsDir, network.netnsName('uid-s')));
   assert.deepEqual(info?.inside, { prefixLength: 16, gateway: network.gatewayIP });
-  // Not renamed yet (the sandbox does that): handed out, the spare is a leftover like any other.
-  const spareId = spare.name.slice(network.netnsPrefix.length + 1);
-  assert.deepEqual(network.knownPods().sort(), [spareId, 'uid-s'].sort());
-  // Another process's spare (not held here) is removed by cleanupAll like any leftover.
+  assert.deepEqual(network.knownPods(), ['uid-s'], "the IP is the pod's");
+  // Another process's spare (not held here) is stale: removed like any leftover.
   const otherDir = mkdtempSync(path.join(tmpdir(), 'skiff-net-other-'));
   t.after(() => rmSync(otherDir, { recursive: true, force: true }));
   const other = new PodNetwork({
@@ -148,9 +149,11 @@ test('spare namespaces: not leftovers while held, adopted by a pod, or a leftove
     netnsPrefix: network.netnsPrefix,
   });
   const theirs = await other.makeSpare();
-  assert.ok(network.knownPods().includes(theirs.name.slice(network.netnsPrefix.length + 1)));
-  await network.cleanupAll();
-  assert.equal(existsSync(spare.netnsPath), false);
+  await network.removeStaleSpares();
   assert.equal(existsSync(theirs.netnsPath), false);
+  // Handed out but never renamed (the sandbox failed): discarded by the pool.
+  await network.discardSpare(spare);
+  assert.equal(existsSync(spare.netnsPath), false);
+  await network.cleanupAll();
   assert.deepEqual(network.knownPods(), []);
 });

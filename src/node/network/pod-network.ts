@@ -33,7 +33,7 @@ export interface PodNetworkInfo {
 
 /** A network namespace with its veth already in the bridge, made before any pod needs it. */
 export interface SpareNetns {
-  /** Namespace name (netnsPrefix-spare-<hex>). */
+  /** Namespace name (netnsPrefix.spare-<hex>: not a pod's, whose names are netnsPrefix-<uid>). */
   name: string;
   netnsPath: string;
 }
@@ -181,9 +181,9 @@ export class PodNetwork {
    * gets it through adoptSpare. Spares left by a dead process are leftovers (knownPods).
    */
   async makeSpare(): Promise<SpareNetns> {
-    const id = `spare-${randomBytes(6).toString('hex')}`;
-    const name = this.netnsName(id);
-    const veth = this.#vethName(id);
+    const name = `${this.#sparePrefix}${randomBytes(6).toString('hex')}`;
+    // Interface names are limited to 15 characters: hash the namespace name.
+    const veth = `vs${createHash('sha1').update(name).digest('hex').slice(0, 11)}`;
     this.#spares.add(name);
     try {
       await runCommand('ip', ['-batch', '-'], {
@@ -223,6 +223,18 @@ export class PodNetwork {
     this.#spares.delete(spare.name);
   }
 
+  /** Removes the spares a previous run left (those of this process stay). */
+  async removeStaleSpares(): Promise<void> {
+    if (this.isReduced || !existsSync(netnsDir)) return;
+    for (const f of readdirSync(netnsDir)) {
+      if (f.startsWith(this.#sparePrefix) && !this.#spares.has(f)) await this.#deleteNetns(f);
+    }
+  }
+
+  get #sparePrefix(): string {
+    return `${this.netnsPrefix}.spare-`;
+  }
+
   /** Removes a pod's namespace (its veth goes with it) and releases its IP. */
   async teardown(podUID: string): Promise<void> {
     if (!this.isReduced) {
@@ -238,16 +250,12 @@ export class PodNetwork {
     this.#ipam.release(podUID);
   }
 
-  /**
-   * UIDs of pods with a namespace or an IP (to find leftovers of a previous run); a spare another
-   * run left counts as one (`spare-<hex>`), so that its teardown removes it.
-   */
+  /** UIDs of pods with a namespace or an IP (to find leftovers of a previous run). */
   knownPods(): string[] {
     const uids = new Set(this.#ipam.owners());
     if (!this.isReduced && existsSync(netnsDir)) {
       for (const f of readdirSync(netnsDir)) {
-        if (f.startsWith(`${this.netnsPrefix}-`) && !this.#spares.has(f))
-          uids.add(f.slice(this.netnsPrefix.length + 1));
+        if (f.startsWith(`${this.netnsPrefix}-`)) uids.add(f.slice(this.netnsPrefix.length + 1));
       }
     }
     return [...uids];
@@ -256,6 +264,7 @@ export class PodNetwork {
   /** Removes everything this network made: every pod namespace, every IP, the bridge. */
   async cleanupAll(): Promise<void> {
     for (const uid of this.knownPods()) await this.teardown(uid);
+    await this.removeStaleSpares();
     if (this.isReduced) return;
     const shown = await runCommand('ip', ['-br', 'link', 'show', 'dev', this.bridgeName], {
       allowFailure: true,

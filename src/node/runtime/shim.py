@@ -433,7 +433,7 @@ def rename_netns(src, dst):
 
 
 def enter_namespaces(cfg):
-    """Join the pod's network namespace and make the rest; the next fork is PID 1 of the pod."""
+    """Join the pod's network namespace and make the rest (the PID namespace is ours already)."""
     if cfg.get('netnsFrom'):
         rename_netns(cfg['netnsFrom'], cfg['netnsPath'])
     if cfg.get('netnsPath'):
@@ -444,7 +444,7 @@ def enter_namespaces(cfg):
         net = cfg.get('network')
         if net:
             configure_network(net['ip'], net['prefixLength'], net['gateway'])
-    flags = CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWPID
+    flags = CLONE_NEWNS | CLONE_NEWIPC
     if not cfg.get('shareHostUTS'):
         flags |= CLONE_NEWUTS
     if libc.unshare(flags) != 0:
@@ -455,8 +455,22 @@ def main():
     # Our process name must not be `python3`: `killall python3` inside the pod targets the app only.
     libc.prctl(15, b'skiff-pause', 0, 0, 0)  # PR_SET_NAME
     # Skiff starts us ahead of time (a warm spare, or while the pod's network and volumes are made)
-    # and sends the sandbox config as one line on stdin (a connection to Skiff the reaper handed
-    # us) when the pod needs us; EOF means we are not needed.
+    # over a connection the reaper handed us as stdin/stdout: first a line saying whether pods get
+    # namespaces, later the sandbox config as one line when a pod needs us. EOF: not needed.
+    prep = json.loads(sys.stdin.buffer.readline() or b'null')
+    if not prep:
+        os._exit(0)
+    isolated = prep.get('isolated')
+    if isolated and libc.unshare(CLONE_NEWPID) != 0:
+        die('sandbox setup failed: unshare: %s' % os.strerror(ctypes.get_errno()))
+    # Double fork, done before the config arrives (off the pod's critical path): the child is PID 1
+    # of the new PID namespace; the middle process exits at once and the shim is re-parented to the
+    # shim reaper (reaper.py, our parent and a subreaper), which reaps it whenever it exits,
+    # whether or not the Skiff that started it still runs. The rest of the namespaces are made
+    # once the pod is known (a fresh mount namespace would not see mounts made after it).
+    if os.fork() != 0:
+        os._exit(0)
+    os.setsid()
     line = sys.stdin.buffer.readline()
     if not line.strip():
         os._exit(0)
@@ -465,17 +479,13 @@ def main():
     log_fd = os.open(os.path.join(pod_dir, 'shim.log'), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     os.dup2(log_fd, 2)
     os.close(log_fd)
-    if cfg.get('isolated'):
+    if bool(cfg.get('isolated')) != bool(isolated):
+        die('sandbox setup failed: the shim was started for %s pods' % ('isolated' if isolated else 'reduced-mode'))
+    if isolated:
         try:
             enter_namespaces(cfg)
         except OSError as e:
             die('sandbox setup failed: %s' % e)
-    # Double fork (the next fork is PID 1 of the new PID namespace): the middle process exits at
-    # once and the shim is re-parented to the shim reaper (reaper.py, our parent and a subreaper),
-    # which reaps it whenever it exits, whether or not the Skiff that started it still runs.
-    if os.fork() != 0:
-        os._exit(0)
-    os.setsid()
     # NSpid from the host's /proc (before our own /proc is mounted): our PID as Skiff sees it.
     with open('/proc/self/status') as f:
         nspid = [l.split()[1] for l in f if l.startswith('NSpid:')]
@@ -493,7 +503,7 @@ def main():
         json.dump({'pid': int(nspid[0]) if nspid else os.getpid(), 'startTicks': int(start_ticks)}, f)
     os.replace(os.path.join(pod_dir, 'shim.json.tmp'), os.path.join(pod_dir, 'shim.json'))
     shim = Shim(pod_dir, cfg)  # opens the pod dir before the host root goes out of view
-    if cfg.get('isolated'):
+    if isolated:
         try:
             if cfg.get('hostname') and not cfg.get('shareHostUTS'):
                 socket.sethostname(cfg['hostname'])

@@ -32,6 +32,7 @@ export class SandboxPool {
   #log?: Logger;
   #refillMs: number;
   #netns?: SpareNetnsSource;
+  #isolated: boolean;
   #reaper?: ShimReaper;
   #refill?: { cancel(): void };
   #shims: PendingSandbox[] = [];
@@ -43,10 +44,13 @@ export class SandboxPool {
     dir: string;
     size: number;
     clock: Clock;
+    /** Shims for pods with namespaces (false: reduced mode). */
+    isolated: boolean;
     log?: Logger;
     refillMs?: number;
     netns?: SpareNetnsSource;
   }) {
+    this.#isolated = opts.isolated;
     this.#dir = opts.dir;
     this.#size = opts.size;
     this.#clock = opts.clock;
@@ -73,7 +77,8 @@ export class SandboxPool {
     this.#refill = undefined;
     if (this.#closed || !this.#reaper) return;
     this.#shims = this.#shims.filter((s) => s.isUsable);
-    while (this.#shims.length < this.#size) this.#shims.push(launchSandbox(this.#reaper));
+    while (this.#shims.length < this.#size)
+      this.#shims.push(launchSandbox(this.#reaper, { isolated: this.#isolated }));
     const source = this.#netns;
     while (source && this.#spares.length < this.#size) {
       const slot: NetnsSlot = {
@@ -98,7 +103,7 @@ export class SandboxPool {
     let s = this.#shims.shift();
     while (s && !s.isUsable) s = this.#shims.shift();
     this.#scheduleRefill();
-    return s ?? launchSandbox(this.reaper);
+    return s ?? launchSandbox(this.reaper, { isolated: this.#isolated });
   }
 
   /** A ready spare namespace, if any (the caller owns it from now on). */

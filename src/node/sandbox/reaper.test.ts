@@ -63,7 +63,7 @@ test('shims of a Skiff killed with -9 are reaped after the next one adopts the r
   await sb?.stop(realClock);
   await waitReaped(shimPid);
   // New shims come from the adopted reaper too.
-  const fresh = await launchSandbox(reaper).configure({
+  const fresh = await launchSandbox(reaper, { isolated: false }).configure({
     podDir: path.join(dir, 'pods', 'fresh'),
     hostname: 'fresh',
     isolated: false,

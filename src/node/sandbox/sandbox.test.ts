@@ -21,7 +21,7 @@ test('a shim runs a container, reports its exit at once and stops cleanly', asyn
   const podDir = path.join(dir, 'pod');
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const reaper = await ShimReaper.open({ dir });
-  const sb = await launchSandbox(reaper).configure({
+  const sb = await launchSandbox(reaper, { isolated: false }).configure({
     podDir,
     hostname: 'p',
     isolated: false,
@@ -58,7 +58,7 @@ test('a shim runs a container, reports its exit at once and stops cleanly', asyn
 test('the pool hands out a warm spare and refills later', async (t) => {
   const clock = new FakeClock();
   const dir = mkdtempSync(path.join(tmpdir(), 'skiff-pool-'));
-  const pool = new SandboxPool({ dir, size: 1, clock, refillMs: 1000 });
+  const pool = new SandboxPool({ dir, size: 1, clock, isolated: false, refillMs: 1000 });
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   await pool.open();
   const reaperPid = pool.reaper.pid;

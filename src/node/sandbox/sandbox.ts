@@ -173,13 +173,16 @@ export interface PendingSandbox {
 
 /**
  * Starts a pod shim (through the reaper, which becomes its parent) that waits for its config on
- * the connection. The shim joins/makes the namespaces itself and double-forks: the process the
- * reaper spawned exits at once, the shim is re-parented to the reaper, and the reaper reaps it
- * whenever it exits, whether the Skiff that started it still runs or not.
+ * the connection. The shim makes its PID namespace and double-forks at once: the process the
+ * reaper spawned exits, the shim is re-parented to the reaper, and the reaper reaps it whenever
+ * it exits, whether the Skiff that started it still runs or not. `isolated` must match the
+ * config's (namespaces, or reduced mode).
  */
-export function launchSandbox(reaper: ShimReaper): PendingSandbox {
+export function launchSandbox(reaper: ShimReaper, opts: { isolated: boolean }): PendingSandbox {
   const conn = reaper.launch();
   conn.on('error', () => conn.destroy());
+  // Lets the shim make its PID namespace and fork its PID 1 before a pod needs it.
+  conn.write(`${JSON.stringify({ isolated: opts.isolated })}\n`);
   let isUsable = true;
   const closed = new Promise<void>((resolve) => conn.once('close', () => resolve()));
   const ready = new Promise<boolean>((resolve) => {

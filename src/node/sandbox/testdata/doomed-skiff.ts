@@ -7,7 +7,7 @@ import { launchSandbox } from '../sandbox.js';
 const [dir, podDir] = process.argv.slice(2);
 if (!dir || !podDir) throw new Error('usage: doomed-skiff.ts <data dir> <pod dir>');
 const reaper = await ShimReaper.open({ dir });
-const sb = await launchSandbox(reaper).configure({
+const sb = await launchSandbox(reaper, { isolated: false }).configure({
   podDir,
   hostname: 'doomed',
   isolated: false,
