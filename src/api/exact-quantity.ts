@@ -2,25 +2,14 @@
 // apimachinery pkg/api/resource/quantity.go (DecimalSI "12m", BinarySI "20484Ki"), plus Go
 // time.Duration strings ("1.002s") as metrics windows and flags carry them. Parsing: quantity.ts.
 
-const decimalSuffixes: Record<string, number> = {
-  n: -9,
-  u: -6,
-  m: -3,
-  '': 0,
-  k: 3,
-  M: 6,
-  G: 9,
-  T: 12,
-  P: 15,
-  E: 18,
-};
+import { decimalExponents } from './quantity.js';
 
 function ceilDiv(a: bigint, b: bigint): bigint {
   const q = a / b;
   return a % b !== 0n && a > 0n ? q + 1n : q;
 }
 
-const decimalBySuffixExp = new Map(Object.entries(decimalSuffixes).map(([s, e]) => [e, s]));
+const decimalBySuffixExp = new Map(Object.entries(decimalExponents).map(([s, e]) => [e, s]));
 
 /** Renders mantissa × 10^exp in canonical DecimalSI form (largest SI suffix keeping an integer). */
 function formatDecimal(mantissa: bigint, exp: number): string {

@@ -2,10 +2,12 @@
 // mantissa × 10^a × 2^b as apimachinery pkg/api/resource/quantity.go keeps it) with float and
 // rounded-up integer views. Rendering lives in exact-quantity.ts.
 
-const decimalExponents: Record<string, number> = {
+/** Decimal SI suffixes and their powers of ten (the empty suffix is 10^0). */
+export const decimalExponents: Readonly<Record<string, number>> = {
   n: -9,
   u: -6,
   m: -3,
+  '': 0,
   k: 3,
   M: 6,
   G: 9,
@@ -46,7 +48,7 @@ export function parseExactQuantity(text: string): ExactQuantity {
   const suffix = m[3] ?? '';
   if (suffix in binaryExponents) exp2 = binaryExponents[suffix] ?? 0;
   else if (suffix in decimalExponents) exp10 += decimalExponents[suffix] ?? 0;
-  else if (suffix) exp10 += Number(suffix.slice(1));
+  else exp10 += Number(suffix.slice(1));
   return { mantissa, exp10, exp2 };
 }
 
