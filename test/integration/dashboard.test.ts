@@ -62,17 +62,21 @@ describe('the dashboard shows the seed walkthrough live', { skip: browserMissing
       .sort();
 
   before(async () => {
+    const t0 = Date.now();
     skiff = await startSkiff();
     // The URL `skiff dashboard` prints: the one `skiff up` recorded in its pid file.
     const found = readDashboardUrl(skiff.dataDir);
     if ('error' in found) throw new Error(found.error);
     ({ browser, page } = await openDashboard(found.url, pageErrors));
+    process.stdout.write(`skiff up and the page open in ${Date.now() - t0} ms\n`);
   });
 
   after(async () => {
     if (load?.exitCode === null) load.kill('SIGKILL');
     await browser?.close();
+    const t0 = Date.now();
     await skiff?.stop();
+    process.stdout.write(`skiff stopped in ${Date.now() - t0} ms\n`);
   });
 
   test('§1: the Deployment, service and ingress appear with both pods Ready', {
