@@ -1,6 +1,6 @@
 // Chaos under load, short CI version of bench/chaos.ts: 15 s of paced load through the ingress
 // while apps are killed every second, pods deleted every 2 s and the ingress controller SIGKILLed
-// once; no transport failure outside the ingress outage, every replica restored.
+// once; no transport failure and no 5xx outside the ingress outage, every replica restored.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { formatFigureTable } from '../../bench/lib/figures.js';
@@ -17,7 +17,7 @@ after(async () => {
   await c?.skiff.stop();
 });
 
-test('chaos under load: no transport failure outside the ingress outage, replicas restored', async () => {
+test('chaos under load: no failed request outside the ingress outage, replicas restored', async () => {
   assert.ok(c);
   const r = await runChaos(c, {
     durationMs: 15_000,
@@ -37,15 +37,21 @@ test('chaos under load: no transport failure outside the ingress outage, replica
   assert.ok(r.podDeletes.done >= 3, `pod deletes ${r.podDeletes.done}`);
   assert.equal(r.replicas.ready, r.replicas.desired, 'every replica ready again');
   assert.ok(r.ingressOutageMs !== undefined, 'the ingress came back after its kill');
-  // Transport failures (refused, reset, timed out) should not reach clients: the ingress retries
-  // another endpoint. Seen on a quiet machine: 1–3 client resets per run around pod deletions,
-  // not yet explained (issue #8 note), so CI bounds them at 1% of requests rather than 0. 502/503
-  // answers are printed above: with 3 replicas, an app kill every second and a delete every 2 s,
-  // every endpoint is sometimes unready at once. bench/chaos.ts reports the 0-failure target.
-  const byKind = r.outsideIngressOutage.byKind;
-  const transport = byKind.connect + byKind.reset + byKind.timeout + byKind.other;
-  assert.ok(
-    transport <= Math.ceil(r.load.sent / 100),
-    `transport failures outside the ingress outage: ${JSON.stringify(byKind)} of ${r.load.sent}`,
+  // Outside the ingress kill no request may fail: the ingress holds requests while no endpoint
+  // is ready, retries another endpoint after a connect error or a reset before the answer, and
+  // reads small answers whole (a killed app between its headers and its body was the source of
+  // the 1-3 resets per run of issue #8). Requests in flight in the killed ingress worker are
+  // counted inside the outage.
+  const outside = r.outsideIngressOutage;
+  const transport =
+    outside.byKind.connect + outside.byKind.reset + outside.byKind.timeout + outside.byKind.other;
+  const fiveXX = Object.entries(outside.statusCodes)
+    .filter(([code]) => code.startsWith('5'))
+    .reduce((n, [, v]) => n + v, 0);
+  assert.equal(
+    transport,
+    0,
+    `transport failures outside the outage: ${JSON.stringify(outside.byKind)}`,
   );
+  assert.equal(fiveXX, 0, `5xx outside the outage: ${JSON.stringify(outside.statusCodes)}`);
 });
