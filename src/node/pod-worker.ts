@@ -206,7 +206,7 @@ export class PodWorker {
     if (spare && !fromSpare) void ctx.shims.discardNetns(spare);
     try {
       this.podIP = hostNetwork ? ctx.hostIP : ctx.network.allocateIP(this.uid);
-      const [net, mounts] = await Promise.all([
+      const [net, volumes] = await Promise.all([
         hostNetwork
           ? { ip: ctx.hostIP }
           : (fromSpare ??
@@ -224,12 +224,8 @@ export class PodWorker {
         }),
       ]);
       this.#mark('network+volumes');
-      for (const c of this.#all) {
-        mkdirSync(path.join(this.podDir, c.spec.name), { recursive: true });
-        ctx.cgroups?.create(this.uid, c.spec.name, cgroupResources(c.spec));
-      }
-      this.#mark('cgroups');
-      this.sandbox = await pending.configure({
+      // The shim builds the sandbox while the cgroups are made and the token arrives.
+      const made = pending.configure({
         podDir: this.podDir,
         hostname: pod.metadata?.name ?? '',
         isolated: ctx.isolated,
@@ -237,8 +233,17 @@ export class PodWorker {
         netnsFrom: 'renameFrom' in net ? net.renameFrom : undefined,
         network: 'inside' in net && net.inside ? { ip: net.ip, ...net.inside } : undefined,
         shareHostUTS: hostNetwork,
-        mounts,
+        mounts: volumes.mounts,
       });
+      try {
+        for (const c of this.#all) {
+          mkdirSync(path.join(this.podDir, c.spec.name), { recursive: true });
+          ctx.cgroups?.create(this.uid, c.spec.name, cgroupResources(c.spec));
+        }
+      } finally {
+        this.sandbox = await made;
+      }
+      await volumes.filled;
     } catch (err) {
       void pending.abandon();
       // Not renamed (the sandbox failed first): the spare is nobody's now.

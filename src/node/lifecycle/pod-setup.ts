@@ -48,7 +48,11 @@ export async function requestPodToken(
   }
 }
 
-/** Everything the sandbox mounts for a pod (none in reduced mode). */
+/**
+ * Everything the sandbox mounts for a pod (none in reduced mode). `filled` settles once every
+ * mounted file has its content: the default service-account token is fetched meanwhile (its
+ * directory is bind-mounted, so it may be written after the sandbox is made, before any start).
+ */
 export async function podMounts(opts: {
   ctx: NodeContext;
   pod: Pod;
@@ -56,9 +60,9 @@ export async function podMounts(opts: {
   podIP: string;
   hostNetwork: boolean;
   containers: Array<{ spec: Container; image?: ResolvedImage }>;
-}): Promise<SandboxMount[]> {
+}): Promise<{ mounts: SandboxMount[]; filled: Promise<void> }> {
   const { ctx, pod, podDir, podIP } = opts;
-  if (!ctx.isolated) return [];
+  if (!ctx.isolated) return { mounts: [], filled: Promise.resolve() };
   const mounts: SandboxMount[] = [];
   for (const c of opts.containers) {
     if (c.image?.rootDir)
@@ -85,14 +89,16 @@ export async function podMounts(opts: {
   });
   for (const c of opts.containers) mounts.push(...containerMounts(c.spec, volumes));
   const hasSA = mounts.some((m) => m.target === serviceAccountMountPath);
+  let filled = Promise.resolve();
   if (!hasSA && pod.spec?.automountServiceAccountToken !== false) {
     const dir = path.join(podDir, 'volumes', 'kube-api-access');
     mkdirSync(dir, { recursive: true });
-    const t = await token();
-    writeFileSync(path.join(dir, 'token'), t.token, { mode: 0o644 });
-    writeFileSync(path.join(dir, 'ca.crt'), t.ca);
+    writeFileSync(path.join(dir, 'ca.crt'), ctx.caCert ?? '');
     writeFileSync(path.join(dir, 'namespace'), pod.metadata?.namespace ?? 'default');
+    filled = token()
+      .then((t) => writeFileSync(path.join(dir, 'token'), t.token, { mode: 0o644 }))
+      .catch((err) => ctx.log.warn('token write failed', { key: podDir, err }));
     mounts.push({ source: dir, target: serviceAccountMountPath, readOnly: true });
   }
-  return mounts;
+  return { mounts, filled };
 }
