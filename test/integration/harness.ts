@@ -1,12 +1,30 @@
 // Boots a whole Skiff (`skiff up` as a child process) on free ports with a temp data dir, and drives
 // it with the real kubectl (k3s-style: each test file spins up and kills its own server).
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 const repo = resolve(import.meta.dirname, '..', '..');
+
+/**
+ * A random N in [lo, hi) such that no host address or route is in 10.N.0.0/16 yet: two clusters on
+ * one service CIDR would both claim its ClusterIPs (the `kubernetes` one reaching the wrong API).
+ */
+export function unusedOctet(lo: number, hi: number): number {
+  const used = new Set<number>();
+  for (const cmd of [
+    ['ip', '-4', '-o', 'addr', 'show'],
+    ['ip', '-4', 'route', 'show', 'table', 'all'],
+  ]) {
+    const r = spawnSync(cmd[0] ?? 'ip', cmd.slice(1), { encoding: 'utf8' });
+    for (const m of (r.stdout ?? '').matchAll(/\b10\.(\d+)\./g)) used.add(Number(m[1]));
+  }
+  const free = Array.from({ length: hi - lo }, (_, i) => lo + i).filter((n) => !used.has(n));
+  const pool = free.length > 0 ? free : Array.from({ length: hi - lo }, (_, i) => lo + i);
+  return pool[Math.floor(Math.random() * pool.length)] ?? lo;
+}
 
 /** Result of a kubectl (or other command) run. */
 export interface RunResult {
@@ -123,8 +141,8 @@ export async function startSkiff(
   ];
   // A pod and service CIDR of its own, so the test cluster coexists with a developer's cluster
   // (Skiff names its bridge, service device, netns and cgroups after the pod CIDR).
-  const podOctet = 200 + Math.floor(Math.random() * 50);
-  const serviceOctet = 64 + Math.floor(Math.random() * 128);
+  const podOctet = unusedOctet(200, 250);
+  const serviceOctet = unusedOctet(64, 192);
   const args = [
     join(repo, 'bin', 'skiff.js'),
     'up',
@@ -188,6 +206,14 @@ export async function startSkiff(
     await waitReady(0);
   } catch (err) {
     child.kill('SIGKILL');
+    await waitExit(child, 5000);
+    // A start that failed late (e.g. a port in use) has already started add-on pods and the shim
+    // reaper: `skiff down` stops them, as stop() does, or they outlive the test.
+    await run(process.execPath, [join(repo, 'bin', 'skiff.js'), 'down', '--data-dir', dataDir], {
+      timeoutMs: 60_000,
+    });
+    rmSync(dataDir, { recursive: true, force: true });
+    rmSync(cacheDir, { recursive: true, force: true });
     throw new Error(`${(err as Error).message}\n--- skiff up output ---\n${output}`);
   }
   const self: SkiffUnderTest = {
