@@ -14,6 +14,7 @@ import {
   run,
   type SkiffUnderTest,
   startSkiff,
+  unusedOctet,
 } from '../../integration/harness.js';
 
 /** A booted cluster with an API client and the host names it uses. */
@@ -40,8 +41,8 @@ export const SEED_APP = 'hello-world-flask';
  */
 export async function bootCluster(opts: { args?: string[] } = {}): Promise<ChaosCluster> {
   // The harness draws pods from 10.200-249 and services from 10.64-191: these stay clear of both.
-  const podCIDR = `10.${2 + Math.floor(Math.random() * 12)}.0.0/16`;
-  const serviceCIDR = `10.${16 + Math.floor(Math.random() * 48)}.0.0/16`;
+  const podCIDR = `10.${unusedOctet(2, 14)}.0.0/16`;
+  const serviceCIDR = `10.${unusedOctet(16, 64)}.0.0/16`;
   const kubeletPort = await freePort();
   const skiff = await startSkiff({
     args: [
