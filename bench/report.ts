@@ -5,7 +5,7 @@
 //               [--kubeconfig K --url U  (autoscaling.ts; without them the report boots a cluster)]
 // Needs ab (apache2-utils) and nginx (`apt-get install -y nginx-light`) for the baselines.
 import { spawn } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
@@ -23,6 +23,10 @@ const opts = new Command('bench/report.ts')
   .option('--timeout <s>', 'per-script time limit in seconds', Number, 1800)
   .option('--kubeconfig <file>', 'a running skiff up for autoscaling.ts (else one is booted)')
   .option('--url <url>', 'the ingress URL of that skiff up (autoscaling.ts)')
+  .option(
+    '--reuse <name=file...>',
+    "take a script's figures from its saved --json output instead of running it (e.g. soak=s.json)",
+  )
   .parse()
   .opts<{
     quick: boolean;
@@ -31,7 +35,11 @@ const opts = new Command('bench/report.ts')
     timeout: number;
     kubeconfig?: string;
     url?: string;
+    reuse?: string[];
   }>();
+const reused = new Map(
+  (opts.reuse ?? []).map((r) => [r.slice(0, r.indexOf('=')), r.slice(r.indexOf('=') + 1)]),
+);
 
 /** A figure as the report reads it (figuresToJson gives null for a missing value). */
 type ReportFigure = Omit<Figure, 'value'> & { value: number | null | undefined };
@@ -239,6 +247,12 @@ for (const s of scripts) {
     note: '',
   });
   if (!existsSync(file)) continue;
+  const saved = reused.get(s.name);
+  if (saved) {
+    rows.push(...rowsOf(s, parseFigures(readFileSync(saved, 'utf8'))));
+    rows.push(note(`figures from an earlier run (${saved})`, 'n/a'));
+    continue;
+  }
   let extra: string[] = [];
   let own: ChaosCluster | undefined;
   if (s.needsCluster) {

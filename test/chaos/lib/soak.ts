@@ -1,12 +1,13 @@
 // The soak scenario (issue #8): churn (scale up/down, rollouts via `kubectl set env`, app kills)
 // while Skiff's RSS and open fds are sampled; at the end the slopes and what the cluster left on
 // the host beyond its live pods (network namespaces, bridge links, pod cgroups, processes).
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import type { Figure } from '../../../bench/lib/figures.js';
 import { countFds, readRssBytes } from '../../../bench/lib/proc.js';
 import { R } from '../../../src/client/resources.js';
 import { realClock } from '../../../src/lib/clock.js';
+import { run } from '../../integration/harness.js';
 import {
   type ChaosCluster,
   clusterCgroups,
@@ -44,7 +45,13 @@ export interface SoakResult {
   fdSlopePerMin: number;
   pods: number;
   podsWithNetwork: number;
+  /** When the cluster's bridge was first found missing (something outside deleted it), if ever. */
+  bridgeLostAtMs?: number;
+  /** Whether the last rollout finished and every terminated pod was gone before the count. */
+  settled: boolean;
   netns: number;
+  /** The node's sandbox pool's spare namespaces (each with a veth in the bridge). */
+  spareNetns: number;
   links: number;
   cgroups: number;
   /** Processes in the cluster's cgroups, by command name. */
@@ -60,6 +67,7 @@ export interface SoakResult {
 /** What a stopped cluster left on the host (everything should be zero but zombies). */
 export interface Leftovers {
   netns: number;
+  spareNetns: number;
   links: number;
   cgroups: number;
   /** Live (non-zombie) processes still in the cluster's cgroups, by command name. */
@@ -101,8 +109,13 @@ function clusterProcesses(c: ChaosCluster): Record<string, number> {
       throw err;
     }
     if (!cg.includes(`/${c.cgroupName}/`)) continue;
-    const isShim = p.argv.some((a) => a.endsWith('shim.py'));
-    const name = isShim ? 'shim' : ((p.argv[0] ?? '?').split('/').pop() ?? '?');
+    // The shim and the shim reaper are python scripts too: keep them apart from the app's python3.
+    const script = p.argv.find((a) => a.endsWith('shim.py') || a.endsWith('reaper.py'));
+    const name = script
+      ? script.endsWith('shim.py')
+        ? 'shim'
+        : 'reaper'
+      : ((p.argv[0] ?? '?').split('/').pop() ?? '?');
     out[name] = (out[name] ?? 0) + 1;
   }
   return out;
@@ -118,6 +131,15 @@ function clusterZombies(c: ChaosCluster): Record<string, number> {
   return out;
 }
 
+/** The sandbox pool's spare network namespaces of this cluster (named <netnsPrefix>.spare-<hex>). */
+export async function clusterSpareNetns(c: ChaosCluster): Promise<string[]> {
+  const r = await run('ip', ['netns', 'list']);
+  return r.stdout
+    .split('\n')
+    .map((l) => l.split(' ')[0] ?? '')
+    .filter((n) => n.startsWith(`${c.netnsPrefix}.spare-`));
+}
+
 /** Sum of a by-name count. */
 export const total = (r: Record<string, number>): number =>
   Object.values(r).reduce((a, b) => a + b, 0);
@@ -126,6 +148,7 @@ export const total = (r: Record<string, number>): number =>
 export async function leftovers(c: ChaosCluster): Promise<Leftovers> {
   return {
     netns: (await clusterNetns(c)).length,
+    spareNetns: (await clusterSpareNetns(c)).length,
     links: (await clusterLinks(c)).length,
     cgroups: clusterCgroups(c).length,
     processes: clusterProcesses(c),
@@ -144,7 +167,13 @@ export async function runSoak(c: ChaosCluster, opts: SoakOptions): Promise<SoakR
   const actions: Record<string, number> = { scale: 0, rollout: 0, kill: 0, failed: 0 };
   const t0 = realClock.now();
   const zombiesAtStart = hostZombies().length;
+  let bridgeLostAtMs: number | undefined;
   const sample = () => {
+    // Only `skiff down` deletes the bridge: if it goes during the run, later figures are void.
+    if (bridgeLostAtMs === undefined && !existsSync(`/sys/class/net/${c.bridgeName}`)) {
+      bridgeLostAtMs = realClock.now() - t0;
+      log(`the bridge ${c.bridgeName} is gone (deleted outside the soak)`);
+    }
     const rss = readRssBytes(pid);
     if (rss !== undefined)
       samples.push({ atMs: realClock.now() - t0, rssBytes: rss, fds: countFds(pid) });
@@ -193,7 +222,8 @@ export async function runSoak(c: ChaosCluster, opts: SoakOptions): Promise<SoakR
   sample();
 
   // Let the last rollout finish, then compare what is on the host with the live pods.
-  await k8sSettle(c);
+  const settled = await k8sSettle(c);
+  if (!settled) log('the cluster did not settle: counting anyway');
   const pods = (await c.client.list<Pod>(R.pods, {})).items;
   const live = pods.filter((p) => p.status?.phase === 'Running' || p.status?.phase === 'Pending');
   const half = samples.filter((s) => s.atMs >= opts.durationMs / 2);
@@ -211,7 +241,10 @@ export async function runSoak(c: ChaosCluster, opts: SoakOptions): Promise<SoakR
     ),
     pods: live.length,
     podsWithNetwork: live.filter((p) => !p.spec?.hostNetwork).length,
+    settled,
+    ...(bridgeLostAtMs === undefined ? {} : { bridgeLostAtMs }),
     netns: (await clusterNetns(c)).length,
+    spareNetns: (await clusterSpareNetns(c)).length,
     links: (await clusterLinks(c)).length,
     cgroups: clusterCgroups(c).length,
     processes: clusterProcesses(c),
@@ -226,18 +259,22 @@ export async function runSoak(c: ChaosCluster, opts: SoakOptions): Promise<SoakR
   };
 }
 
-async function k8sSettle(c: ChaosCluster): Promise<void> {
-  await c.skiff.kubectl(['rollout', 'status', 'deployment', SEED_APP, '--timeout=120s'], {
-    timeoutMs: 130_000,
-  });
+/** Waits for the last rollout and for terminated pods to go; false when either timed out. */
+async function k8sSettle(c: ChaosCluster): Promise<boolean> {
+  const rolled = await c.skiff.kubectl(
+    ['rollout', 'status', 'deployment', SEED_APP, '--timeout=120s'],
+    { timeoutMs: 130_000 },
+  );
   // Terminated pods need their grace period and the agent's cleanup.
   const deadline = realClock.now() + 60_000;
-  while (realClock.now() < deadline) {
+  let gone = false;
+  while (!gone && realClock.now() < deadline) {
     const all = await seedPods(c, { all: true });
-    if (all.every((p) => !p.metadata?.deletionTimestamp)) break;
-    await realClock.sleep(500);
+    gone = all.every((p) => !p.metadata?.deletionTimestamp);
+    if (!gone) await realClock.sleep(500);
   }
   await realClock.sleep(3000);
+  return rolled.code === 0 && gone;
 }
 
 /** The figures of a soak run, for the bench table and bench/report. */
@@ -275,32 +312,32 @@ export function soakFigures(r: SoakResult): Figure[] {
       target: { op: '<', value: 1 },
     },
     {
-      figure: 'leaked network namespaces',
-      value: r.netns - r.podsWithNetwork,
+      figure: 'network namespaces ≠ live pod-network pods',
+      value: Math.abs(r.netns - r.podsWithNetwork),
       unit: '',
       decimals: 0,
       target: { op: '<', value: 1 },
-      note: `${r.netns} netns for ${r.podsWithNetwork} pod-network pods`,
+      note: `${r.netns} netns for ${r.podsWithNetwork} pod-network pods (+${r.spareNetns} spares)${r.settled ? '' : '; NOT SETTLED'}${r.bridgeLostAtMs === undefined ? '' : `; BRIDGE DELETED FROM OUTSIDE at t=${(r.bridgeLostAtMs / 1000).toFixed(0)} s`}`,
     },
     {
-      figure: 'leaked bridge links',
-      value: r.links - r.podsWithNetwork,
+      figure: 'bridge links ≠ live pod-network pods + spares',
+      value: Math.abs(r.links - r.podsWithNetwork - r.spareNetns),
       unit: '',
       decimals: 0,
       target: { op: '<', value: 1 },
-      note: `${r.links} links`,
+      note: `${r.links} links for ${r.podsWithNetwork} pods + ${r.spareNetns} spare netns`,
     },
     {
-      figure: 'leaked pod cgroups',
-      value: r.cgroups - r.pods,
+      figure: 'pod cgroups ≠ live pods',
+      value: Math.abs(r.cgroups - r.pods),
       unit: '',
       decimals: 0,
       target: { op: '<', value: 1 },
       note: `${r.cgroups} cgroups for ${r.pods} pods`,
     },
     {
-      figure: 'app processes beyond running seed containers',
-      value: apps - r.runningContainers,
+      figure: 'app processes ≠ running seed containers',
+      value: Math.abs(apps - r.runningContainers),
       target: { op: '<', value: 1 },
       unit: '',
       decimals: 0,
