@@ -38,6 +38,13 @@ const after: Figure[] = [
     target: { op: '<', value: 1 },
   },
   {
+    figure: 'after stop: spare network namespaces',
+    value: left.spareNetns,
+    unit: '',
+    decimals: 0,
+    target: { op: '<', value: 1 },
+  },
+  {
     figure: 'after stop: bridge links',
     value: left.links,
     unit: '',
