@@ -7,6 +7,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { realClock } from '../src/lib/clock.js';
@@ -25,8 +26,9 @@ const opts = new Command('bench/report.ts')
   .option('--url <url>', 'the ingress URL of that skiff up (autoscaling.ts)')
   .option(
     '--reuse <name=file...>',
-    "take a script's figures from its saved --json output instead of running it (e.g. soak=s.json)",
+    "take a script's run from a file instead of running it: a .run.json of --save, or its --json output (soak=s.json)",
   )
+  .option('--save <dir>', 'also save each run as <dir>/<name>.run.json (for --reuse)')
   .parse()
   .opts<{
     quick: boolean;
@@ -36,6 +38,7 @@ const opts = new Command('bench/report.ts')
     kubeconfig?: string;
     url?: string;
     reuse?: string[];
+    save?: string;
   }>();
 const reused = new Map(
   (opts.reuse ?? []).map((r) => [r.slice(0, r.indexOf('=')), r.slice(r.indexOf('=') + 1)]),
@@ -219,13 +222,60 @@ function rowsOf(s: BenchScript, figures: ReportFigure[]): Row[] {
   });
 }
 
-/** How long one script ran and the machine's load around it (the figures are not from an idle box). */
+/** One script's run: its output, how long it took and the machine's load around it. */
 interface Run {
   bench: string;
   seconds: number;
   loadStart: number[];
   loadEnd: number[];
   code: number;
+  out: string;
+  err: string;
+  /** Set when the run was read from a file (--reuse) rather than made now. */
+  reusedFrom?: string;
+}
+
+const notTimed = (bench: string): Run => ({
+  bench,
+  seconds: Number.NaN,
+  loadStart: [],
+  loadEnd: [],
+  code: 0,
+  out: '',
+  err: '',
+});
+
+/** Runs one bench script (booting a cluster for it when it needs one). */
+async function runBench(s: BenchScript): Promise<Run> {
+  const file = `${root}bench/${s.name}.ts`;
+  let extra: string[] = [];
+  let own: ChaosCluster | undefined;
+  if (s.needsCluster) {
+    if (opts.kubeconfig) {
+      extra = [opts.kubeconfig, ...(opts.url ? ['--url', opts.url] : [])];
+    } else {
+      // A cluster of its own (free ports, private CIDRs); the script creates the seed objects.
+      own = await bootCluster();
+      extra = [own.skiff.kubeconfig, '--url', own.ingressUrl, '--setup'];
+    }
+  }
+  const args = ['--import', 'tsx', file, ...extra, ...(opts.quick ? s.quickArgs : s.args)];
+  if (s.reader === 'json') args.push('--json');
+  process.stderr.write(`== bench/${s.name}.ts ${args.slice(3).join(' ')}\n`);
+  const loadStart = loadavg();
+  const t0 = realClock.now();
+  try {
+    const r = await runScript(args, opts.timeout * 1000);
+    return {
+      bench: s.name,
+      seconds: (realClock.now() - t0) / 1000,
+      loadStart,
+      loadEnd: loadavg(),
+      ...r,
+    };
+  } finally {
+    await own?.skiff.stop();
+  }
 }
 
 const only = opts.only?.split(',').map((x) => x.trim());
@@ -248,44 +298,23 @@ for (const s of scripts) {
   });
   if (!existsSync(file)) continue;
   const saved = reused.get(s.name);
+  let r: Run;
   if (saved) {
-    rows.push(...rowsOf(s, parseFigures(readFileSync(saved, 'utf8'))));
-    rows.push(note(`figures from an earlier run (${saved})`, 'n/a'));
-    continue;
+    // A .run.json from --save carries timing and load; anything else is a script's --json stdout.
+    r = saved.endsWith('.run.json')
+      ? (JSON.parse(readFileSync(saved, 'utf8')) as Run)
+      : { ...notTimed(s.name), out: readFileSync(saved, 'utf8') };
+    r.reusedFrom = saved;
+  } else {
+    r = await runBench(s);
+    if (opts.save) writeFileSync(join(opts.save, `${s.name}.run.json`), JSON.stringify(r));
   }
-  let extra: string[] = [];
-  let own: ChaosCluster | undefined;
-  if (s.needsCluster) {
-    if (opts.kubeconfig) {
-      extra = [opts.kubeconfig, ...(opts.url ? ['--url', opts.url] : [])];
-    } else {
-      // A cluster of its own (free ports, private CIDRs); the script creates the seed objects.
-      own = await bootCluster();
-      extra = [own.skiff.kubeconfig, '--url', own.ingressUrl, '--setup'];
-    }
-  }
-  const args = ['--import', 'tsx', file, ...extra, ...(opts.quick ? s.quickArgs : s.args)];
-  if (s.reader === 'json') args.push('--json');
-  process.stderr.write(`== bench/${s.name}.ts ${args.slice(3).join(' ')}\n`);
-  const load0 = loadavg();
-  const t0 = realClock.now();
-  let r: Awaited<ReturnType<typeof runScript>>;
-  try {
-    r = await runScript(args, opts.timeout * 1000);
-  } finally {
-    await own?.skiff.stop();
-  }
-  runs.push({
-    bench: s.name,
-    seconds: (realClock.now() - t0) / 1000,
-    loadStart: load0,
-    loadEnd: loadavg(),
-    code: r.code,
-  });
+  runs.push(r);
   try {
     const figures = s.reader === 'load' ? parseLoadOutput(r.out, r.err) : parseFigures(r.out);
     rows.push(...rowsOf(s, figures));
     if (r.code !== 0 && s.reader !== 'load') rows.push(note(`exited with ${r.code}`, 'error'));
+    if (r.reusedFrom) rows.push(note(`figures of an earlier run: ${r.reusedFrom}`, 'n/a'));
   } catch (err) {
     // The last line naming an error says more than Node's trailing version banner.
     const lines = r.err.trim().split('\n');
@@ -307,7 +336,7 @@ const md = [
   '| --- | --- | --- | --- | --- |',
   ...runs.map(
     (r) =>
-      `| ${r.bench} | ${r.seconds.toFixed(0)} | ${la(r.loadStart)} | ${la(r.loadEnd)} | ${r.code} |`,
+      `| ${r.bench} | ${Number.isNaN(r.seconds) ? '-' : r.seconds.toFixed(0)} | ${la(r.loadStart)} | ${la(r.loadEnd)} | ${r.code}${r.reusedFrom ? ` (earlier run: ${r.reusedFrom})` : ''} |`,
   ),
   '',
   `| ${header.join(' | ')} |`,
