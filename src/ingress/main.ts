@@ -105,9 +105,12 @@ export async function main(argv: string[]): Promise<void> {
   process.once('SIGINT', stop);
   if (isWorker) {
     process.on('message', (m: SupervisorMsg, handle: unknown) => {
-      if (m.type === 'skiff-ingress-conn' && handle instanceof net.Socket) {
+      if (m.type === 'skiff-ingress-conn') {
+        // Ack before reading a byte: the supervisor hands an unacknowledged connection to another
+        // worker when this one dies. A message without its socket (closed by the client before
+        // the send) is acked too, so the supervisor forgets it.
         process.send?.({ type: 'skiff-ingress-conn-ack', id: m.id } satisfies SupervisorMsg);
-        controller.accept(handle);
+        if (handle instanceof net.Socket) controller.accept(handle);
       } else if (m.type === 'skiff-ingress-stats?')
         process.send?.({
           type: 'skiff-ingress-stats',

@@ -2,6 +2,7 @@
 // latency percentiles over a recent window kept as per-second log-scale histograms, so snapshots
 // of several worker processes merge by addition (the dashboard's IngressStats shape).
 import { type Clock, realClock } from '../lib/clock.js';
+import type { HandOffCounters } from './handoff.js';
 
 /** Histogram bucket growth factor: a percentile is exact to within about 5%. */
 const growth = 1.05;
@@ -55,6 +56,8 @@ export interface StatsReport {
   status: Record<string, number>;
   /** Data-path event counters (UpstreamEvent). */
   events: Record<string, number>;
+  /** The supervisor's connection hand-off (absent when the controller runs without workers). */
+  supervisor?: HandOffCounters & { restarts: number };
 }
 
 /** Options of TrafficStats. */

@@ -1,12 +1,13 @@
 // The ingress add-on's main process: a small supervisor that holds the HTTP listening sockets,
 // forks the controller workers (node:cluster) plus one synced standby, hands each accepted
-// connection to a live worker and replaces a worker that dies. The port never closes while a worker
-// restarts (cluster's own round-robin closes it with its last worker): the standby takes new
-// connections at once, and with no worker left they wait in a queue.
+// connection to a live worker (handoff.ts) and replaces a worker that dies. The port never closes
+// while a worker restarts (cluster's own round-robin closes it with its last worker): the standby
+// takes new connections at once, and with no worker left they wait in a queue.
 import cluster, { type Worker } from 'node:cluster';
 import net from 'node:net';
 import { realClock } from '../lib/clock.js';
 import type { Logger } from '../lib/log.js';
+import { ConnectionHandOff, type ConnMsg } from './handoff.js';
 import { bindAll, listenOn } from './listen.js';
 import { mergeStats, type StatsSnapshot } from './stats.js';
 import { createStatusServer } from './status.js';
@@ -15,7 +16,7 @@ import { createStatusServer } from './status.js';
 export type SupervisorMsg =
   | { type: 'skiff-ingress-accepting' }
   | { type: 'skiff-ingress-ready' }
-  | { type: 'skiff-ingress-conn'; id: number }
+  | ConnMsg
   | { type: 'skiff-ingress-conn-ack'; id: number }
   | { type: 'skiff-ingress-stats?'; id: number }
   | { type: 'skiff-ingress-stats'; id: number; snapshot: StatsSnapshot };
@@ -38,89 +39,31 @@ export interface SupervisorOptions {
 /**
  * Runs until SIGTERM/SIGINT. Guarantees: 1. every accepted connection goes to exactly one of the
  * first `workers` workers that said they accept (synced ones first), or waits in the queue until
- * one does; 2. a worker that exits is replaced
- * at once and its counters stay in /stats; 3. on signal the workers get SIGTERM and this resolves
- * once all have exited.
+ * one does (ConnectionHandOff); 2. a worker that exits is replaced at once and its counters stay
+ * in /stats; 3. on signal the workers get SIGTERM and this resolves once all have exited.
  */
 export async function runSupervisor(opts: SupervisorOptions): Promise<void> {
   const { log } = opts;
   let stopping = false;
-  const accepting: Worker[] = [];
-  const ready = new Set<number>();
-  const queue: net.Socket[] = [];
-  let next = 0;
+  let restarts = 0;
+  /** Workers whose controller has synced (the add-on is healthy with one). */
+  const synced = new Set<number>();
+  const handOff = new ConnectionHandOff({ serving: opts.workers, maxQueued: opts.maxQueued });
   const pending = new Map<number, (s: StatsSnapshot) => void>();
   let seq = 0;
 
-  const drop = (w: Worker) => {
-    const i = accepting.indexOf(w);
-    if (i >= 0) accepting.splice(i, 1);
-  };
-  /** The workers given connections: the first `workers` accepting ones, synced ones first. */
-  const active = (): Worker[] => {
-    const synced = accepting.filter((w) => ready.has(w.id));
-    const rest = accepting.filter((w) => !ready.has(w.id));
-    return [...synced, ...rest].slice(0, opts.workers);
-  };
-  const dispatch = () => {
-    while (queue.length && accepting.length) {
-      const socket = queue.shift()!;
-      if (socket.destroyed) continue;
-      const targets = active();
-      const w = targets[next++ % targets.length]!;
-      if (!w.isConnected()) {
-        drop(w);
-        queue.unshift(socket);
-        continue;
-      }
-      // keepOpen: this process keeps its copy of the connection until the worker acknowledges
-      // it, so a connection handed to a worker that dies first goes to another worker instead of
-      // hanging open here with nobody serving it.
-      const id = ++connSeq;
-      handed.set(id, { socket, worker: w });
-      w.send(
-        { type: 'skiff-ingress-conn', id } satisfies SupervisorMsg,
-        socket,
-        { keepOpen: true },
-        (err) => {
-          if (!err) return;
-          drop(w);
-          requeue(w);
-        },
-      );
-    }
-  };
-  /** Connections handed to a worker that has not acknowledged them yet. */
-  const handed = new Map<number, { socket: net.Socket; worker: Worker }>();
-  let connSeq = 0;
-  /** Puts the unacknowledged connections of a dead worker back in the queue. */
-  const requeue = (w: Worker) => {
-    for (const [id, h] of handed) {
-      if (h.worker !== w) continue;
-      handed.delete(id);
-      if (!h.socket.destroyed) queue.unshift(h.socket);
-    }
-    setImmediate(dispatch);
-  };
   const fork = () => {
     const w = cluster.fork();
     // A dead worker takes no connection, even before its exit is reported.
-    w.on('disconnect', () => {
-      drop(w);
-      requeue(w);
-    });
+    w.on('disconnect', () => handOff.gone(w));
+    w.on('exit', () => handOff.gone(w));
     w.on('message', (m: SupervisorMsg) => {
-      if (m.type === 'skiff-ingress-accepting') {
-        accepting.push(w);
-        dispatch();
-      } else if (m.type === 'skiff-ingress-ready') {
-        ready.add(w.id);
-        dispatch();
-      } else if (m.type === 'skiff-ingress-conn-ack') {
-        // The worker has its own descriptor now: close this copy (the connection stays open).
-        handed.get(m.id)?.socket.destroy();
-        handed.delete(m.id);
-      } else if (m.type === 'skiff-ingress-stats') pending.get(m.id)?.(m.snapshot);
+      if (m.type === 'skiff-ingress-accepting') handOff.accepting(w);
+      else if (m.type === 'skiff-ingress-ready') {
+        synced.add(w.id);
+        handOff.synced(w);
+      } else if (m.type === 'skiff-ingress-conn-ack') handOff.acked(w, m.id);
+      else if (m.type === 'skiff-ingress-stats') pending.get(m.id)?.(m.snapshot);
     });
   };
   // Fork first: the workers load their code while this process binds the ports. One more than
@@ -128,15 +71,7 @@ export async function runSupervisor(opts: SupervisorOptions): Promise<void> {
   for (let i = 0; i < opts.workers + 1; i++) fork();
 
   const { servers } = await bindAll({
-    make: () =>
-      net.createServer({ pauseOnConnect: true }, (socket) => {
-        if (queue.length >= (opts.maxQueued ?? 4096)) {
-          socket.destroy();
-          return;
-        }
-        queue.push(socket);
-        dispatch();
-      }),
+    make: () => net.createServer({ pauseOnConnect: true }, (socket) => handOff.offer(socket)),
     port: opts.httpPort,
     fallbackPort: opts.fallbackPort,
     addresses: await opts.bindAddresses(),
@@ -163,24 +98,24 @@ export async function runSupervisor(opts: SupervisorOptions): Promise<void> {
   const gone: StatsSnapshot = { requests: 0, errors: 0, status: {}, histogram: {}, events: {} };
   const last = new Map<number, StatsSnapshot>();
   const status = createStatusServer({
-    healthy: () => ready.size > 0,
+    healthy: () => synced.size > 0,
     stats: async () => {
       const live = Object.values(cluster.workers ?? {}).filter((w): w is Worker => !!w);
       const snaps = await Promise.all(
         live.map(async (w) => {
-          const s = (await ask(w)) ?? last.get(w.id);
+          const s = w.isConnected() ? ((await ask(w)) ?? last.get(w.id)) : last.get(w.id);
           if (s) last.set(w.id, s);
           return s;
         }),
       );
-      return mergeStats([gone, ...snaps.filter((s): s is StatsSnapshot => !!s)]);
+      const report = mergeStats([gone, ...snaps.filter((s): s is StatsSnapshot => !!s)]);
+      return { ...report, supervisor: { ...handOff.counters(), restarts } };
     },
   });
   await listenOn(status, opts.statusPort, opts.statusAddress);
 
   cluster.on('exit', (w, code, signal) => {
-    ready.delete(w.id);
-    drop(w);
+    synced.delete(w.id);
     const s = last.get(w.id);
     if (s) {
       const sum = mergeStats([gone, s]);
@@ -191,6 +126,7 @@ export async function runSupervisor(opts: SupervisorOptions): Promise<void> {
       last.delete(w.id);
     }
     if (stopping) return;
+    restarts++;
     log.warn('Ingress worker exited, starting another', { pid: w.process.pid, code, signal });
     fork();
   });
@@ -199,7 +135,7 @@ export async function runSupervisor(opts: SupervisorOptions): Promise<void> {
       stopping = true;
       status.close();
       for (const server of servers) server.close();
-      for (const socket of queue.splice(0)) socket.destroy();
+      handOff.close();
       for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGTERM');
       const check = () => {
         if (Object.keys(cluster.workers ?? {}).length === 0) resolve();
