@@ -16,9 +16,13 @@ import {
 } from './lib/cluster.js';
 import { leftovers, runSoak, skiffPid, soakFigures, total } from './lib/soak.js';
 
-// Bounds, from the soak runs recorded in bench/README-soak.md: BOUNDS_NOTE
-const FD_SLACK = 20;
-const RSS_SLACK_MB = 60;
+// Bounds from the runs of 2026-11-26 (loaded 2-core machine): RSS grew 16-20 MB in 100-120 s of
+// churn and at most 41 MB over 30 min (V8 old space and code growing to their working size; a
+// forced GC left a 22-23 MB JS heap either way), so 50 MB catches a real leak only above ~0.4 MB
+// per churn action. Open fds move by ±15 while exec streams are in flight but come back within
+// 4 once the seed is at 2 replicas again: 10 catches one leaked fd per two actions.
+const FD_SLACK = 10;
+const RSS_SLACK_MB = 50;
 const CHURN_MS = 100_000;
 
 let c: ChaosCluster | undefined;
@@ -58,12 +62,18 @@ test('churn: fds and RSS come back, the stopped cluster leaves nothing behind', 
 
   const r = await runSoak(c, { durationMs: CHURN_MS, sampleEveryMs: 5000, log: say });
   say(formatFigureTable(soakFigures(r)).replaceAll('\n', '\n# '));
-  const done = r.actions['scale']! + r.actions['rollout']! + r.actions['kill']!;
-  assert.ok(done >= 15, `churn actions ${JSON.stringify(r.actions)}`);
-  assert.ok(r.actions['failed']! <= done / 5, `failed churn actions ${JSON.stringify(r.actions)}`);
-  // While the cluster runs, what is on the host matches its live pods.
+  const cl = c;
+  const pods = async () =>
+    (await cl.skiff.kubectl(['get', 'pods', '-A', '-o', 'wide'])).stdout.replaceAll('\n', '\n# ');
+  assert.equal(r.bridgeLostAtMs, undefined, 'the bridge was deleted by something outside the test');
+  assert.ok(r.settled, `the last rollout finished and old pods went away:\n# ${await pods()}`);
+  // A loaded machine gets through fewer kubectl calls; every kind must still have happened.
+  for (const kind of ['scale', 'rollout', 'kill'])
+    assert.ok(r.actions[kind]! >= 2, `${kind} churn actions: ${JSON.stringify(r.actions)}`);
+  assert.ok(r.actions['failed']! <= 3, `failed churn actions ${JSON.stringify(r.actions)}`);
+  // While the cluster runs, what is on the host matches its live pods (plus the pool's spares).
   assert.equal(r.netns, r.podsWithNetwork, 'one network namespace per live pod');
-  assert.equal(r.links, r.podsWithNetwork, 'one bridge link per live pod');
+  assert.equal(r.links, r.podsWithNetwork + r.spareNetns, 'one bridge link per live pod or spare');
   assert.equal(r.cgroups, r.pods, 'one cgroup per live pod');
   assert.equal(r.processes['python3'] ?? 0, r.runningContainers, 'app processes = containers');
 
@@ -82,6 +92,7 @@ test('churn: fds and RSS come back, the stopped cluster leaves nothing behind', 
   const left = await leftovers(c);
   say(`after stop: ${JSON.stringify(left)}`);
   assert.equal(left.netns, 0, 'no network namespace left');
+  assert.equal(left.spareNetns, 0, 'no spare network namespace left');
   assert.equal(left.links, 0, 'no bridge link left');
   assert.equal(left.cgroups, 0, 'no pod cgroup left');
   assert.equal(total(left.processes), 0, `no live process left: ${JSON.stringify(left.processes)}`);
