@@ -19,8 +19,8 @@ import { leftovers, runSoak, skiffPid, soakFigures, total } from './lib/soak.js'
 // Bounds from the runs of 2026-11-26 (loaded 2-core machine): RSS grew 16-20 MB in 100-120 s of
 // churn and at most 41 MB over 30 min (V8 old space and code growing to their working size; a
 // forced GC left a 22-23 MB JS heap either way), so 50 MB catches a real leak only above ~0.4 MB
-// per churn action. Open fds move by ±15 while exec streams are in flight but come back within
-// 4 once the seed is at 2 replicas again: 10 catches one leaked fd per two actions.
+// per churn action. Open fds move by ±15 while exec streams are in flight; start vs end of the
+// churn differed by -3 to +4 in four runs: 10 catches one leaked fd per two churn actions.
 const FD_SLACK = 10;
 const RSS_SLACK_MB = 50;
 const CHURN_MS = 100_000;
