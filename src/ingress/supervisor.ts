@@ -21,6 +21,11 @@ export type SupervisorMsg =
   | { type: 'skiff-ingress-stats?'; id: number }
   | { type: 'skiff-ingress-stats'; id: number; snapshot: StatsSnapshot };
 
+/** How long the hand-off must be idle before a replacement worker is forked. */
+const calmMs = 1000;
+/** The longest a replacement worker waits for that calm. */
+const maxDeferMs = 5000;
+
 /** Options of runSupervisor. */
 export interface SupervisorOptions {
   /** Workers given connections (one more is forked as a standby). */
@@ -57,6 +62,7 @@ export async function runSupervisor(opts: SupervisorOptions): Promise<void> {
     // A dead worker takes no connection, even before its exit is reported.
     w.on('disconnect', () => handOff.gone(w));
     w.on('exit', () => handOff.gone(w));
+    w.on('error', (err: Error) => log.warn('Ingress worker channel error', { err: err.message }));
     w.on('message', (m: SupervisorMsg) => {
       if (m.type === 'skiff-ingress-accepting') handOff.accepting(w);
       else if (m.type === 'skiff-ingress-ready') {
@@ -65,6 +71,25 @@ export async function runSupervisor(opts: SupervisorOptions): Promise<void> {
       } else if (m.type === 'skiff-ingress-conn-ack') handOff.acked(w, m.id);
       else if (m.type === 'skiff-ingress-stats') pending.get(m.id)?.(m.snapshot);
     });
+  };
+  /**
+   * Forks a replacement once the promoted standby has caught up (no connection queued or
+   * unacknowledged for calmMs, at most maxDeferMs): a node process booting takes a second of CPU,
+   * and on a loaded machine that second went to the very moment the standby, its code still cold,
+   * took over every client's reconnection (the stall of issue #8). With no worker serving, at once.
+   */
+  const forkWhenCalm = () => {
+    const since = realClock.now();
+    let calmSince = since;
+    const check = () => {
+      if (stopping) return;
+      const c = handOff.counters();
+      const now = realClock.now();
+      if (c.queued > 0 || c.unacked > 0) calmSince = now;
+      if (c.serving === 0 || now - calmSince >= calmMs || now - since >= maxDeferMs) fork();
+      else realClock.setTimeout(check, 100);
+    };
+    check();
   };
   // Fork first: the workers load their code while this process binds the ports. One more than
   // asked stands by (synced, idle): a worker that dies is replaced by it with no pause.
@@ -92,7 +117,14 @@ export async function runSupervisor(opts: SupervisorOptions): Promise<void> {
         pending.delete(id);
         resolve(s);
       });
-      w.send({ type: 'skiff-ingress-stats?', id } satisfies SupervisorMsg);
+      // With a callback, a send to a worker that just died fails here rather than as an
+      // 'error' event (which, unhandled, would take this process and the port down).
+      w.send({ type: 'skiff-ingress-stats?', id } satisfies SupervisorMsg, undefined, {}, (err) => {
+        if (!err) return;
+        t.cancel();
+        pending.delete(id);
+        resolve(undefined);
+      });
     });
   // Counters of workers that exited, so the totals never go backwards.
   const gone: StatsSnapshot = { requests: 0, errors: 0, status: {}, histogram: {}, events: {} };
@@ -128,7 +160,7 @@ export async function runSupervisor(opts: SupervisorOptions): Promise<void> {
     if (stopping) return;
     restarts++;
     log.warn('Ingress worker exited, starting another', { pid: w.process.pid, code, signal });
-    fork();
+    forkWhenCalm();
   });
   await new Promise<void>((resolve) => {
     const stop = () => {

@@ -21,6 +21,11 @@ export interface RequestSample {
   kind?: FailureKind;
   /** The pod named at the end of the answer (the seed app ends its reply with its hostname). */
   pod?: string;
+  /**
+   * Sent again on a fresh connection after its reused keep-alive connection died before any
+   * answer byte (see PacedLoadOptions.retryReusedConnection); the sample is the second attempt's.
+   */
+  retried?: boolean;
 }
 
 /** Counts and latency over a set of samples. */
@@ -36,6 +41,8 @@ export interface LoadSummary {
   rate: number;
   /** Answers by HTTP status code. */
   statusCodes: Record<string, number>;
+  /** Requests sent again on a fresh connection after their reused one died (ok or not). */
+  retried: number;
 }
 
 /** Options of a PacedLoad. */
@@ -47,6 +54,13 @@ export interface PacedLoadOptions {
   timeoutMs?: number;
   /** Requests allowed in flight at once (default 256); beyond it a beat is skipped and counted. */
   maxInFlight?: number;
+  /**
+   * When a request sent on a reused keep-alive connection fails before any answer byte (the
+   * server side closed or reset it), send it once more on a fresh connection, as browsers and
+   * curl do for such requests (curl: "Connection died, retrying a fresh connect"); node's agent
+   * does not. Counted in LoadSummary.retried. Default false.
+   */
+  retryReusedConnection?: boolean;
 }
 
 /** Summarizes samples (pure); `skipped` and `durationMs` come from the caller. */
@@ -62,11 +76,13 @@ export function summarizeSamples(
     status: 0,
   };
   let ok = 0;
+  let retried = 0;
   const statusCodes: Record<string, number> = {};
   for (const s of samples) {
     if (s.status !== undefined) statusCodes[s.status] = (statusCodes[s.status] ?? 0) + 1;
     if (s.ok) ok++;
     else byKind[s.kind ?? 'other']++;
+    if (s.retried) retried++;
   }
   const span =
     opts.durationMs ?? (samples.length ? Math.max(...samples.map((s) => s.at + s.ms)) : 0);
@@ -79,6 +95,7 @@ export function summarizeSamples(
     latency: summarize(samples.map((s) => s.ms)),
     rate: span > 0 ? (samples.length * 1000) / span : 0,
     statusCodes,
+    retried,
   };
 }
 
@@ -110,7 +127,8 @@ export function describeSummary(s: LoadSummary): string {
     .join(', ');
   return (
     `sent ${s.sent}, ok ${s.ok}, failed ${s.failed}${kinds ? ` (${kinds})` : ''}` +
-    `${s.skipped ? `, skipped ${s.skipped}` : ''}, p99 ${s.latency.p99.toFixed(1)} ms`
+    `${s.skipped ? `, skipped ${s.skipped}` : ''}` +
+    `${s.retried ? `, retried on a fresh connection ${s.retried}` : ''}, p99 ${s.latency.p99.toFixed(1)} ms`
   );
 }
 
@@ -133,7 +151,7 @@ export class PacedLoad {
   #drained: (() => void) | undefined;
 
   constructor(opts: PacedLoadOptions) {
-    this.#opts = { timeoutMs: 5000, maxInFlight: 256, ...opts };
+    this.#opts = { timeoutMs: 5000, maxInFlight: 256, retryReusedConnection: false, ...opts };
     this.#agent = new http.Agent({ keepAlive: true, maxSockets: this.#opts.maxInFlight });
   }
 
@@ -182,30 +200,45 @@ export class PacedLoad {
     this.#inFlight++;
     const at = this.elapsed();
     let settled = false;
+    let retried = false;
     const finish = (s: Omit<RequestSample, 'at' | 'ms'>) => {
       if (settled) return;
       settled = true;
-      this.samples.push({ at, ms: this.elapsed() - at, ...s });
+      this.samples.push({ at, ms: this.elapsed() - at, ...s, ...(retried ? { retried } : {}) });
       this.#inFlight--;
       if (this.#inFlight === 0) this.#drained?.();
     };
-    const req = http.get(this.#opts.url, { agent: this.#agent }, (res) => {
-      let tail = '';
-      res.on('data', (d: Buffer) => {
-        tail = (tail + d.toString('latin1')).slice(-256);
+    // agent false: the retry opens a connection of its own rather than another pooled one.
+    const attempt = (agent: http.Agent | false) => {
+      let answered = false;
+      const req = http.get(this.#opts.url, { agent }, (res) => {
+        answered = true;
+        let tail = '';
+        res.on('data', (d: Buffer) => {
+          tail = (tail + d.toString('latin1')).slice(-256);
+        });
+        res.on('end', () => {
+          const status = res.statusCode ?? 0;
+          const ok = status >= 200 && status < 300;
+          const pod = /(\S+)\s*$/.exec(tail)?.[1];
+          finish(ok ? { ok, status, pod } : { ok, status, kind: 'status' });
+        });
+        res.on('error', (err) => finish({ ok: false, kind: classifyError(err) }));
       });
-      res.on('end', () => {
-        const status = res.statusCode ?? 0;
-        const ok = status >= 200 && status < 300;
-        const pod = /(\S+)\s*$/.exec(tail)?.[1];
-        finish(ok ? { ok, status, pod } : { ok, status, kind: 'status' });
+      req.setTimeout(this.#opts.timeoutMs, () => {
+        req.destroy();
+        finish({ ok: false, kind: 'timeout' });
       });
-      res.on('error', (err) => finish({ ok: false, kind: classifyError(err) }));
-    });
-    req.setTimeout(this.#opts.timeoutMs, () => {
-      req.destroy();
-      finish({ ok: false, kind: 'timeout' });
-    });
-    req.on('error', (err) => finish({ ok: false, kind: classifyError(err) }));
+      req.on('error', (err) => {
+        if (settled) return;
+        if (this.#opts.retryReusedConnection && !retried && !answered && req.reusedSocket) {
+          retried = true;
+          attempt(false);
+          return;
+        }
+        finish({ ok: false, kind: classifyError(err) });
+      });
+    };
+    attempt(this.#agent);
   }
 }
