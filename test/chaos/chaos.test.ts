@@ -1,6 +1,8 @@
 // Chaos under load, short CI version of bench/chaos.ts: 15 s of paced load through the ingress
 // while apps are killed every second, pods deleted every 2 s and the ingress controller SIGKILLed
-// once; no transport failure and no 5xx outside the ingress outage, every replica restored.
+// once; no transport failure and no 5xx outside the ingress outage, every replica restored. A
+// request whose reused keep-alive connection died before any byte is sent again (as browsers and
+// curl do) and reported as retried.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { formatFigureTable } from '../../bench/lib/figures.js';
@@ -48,10 +50,12 @@ test('chaos under load: no failed request outside the ingress outage, replicas r
   const fiveXX = Object.entries(outside.statusCodes)
     .filter(([code]) => code.startsWith('5'))
     .reduce((n, [, v]) => n + v, 0);
-  // Bounded, not 0: 1 run in 5 (loaded machine) stalled for seconds after the ingress worker kill
-  // (requests timed out outside the measured outage); see the issue #8 note.
-  assert.ok(
-    transport <= Math.ceil(r.load.sent / 100),
+  // Strict since the supervisor takes back a dead worker's unacknowledged connections on 'exit'
+  // (they used to hang open unserved: the stall of issue #8) and survives a /stats poll racing
+  // the death. 5 runs in a row, loaded machine: 0 outside; inside 0-13 resets, 3-19 retried.
+  assert.equal(
+    transport,
+    0,
     `transport failures outside the outage: ${JSON.stringify(outside.byKind)} of ${r.load.sent}`,
   );
   assert.equal(fiveXX, 0, `5xx outside the outage: ${JSON.stringify(outside.statusCodes)}`);
