@@ -328,7 +328,10 @@ const header = ['bench', 'figure', 'value', 'target', 'baseline', 'ratio', 'resu
 const md = [
   `# Skiff benchmark report${opts.quick ? ' (quick)' : ''}`,
   '',
-  `Started ${started}, took ${((realClock.now() - reportT0) / 60_000).toFixed(1)} min on ${cpus().length} CPUs. ` +
+  `Started ${started}, took ${((realClock.now() - reportT0) / 60_000).toFixed(1)} min on ${cpus().length} CPUs` +
+    (runs.some((r) => r.reusedFrom)
+      ? ` (${runs.filter((r) => r.reusedFrom).length} runs read from earlier files: see the exit column). `
+      : '. ') +
     'Figures are **loaded** when the load average below exceeds the CPU count: other work ran ' +
     'on the machine at the same time, so latencies and rates are pessimistic.',
   '',
