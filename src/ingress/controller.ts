@@ -17,7 +17,7 @@ import { errorMessage } from '../lib/errors.js';
 import type { Component } from '../lib/lifecycle.js';
 import { createLogger, type Logger } from '../lib/log.js';
 import { BufferedLog } from './access-log.js';
-import { bindAll, listenOn } from './listen.js';
+import { acceptBacklog, bindAll, listenOn, type ServerHandle } from './listen.js';
 import { defaultEndpointWaitMs, IngressProxy } from './proxy.js';
 import {
   isOwnedIngress,
@@ -56,8 +56,8 @@ export interface IngressControllerOptions {
   /** The controller value of IngressClasses served; default k8s.io/ingress-nginx. */
   controllerClass?: string;
   /**
-   * false: bind nothing; connections come through accept() (a worker fed by the supervisor
-   * process that holds the port). Default true.
+   * false: bind nothing; the port comes through listenOn() (a worker of the supervisor process
+   * that holds the port). Default true.
    */
   listen?: boolean;
   /** nginx-style access log sink; default stdout. `false` disables it. */
@@ -74,8 +74,11 @@ export interface IngressController extends Component {
   readonly stats: TrafficStats;
   /** True once the route table is synced and HTTP is served. */
   readonly serving: boolean;
-  /** Serves a connection accepted elsewhere (requests wait for the first sync). */
-  accept(socket: net.Socket): void;
+  /**
+   * Listens and accepts on a handle bound by another process (the supervisor); requests wait for
+   * the first sync. Ignored once stopping.
+   */
+  listenOn(handle: ServerHandle): Promise<void>;
 }
 
 /** The ingress controller as a Component. */
@@ -103,8 +106,8 @@ class Controller implements IngressController {
   #pickers = new Map<string, EndpointPicker>();
   #runner: BoundedFrequencyRunner;
   #proxy: IngressProxy;
-  /** The server that accept() feeds (never listens). */
-  #acceptor: http.Server;
+  /** HTTP servers listening (closed at stop). */
+  #servers: http.Server[] = [];
   #done: Promise<void> = Promise.resolve();
   /** Requests waiting for the endpoints of a Service ("ns/name") to change. */
   #waiters = new Map<string, Set<() => void>>();
@@ -162,7 +165,6 @@ class Controller implements IngressController {
       mayWait: (b) => this.#mayWait(`${b.namespace}/${b.service}`),
       synced: this.#synced,
     });
-    this.#acceptor = this.#makeServer();
     this.httpPort = opts.httpPort ?? 80;
   }
 
@@ -197,10 +199,14 @@ class Controller implements IngressController {
     });
     // Take connections before the caches sync: a restarted controller's clients wait for the
     // route table (IngressProxyOptions.synced) instead of finding the port closed.
-    const servers = [this.#acceptor];
     if (this.#opts.listen !== false) {
       const bound = await bindAll({
-        make: () => this.#makeServer(),
+        bind: async (port, host) => {
+          const server = this.#makeServer();
+          await listenOn(server, port, host);
+          return server;
+        },
+        portOf: (server) => (server.address() as net.AddressInfo).port,
         port: this.#opts.httpPort ?? 80,
         fallbackPort: this.#opts.fallbackPort ?? 8080,
         addresses: this.#opts.bindAddresses,
@@ -209,7 +215,8 @@ class Controller implements IngressController {
         stopping: () => this.#stopping,
       });
       this.httpPort = bound.port;
-      servers.push(...bound.servers);
+      // The retries push late servers to this same list.
+      this.#servers = bound.bound;
     }
     const statusPort = this.#opts.statusPort ?? 10254;
     const status =
@@ -230,10 +237,11 @@ class Controller implements IngressController {
         this.#proxy.close();
         this.#accessLog?.flush();
         status?.close();
+        const servers = this.#servers;
         let open = servers.length;
+        if (open === 0) resolve();
         for (const server of servers) {
           server.closeAllConnections();
-          // close() of a server that never listened calls back with ERR_SERVER_NOT_RUNNING.
           server.close(() => {
             if (--open === 0) resolve();
           });
@@ -251,7 +259,7 @@ class Controller implements IngressController {
     this.serving = true;
     this.#log.info('Ingress controller serving', {
       httpPort: this.httpPort,
-      addresses: servers.flatMap((s) => {
+      addresses: this.#servers.flatMap((s) => {
         const a = s.address();
         return a && typeof a === 'object' ? [a.address] : [];
       }),
@@ -267,8 +275,19 @@ class Controller implements IngressController {
     return server;
   }
 
-  accept(socket: net.Socket): void {
-    this.#acceptor.emit('connection', socket);
+  listenOn(handle: ServerHandle): Promise<void> {
+    if (this.#stopping) return Promise.resolve();
+    const server = this.#makeServer();
+    this.#servers.push(server);
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      // A handle (not a port) listens here directly: node:cluster is not asked for one.
+      server.listen(handle, acceptBacklog, () => {
+        server.off('error', reject);
+        this.httpPort = (server.address() as net.AddressInfo).port;
+        resolve();
+      });
+    });
   }
 
   stopped(): Promise<void> {

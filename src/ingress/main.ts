@@ -1,11 +1,10 @@
 // Entry point of the ingress-controller add-on (`skiff addon ingress-controller`), run as a pod
 // with hostNetwork: in-cluster config, flags like ingress-nginx's controller, SIGTERM to stop.
-// The main process is a supervisor (supervisor.ts) holding the port for its controller workers.
+// The main process is a supervisor (supervisor.ts) holding the port its controller workers accept on.
 // --endpoint-wait-timeout=<seconds> (env INGRESS_ENDPOINT_WAIT_TIMEOUT, default 10, 0 = off): how
 // long a request waits for a ready endpoint of a Service that has (or just had) endpoints, and
 // keeps retrying failed ones, before its 503/502; a Service without endpoints answers 503 at once.
 import cluster from 'node:cluster';
-import net from 'node:net';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { Node } from 'kubernetes-types/core/v1.js';
@@ -16,6 +15,7 @@ import { realClock } from '../lib/clock.js';
 import { errorMessage } from '../lib/errors.js';
 import { createLogger, type Logger } from '../lib/log.js';
 import { createIngressController } from './controller.js';
+import type { ServerHandle } from './listen.js';
 import { runSupervisor, type SupervisorMsg } from './supervisor.js';
 
 /** Environment variable (and flag --bind-address) choosing the ingress addresses. */
@@ -49,13 +49,13 @@ export async function main(argv: string[]): Promise<void> {
   const log = createLogger({ component: 'ingress-controller' });
   const statusPort = num(str('status-port') ?? env['INGRESS_STATUS_PORT']) ?? 10254;
   const bindFlag = str('bind-address') ?? env[bindAddressEnv];
-  // One worker per two cores: the backends and clients share this machine's cores, and on 2 cores
-  // two workers cost about twice the CPU per request of one (bench/ingress.ts, fewer events per
-  // loop turn), so extra workers only pay off where cores are spare. --workers=0 runs the
-  // controller in this process alone (no supervisor: a crash closes the port until the restart).
+  // At least two workers, all accepting from the shared port: one's death leaves the other
+  // serving (issue #8); one per two cores beyond that, as the backends and clients share the
+  // cores. --workers=0 runs the controller in this process alone (no supervisor: a crash closes
+  // the port until the restart).
   const workers =
     num(str('workers') ?? env['INGRESS_WORKERS']) ??
-    Math.max(1, Math.floor(availableParallelism() / 2));
+    Math.max(2, Math.floor(availableParallelism() / 2));
   const httpPort = num(str('http-port') ?? env['INGRESS_HTTP_PORT']) ?? 80;
   const fallbackPort = num(str('fallback-port') ?? env['INGRESS_FALLBACK_PORT']) ?? 8080;
   const kubeconfig = str('kubeconfig') ?? env['KUBECONFIG'];
@@ -105,12 +105,11 @@ export async function main(argv: string[]): Promise<void> {
   process.once('SIGINT', stop);
   if (isWorker) {
     process.on('message', (m: SupervisorMsg, handle: unknown) => {
-      if (m.type === 'skiff-ingress-conn') {
-        // Ack before reading a byte: the supervisor hands an unacknowledged connection to another
-        // worker when this one dies. A message without its socket (closed by the client before
-        // the send) is acked too, so the supervisor forgets it.
-        process.send?.({ type: 'skiff-ingress-conn-ack', id: m.id } satisfies SupervisorMsg);
-        if (handle instanceof net.Socket) controller.accept(handle);
+      if (m.type === 'skiff-ingress-listen' && handle) {
+        controller.listenOn(handle as ServerHandle).catch((err: unknown) => {
+          log.error('Cannot listen on the ingress port', { err: errorMessage(err) });
+          process.exit(1);
+        });
       } else if (m.type === 'skiff-ingress-stats?')
         process.send?.({
           type: 'skiff-ingress-stats',
@@ -118,8 +117,8 @@ export async function main(argv: string[]): Promise<void> {
           snapshot: controller.stats.snapshot(),
         } satisfies SupervisorMsg);
     });
-    // Connections may come at once: requests wait in the proxy for the first sync.
-    process.send?.({ type: 'skiff-ingress-accepting' } satisfies SupervisorMsg);
+    // The port may come at once (no other worker listens): requests wait in the proxy for the sync.
+    process.send?.({ type: 'skiff-ingress-booted' } satisfies SupervisorMsg);
   }
   await controller.start(ac.signal);
   if (isWorker) process.send?.({ type: 'skiff-ingress-ready' } satisfies SupervisorMsg);

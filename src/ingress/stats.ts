@@ -2,7 +2,6 @@
 // latency percentiles over a recent window kept as per-second log-scale histograms, so snapshots
 // of several worker processes merge by addition (the dashboard's IngressStats shape).
 import { type Clock, realClock } from '../lib/clock.js';
-import type { HandOffCounters } from './handoff.js';
 
 /** Histogram bucket growth factor: a percentile is exact to within about 5%. */
 const growth = 1.05;
@@ -48,6 +47,18 @@ export type UpstreamEvent =
   | 'cutOff'
   | 'clientClosed';
 
+/** The supervisor section of /stats. */
+export interface SupervisorCounters {
+  /** Worker processes alive now. */
+  workers: number;
+  /** Of them, those given the listening sockets (accepting connections). */
+  listening: number;
+  /** Of them, those whose route table is synced. */
+  synced: number;
+  /** Workers replaced since the add-on started. */
+  restarts: number;
+}
+
 /** The /stats answer (src/dashboard/series.ts IngressStats). */
 export interface StatsReport {
   requests: number;
@@ -56,8 +67,8 @@ export interface StatsReport {
   status: Record<string, number>;
   /** Data-path event counters (UpstreamEvent). */
   events: Record<string, number>;
-  /** The supervisor's connection hand-off (absent when the controller runs without workers). */
-  supervisor?: HandOffCounters & { restarts: number };
+  /** The supervisor's workers (absent when the controller runs without workers). */
+  supervisor?: SupervisorCounters;
 }
 
 /** Options of TrafficStats. */

@@ -1,34 +1,38 @@
-// The ingress add-on's main process: a small supervisor that holds the HTTP listening sockets,
-// forks the controller workers (node:cluster) plus one synced standby, hands each accepted
-// connection to a live worker (handoff.ts) and replaces a worker that dies. The port never closes
-// while a worker restarts (cluster's own round-robin closes it with its last worker): the standby
-// takes new connections at once, and with no worker left they wait in a queue.
+// The ingress add-on's main process: a small supervisor that binds the HTTP ports, forks the
+// controller workers (node:cluster, SCHED_NONE), shares the bound sockets with them and replaces a
+// worker that dies. Every worker listens on the same sockets and accepts from them itself; this
+// process never accepts, but its copy keeps each socket open (and new connections queued in its
+// backlog) while no worker is alive. node:cluster's own shared handle would close with its last
+// worker (SharedHandle#remove), so the handles are bound here and sent to the workers explicitly.
 import cluster, { type Worker } from 'node:cluster';
-import net from 'node:net';
 import { realClock } from '../lib/clock.js';
+import { errorMessage } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
-import { ConnectionHandOff, type ConnMsg } from './handoff.js';
-import { bindAll, listenOn } from './listen.js';
+import { bindAll, bindServerHandle, handlePort, listenOn, type ServerHandle } from './listen.js';
 import { mergeStats, type StatsSnapshot } from './stats.js';
 import { createStatusServer } from './status.js';
 
 /** Messages between the supervisor and its workers. */
 export type SupervisorMsg =
-  | { type: 'skiff-ingress-accepting' }
+  /** Worker → supervisor: the controller exists; it may listen (requests wait for its sync). */
+  | { type: 'skiff-ingress-booted' }
+  /** Worker → supervisor: routes and endpoints synced. */
   | { type: 'skiff-ingress-ready' }
-  | ConnMsg
-  | { type: 'skiff-ingress-conn-ack'; id: number }
+  /** Supervisor → worker: listen and accept on the socket that rides along as the handle. */
+  | { type: 'skiff-ingress-listen' }
   | { type: 'skiff-ingress-stats?'; id: number }
   | { type: 'skiff-ingress-stats'; id: number; snapshot: StatsSnapshot };
 
-/** How long the hand-off must be idle before a replacement worker is forked. */
-const calmMs = 1000;
-/** The longest a replacement worker waits for that calm. */
-const maxDeferMs = 5000;
+/**
+ * How long a replacement worker waits to be forked while another worker still serves: booting a
+ * node process takes about a second of CPU, which on a loaded machine went to the very moment the
+ * surviving worker took every reconnecting client (issue #8). With no worker serving, at once.
+ */
+const replaceDelayMs = 1000;
 
 /** Options of runSupervisor. */
 export interface SupervisorOptions {
-  /** Workers given connections (one more is forked as a standby). */
+  /** Workers, all serving (each accepts from the shared sockets). */
   workers: number;
   httpPort: number;
   fallbackPort: number;
@@ -37,72 +41,89 @@ export interface SupervisorOptions {
   statusPort: number;
   statusAddress: string;
   log: Logger;
-  /** Connections queued while no worker takes them; beyond it new ones are closed. */
-  maxQueued?: number;
+  /** Stops the supervisor; default: SIGTERM or SIGINT. */
+  signal?: AbortSignal;
 }
 
 /**
- * Runs until SIGTERM/SIGINT. Guarantees: 1. every accepted connection goes to exactly one of the
- * first `workers` workers that said they accept (synced ones first), or waits in the queue until
- * one does (ConnectionHandOff); 2. a worker that exits is replaced at once and its counters stay
- * in /stats; 3. on signal the workers get SIGTERM and this resolves once all have exited.
+ * Runs until SIGTERM/SIGINT (or opts.signal). Guarantees: 1. a worker gets the sockets once it has synced, or at
+ * once when no live worker listens (the port then waits for nobody: its requests wait in its
+ * proxy for the sync); 2. the sockets stay open while this process lives, so a worker's death
+ * never closes the port; 3. a worker that exits is replaced and its counters stay in /stats;
+ * 4. on signal the workers get SIGTERM and this resolves once all have exited.
  */
 export async function runSupervisor(opts: SupervisorOptions): Promise<void> {
   const { log } = opts;
   let stopping = false;
   let restarts = 0;
+  const booted = new Set<number>();
   /** Workers whose controller has synced (the add-on is healthy with one). */
   const synced = new Set<number>();
-  const handOff = new ConnectionHandOff({ serving: opts.workers, maxQueued: opts.maxQueued });
+  /** Workers given the sockets. */
+  const listening = new Set<number>();
+  const handles: ServerHandle[] = [];
+  let bound = false;
   const pending = new Map<number, (s: StatsSnapshot) => void>();
   let seq = 0;
 
+  const live = (): Worker[] =>
+    Object.values(cluster.workers ?? {}).filter((w): w is Worker => !!w && w.isConnected());
+  const send = (w: Worker, h: ServerHandle) =>
+    // A send to a worker that just died fails in the callback rather than as an 'error' event.
+    w.send({ type: 'skiff-ingress-listen' } satisfies SupervisorMsg, h as never, {}, (err) => {
+      if (err) log.debug('Cannot give a worker the port', { err: errorMessage(err) });
+    });
+  /** Gives the sockets to every worker that may listen now (guarantee 1). */
+  const share = () => {
+    if (!bound || stopping) return;
+    for (const w of live()) {
+      if (listening.has(w.id) || !booted.has(w.id)) continue;
+      if (!synced.has(w.id) && listening.size > 0) continue;
+      listening.add(w.id);
+      for (const h of handles) send(w, h);
+    }
+  };
+  const forget = (w: Worker) => {
+    booted.delete(w.id);
+    synced.delete(w.id);
+    listening.delete(w.id);
+    share();
+  };
+
+  // SCHED_NONE: no round-robin listener in this process, should a worker ever listen by port.
+  cluster.schedulingPolicy = cluster.SCHED_NONE;
   const fork = () => {
     const w = cluster.fork();
-    // A dead worker takes no connection, even before its exit is reported.
-    w.on('disconnect', () => handOff.gone(w));
-    w.on('exit', () => handOff.gone(w));
+    w.on('disconnect', () => forget(w));
     w.on('error', (err: Error) => log.warn('Ingress worker channel error', { err: err.message }));
     w.on('message', (m: SupervisorMsg) => {
-      if (m.type === 'skiff-ingress-accepting') handOff.accepting(w);
+      if (m.type === 'skiff-ingress-booted') booted.add(w.id);
       else if (m.type === 'skiff-ingress-ready') {
+        booted.add(w.id);
         synced.add(w.id);
-        handOff.synced(w);
-      } else if (m.type === 'skiff-ingress-conn-ack') handOff.acked(w, m.id);
-      else if (m.type === 'skiff-ingress-stats') pending.get(m.id)?.(m.snapshot);
+      } else if (m.type === 'skiff-ingress-stats') pending.get(m.id)?.(m.snapshot);
+      share();
     });
   };
-  /**
-   * Forks a replacement once the promoted standby has caught up (no connection queued or
-   * unacknowledged for calmMs, at most maxDeferMs): a node process booting takes a second of CPU,
-   * and on a loaded machine that second went to the very moment the standby, its code still cold,
-   * took over every client's reconnection (the stall of issue #8). With no worker serving, at once.
-   */
-  const forkWhenCalm = () => {
-    const since = realClock.now();
-    let calmSince = since;
-    const check = () => {
-      if (stopping) return;
-      const c = handOff.counters();
-      const now = realClock.now();
-      if (c.queued > 0 || c.unacked > 0) calmSince = now;
-      if (c.serving === 0 || now - calmSince >= calmMs || now - since >= maxDeferMs) fork();
-      else realClock.setTimeout(check, 100);
-    };
-    check();
-  };
-  // Fork first: the workers load their code while this process binds the ports. One more than
-  // asked stands by (synced, idle): a worker that dies is replaced by it with no pause.
-  for (let i = 0; i < opts.workers + 1; i++) fork();
+  // Fork first: the workers load their code while this process binds the ports.
+  for (let i = 0; i < opts.workers; i++) fork();
 
-  const { servers } = await bindAll({
-    make: () => net.createServer({ pauseOnConnect: true }, (socket) => handOff.offer(socket)),
+  const { bound: all } = await bindAll<ServerHandle>({
+    bind: bindServerHandle,
+    portOf: handlePort,
     port: opts.httpPort,
     fallbackPort: opts.fallbackPort,
     addresses: await opts.bindAddresses(),
     log,
     stopping: () => stopping,
+    onLateBind: (h) => {
+      handles.push(h);
+      for (const w of live()) if (listening.has(w.id)) send(w, h);
+    },
   });
+  handles.push(...all);
+  bound = true;
+  share();
 
   /** One worker's snapshot, or undefined when it does not answer within a second. */
   const ask = (w: Worker): Promise<StatsSnapshot | undefined> =>
@@ -117,8 +138,6 @@ export async function runSupervisor(opts: SupervisorOptions): Promise<void> {
         pending.delete(id);
         resolve(s);
       });
-      // With a callback, a send to a worker that just died fails here rather than as an
-      // 'error' event (which, unhandled, would take this process and the port down).
       w.send({ type: 'skiff-ingress-stats?', id } satisfies SupervisorMsg, undefined, {}, (err) => {
         if (!err) return;
         t.cancel();
@@ -132,22 +151,30 @@ export async function runSupervisor(opts: SupervisorOptions): Promise<void> {
   const status = createStatusServer({
     healthy: () => synced.size > 0,
     stats: async () => {
-      const live = Object.values(cluster.workers ?? {}).filter((w): w is Worker => !!w);
+      const all = Object.values(cluster.workers ?? {}).filter((w): w is Worker => !!w);
       const snaps = await Promise.all(
-        live.map(async (w) => {
+        all.map(async (w) => {
           const s = w.isConnected() ? ((await ask(w)) ?? last.get(w.id)) : last.get(w.id);
           if (s) last.set(w.id, s);
           return s;
         }),
       );
       const report = mergeStats([gone, ...snaps.filter((s): s is StatsSnapshot => !!s)]);
-      return { ...report, supervisor: { ...handOff.counters(), restarts } };
+      return {
+        ...report,
+        supervisor: {
+          workers: live().length,
+          listening: listening.size,
+          synced: synced.size,
+          restarts,
+        },
+      };
     },
   });
   await listenOn(status, opts.statusPort, opts.statusAddress);
 
   cluster.on('exit', (w, code, signal) => {
-    synced.delete(w.id);
+    forget(w);
     const s = last.get(w.id);
     if (s) {
       const sum = mergeStats([gone, s]);
@@ -160,22 +187,29 @@ export async function runSupervisor(opts: SupervisorOptions): Promise<void> {
     if (stopping) return;
     restarts++;
     log.warn('Ingress worker exited, starting another', { pid: w.process.pid, code, signal });
-    forkWhenCalm();
+    if (listening.size === 0) fork();
+    else realClock.setTimeout(() => stopping || fork(), replaceDelayMs);
   });
   await new Promise<void>((resolve) => {
     const stop = () => {
+      if (stopping) return;
       stopping = true;
       status.close();
-      for (const server of servers) server.close();
-      handOff.close();
       for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGTERM');
       const check = () => {
-        if (Object.keys(cluster.workers ?? {}).length === 0) resolve();
+        if (Object.keys(cluster.workers ?? {}).length > 0) return;
+        for (const h of handles) h.close();
+        resolve();
       };
       cluster.on('exit', check);
       check();
     };
-    process.once('SIGTERM', stop);
-    process.once('SIGINT', stop);
+    if (opts.signal) {
+      if (opts.signal.aborted) stop();
+      else opts.signal.addEventListener('abort', stop, { once: true });
+    } else {
+      process.once('SIGTERM', stop);
+      process.once('SIGINT', stop);
+    }
   });
 }
