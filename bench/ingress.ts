@@ -22,6 +22,7 @@ import { promisify } from 'node:util';
 import { Command } from 'commander';
 import type { Ingress } from 'kubernetes-types/networking/v1.js';
 import { EndpointPicker } from '../src/api/endpoint-picker.js';
+import { acceptBacklog, bindServerHandle, type ServerHandle } from '../src/ingress/listen.js';
 import { IngressProxy } from '../src/ingress/proxy.js';
 import { RouteTable } from '../src/ingress/routes.js';
 import { realClock } from '../src/lib/clock.js';
@@ -66,10 +67,14 @@ interface ServeConfig {
   accessLog: string;
 }
 
-/** Child mode: the ClusterIP listener and the ingress data path, as in `skiff up` and the add-on. */
+/**
+ * Child mode: the ClusterIP listener and the ingress data path, as in `skiff up` and the add-on.
+ * `handle`: listen on this socket bound by the primary (an add-on worker), else on the port.
+ */
 async function serve(
   cfg: ServeConfig,
   parts: { clusterIP: boolean; ingress: boolean },
+  handle?: ServerHandle,
 ): Promise<void> {
   const eps = cfg.pods.map((port) => ({
     ip: '127.0.0.1',
@@ -119,7 +124,11 @@ async function serve(
   });
   const server = http.createServer({ keepAliveTimeout: 75_000 });
   proxy.attach(server);
-  await new Promise<void>((r) => server.listen(cfg.ingressPort, '127.0.0.1', r));
+  await new Promise<void>((r) =>
+    handle
+      ? server.listen(handle, acceptBacklog, r)
+      : server.listen({ port: cfg.ingressPort, host: '127.0.0.1', backlog: acceptBacklog }, r),
+  );
   if (cluster.isWorker) process.send?.('ready');
   else process.stdout.write('ready\n');
 }
@@ -263,15 +272,30 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 async function main(): Promise<void> {
   if (opts.serve) {
     const cfg = JSON.parse(opts.serve) as ServeConfig;
-    // The ingress runs as many workers as the add-on (one per two cores); INGRESS_WORKERS overrides.
+    // The ingress runs as the add-on does (src/ingress/supervisor.ts): this process binds the
+    // port and never accepts; each of its workers (as many as the add-on's default, at least two)
+    // listens on that socket and accepts itself. INGRESS_WORKERS overrides; 0: one process.
     const workers = Number(
-      process.env['INGRESS_WORKERS'] ?? Math.max(1, Math.floor(availableParallelism() / 2)),
+      process.env['INGRESS_WORKERS'] ?? Math.max(2, Math.floor(availableParallelism() / 2)),
     );
-    if (cluster.isPrimary && workers > 1) {
+    if (cluster.isWorker) {
+      process.once(
+        'message',
+        (_m, h) =>
+          void serve(cfg, { clusterIP: false, ingress: true }, h as unknown as ServerHandle),
+      );
+      process.send?.('booted');
+      return;
+    }
+    if (workers > 0) {
       // The ClusterIP listener stays in this one process, as in `skiff up`.
       await serve(cfg, { clusterIP: true, ingress: false });
+      const handle = await bindServerHandle(cfg.ingressPort, '127.0.0.1');
       const ws = Array.from({ length: workers }, () => cluster.fork());
-      await Promise.all(ws.map((w) => new Promise((r) => w.once('message', r))));
+      for (const w of ws) w.once('message', () => w.send('listen', handle as never));
+      await Promise.all(
+        ws.map((w) => new Promise((r) => w.on('message', (m) => m === 'ready' && r(m)))),
+      );
       process.stdout.write('ready\n');
       process.once('SIGTERM', () => {
         for (const w of ws) w.process.kill('SIGTERM');
@@ -279,7 +303,7 @@ async function main(): Promise<void> {
       });
       return;
     }
-    await serve(cfg, { clusterIP: cluster.isPrimary, ingress: true });
+    await serve(cfg, { clusterIP: true, ingress: true });
     return;
   }
   const children: ChildProcess[] = [];
