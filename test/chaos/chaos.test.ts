@@ -50,9 +50,8 @@ test('chaos under load: no failed request outside the ingress outage, replicas r
   const fiveXX = Object.entries(outside.statusCodes)
     .filter(([code]) => code.startsWith('5'))
     .reduce((n, [, v]) => n + v, 0);
-  // Strict since the supervisor takes back a dead worker's unacknowledged connections on 'exit'
-  // (they used to hang open unserved: the stall of issue #8) and survives a /stats poll racing
-  // the death. 5 runs in a row, loaded machine: 0 outside; inside 0-13 resets, 3-19 retried.
+  // Every ingress worker accepts from the port the supervisor holds, so a worker's death leaves
+  // the others serving and its clients' reconnections go straight to them (no hand-off queue).
   assert.equal(
     transport,
     0,

@@ -27,8 +27,9 @@ export interface ChaosOptions {
   killIngressAtMs?: number;
   /**
    * Which ingress process the kill hits: 'controller' (default), a worker running the controller
-   * and proxy, which the add-on's supervisor replaces while it holds the port; or 'main', the
-   * pod's main process that holds the listening socket (the container restarts).
+   * and proxy, which the add-on's supervisor replaces while the others serve and it holds the
+   * port; or 'main', the pod's main process that holds the listening socket (the container
+   * restarts).
    */
   ingressKillTarget?: 'controller' | 'main';
   /** Per-request timeout in ms (default 10 s: the shared machine is slow, a timeout is a failure). */
@@ -61,9 +62,9 @@ export interface ChaosResult {
 }
 
 /**
- * The ingress worker serving the load: the one holding the most established connections on the
- * ingress port (`ss -p`); the standby holds none, and killing it would test nothing. Falls back to
- * the oldest worker when ss shows none.
+ * The ingress worker serving most of the load: the one holding the most established connections
+ * on the ingress port (`ss -p`; every worker accepts from the port, not always evenly), so the kill
+ * drops the most client connections. Falls back to the oldest worker when ss shows none.
  */
 export async function servingWorkerPid(
   c: ChaosCluster,
@@ -286,7 +287,7 @@ export function chaosFigures(r: ChaosResult): Figure[] {
       note:
         r.ingressKillTarget === 'main'
           ? 'the process holding port 80 died: connections refused until the container restarts'
-          : 'a controller worker died: its in-flight requests are lost, new ones wait for its replacement',
+          : 'a controller worker died: its in-flight requests are lost, new ones go to the other workers',
     },
     {
       figure: `ingress-kill outage (${r.ingressKillTarget})`,
