@@ -8,13 +8,20 @@ import { realClock } from '../../../src/lib/clock.js';
 import { run } from '../../integration/harness.js';
 import {
   type ChaosCluster,
+  hostProcesses,
   ingressControllerPid,
   ingressWorkerPids,
   isPodReady,
   seedPods,
   seedReplicas,
 } from './cluster.js';
-import { failureTimeline, type LoadSummary, PacedLoad, summarizeSamples } from './paced-load.js';
+import {
+  failureTimeline,
+  type LoadSummary,
+  latencyTimeline,
+  PacedLoad,
+  summarizeSamples,
+} from './paced-load.js';
 
 /** Options of runChaos. */
 export interface ChaosOptions {
@@ -83,6 +90,25 @@ export async function servingWorkerPid(
   }
   const busiest = Object.entries(connections).sort((a, b) => b[1] - a[1])[0];
   return { pid: busiest ? Number(busiest[0]) : workers[0], connections };
+}
+
+/**
+ * The ingress add-on's /stats (found by its --status-port flag), as a log line: data-path events
+ * and the supervisor's workers; undefined when it cannot be read.
+ */
+export async function ingressStatsLine(c: ChaosCluster): Promise<string | undefined> {
+  const pid = ingressControllerPid(c);
+  const flag = hostProcesses()
+    .find((p) => p.pid === pid)
+    ?.argv.find((a) => a.startsWith('--status-port='));
+  if (!flag) return undefined;
+  try {
+    const res = await fetch(`http://127.0.0.1:${flag.split('=')[1]}/stats`);
+    const s = (await res.json()) as { events?: unknown; status?: unknown; supervisor?: unknown };
+    return `events ${JSON.stringify(s.events)}, status ${JSON.stringify(s.status)}, supervisor ${JSON.stringify(s.supervisor)}`;
+  } catch (err) {
+    return `unreadable: ${String(err)}`;
+  }
 }
 
 const pick = <T>(xs: readonly T[]): T | undefined => xs[Math.floor(Math.random() * xs.length)];
@@ -191,15 +217,35 @@ export async function runChaos(c: ChaosCluster, opts: ChaosOptions): Promise<Cha
               ? `; client connections per worker ${JSON.stringify(serving.connections)}`
               : ''),
         );
+        // How the client connections spread over the workers afterwards (the replacement's share).
+        if (serving)
+          for (const after of [1000, 3000, 6000, 10_000])
+            track(
+              realClock.sleep(after).then(async () => {
+                const { connections } = await servingWorkerPid(c);
+                log(
+                  `+${after / 1000} s after the kill: connections per worker ${JSON.stringify(connections)}`,
+                );
+              }),
+            );
       } else log(`ingress ${killTarget} process not found`);
       if (!pid) ingressKilledAt = Number.NaN;
     }
     await realClock.sleep(Math.max(1, Math.min(nextKill, nextDelete) - load.elapsed()));
   }
   const summary = await load.stop();
+  log(`ingress /stats: ${(await ingressStatsLine(c)) ?? 'status port not found'}`);
   await Promise.allSettled([...pending]);
   appKills.meanExecMs = execMsTotal / Math.max(1, appKills.done + appKills.failed);
   for (const line of failureTimeline(load.samples)) log(`failures at ${line}`);
+  if (ingressKilledAt !== undefined && !Number.isNaN(ingressKilledAt)) {
+    for (const line of latencyTimeline(
+      load.samples,
+      ingressKilledAt - 2000,
+      ingressKilledAt + 20_000,
+    ))
+      log(`around the ingress kill: ${line}`);
+  }
 
   // The outage: from the kill until a request sent after it was answered successfully. Requests
   // in flight at any time in that window belong to it, so one sent just before the kill and cut
