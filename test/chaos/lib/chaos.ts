@@ -55,7 +55,8 @@ export interface ChaosResult {
   outsideIngressOutage: LoadSummary;
   /**
    * The ingress controller outage: from the kill until the first successful answer to a request
-   * sent after it arrived (a held port makes requests wait rather than fail; this is the stall).
+   * sent after it (and after the port's last refusal) arrived (a held port makes requests wait
+   * rather than fail; this is the stall).
    */
   ingressOutageMs: number | undefined;
   /** Requests in flight at any time during the outage that failed (sent before it included). */
@@ -255,8 +256,19 @@ export async function runChaos(c: ChaosCluster, opts: ChaosOptions): Promise<Cha
   let ingressOutageFailed = 0;
   if (ingressKilledAt !== undefined && !Number.isNaN(ingressKilledAt)) {
     const killedAt = ingressKilledAt;
+    // A closed port (refused connections) is outage too, even when some requests still got an
+    // answer meanwhile (a dying main process's workers serve their open connections a moment):
+    // the outage lasts until a request sent after the last refusal of the chain that starts at
+    // the kill (refusals less than a second apart) was answered.
+    let lastRefused = killedAt;
+    for (const s of load.samples
+      .filter((x) => x.kind === 'connect' && x.at >= killedAt)
+      .sort((x, y) => x.at - y.at)) {
+      if (s.at - lastRefused > 1000) break;
+      lastRefused = s.at;
+    }
     const firstOk = load.samples
-      .filter((s) => s.ok && s.at >= killedAt)
+      .filter((s) => s.ok && s.at >= lastRefused)
       .reduce((m, s) => Math.min(m, s.at + s.ms), Number.POSITIVE_INFINITY);
     const end = Number.isFinite(firstOk) ? firstOk : load.elapsed();
     ingressOutageMs = Number.isFinite(firstOk) ? firstOk - killedAt : undefined;
@@ -343,7 +355,7 @@ export function chaosFigures(r: ChaosResult): Figure[] {
       note:
         r.ingressOutageMs === undefined
           ? 'no kill, or never recovered'
-          : 'kill → first successful answer to a request sent after it',
+          : 'kill → first successful answer to a request sent after it and after the last refusal',
     },
     { figure: 'latency p50', value: r.load.latency.p50, unit: 'ms', decimals: 1 },
     { figure: 'latency p99', value: r.load.latency.p99, unit: 'ms', decimals: 1 },
