@@ -32,6 +32,7 @@ def load_shim(path):
     interpreter (tens of milliseconds of CPU, competing with the pods starting meanwhile)."""
     stamp = shim_stamp(path)
     try:
+        sys.dont_write_bytecode = True  # no __pycache__ in Skiff's source tree
         sys.path.insert(0, os.path.dirname(path))
         import shim
         return (shim, stamp)
