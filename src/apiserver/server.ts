@@ -69,6 +69,11 @@ export interface ApiServerOptions {
   pki?: Pki;
   /** Overrides the registry module (tests); default: src/apiserver/registry/index.ts when present. */
   registry?: RegistryModule;
+  /**
+   * How long a client may take to send a request head (Node's headersTimeout, default 60 s);
+   * checked every quarter of it, so a slowloris client is cut within 1.25× this.
+   */
+  headersTimeoutMs?: number;
 }
 
 /** A running (or ready to listen) API server. */
@@ -338,8 +343,15 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     run().catch((err: unknown) => refuse(toStatusError(err)));
   };
 
+  const headersTimeout = opts.headersTimeoutMs ?? 60_000;
+  // Node checks the timeout every 30 s by default, which lets a slow head live up to 90 s.
+  const timeouts = {
+    headersTimeout,
+    connectionsCheckingInterval: Math.max(headersTimeout / 4, 250),
+  };
   const server: http.Server = opts.tls
     ? https.createServer({
+        ...timeouts,
         key: opts.tls.key,
         cert: opts.tls.cert,
         ca: opts.tls.clientCa,
@@ -347,7 +359,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         rejectUnauthorized: false,
         ALPNProtocols: ['http/1.1'],
       })
-    : http.createServer();
+    : http.createServer(timeouts);
   server.on('request', handler);
   server.on('upgrade', upgrade);
   // Watches and logs -f are long-lived: no request timeout; keep idle connections for reuse.
