@@ -4,30 +4,23 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
-import type { Event, Pod } from 'kubernetes-types/core/v1.js';
+import { test } from 'node:test';
+import type { Event } from 'kubernetes-types/core/v1.js';
 import { R } from '../client/resources.js';
 import {
   execWs,
+  firstContainer,
   isReady,
-  startTestNode,
-  type TestNode,
+  needsRoot,
   testPod,
+  useTestNode,
   waitFor,
   waitForPod,
 } from './testing.js';
 
-const skip = process.getuid?.() !== 0 && 'needs root';
-let node: TestNode;
-
-before(async () => {
-  if (!skip) node = await startTestNode();
-});
-after(async () => {
-  if (!skip) await node.close();
-});
-
-const status = (p: Pod) => p.status?.containerStatuses?.[0];
+const skip = needsRoot;
+const node = useTestNode({ skip });
+const status = firstContainer;
 
 async function eventsOf(pod: string): Promise<Event[]> {
   const list = await node.api.client.list<Event>(R.events, { namespace: 'default' });

@@ -4,31 +4,23 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
-import { after, before, test } from 'node:test';
-import type { Pod } from 'kubernetes-types/core/v1.js';
+import { test } from 'node:test';
 import { R } from '../client/resources.js';
 import {
   execWs,
+  firstContainer,
   isReady,
-  startTestNode,
-  type TestNode,
+  needsRoot,
   testPod,
+  useTestNode,
   waitFor,
   waitForPod,
   waitReaped,
 } from './testing.js';
 
-const skip = process.getuid?.() !== 0 && 'needs root';
-let node: TestNode;
-
-before(async () => {
-  if (!skip) node = await startTestNode();
-});
-after(async () => {
-  if (!skip) await node.close();
-});
-
-const status = (p: Pod) => p.status?.containerStatuses?.[0];
+const skip = needsRoot;
+const node = useTestNode({ skip });
+const status = firstContainer;
 const parentOf = (pid: number) =>
   Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ')[1]);
 

@@ -1,28 +1,20 @@
 // Reduced mode, forced (as CI does): no namespaces or cgroups; a pod gets its own loopback IP
 // (127.1.x.y) with PORT/POD_IP in its environment, answers there, and restarts when killed.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import type { Pod } from 'kubernetes-types/core/v1.js';
+import { test } from 'node:test';
 import { R } from '../client/resources.js';
 import {
+  firstContainer,
   isReady,
-  startTestNode,
-  type TestNode,
   testPod,
+  useTestNode,
   waitFor,
   waitForPod,
   waitReaped,
 } from './testing.js';
 
-let node: TestNode;
-before(async () => {
-  node = await startTestNode({ reducedMode: true });
-});
-after(async () => {
-  await node.close();
-});
-
-const status = (p: Pod) => p.status?.containerStatuses?.[0];
+const node = useTestNode({ reducedMode: true });
+const status = firstContainer;
 
 test('a pod in reduced mode serves on its own loopback IP and heals', async () => {
   assert.equal(node.agent.isReduced, true);

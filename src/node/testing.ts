@@ -3,6 +3,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { after, before } from 'node:test';
 import type { Container, Pod, PodSpec } from 'kubernetes-types/core/v1.js';
 import WebSocket from 'ws';
 import { startTestApiServer, type TestApiServer } from '../apiserver/testing.js';
@@ -67,6 +68,36 @@ export async function startTestNode(opts: { reducedMode?: boolean } = {}): Promi
   await node.agent.start(ac.signal);
   return node;
 }
+
+/** Why a test needing real sandboxes is skipped (false when running as root). */
+export const needsRoot: string | false = process.getuid?.() !== 0 && 'needs root';
+
+/**
+ * One test node for the whole test file: started in `before`, closed in `after` (neither when
+ * skip is set). The returned object forwards to the running node, including after restartAgent().
+ */
+export function useTestNode(opts: { reducedMode?: boolean; skip?: string | false } = {}): TestNode {
+  let current: TestNode | undefined;
+  before(async () => {
+    if (!opts.skip) current = await startTestNode({ reducedMode: opts.reducedMode });
+  });
+  after(async () => {
+    await current?.close();
+  });
+  return new Proxy({} as TestNode, {
+    get(_, key) {
+      if (!current)
+        throw new Error('the test node is not started (skipped, or used outside a test)');
+      return Reflect.get(current, key);
+    },
+    set(_, key, value) {
+      return current !== undefined && Reflect.set(current, key, value);
+    },
+  });
+}
+
+/** The first container's status of a pod. */
+export const firstContainer = (p: Pod) => p.status?.containerStatuses?.[0];
 
 /** Polls fn every 20 ms until it returns a value (errors count as "not yet"). */
 export async function waitFor<T>(
