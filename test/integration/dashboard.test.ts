@@ -130,19 +130,7 @@ describe('the dashboard shows the seed walkthrough live', { skip: browserMissing
   test('§3: autoscale and load through the ingress: new replicas, HPA CPU and request rate', {
     timeout: 240_000,
   }, async (t) => {
-    await skiff.kubectlOk(
-      [
-        'wait',
-        'deployment',
-        '-n',
-        'kube-system',
-        'metrics-server',
-        '--for',
-        'condition=Available=True',
-        '--timeout=90s',
-      ],
-      { timeoutMs: 100_000 },
-    );
+    await skiff.kubectlOk([...seedCommands.waitMetricsServer], { timeoutMs: 100_000 });
     await skiff.kubectlOk([...seedCommands.autoscale]);
     await skiff.kubectlOk([...seedCommands.patchRequests]);
     await skiff.kubectlOk(

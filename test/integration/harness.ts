@@ -274,6 +274,16 @@ export const seedCommands = {
   ],
   createService: ['create', 'service', 'clusterip', 'hello-world-flask', '--tcp=5000:5000'],
   createIngress: ['create', 'ingress', 'hello-world-flask', '--rule=/=hello-world-flask:5000'],
+  waitMetricsServer: [
+    'wait',
+    'deployment',
+    '-n',
+    'kube-system',
+    'metrics-server',
+    '--for',
+    'condition=Available=True',
+    '--timeout=90s',
+  ],
   autoscale: [
     'autoscale',
     'deployment',

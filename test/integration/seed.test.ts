@@ -149,19 +149,7 @@ test('§2: exec -- bash in a pod shows its hostname, /app, its own app and only 
 
 test('§3: metrics-server Available, autoscale, the JSON patch rolls out a new ReplicaSet', async () => {
   assert.match(
-    await skiff.kubectlOk(
-      [
-        'wait',
-        'deployment',
-        '-n',
-        'kube-system',
-        'metrics-server',
-        '--for',
-        'condition=Available=True',
-        '--timeout=90s',
-      ],
-      { timeoutMs: 100_000 },
-    ),
+    await skiff.kubectlOk([...seedCommands.waitMetricsServer], { timeoutMs: 100_000 }),
     /deployment.apps\/metrics-server condition met/,
   );
   await skiff.kubectlOk([...seedCommands.autoscale]);
