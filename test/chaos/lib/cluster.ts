@@ -158,28 +158,44 @@ export interface HostProcess {
   argv: string[];
 }
 
-/** Every live (non-zombie) process of the host, read from /proc. */
-export function hostProcesses(): HostProcess[] {
-  const out: HostProcess[] = [];
+/** One /proc/<pid>/stat, split: the fields tests look at. */
+interface ProcStat {
+  pid: number;
+  ppid: number;
+  state: string;
+  comm: string;
+}
+
+/**
+ * Maps every process of the host through fn (undefined drops it). A process that exits between
+ * readdir and the reads is skipped; any other read error is thrown.
+ */
+function mapProcesses<T>(fn: (p: ProcStat) => T | undefined): T[] {
+  const out: T[] = [];
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     try {
       const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      const state = rest[0] ?? '?';
-      if (state === 'Z' || state === 'X') continue;
-      const argv = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0').filter(Boolean);
-      out.push({ pid: Number(name), ppid: Number(rest[1]), state, argv });
+      const close = stat.lastIndexOf(')');
+      const rest = stat.slice(close + 2).split(' ');
+      const comm = stat.slice(stat.indexOf('(') + 1, close);
+      const v = fn({ pid: Number(name), ppid: Number(rest[1]), state: rest[0] ?? '?', comm });
+      if (v !== undefined) out.push(v);
     } catch (err) {
-      // A process that exited between readdir and read is simply gone.
-      if (
-        (err as NodeJS.ErrnoException).code !== 'ENOENT' &&
-        (err as NodeJS.ErrnoException).code !== 'ESRCH'
-      )
-        throw err;
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'ESRCH') throw err;
     }
   }
   return out;
+}
+
+/** Every live (non-zombie) process of the host, read from /proc. */
+export function hostProcesses(): HostProcess[] {
+  return mapProcesses(({ pid, ppid, state }) => {
+    if (state === 'Z' || state === 'X') return undefined;
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+    return { pid, ppid, state, argv };
+  });
 }
 
 /** The ingress controller's primary process of this cluster (found by its --http-port flag). */
@@ -263,30 +279,10 @@ export interface ZombieProcess {
  * reap orphans, so stopped pods can leave zombie shims: the soak counts them apart from live leaks.
  */
 export function hostZombies(): ZombieProcess[] {
-  const out: ZombieProcess[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      const close = stat.lastIndexOf(')');
-      const rest = stat.slice(close + 2).split(' ');
-      if (rest[0] !== 'Z') continue;
-      const cg = readFileSync(`/proc/${name}/cgroup`, 'utf8');
-      const memory = /^\d+:[^:]*\bmemory\b[^:]*:(.*)$/m.exec(cg)?.[1];
-      out.push({
-        pid: Number(name),
-        ppid: Number(rest[1]),
-        comm: stat.slice(stat.indexOf('(') + 1, close),
-        cgroup: memory ?? /^0::(.*)$/m.exec(cg)?.[1] ?? '',
-      });
-    } catch (err) {
-      // A zombie reaped between readdir and read is simply gone.
-      if (
-        (err as NodeJS.ErrnoException).code !== 'ENOENT' &&
-        (err as NodeJS.ErrnoException).code !== 'ESRCH'
-      )
-        throw err;
-    }
-  }
-  return out;
+  return mapProcesses(({ pid, ppid, state, comm }) => {
+    if (state !== 'Z') return undefined;
+    const cg = readFileSync(`/proc/${pid}/cgroup`, 'utf8');
+    const memory = /^\d+:[^:]*\bmemory\b[^:]*:(.*)$/m.exec(cg)?.[1];
+    return { pid, ppid, comm, cgroup: memory ?? /^0::(.*)$/m.exec(cg)?.[1] ?? '' };
+  });
 }
