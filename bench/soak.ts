@@ -29,50 +29,32 @@ try {
 }
 // What the stopped cluster left behind: everything but unreaped zombies should be gone.
 const left = await leftovers(c);
+/** A count of what stopping left behind; anything but zombies must be 0. */
+const leftover = (what: string, value: number, mustBeZero: boolean, note?: string): Figure => ({
+  figure: `after stop: ${what}`,
+  value,
+  unit: '',
+  decimals: 0,
+  ...(mustBeZero ? { target: { op: '<', value: 1 } as const } : {}),
+  ...(note === undefined ? {} : { note }),
+});
 const after: Figure[] = [
-  {
-    figure: 'after stop: network namespaces',
-    value: left.netns,
-    unit: '',
-    decimals: 0,
-    target: { op: '<', value: 1 },
-  },
-  {
-    figure: 'after stop: spare network namespaces',
-    value: left.spareNetns,
-    unit: '',
-    decimals: 0,
-    target: { op: '<', value: 1 },
-  },
-  {
-    figure: 'after stop: bridge links',
-    value: left.links,
-    unit: '',
-    decimals: 0,
-    target: { op: '<', value: 1 },
-  },
-  {
-    figure: 'after stop: pod cgroups',
-    value: left.cgroups,
-    unit: '',
-    decimals: 0,
-    target: { op: '<', value: 1 },
-  },
-  {
-    figure: 'after stop: live processes in cluster cgroups',
-    value: total(left.processes),
-    unit: '',
-    decimals: 0,
-    target: { op: '<', value: 1 },
-    note: JSON.stringify(left.processes),
-  },
-  {
-    figure: 'after stop: zombies in cluster cgroups',
-    value: total(left.zombies),
-    unit: '',
-    decimals: 0,
-    note: `${JSON.stringify(left.zombies)} (unreaped by PID 1; not live)`,
-  },
+  leftover('network namespaces', left.netns, true),
+  leftover('spare network namespaces', left.spareNetns, true),
+  leftover('bridge links', left.links, true),
+  leftover('pod cgroups', left.cgroups, true),
+  leftover(
+    'live processes in cluster cgroups',
+    total(left.processes),
+    true,
+    JSON.stringify(left.processes),
+  ),
+  leftover(
+    'zombies in cluster cgroups',
+    total(left.zombies),
+    false,
+    `${JSON.stringify(left.zombies)} (unreaped by PID 1; not live)`,
+  ),
 ];
 const figures = [...soakFigures(result), ...after];
 process.stdout.write(
