@@ -26,6 +26,10 @@ export interface ResolvedImage {
   env: Array<{ name: string; value: string }>;
   /** Ports the image exposes (informational). */
   ports: number[];
+  /** Unpacked layer directories, bottom-most first: the pod's root is an overlay of these. */
+  layers?: string[];
+  /** The image config's User ("uid", "uid:gid", "name", "name:group"); resolved in the rootfs. */
+  user?: string;
 }
 
 /** Thrown when a reference does not resolve: the node agent reports ErrImagePull with its message. */
