@@ -1,5 +1,6 @@
 // Lifecycle hooks with real sandboxes (root only): postStart runs before the container counts as
-// running, a failing postStart is reported and restarts the container, preStop runs at deletion.
+// running, a failing postStart is reported and restarts the container, preStop runs at deletion;
+// init containers run in order before the app, and a failed one fails a restartPolicy Never pod.
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -91,4 +92,49 @@ test('preStop runs before SIGTERM when the pod is deleted', { skip }, async () =
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('init containers run one at a time, in order, before the app container', {
+  skip,
+}, async () => {
+  // Each init container appends to an emptyDir the app then serves from: the order is the proof.
+  const step = (name: string) => ({
+    name,
+    image: 'busybox',
+    command: ['sh', '-c', `echo ${name} >> /work/order`],
+    volumeMounts: [{ name: 'work', mountPath: '/work' }],
+  });
+  await node.api.client.create(
+    R.pods,
+    testPod(
+      'inits',
+      { volumeMounts: [{ name: 'work', mountPath: '/work' }] },
+      { initContainers: [step('one'), step('two')], volumes: [{ name: 'work', emptyDir: {} }] },
+    ),
+  );
+  const p = await waitForPod(node, 'inits', isReady);
+  assert.deepEqual(
+    p.status?.initContainerStatuses?.map((s) => s.state?.terminated?.reason),
+    ['Completed', 'Completed'],
+  );
+  assert.equal(p.status?.conditions?.find((c) => c.type === 'Initialized')?.status, 'True');
+  const r = await execWs(node.agent, 'inits', ['cat', '/work/order']);
+  assert.equal(r.stdout, 'one\ntwo\n');
+});
+
+test('a failing init container fails the pod under restartPolicy Never', { skip }, async () => {
+  await node.api.client.create(
+    R.pods,
+    testPod(
+      'badinit',
+      {},
+      {
+        restartPolicy: 'Never',
+        initContainers: [{ name: 'fail', image: 'busybox', command: ['sh', '-c', 'exit 3'] }],
+      },
+    ),
+  );
+  const p = await waitForPod(node, 'badinit', (x) => x.status?.phase === 'Failed');
+  assert.equal(p.status?.initContainerStatuses?.[0]?.state?.terminated?.exitCode, 3);
+  assert.equal(status(p)?.state?.waiting?.reason, 'PodInitializing');
 });

@@ -1,20 +1,21 @@
-// The node agent (kubelet): registers the Node, heartbeats its Lease, runs one PodWorker per pod
-// bound to this node, adopts pods left running by a previous run and serves logs/exec/stats.
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statfsSync } from 'node:fs';
+// The node agent (kubelet): dispatches the pods bound to this node to one PodWorker each, adopts
+// pods left running by a previous run, serves logs/exec/stats; the Node and its Lease are
+// node-status.ts.
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Node, Pod, Service } from 'kubernetes-types/core/v1.js';
+import type { Pod, Service } from 'kubernetes-types/core/v1.js';
 import { EventRecorder } from '../client/events.js';
 import { Informer } from '../client/informer.js';
 import { R } from '../client/resources.js';
-import { isAlreadyExists, isNotFound, type KubeClient } from '../client/rest.js';
+import type { KubeClient } from '../client/rest.js';
 import { LocalImageStore } from '../images/local.js';
 import { type Clock, realClock } from '../lib/clock.js';
-import { errorMessage } from '../lib/errors.js';
 import type { Component } from '../lib/lifecycle.js';
 import { createLogger, type Logger } from '../lib/log.js';
 import { CgroupManager, detectCgroupVersion } from './cgroups/cgroups.js';
 import { PodNetwork } from './network/pod-network.js';
+import { registerNode, renewLease, startHeartbeat } from './node-status.js';
 import type { NodeContext } from './pod-context.js';
 import { PodWorker } from './pod-worker.js';
 import { SandboxPool } from './sandbox/pool.js';
@@ -52,15 +53,6 @@ export interface NodeAgent extends Component {
   readonly isReduced: boolean;
   /** Port the kubelet server listens on (after start). */
   readonly port: number;
-}
-
-function osImage(): string {
-  try {
-    const m = /^PRETTY_NAME="?([^"\n]*)"?/m.exec(readFileSync('/etc/os-release', 'utf8'));
-    return m?.[1] ?? 'Linux';
-  } catch {
-    return 'Linux';
-  }
 }
 
 /** True when this process can build sandboxes (root on Linux with cgroups). */
@@ -124,122 +116,6 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
     caCert: opts.caCert,
     services: () => services,
     nodeCapacity: { cpu: os.cpus().length, memory: os.totalmem() },
-  };
-
-  const nodeObject = (): Node => {
-    let storage = 0;
-    try {
-      const s = statfsSync(existsSync(opts.dataDir) ? opts.dataDir : '/');
-      storage = s.blocks * s.bsize;
-    } catch {
-      storage = 0;
-    }
-    const capacity = {
-      cpu: String(os.cpus().length),
-      memory: `${Math.floor(os.totalmem() / 1024)}Ki`,
-      pods: '110',
-      'ephemeral-storage': `${Math.floor(storage / 1024)}Ki`,
-    };
-    const now = new Date(clock.now()).toISOString().replace(/\.\d+Z$/, 'Z');
-    const cond = (type: string, status: string, reason: string, message: string) => ({
-      type,
-      status,
-      reason,
-      message,
-      lastHeartbeatTime: now,
-      lastTransitionTime: now,
-    });
-    return {
-      apiVersion: 'v1',
-      kind: 'Node',
-      metadata: {
-        name: opts.nodeName,
-        labels: {
-          'kubernetes.io/hostname': opts.nodeName,
-          'kubernetes.io/os': 'linux',
-          'kubernetes.io/arch': process.arch === 'x64' ? 'amd64' : process.arch,
-          'beta.kubernetes.io/os': 'linux',
-          'beta.kubernetes.io/arch': process.arch === 'x64' ? 'amd64' : process.arch,
-          'node-role.kubernetes.io/control-plane': '',
-        },
-      },
-      spec: { podCIDR: network.podCIDR, podCIDRs: [network.podCIDR] },
-      status: {
-        capacity,
-        allocatable: capacity,
-        conditions: [
-          cond(
-            'MemoryPressure',
-            'False',
-            'KubeletHasSufficientMemory',
-            'kubelet has sufficient memory available',
-          ),
-          cond('DiskPressure', 'False', 'KubeletHasNoDiskPressure', 'kubelet has no disk pressure'),
-          cond(
-            'PIDPressure',
-            'False',
-            'KubeletHasSufficientPID',
-            'kubelet has sufficient PID available',
-          ),
-          cond('Ready', 'True', 'KubeletReady', 'kubelet is posting ready status'),
-        ],
-        addresses: [
-          { type: 'InternalIP', address: hostIP },
-          { type: 'Hostname', address: opts.nodeName },
-        ],
-        daemonEndpoints: { kubeletEndpoint: { Port: port } },
-        nodeInfo: {
-          machineID: '',
-          systemUUID: '',
-          bootID: '',
-          kernelVersion: os.release(),
-          osImage: osImage(),
-          containerRuntimeVersion: 'skiff://0.1.0',
-          kubeletVersion: 'v1.32.0',
-          kubeProxyVersion: 'v1.32.0',
-          operatingSystem: 'linux',
-          architecture: process.arch === 'x64' ? 'amd64' : process.arch,
-        },
-      },
-    };
-  };
-
-  const registerNode = async () => {
-    const node = nodeObject();
-    try {
-      await opts.client.create(R.nodes, node);
-    } catch (err) {
-      if (!isAlreadyExists(err)) throw err;
-    }
-    await opts.client.patch(
-      R.nodes,
-      undefined,
-      opts.nodeName,
-      { status: node.status },
-      { type: 'merge', subresource: 'status' },
-    );
-  };
-
-  const renewLease = async () => {
-    const now = new Date(clock.now()).toISOString().replace('Z', '000Z');
-    const lease = {
-      apiVersion: 'coordination.k8s.io/v1',
-      kind: 'Lease',
-      metadata: { name: opts.nodeName, namespace: 'kube-node-lease' },
-      spec: { holderIdentity: opts.nodeName, leaseDurationSeconds: 40, renewTime: now },
-    };
-    try {
-      await opts.client.patch(
-        R.leases,
-        'kube-node-lease',
-        opts.nodeName,
-        { spec: lease.spec },
-        { type: 'merge' },
-      );
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-      await opts.client.create(R.leases, lease);
-    }
   };
 
   const onPod = (pod: Pod) => {
@@ -322,18 +198,18 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
       });
       port = server.port;
       stopServer = server.close;
-      await registerNode();
-      await renewLease();
-      const beat = async () => {
-        if (signal.aborted) return;
-        try {
-          await renewLease();
-        } catch (err) {
-          log.warn('lease renewal failed', { err: errorMessage(err) });
-        }
-        clock.setTimeout(() => void beat(), 10_000);
+      const nodeStatus = {
+        client: opts.client,
+        clock,
+        nodeName: opts.nodeName,
+        dataDir: opts.dataDir,
+        podCIDR: network.podCIDR,
+        hostIP,
+        port: () => port,
       };
-      clock.setTimeout(() => void beat(), 10_000);
+      await registerNode(nodeStatus);
+      await renewLease(nodeStatus);
+      startHeartbeat({ ...nodeStatus, log, signal });
       const svcInformer = new Informer<Service>({
         client: opts.client,
         resource: R.services,

@@ -1,22 +1,30 @@
 // One worker per pod bound to this node (pkg/kubelet/pod_workers.go + kuberuntime_manager.go
-// SyncPod): sandbox, init containers in order, containers, status, graceful termination. The
-// per-container lifecycle is lifecycle/container.ts; the mounts are lifecycle/pod-setup.ts.
+// SyncPod): images, then a plan (lifecycle/plan.ts computePodActions) from what is observed,
+// carried out (sandbox, init containers in order, containers, kills), status, graceful
+// termination. One container is lifecycle/container.ts; the mounts are lifecycle/pod-setup.ts.
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { Container, Pod, PodStatus } from 'kubernetes-types/core/v1.js';
 import { R } from '../client/resources.js';
-import type { KObject } from '../client/rest.js';
 import { type ResolvedImage, resolveImage } from '../images/catalog.js';
 import { errorMessage } from '../lib/errors.js';
+import { cgroupResources } from './cgroups/cgroups.js';
 import { backOff } from './lifecycle/backoff.js';
-import { type ContainerHost, ContainerRunner, rfc3339 } from './lifecycle/container.js';
+import {
+  ContainerRunner,
+  gracePeriodMs,
+  type PodHandle,
+  podEvent,
+  rfc3339,
+} from './lifecycle/container.js';
+import { computePodActions, type PodActions } from './lifecycle/plan.js';
 import { podMounts } from './lifecycle/pod-setup.js';
+import { StartProfile } from './lifecycle/profile.js';
 import { StatusWriter } from './lifecycle/status-writer.js';
 import type { NodeContext } from './pod-context.js';
-import { cgroupResources } from './pod-spec.js';
+import { computePodStatus } from './pod-status.js';
 import type { ShimContainer } from './runtime/shim-client.js';
 import { attachSandbox, type Sandbox } from './sandbox/sandbox.js';
-import { computePodStatus } from './status.js';
 
 export type { NodeContext } from './pod-context.js';
 
@@ -30,16 +38,16 @@ export class PodWorker {
   #ctx: NodeContext;
   #init: ContainerRunner[];
   #containers: ContainerRunner[];
-  #initDone = false;
   #startTime?: string;
   #status: StatusWriter;
+  #profile: StartProfile;
   #terminating?: Promise<void>;
   #stopped = false;
-  #terminal?: 'Succeeded' | 'Failed';
-  #reason?: string;
+  // The sandbox is being made (or adopted): the plan waits for it.
+  #isPreparing = false;
+  // Every image resolved: the plan may run.
+  #hasImages = false;
   #message?: string;
-  #t0 = 0;
-  #phase: 'start' | 'restart' = 'start';
 
   constructor(opts: { ctx: NodeContext; pod: Pod }) {
     this.#ctx = opts.ctx;
@@ -47,17 +55,17 @@ export class PodWorker {
     this.uid = opts.pod.metadata?.uid ?? '';
     const m = opts.pod.metadata;
     this.podDir = path.join(opts.ctx.podsDir, `${m?.namespace}_${m?.name}_${this.uid}`);
-    const host = this.#host();
+    this.#profile = new StartProfile({ log: opts.ctx.log, key: this.#key });
+    const host = this.#handle();
     const mk = (spec: Container, isInit: boolean) => new ContainerRunner({ host, spec, isInit });
     this.#init = (opts.pod.spec?.initContainers ?? []).map((c) => mk(c, true));
     this.#containers = (opts.pod.spec?.containers ?? []).map((c) => mk(c, false));
-    if (!this.#init.length) this.#initDone = true;
     this.#status = new StatusWriter({
       ctx: opts.ctx,
       compute: () => this.currentStatus(),
       target: () => this.pod,
       written: (updated, ready) => {
-        this.#mark(`status written Ready=${ready}`);
+        this.#profile.mark(`status written Ready=${ready}`);
         if (ready === 'True') opts.ctx.shims.fill();
         if (updated.metadata?.uid === this.uid) this.pod = { ...this.pod, status: updated.status };
       },
@@ -65,14 +73,14 @@ export class PodWorker {
   }
 
   // The worker as its containers see it (keeps the worker's own state private).
-  #host(): ContainerHost {
+  #handle(): PodHandle {
     const w = this;
     return {
       ctx: this.#ctx,
+      uid: this.uid,
       get pod() {
         return w.pod;
       },
-      uid: this.uid,
       get podIP() {
         return w.podIP;
       },
@@ -80,22 +88,17 @@ export class PodWorker {
         return w.sandbox;
       },
       get isStopping() {
-        return w.#stopped || w.#terminating !== undefined;
+        return w.#isStopping;
       },
-      event: (type, reason, message) => this.#event(type, reason, message),
-      queueStatus: () => this.#status.queue(),
-      mark: (step) => this.#mark(step),
-      markRestart: () => {
-        this.#phase = 'restart';
-        this.#t0 = performance.now();
+      get profile() {
+        return w.#profile;
       },
-      execCapture: (name, argv, timeoutMs) => this.execCapture(name, argv, timeoutMs),
-      initSucceeded: () => void this.#runInit(),
-      podFailed: () => {
-        this.#terminal = 'Failed';
-      },
-      grace: () => this.#grace(),
+      changed: () => this.#sync(),
     };
+  }
+
+  get #isStopping(): boolean {
+    return this.#stopped || this.#terminating !== undefined;
   }
 
   get #all(): ContainerRunner[] {
@@ -107,7 +110,7 @@ export class PodWorker {
   }
 
   #event(type: 'Normal' | 'Warning', reason: string, message: string): void {
-    this.#ctx.events.event(this.pod as KObject, type, reason, message);
+    podEvent(this.#handle(), type, reason, message);
   }
 
   get #key(): string {
@@ -150,19 +153,9 @@ export class PodWorker {
     }
   }
 
-  // Start-up profile: one debug record per step with the milliseconds since the worker started.
-  #mark(step: string): void {
-    this.#ctx.log.debug('pod start step', {
-      key: this.#key,
-      step: `${this.#phase}: ${step}`,
-      ms: Math.round((performance.now() - this.#t0) * 10) / 10,
-    });
-  }
-
   async #start(): Promise<void> {
     const ctx = this.#ctx;
     const pod = this.pod;
-    this.#t0 = performance.now();
     // Images first: an unknown image keeps the pod Pending with ErrImagePull.
     let missing = false;
     for (const c of this.#all) {
@@ -185,18 +178,74 @@ export class PodWorker {
       this.#scheduleImageRetry(10_000);
       return;
     }
-    this.#mark('images');
-    const hostNetwork = pod.spec?.hostNetwork === true;
+    this.#profile.mark('images');
+    this.#hasImages = true;
     mkdirSync(this.podDir, { recursive: true });
     this.#startTime = pod.status?.startTime ?? rfc3339(ctx.clock.now());
     const adopted = await attachSandbox(this.podDir);
     if (adopted) {
-      const net = hostNetwork ? { ip: ctx.hostIP } : await ctx.network.setup(this.uid);
-      this.podIP = net.ip;
-      this.sandbox = adopted;
-      await this.#adopt();
+      this.#isPreparing = true;
+      try {
+        const net = pod.spec?.hostNetwork ? { ip: ctx.hostIP } : await ctx.network.setup(this.uid);
+        this.podIP = net.ip;
+        this.sandbox = adopted;
+        await this.#adopt(adopted);
+      } finally {
+        this.#isPreparing = false;
+      }
+    }
+    this.#sync();
+  }
+
+  /**
+   * Plans and carries out the plan (SyncPod): called whenever something observed changed. Starts
+   * and kills are set off, not awaited: each container is busy until its start is done, so a
+   * plan made meanwhile leaves it alone.
+   */
+  #sync(): void {
+    if (this.#stopped) return;
+    this.#status.queue();
+    const plan = this.#computePlan();
+    if (plan.killPod) {
+      this.#terminating ??= this.terminate();
       return;
     }
+    if (this.#terminating || this.#isPreparing || !this.#hasImages) return;
+    for (const name of plan.containersToKill) void this.#find(name)?.kill(gracePeriodMs(this.pod));
+    if (plan.createSandbox) {
+      this.#isPreparing = true;
+      void this.#createSandbox().then(
+        () => {
+          this.#isPreparing = false;
+          this.#sync();
+        },
+        (err: unknown) => {
+          this.#isPreparing = false;
+          this.#ctx.log.warn('pod start failed', { key: this.#key, err });
+          this.#message = errorMessage(err);
+          this.#status.queue();
+        },
+      );
+      return;
+    }
+    if (plan.nextInit) this.#find(plan.nextInit)?.start();
+    for (const name of plan.containersToStart) this.#find(name)?.start();
+  }
+
+  #computePlan(): PodActions {
+    return computePodActions({
+      pod: this.pod,
+      hasSandbox: this.sandbox !== undefined,
+      init: this.#init.map((c) => c.observe()),
+      containers: this.#containers.map((c) => c.observe()),
+    });
+  }
+
+  // The sandbox: pod IP, network, volumes and /etc files, cgroups, and the shim that builds it.
+  async #createSandbox(): Promise<void> {
+    const ctx = this.#ctx;
+    const pod = this.pod;
+    const hostNetwork = pod.spec?.hostNetwork === true;
     // The shim is a warm spare (or starts now, overlapping the network and volume set-up); the
     // pod IP is allocated first because /etc/hosts and the downward API need it.
     const pending = ctx.shims.take();
@@ -211,7 +260,7 @@ export class PodWorker {
           ? { ip: ctx.hostIP }
           : (fromSpare ??
             ctx.network.setup(this.uid, { configureInside: ctx.isolated }).then((n) => {
-              this.#mark('network');
+              this.#profile.mark('network');
               return n;
             })),
         podMounts({
@@ -223,7 +272,7 @@ export class PodWorker {
           containers: this.#all,
         }),
       ]);
-      this.#mark('network+volumes');
+      this.#profile.mark('network+volumes');
       // The shim builds the sandbox while the cgroups are made and the token arrives.
       const made = pending.configure({
         podDir: this.podDir,
@@ -250,67 +299,34 @@ export class PodWorker {
       if (fromSpare && spare && existsSync(spare.netnsPath)) void ctx.shims.discardNetns(spare);
       throw err;
     }
-    this.#mark('sandbox');
-    this.#watchSandbox();
-    // ContainerCreating (with the pod IP) is written once the first start request is on its way:
-    // the API write then overlaps the app's start instead of delaying it.
-    ctx.clock.setTimeout(() => this.#status.queue(), 0);
-    if (this.#init.length) await this.#runInit();
-    else for (const c of this.#containers) await c.start();
+    this.#profile.mark('sandbox');
+    this.#watchSandbox(this.sandbox);
   }
 
-  #watchSandbox(): void {
-    const sb = this.sandbox;
+  #watchSandbox(sb: Sandbox | undefined): void {
     if (!sb) return;
     sb.client.onExit((s: ShimContainer) => this.#find(s.name)?.onExit(s));
     sb.client.onClose(() => {
-      if (this.#stopped || this.#terminating) return;
+      if (this.#isStopping) return;
       this.#ctx.log.warn('pod shim went away', { key: this.#key });
     });
   }
 
-  async #adopt(): Promise<void> {
-    const sb = this.sandbox;
-    if (!sb) return;
-    this.#watchSandbox();
+  // Takes over the containers a previous run left in the shim; the plan then starts what is
+  // missing and restarts what exited meanwhile.
+  async #adopt(sb: Sandbox): Promise<void> {
+    this.#watchSandbox(sb);
     const state = await sb.client.state();
     const prevStatuses = [
       ...(this.pod.status?.initContainerStatuses ?? []),
       ...(this.pod.status?.containerStatuses ?? []),
     ];
-    this.#initDone = true;
     for (const c of this.#all) {
-      const prev = prevStatuses.find((s) => s.name === c.spec.name);
-      if (prev) {
-        c.view.restartCount = prev.restartCount;
-        c.view.lastState = prev.lastState ?? {};
-      }
-      const s = state[c.spec.name];
-      if (!s) {
-        if (!c.isInit) await c.start();
-        continue;
-      }
-      c.adopt(s);
+      c.adopt(
+        state[c.spec.name],
+        prevStatuses.find((s) => s.name === c.spec.name),
+      );
     }
-    this.#status.queue();
-  }
-
-  async #runInit(): Promise<void> {
-    const next = this.#init.find((c) => !(c.view.state.terminated?.exitCode === 0));
-    if (!next) {
-      this.#initDone = true;
-      this.#status.queue();
-      for (const c of this.#containers) await c.start();
-      return;
-    }
-    await next.start();
-  }
-
-  #grace(): number {
-    const p = this.pod;
-    return (
-      (p.metadata?.deletionGracePeriodSeconds ?? p.spec?.terminationGracePeriodSeconds ?? 30) * 1000
-    );
   }
 
   /** Runs a command inside a container and collects its output (probes, hooks). */
@@ -319,28 +335,21 @@ export class PodWorker {
     argv: string[],
     timeoutMs: number,
   ): Promise<{ exitCode: number; output: string }> {
-    const sb = this.sandbox;
-    const c = this.container(name);
-    if (!sb || !c) return Promise.reject(new Error(`container ${name} not found`));
-    const spawnOpts = {
-      argv,
-      env: c.env ?? {},
-      cwd: c.spec.workingDir ?? c.image?.workingDir ?? '/',
-      cgroupProcs: this.#ctx.cgroups?.procsFiles(this.uid, name) ?? [],
-    };
-    return sb.capture(spawnOpts, this.#ctx.clock, timeoutMs);
+    const c = this.#find(name);
+    if (!c) return Promise.reject(new Error(`container ${name} not found`));
+    return c.exec(argv, timeoutMs);
   }
 
   /** A newer version of the pod object arrived from the API. */
   update(pod: Pod): void {
     this.pod = pod;
-    if (pod.metadata?.deletionTimestamp && !this.#terminating) this.#terminating = this.terminate();
+    if (pod.metadata?.deletionTimestamp) this.#sync();
   }
 
   /** Graceful termination: preStop, SIGTERM, grace period, SIGKILL; then the pod object is removed. */
   async terminate(): Promise<void> {
     const ctx = this.#ctx;
-    const grace = this.#grace();
+    const grace = gracePeriodMs(this.pod);
     for (const c of this.#all) {
       c.quiesce();
       c.view.ready = false;
@@ -387,7 +396,7 @@ export class PodWorker {
 
   #scheduleImageRetry(ms: number): void {
     this.#ctx.clock.setTimeout(() => {
-      if (this.#stopped || this.#terminating) return;
+      if (this.#isStopping) return;
       for (const c of this.#all) {
         if (c.view.state.waiting?.reason === 'ErrImagePull')
           c.view.state = {
@@ -415,18 +424,18 @@ export class PodWorker {
 
   /** The status this worker would report now. */
   currentStatus(): PodStatus {
+    const plan = this.#computePlan();
     return computePodStatus({
       pod: this.pod,
       init: this.#init.map((c) => c.view),
       containers: this.#containers.map((c) => c.view),
-      initDone: this.#initDone,
+      initDone: plan.isInitialized,
       podIP: this.podIP,
       hostIP: this.#ctx.hostIP,
       startTime: this.#startTime ?? rfc3339(this.#ctx.clock.now()),
       now: rfc3339(this.#ctx.clock.now()),
-      terminalPhase: this.#terminal,
+      terminalPhase: plan.hasInitFailed ? 'Failed' : undefined,
       message: this.#message,
-      reason: this.#reason,
     });
   }
 }

@@ -9,6 +9,8 @@ import {
   writeFileSync,
 } from 'node:fs';
 import path from 'node:path';
+import type { Container } from 'kubernetes-types/core/v1.js';
+import { parseQuantity } from '../../api/quantity.js';
 
 /** Resource settings of one container cgroup (from requests/limits). */
 export interface CgroupResources {
@@ -16,6 +18,19 @@ export interface CgroupResources {
   cpuLimitMilli?: number;
   memoryLimitBytes?: number;
   pidsLimit?: number;
+}
+
+/** cgroup settings from a container's requests and limits. */
+export function cgroupResources(c: Container): CgroupResources {
+  const q = (v: string | number | undefined) => (v === undefined ? undefined : parseQuantity(v));
+  const cpuReq = q(c.resources?.requests?.['cpu'] ?? c.resources?.limits?.['cpu']);
+  const cpuLim = q(c.resources?.limits?.['cpu']);
+  const mem = q(c.resources?.limits?.['memory']);
+  return {
+    cpuRequestMilli: cpuReq !== undefined ? Math.round(cpuReq * 1000) : undefined,
+    cpuLimitMilli: cpuLim !== undefined ? Math.round(cpuLim * 1000) : undefined,
+    memoryLimitBytes: mem !== undefined ? Math.round(mem) : undefined,
+  };
 }
 
 /** Usage read from a cgroup. */

@@ -1,49 +1,60 @@
-// One container of a pod (kuberuntime_container.go startContainer/killContainer + the restart
-// decision of computePodActions): start through the shim, probes, exit handling with
-// CrashLoopBackOff, graceful kill with preStop.
-import type { Container, LifecycleHandler, Pod } from 'kubernetes-types/core/v1.js';
+// One container of a pod (kuberuntime_container.go startContainer/killContainer): start through the
+// shim with CrashLoopBackOff between attempts, probes, exit recording, graceful kill with preStop.
+// Whether it starts, restarts or is killed is the pod's plan (plan.ts), not the container's.
+import type {
+  Container,
+  ContainerStatus,
+  LifecycleHandler,
+  Pod,
+} from 'kubernetes-types/core/v1.js';
+import type { KObject } from '../../client/rest.js';
 import type { ResolvedImage } from '../../images/catalog.js';
 import type { Timer } from '../../lib/clock.js';
 import { errorMessage } from '../../lib/errors.js';
+import { containerEnv, expandVars, ObjectCache } from '../container-env.js';
 import type { NodeContext } from '../pod-context.js';
-import { containerEnv, expandVars, ObjectCache } from '../pod-spec.js';
+import type { ContainerView } from '../pod-status.js';
 import { ContainerProber, type ProbeTarget, tcpProbe } from '../probes.js';
 import type { ShimContainer } from '../runtime/shim-client.js';
 import type { Sandbox } from '../sandbox/sandbox.js';
-import type { ContainerView } from '../status.js';
 import { ContainerBackOff } from './backoff.js';
 import { runLifecycleHandler } from './hooks.js';
+import type { ObservedContainer } from './plan.js';
+import type { StartProfile } from './profile.js';
 
 // Upstream waits for a postStart hook without limit; a bound keeps a hung hook from wedging the
 // container forever (it then fails like any other hook error and the container restarts).
 const hookTimeoutMs = 120_000;
 
-/** What a container needs from its pod worker. */
-export interface ContainerHost {
+/** The pod a container belongs to, as its worker sees it now: data, and one notification. */
+export interface PodHandle {
   readonly ctx: NodeContext;
-  readonly pod: Pod;
   readonly uid: string;
+  readonly pod: Pod;
   readonly podIP: string | undefined;
   readonly sandbox: Sandbox | undefined;
   /** True once the pod is terminating or its worker stopped: no more starts or restarts. */
   readonly isStopping: boolean;
-  event(type: 'Normal' | 'Warning', reason: string, message: string): void;
-  queueStatus(): void;
-  /** Start-up profile record. */
-  mark(step: string): void;
-  /** Restart profile: the clock of the marks starts over. */
-  markRestart(): void;
-  execCapture(
-    name: string,
-    argv: string[],
-    timeoutMs: number,
-  ): Promise<{ exitCode: number; output: string }>;
-  /** An init container succeeded: start the next one or the app containers. */
-  initSucceeded(): void;
-  /** An init container failed for good: the pod is Failed. */
-  podFailed(): void;
-  /** Termination grace period in milliseconds. */
-  grace(): number;
+  /** The pod's start-up profile. */
+  readonly profile: StartProfile;
+  /** The container's state changed: the worker writes the status and plans again. */
+  changed(): void;
+}
+
+/** Termination grace period of a pod in milliseconds (deletion's, else the spec's, else 30 s). */
+export function gracePeriodMs(pod: Pod): number {
+  const s = pod.metadata?.deletionGracePeriodSeconds ?? pod.spec?.terminationGracePeriodSeconds;
+  return (s ?? 30) * 1000;
+}
+
+/** Records an event about the pod, as the kubelet does. */
+export function podEvent(
+  host: PodHandle,
+  type: 'Normal' | 'Warning',
+  reason: string,
+  message: string,
+): void {
+  host.ctx.events.event(host.pod as KObject, type, reason, message);
 }
 
 /** RFC 3339 at second precision, as the API shows container times. */
@@ -62,23 +73,32 @@ export class ContainerRunner {
   attempt = 0;
   current?: ShimContainer;
   env?: Record<string, string>;
-  #host: ContainerHost;
+  #host: PodHandle;
   #backOff = new ContainerBackOff();
   #restartTimer?: Timer;
   #prober?: ContainerProber;
   #isKilling = false;
+  // A start is in flight, or a restart (or a retry after a config error) waits on a timer.
+  #isBusy = false;
+  // A liveness probe failed: the plan kills this attempt.
+  #isUnhealthy = false;
+  // An init container that finished before an adoption (the shim no longer knows it).
+  #isCompleted = false;
+  #lastRunMs = 0;
   #exitWaiters: Array<() => void> = [];
 
-  constructor(opts: { host: ContainerHost; spec: Container; isInit: boolean }) {
+  constructor(opts: { host: PodHandle; spec: Container; isInit: boolean }) {
     this.#host = opts.host;
     this.spec = opts.spec;
     this.isInit = opts.isInit;
+    const hasInit = opts.isInit || (opts.host.pod.spec?.initContainers?.length ?? 0) > 0;
     this.view = {
       name: opts.spec.name,
       image: opts.spec.image ?? '',
       imageID: '',
       restartCount: 0,
-      state: { waiting: { reason: opts.isInit ? 'PodInitializing' : 'ContainerCreating' } },
+      // Upstream shows PodInitializing for every container while init containers remain.
+      state: { waiting: { reason: hasInit ? 'PodInitializing' : 'ContainerCreating' } },
       lastState: {},
       ready: false,
       started: false,
@@ -102,8 +122,35 @@ export class ContainerRunner {
     this.#prober = undefined;
   }
 
-  /** Takes over a container the shim already runs (adoption after a Skiff restart). */
-  adopt(s: ShimContainer): void {
+  /** What the pod's plan needs to know about this container. */
+  observe(): ObservedContainer {
+    const name = this.spec.name;
+    if (this.#isBusy) return { name, state: 'busy' };
+    if (this.#isCompleted) return { name, state: 'exited', exitCode: 0 };
+    if (!this.current) return { name, state: 'never' };
+    if (!this.current.exit) return { name, state: 'running', isUnhealthy: this.#isUnhealthy };
+    return { name, state: 'exited', exitCode: this.current.exit.exitCode };
+  }
+
+  /**
+   * Takes over what a previous run left (adoption after a Skiff restart): the shim's record of the
+   * container, and the restart count and last state the API has.
+   */
+  adopt(s: ShimContainer | undefined, prev: ContainerStatus | undefined): void {
+    if (prev) {
+      this.view.restartCount = prev.restartCount;
+      this.view.lastState = prev.lastState ?? {};
+    }
+    if (!s) {
+      // An init container the shim does not know ran before the shim's last restart of state.
+      if (this.isInit) {
+        this.#isCompleted = true;
+        this.view.state = prev?.state?.terminated
+          ? prev.state
+          : { terminated: { exitCode: 0, reason: 'Completed' } };
+      }
+      return;
+    }
     this.attempt = s.attempt;
     this.current = s;
     this.view.containerID = this.containerID;
@@ -114,12 +161,72 @@ export class ContainerRunner {
     }
   }
 
-  /** Starts the current attempt in the sandbox. */
-  async start(): Promise<void> {
+  /**
+   * Starts the container (the plan's containersToStart): its first attempt at once, a later one
+   * after the CrashLoopBackOff delay; the first restart is immediate, with no timer turn between
+   * the exit and the new process.
+   */
+  start(): void {
+    const host = this.#host;
+    if (this.#isBusy || !host.sandbox || !this.image || host.isStopping) return;
+    const last = this.view.state.terminated;
+    if (!this.current?.exit || !last) {
+      void this.#run();
+      return;
+    }
+    const delay = this.#backOff.next(this.#lastRunMs);
+    this.view.lastState = { terminated: last };
+    if (delay > 0) {
+      const id = this.#podID;
+      this.view.state = {
+        waiting: {
+          reason: 'CrashLoopBackOff',
+          message: `back-off ${delay / 1000}s restarting failed container=${this.spec.name} pod=${id}`,
+        },
+      };
+      podEvent(
+        host,
+        'Warning',
+        'BackOff',
+        `Back-off restarting failed container ${this.spec.name} in pod ${id}`,
+      );
+    }
+    const restartNow = () => {
+      this.attempt++;
+      this.view.restartCount++;
+      void this.#run();
+    };
+    this.#restartTimer?.cancel();
+    if (delay === 0) restartNow();
+    else {
+      this.#isBusy = true;
+      this.#restartTimer = host.ctx.clock.setTimeout(restartNow, delay);
+      host.changed();
+    }
+  }
+
+  /** Runs a command inside this container and collects its output (probes, hooks). */
+  exec(argv: string[], timeoutMs: number): Promise<{ exitCode: number; output: string }> {
+    const host = this.#host;
+    const sb = host.sandbox;
+    if (!sb) return Promise.reject(new Error(`container ${this.spec.name} not found`));
+    const spawnOpts = {
+      argv,
+      env: this.env ?? {},
+      cwd: this.spec.workingDir ?? this.image?.workingDir ?? '/',
+      cgroupProcs: host.ctx.cgroups?.procsFiles(host.uid, this.spec.name) ?? [],
+    };
+    return sb.capture(spawnOpts, host.ctx.clock, timeoutMs);
+  }
+
+  // One attempt: environment, the shim's start, events, postStart, then Running and probes.
+  async #run(): Promise<void> {
     const host = this.#host;
     const { ctx } = host;
     const sb = host.sandbox;
     if (!sb || !this.image || host.isStopping) return;
+    this.#isBusy = true;
+    let isRetrying = false;
     const img = this.image;
     const spec = this.spec;
     const cwd = spec.workingDir ?? (ctx.isolated ? img.workingDir : (img.rootDir ?? process.cwd()));
@@ -167,17 +274,18 @@ export class ContainerRunner {
       const overtaken =
         this.attempt !== attempt || (this.current?.attempt === attempt && !!this.current.exit);
       if (!overtaken) this.current = res;
-      host.mark(`started ${spec.name}`);
+      host.profile.mark(`started ${spec.name}`);
       if (!overtaken) this.view.containerID = this.containerID;
       if (attempt === 0 || this.view.restartCount === 0) {
-        host.event(
+        podEvent(
+          host,
           'Normal',
           'Pulled',
           `Container image "${spec.image}" already present on machine`,
         );
       }
-      host.event('Normal', 'Created', `Created container ${spec.name}`);
-      host.event('Normal', 'Started', `Started container ${spec.name}`);
+      podEvent(host, 'Normal', 'Created', `Created container ${spec.name}`);
+      podEvent(host, 'Normal', 'Started', `Started container ${spec.name}`);
       if (!res.exit && !overtaken) {
         const startedAt = rfc3339(ctx.clock.now());
         // As upstream, the container is not Running (nor probed) until postStart completes.
@@ -186,14 +294,17 @@ export class ContainerRunner {
         this.view.state = { running: { startedAt } };
         this.#startProbes();
       }
-      host.queueStatus();
     } catch (err) {
       this.view.state = {
         waiting: { reason: 'CreateContainerConfigError', message: errorMessage(err) },
       };
-      host.event('Warning', 'Failed', `Error: ${errorMessage(err)}`);
-      host.queueStatus();
-      this.#restartTimer = ctx.clock.setTimeout(() => void this.start(), 10_000);
+      podEvent(host, 'Warning', 'Failed', `Error: ${errorMessage(err)}`);
+      isRetrying = true;
+      this.#restartTimer = ctx.clock.setTimeout(() => void this.#run(), 10_000);
+    } finally {
+      // Busy until here: an exit during the start (or postStart) is planned for only now.
+      if (!isRetrying) this.#isBusy = false;
+      host.changed();
     }
   }
 
@@ -209,8 +320,8 @@ export class ContainerRunner {
       podID: this.#podID,
     });
     if (failure === undefined) return true;
-    host.event('Warning', 'FailedPostStartHook', failure);
-    await this.kill(host.grace());
+    podEvent(host, 'Warning', 'FailedPostStartHook', failure);
+    await this.kill(gracePeriodMs(host.pod));
     return false;
   }
 
@@ -218,7 +329,7 @@ export class ContainerRunner {
     return {
       host: this.#host.podIP ?? '127.0.0.1',
       container: this.spec,
-      exec: (argv, timeoutMs) => this.#host.execCapture(this.spec.name, argv, timeoutMs),
+      exec: (argv, timeoutMs) => this.exec(argv, timeoutMs),
     };
   }
 
@@ -244,17 +355,18 @@ export class ContainerRunner {
         } else if (type === 'readiness') {
           this.view.ready = ok;
           if (!ok && message)
-            host.event('Warning', 'Unhealthy', `Readiness probe failed: ${message}`);
+            podEvent(host, 'Warning', 'Unhealthy', `Readiness probe failed: ${message}`);
         } else if (!ok) {
-          host.event('Warning', 'Unhealthy', `Liveness probe failed: ${message}`);
-          host.event(
+          podEvent(host, 'Warning', 'Unhealthy', `Liveness probe failed: ${message}`);
+          podEvent(
+            host,
             'Normal',
             'Killing',
             `Container ${this.spec.name} failed liveness probe, will be restarted`,
           );
-          void this.kill(host.grace());
+          this.#isUnhealthy = true;
         }
-        host.queueStatus();
+        host.changed();
       },
     });
     this.#prober = prober;
@@ -272,79 +384,39 @@ export class ContainerRunner {
       await clock.sleep(5);
     }
     if (this.#prober !== prober || !this.view.state.running) return;
-    this.#host.mark(`ready ${this.spec.name}`);
+    this.#host.profile.mark(`ready ${this.spec.name}`);
     this.view.ready = true;
-    this.#host.queueStatus();
+    this.#host.changed();
   }
 
-  /** The shim reported the exit of an attempt: record it and restart per policy and back-off. */
+  /** The shim reported the exit of an attempt: record it (the plan decides about a restart). */
   onExit(s: ShimContainer): void {
     const host = this.#host;
     const { ctx } = host;
     if (!s.exit || s.attempt !== this.attempt) return;
     this.current = s;
     for (const w of this.#exitWaiters.splice(0)) w();
-    host.markRestart();
+    host.profile.restart();
     this.#prober?.stop();
     this.#prober = undefined;
+    this.#isUnhealthy = false;
     this.view.ready = false;
     this.view.started = false;
     const oom =
       (ctx.cgroups?.usage(host.uid, this.spec.name)?.oomKills ?? 0) > 0 && s.exit.signal === 9;
     const exitCode = s.exit.exitCode;
-    const terminated = {
-      exitCode,
-      reason: oom ? 'OOMKilled' : exitCode === 0 ? 'Completed' : 'Error',
-      startedAt: trimNanos(s.startedAt),
-      finishedAt: trimNanos(s.exit.finishedAt),
-      containerID: this.view.containerID,
-      ...(s.exit.signal ? { signal: s.exit.signal } : {}),
+    this.view.state = {
+      terminated: {
+        exitCode,
+        reason: oom ? 'OOMKilled' : exitCode === 0 ? 'Completed' : 'Error',
+        startedAt: trimNanos(s.startedAt),
+        finishedAt: trimNanos(s.exit.finishedAt),
+        containerID: this.view.containerID,
+        ...(s.exit.signal ? { signal: s.exit.signal } : {}),
+      },
     };
-    this.view.state = { terminated };
-    if (host.isStopping) {
-      host.queueStatus();
-      return;
-    }
-    const policy = host.pod.spec?.restartPolicy ?? 'Always';
-    const restart = this.isInit
-      ? exitCode !== 0 && policy !== 'Never'
-      : policy === 'Always' || (policy === 'OnFailure' && exitCode !== 0);
-    if (this.isInit && exitCode === 0) {
-      host.queueStatus();
-      host.initSucceeded();
-      return;
-    }
-    if (!restart) {
-      if (this.isInit) host.podFailed();
-      host.queueStatus();
-      return;
-    }
-    const delay = this.#backOff.next(Date.parse(s.exit.finishedAt) - Date.parse(s.startedAt));
-    this.view.lastState = { terminated };
-    if (delay > 0) {
-      const id = this.#podID;
-      this.view.state = {
-        waiting: {
-          reason: 'CrashLoopBackOff',
-          message: `back-off ${delay / 1000}s restarting failed container=${this.spec.name} pod=${id}`,
-        },
-      };
-      host.event(
-        'Warning',
-        'BackOff',
-        `Back-off restarting failed container ${this.spec.name} in pod ${id}`,
-      );
-    }
-    host.queueStatus();
-    this.#restartTimer?.cancel();
-    const restartNow = () => {
-      this.attempt++;
-      this.view.restartCount++;
-      void this.start();
-    };
-    // The first restart is immediate: no timer turn between the exit and the new process.
-    if (delay === 0) restartNow();
-    else this.#restartTimer = ctx.clock.setTimeout(restartNow, delay);
+    this.#lastRunMs = Date.parse(s.exit.finishedAt) - Date.parse(s.startedAt);
+    host.changed();
   }
 
   /** preStop, SIGTERM, then SIGKILL of the process group after graceMs. */
@@ -369,7 +441,7 @@ export class ContainerRunner {
           timeoutMs: graceMs,
           podID: this.#podID,
         }).catch((err: unknown) => errorMessage(err));
-        if (failure !== undefined) host.event('Warning', 'FailedPreStopHook', failure);
+        if (failure !== undefined) podEvent(host, 'Warning', 'FailedPreStopHook', failure);
       }
       await sb.client.signal(name, 15).catch(() => undefined);
       let timer: Timer | undefined;

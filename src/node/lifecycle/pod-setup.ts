@@ -4,15 +4,15 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Container, Pod } from 'kubernetes-types/core/v1.js';
 import type { ResolvedImage } from '../../images/catalog.js';
+import { ObjectCache } from '../container-env.js';
 import type { NodeContext } from '../pod-context.js';
+import type { SandboxMount } from '../sandbox/sandbox.js';
 import {
   containerMounts,
-  ObjectCache,
   prepareVolumes,
   serviceAccountMountPath,
   writeEtcFiles,
-} from '../pod-spec.js';
-import type { SandboxMount } from '../sandbox/sandbox.js';
+} from '../volumes.js';
 
 /** A bound service-account token (TokenRequest) and the CA pods trust; empty token on failure. */
 export async function requestPodToken(
