@@ -8,10 +8,12 @@ import { createEndpointSliceController } from '../controllers/endpoints/endpoint
 import { createGarbageCollector } from '../controllers/garbagecollector/controller.js';
 import { createHPAController } from '../controllers/hpa/controller.js';
 import { RestMetricsClient } from '../controllers/hpa/metrics-client.js';
+import { createJobController } from '../controllers/job/controller.js';
 import { createNamespaceController } from '../controllers/namespace/controller.js';
 import { createReplicaSetController } from '../controllers/replicaset/controller.js';
 import { createScheduler } from '../controllers/scheduler/scheduler.js';
 import { createServiceAccountController } from '../controllers/serviceaccount/controller.js';
+import { createTTLAfterFinishedController } from '../controllers/ttlafterfinished/controller.js';
 import { createClusterDNS } from '../dns/server.js';
 import type { Component } from '../lib/lifecycle.js';
 import { cleanupNode, createNodeAgent, type NodeAgent } from '../node/agent.js';
@@ -58,6 +60,16 @@ export function controllerComponents(ctx: WiringContext, informers: InformerFact
     createReplicaSetController({
       informers,
       log: log.child({ component: 'replicaset-controller' }),
+    }),
+    createJobController({
+      informers,
+      // Pod events of one Job coalesce over 50 ms instead of upstream's 1 s: API calls are local.
+      batchPeriodMs: 50,
+      log: log.child({ component: 'job-controller' }),
+    }),
+    createTTLAfterFinishedController({
+      informers,
+      log: log.child({ component: 'ttl-after-finished-controller' }),
     }),
     createEndpointsController({
       informers,

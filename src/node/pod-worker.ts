@@ -25,6 +25,7 @@ import type { NodeContext } from './pod-context.js';
 import { computePodStatus } from './pod-status.js';
 import type { ShimContainer } from './runtime/shim-client.js';
 import { attachSandbox, type Sandbox } from './sandbox/sandbox.js';
+import { podHostname } from './volumes.js';
 
 export type { NodeContext } from './pod-context.js';
 
@@ -276,7 +277,7 @@ export class PodWorker {
       // The shim builds the sandbox while the cgroups are made and the token arrives.
       const made = pending.configure({
         podDir: this.podDir,
-        hostname: pod.metadata?.name ?? '',
+        hostname: podHostname(pod, '').hostname,
         isolated: ctx.isolated,
         netnsPath: 'netnsPath' in net ? net.netnsPath : undefined,
         netnsFrom: 'renameFrom' in net ? net.renameFrom : undefined,

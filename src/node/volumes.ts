@@ -17,6 +17,19 @@ function writeFiles(dir: string, files: Record<string, string>, mode = 0o644): v
   }
 }
 
+/**
+ * The pod's hostname and, with a subdomain, its FQDN (upstream kubelet GeneratePodHostNameAndDomain):
+ * spec.hostname (Indexed Job and StatefulSet pods) else the pod name, cut to 63 characters.
+ */
+export function podHostname(pod: Pod, clusterDomain: string): { hostname: string; fqdn?: string } {
+  const hostname = (pod.spec?.hostname || pod.metadata?.name || '')
+    .slice(0, 63)
+    .replace(/[-.]+$/, '');
+  const sub = pod.spec?.subdomain;
+  const ns = pod.metadata?.namespace ?? 'default';
+  return { hostname, fqdn: sub ? `${hostname}.${sub}.${ns}.svc.${clusterDomain}` : undefined };
+}
+
 /** Writes /etc/hosts, resolv.conf and hostname for the pod; returns their mounts. */
 export function writeEtcFiles(opts: {
   podDir: string;
@@ -26,14 +39,14 @@ export function writeEtcFiles(opts: {
   clusterDomain: string;
 }): SandboxMount[] {
   const { pod } = opts;
-  const name = pod.metadata?.name ?? '';
+  const { hostname: name, fqdn } = podHostname(pod, opts.clusterDomain);
   const ns = pod.metadata?.namespace ?? 'default';
   const d = opts.clusterDomain;
   const hosts = [
     '# Kubernetes-managed hosts file.',
     '127.0.0.1\tlocalhost',
     '::1\tlocalhost ip6-localhost ip6-loopback',
-    `${opts.podIP}\t${name}`,
+    fqdn ? `${opts.podIP}\t${fqdn}\t${name}` : `${opts.podIP}\t${name}`,
     ...(pod.spec?.hostAliases ?? []).map((a) => `${a.ip}\t${(a.hostnames ?? []).join('\t')}`),
     '',
   ].join('\n');
