@@ -1,0 +1,127 @@
+// Jobs, CronJobs, StatefulSets, DaemonSets, persistent volumes and drain under `skiff up`, driven
+// by the real kubectl: create, wait, logs, rollout, delete, with upstream semantics checked.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { eventually, type SkiffUnderTest, startSkiff } from './harness.js';
+
+let skiff: SkiffUnderTest;
+
+before(async () => {
+  skiff = await startSkiff();
+});
+after(async () => {
+  await skiff?.stop();
+});
+
+const json = async <T>(args: string[]): Promise<T> =>
+  JSON.parse(await skiff.kubectlOk([...args, '-o', 'json'])) as T;
+
+interface Cond {
+  type: string;
+  status: string;
+  reason?: string;
+  message?: string;
+}
+interface JobJSON {
+  status: { succeeded?: number; failed?: number; conditions?: Cond[]; completedIndexes?: string };
+}
+
+test('Job: kubectl create job, wait --for=condition=complete, logs job/x', async () => {
+  await skiff.kubectlOk([
+    'create',
+    'job',
+    'hello',
+    '--image=busybox',
+    '--',
+    'sh',
+    '-c',
+    'echo hello from job',
+  ]);
+  await skiff.kubectlOk(['wait', '--for=condition=complete', 'job/hello', '--timeout=60s'], {
+    timeoutMs: 70_000,
+  });
+  assert.match(await skiff.kubectlOk(['logs', 'job/hello']), /hello from job/);
+  const job = await json<JobJSON>(['get', 'job', 'hello']);
+  assert.equal(job.status.succeeded, 1);
+  assert.equal(job.status.conditions?.find((c) => c.type === 'Complete')?.status, 'True');
+  const table = await skiff.kubectlOk(['get', 'job', 'hello']);
+  assert.match(table, /hello\s+Complete\s+1\/1/);
+});
+
+test('Job: Indexed pods see JOB_COMPLETION_INDEX and their hostname; a failing Job ends Failed', async () => {
+  const manifest = {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: { name: 'indexed' },
+    spec: {
+      completions: 3,
+      parallelism: 3,
+      completionMode: 'Indexed',
+      template: {
+        spec: {
+          restartPolicy: 'Never',
+          containers: [
+            {
+              name: 'c',
+              image: 'busybox',
+              command: ['sh', '-c', 'echo "index=$JOB_COMPLETION_INDEX host=$(hostname)"'],
+            },
+          ],
+        },
+      },
+    },
+  };
+  await skiff.kubectlOk(['apply', '-f', '-'], { input: JSON.stringify(manifest) });
+  const failing = {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: { name: 'failing' },
+    spec: {
+      backoffLimit: 0,
+      template: {
+        spec: {
+          restartPolicy: 'Never',
+          containers: [{ name: 'c', image: 'busybox', command: ['sh', '-c', 'exit 3'] }],
+        },
+      },
+    },
+  };
+  await skiff.kubectlOk(['apply', '-f', '-'], { input: JSON.stringify(failing) });
+  await skiff.kubectlOk(['wait', '--for=condition=complete', 'job/indexed', '--timeout=60s'], {
+    timeoutMs: 70_000,
+  });
+  const job = await json<JobJSON>(['get', 'job', 'indexed']);
+  assert.equal(job.status.completedIndexes, '0-2');
+  const pods = await json<{ items: { metadata: { name: string } }[] }>([
+    'get',
+    'pods',
+    '-l',
+    'job-name=indexed',
+  ]);
+  const lines = new Set<string>();
+  for (const p of pods.items) {
+    lines.add((await skiff.kubectlOk(['logs', p.metadata.name])).trim());
+  }
+  assert.deepEqual([...lines].sort(), [
+    'index=0 host=indexed-0',
+    'index=1 host=indexed-1',
+    'index=2 host=indexed-2',
+  ]);
+  await skiff.kubectlOk(['wait', '--for=condition=failed', 'job/failing', '--timeout=60s'], {
+    timeoutMs: 70_000,
+  });
+  const failed = await json<JobJSON>(['get', 'job', 'failing']);
+  const cond = failed.status.conditions?.find((c) => c.type === 'Failed');
+  assert.equal(cond?.reason, 'BackoffLimitExceeded');
+  assert.equal(failed.status.failed, 1);
+  // Deleting the Job takes its pods with it (their tracking finalizers must not pin them).
+  await skiff.kubectlOk(['delete', 'job', 'failing', '--wait=true', '--timeout=30s'], {
+    timeoutMs: 40_000,
+  });
+  await eventually(
+    async () =>
+      (await skiff.kubectlOk(['get', 'pods', '-l', 'job-name=failing', '-o', 'name'])).trim() ===
+      '',
+    { what: 'failing job pods gone' },
+  );
+});
