@@ -3,8 +3,8 @@
 // (follows kube-aggregator pkg/apiserver handler_proxy.go and available_controller.go).
 import type http from 'node:http';
 import https from 'node:https';
+import type { KObject } from '../api/object.js';
 import { findResource } from '../api/resources.js';
-import type { KObject } from '../client/rest.js';
 import type { Clock, Timer } from '../lib/clock.js';
 import type { KeyValue, WatchHandle } from '../store/backend.js';
 import type { ApiResourceEntry, ExtraGroupVersion } from './discovery.js';

@@ -1,7 +1,9 @@
 // Discovery documents built from the resource table plus aggregated (APIService) groups: the
 // aggregated apidiscovery.k8s.io/v2 lists and the legacy APIVersions/APIGroupList/APIResourceList
 // (follows k8s.io/apiserver pkg/endpoints/discovery and discovery/aggregated).
-import { builtinResources, type ResourceInfo, type Subresource } from '../api/resources.js';
+import { builtinResources, type ResourceInfo } from '../api/resources.js';
+import { storageFor } from './registry/index.js';
+import type { SubresourceStorage } from './registry/storage.js';
 
 /** One resource of an aggregated (proxied) group-version, in legacy APIResource form. */
 export interface ApiResourceEntry {
@@ -27,43 +29,19 @@ export interface ExtraGroupVersion {
 export const aggregatedDiscoveryContentType = (v: 'v2' | 'v2beta1') =>
   `application/json;g=apidiscovery.k8s.io;v=${v};as=APIGroupDiscoveryList`;
 
-interface SubInfo {
-  group: string;
-  version: string;
-  kind: string | 'self';
-  verbs: string[];
+/** The subresources of r with their storages, in table order (registry/index.ts). */
+function subresourcesOf(r: ResourceInfo): [string, SubresourceStorage][] {
+  return Object.entries(storageFor(r).subresources);
 }
 
-const subresourceInfo: Record<Subresource | 'token' | 'finalize', SubInfo> = {
-  status: { group: '', version: '', kind: 'self', verbs: ['get', 'patch', 'update'] },
-  scale: { group: 'autoscaling', version: 'v1', kind: 'Scale', verbs: ['get', 'patch', 'update'] },
-  log: { group: '', version: 'v1', kind: 'Pod', verbs: ['get'] },
-  exec: { group: '', version: 'v1', kind: 'PodExecOptions', verbs: ['create', 'get'] },
-  attach: { group: '', version: 'v1', kind: 'PodAttachOptions', verbs: ['create', 'get'] },
-  portforward: {
-    group: '',
-    version: 'v1',
-    kind: 'PodPortForwardOptions',
-    verbs: ['create', 'get'],
-  },
-  binding: { group: '', version: 'v1', kind: 'Binding', verbs: ['create'] },
-  eviction: { group: 'policy', version: 'v1', kind: 'Eviction', verbs: ['create'] },
-  proxy: {
-    group: '',
-    version: 'v1',
-    kind: 'self',
-    verbs: ['create', 'delete', 'get', 'patch', 'update'],
-  },
-  token: { group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest', verbs: ['create'] },
-  finalize: { group: '', version: 'v1', kind: 'Namespace', verbs: ['update'] },
-};
-
-/** Subresources served for r, including the ones the table leaves implicit. */
-function subresourcesOf(r: ResourceInfo): (Subresource | 'token' | 'finalize')[] {
-  const subs: (Subresource | 'token' | 'finalize')[] = [...r.subresources];
-  if (r.group === '' && r.resource === 'serviceaccounts') subs.push('token');
-  if (r.group === '' && r.resource === 'namespaces') subs.push('finalize');
-  return subs;
+/** The kind a subresource serves. */
+function subresourceKind(
+  r: ResourceInfo,
+  s: SubresourceStorage,
+): { group: string; version: string; kind: string } {
+  if (s.kind === 'self') return { group: r.group, version: r.version, kind: r.kind };
+  if (s.kind === 'proxyOptions') return { group: r.group, version: r.version, kind: proxyKind(r) };
+  return s.kind;
 }
 
 function proxyKind(r: ResourceInfo): string {
@@ -94,13 +72,11 @@ function aggregatedResource(r: ResourceInfo): Record<string, unknown> {
   if (r.categories.length) out['categories'] = [...r.categories];
   const subs = subresourcesOf(r);
   if (subs.length) {
-    out['subresources'] = subs.map((s) => {
-      const info = subresourceInfo[s];
-      const kind = info.kind === 'self' ? (s === 'proxy' ? proxyKind(r) : r.kind) : info.kind;
-      const group = info.kind === 'self' ? r.group : info.group;
-      const version = info.kind === 'self' ? r.version : info.version;
-      return { subresource: s, responseKind: { group, version, kind }, verbs: info.verbs };
-    });
+    out['subresources'] = subs.map(([name, s]) => ({
+      subresource: name,
+      responseKind: subresourceKind(r, s),
+      verbs: [...s.verbs],
+    }));
   }
   return out;
 }
@@ -225,18 +201,18 @@ export function apiResourceList(
     if (r.shortNames.length) main['shortNames'] = [...r.shortNames];
     if (r.categories.length) main['categories'] = [...r.categories];
     resources.push(main);
-    for (const s of subresourcesOf(r)) {
-      const info = subresourceInfo[s];
+    for (const [name, s] of subresourcesOf(r)) {
+      const gvk = subresourceKind(r, s);
       const entry: Record<string, unknown> = {
-        name: `${r.resource}/${s}`,
+        name: `${r.resource}/${name}`,
         singularName: '',
         namespaced: r.namespaced,
-        kind: info.kind === 'self' ? (s === 'proxy' ? proxyKind(r) : r.kind) : info.kind,
-        verbs: info.verbs,
+        kind: gvk.kind,
+        verbs: [...s.verbs],
       };
-      if (info.kind !== 'self' && (info.group !== r.group || info.version !== r.version)) {
-        entry['group'] = info.group;
-        entry['version'] = info.version;
+      if (gvk.group !== r.group || gvk.version !== r.version) {
+        entry['group'] = gvk.group;
+        entry['version'] = gvk.version;
       }
       resources.push(entry);
     }

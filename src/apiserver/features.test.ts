@@ -2,8 +2,8 @@
 // deletion semantics of the API server over a MemoryBackend.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import type { KObject } from '../api/object.js';
 import { R } from '../client/resources.js';
-import type { KObject } from '../client/rest.js';
 import { startTestApiServer, type TestApiServer } from './testing.js';
 
 type Obj = KObject & { spec?: Record<string, unknown>; status?: Record<string, unknown> };

@@ -1,6 +1,6 @@
 // ObjectMeta validation done by the API server for every kind (follows k8s.io/apimachinery
 // pkg/api/validation/objectmeta.go and pkg/util/validation/validation.go messages).
-import type { KObject } from '../client/rest.js';
+import type { KObject } from '../api/object.js';
 import type { FieldError } from './registry/types.js';
 
 const dns1123LabelFmt = '[a-z0-9]([-a-z0-9]*[a-z0-9])?';

@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { WebSocket, WebSocketServer } from 'ws';
+import type { KObject } from '../api/object.js';
 import { R } from '../client/resources.js';
-import type { KObject } from '../client/rest.js';
 import { ensurePki, type Pki } from './auth/pki.js';
 import { startTestApiServer, type TestApiServer } from './testing.js';
 

@@ -20,19 +20,16 @@ import {
   apiResourceList,
   apiVersions,
 } from './discovery.js';
-import type {
-  ApiContext,
-  KubeletClientConfig,
-  ServiceAccountIssuer,
-  UserInfo,
-} from './handlers/context.js';
+import type { ProtobufDecoder } from './handlers/body.js';
+import type { ApiContext, UserInfo } from './handlers/context.js';
 import { parseGroupVersion, parseResourcePath } from './handlers/request-info.js';
 import { handleResource, type ResourceRequest } from './handlers/rest.js';
-import { GenericStore } from './handlers/store.js';
 import { parseMediaTypes, sendError, sendObject } from './http.js';
-import { upgradePodExec } from './node-proxy.js';
 import { OpenApiV3 } from './openapi.js';
-import { lazyProtobufDecoder, loadRegistry, type RegistryModule } from './registry-loader.js';
+import { registryConfig } from './registry/config.js';
+import { GenericStore } from './registry/generic/store.js';
+import { defaultRegistry } from './registry/index.js';
+import type { KubeletClientConfig, Registry, ServiceAccountIssuer } from './registry/storage.js';
 import { pathNotFound, StatusError, toStatusError, unauthorized } from './status-error.js';
 
 /** The version /version reports (kubectl's dispatcher picks its client from major/minor). */
@@ -67,8 +64,12 @@ export interface ApiServerOptions {
    * and the kubelet client credentials.
    */
   pki?: Pki;
-  /** Overrides the registry module (tests); default: src/apiserver/registry/index.ts when present. */
-  registry?: RegistryModule;
+  /** Overrides the registry (tests wrap it); default: src/apiserver/registry/index.ts. */
+  registry?: Registry;
+  /** IPv4 CIDR ClusterIPs are allocated from (--service-cluster-ip-range); default 10.96.0.0/12. */
+  serviceCIDR?: string;
+  /** Inclusive NodePort range (--service-node-port-range); default 30000–32767. */
+  nodePortRange?: { min: number; max: number };
   /**
    * How long a client may take to send a request head (Node's headersTimeout, default 60 s);
    * checked every quarter of it, so a slowloris client is cut within 1.25× this.
@@ -82,7 +83,7 @@ export interface ApiServer {
   upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void;
   listen(): Promise<{ port: number }>;
   close(): Promise<void>;
-  /** Resolves once the registry is loaded and the system namespaces exist. */
+  /** Resolves once the system namespaces exist. */
   ready: Promise<void>;
 }
 
@@ -112,8 +113,13 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   const openapi = new OpenApiV3();
 
   const ready = (async () => {
-    const registry = await (opts.registry ?? loadRegistry());
-    const store = new GenericStore({ backend: opts.backend, clock, registry });
+    const registry = opts.registry ?? defaultRegistry;
+    const store = new GenericStore({
+      backend: opts.backend,
+      clock,
+      strategyFor: (r) => registry.storageFor(r).strategy,
+      config: registryConfig({ serviceCIDR: opts.serviceCIDR, nodePortRange: opts.nodePortRange }),
+    });
     ctx = {
       store,
       registry,
@@ -320,23 +326,18 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       await authenticate(req);
       const info = parseResourcePath(url.pathname);
       const r = info && findResource(info.group, info.version, info.resource);
-      if (
-        !info ||
-        !r ||
-        r.group !== '' ||
-        r.resource !== 'pods' ||
-        info.subresource === undefined
-      ) {
+      if (!info || !r || info.subresource === undefined || info.name === undefined) {
         throw pathNotFound();
       }
-      if (!['exec', 'attach', 'portforward'].includes(info.subresource)) throw pathNotFound();
-      upgradePodExec(ctx!, req, socket, head, {
+      // Only subresources whose storage takes upgrades (exec, attach, portforward) do.
+      const storage = ctx!.registry.storageFor(r).subresources[info.subresource];
+      if (!storage?.upgrade) throw pathNotFound();
+      storage.upgrade(ctx!, req, socket, head, {
         r,
         namespace: info.namespace,
         name: info.name,
         subresource: info.subresource,
         query: url.searchParams,
-        isWatchPath: false,
       });
     };
     socket.on('error', (err) => log.debug('Upgrade socket error', { err }));
@@ -489,4 +490,16 @@ function sendOpenApiV2(
     'Cache-Control': 'no-cache, private',
   });
   res.end(body);
+}
+
+/**
+ * A loader of the protobuf decoder that imports it on first call: protobufjs and its schema cost
+ * startup time and memory, and only kubectl's typed creates send protobuf.
+ */
+function lazyProtobufDecoder(): () => Promise<ProtobufDecoder> {
+  let loading: Promise<ProtobufDecoder> | undefined;
+  return () => {
+    loading ??= import('./protobuf/decode.js').then((m) => m.decodeProtobuf);
+    return loading;
+  };
 }

@@ -2,41 +2,45 @@
 // hooks (defaults, validation → 422 Invalid with causes, table printers) wired by the handlers.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { KObject } from '../client/rest.js';
-import type { RegistryModule } from './registry-loader.js';
+import type { KObject } from '../api/object.js';
+import { defaultRegistry } from './registry/index.js';
+import type { Registry } from './registry/storage.js';
+import type { Strategy } from './registry/types.js';
 import { startTestApiServer, type TestApiServer } from './testing.js';
 
-const registry: RegistryModule = {
-  strategies: {
-    '/configmaps': {
-      defaults(obj) {
-        obj['data'] ??= { defaulted: 'yes' };
-      },
-      validate(obj) {
-        const data = (obj['data'] ?? {}) as Record<string, string>;
-        return data['bad'] !== undefined
-          ? [
-              {
-                type: 'FieldValueInvalid',
-                field: 'data[bad]',
-                value: data['bad'],
-                detail: 'must not be set',
-              },
-            ]
-          : [];
-      },
-      table: {
-        columns: [
-          { name: 'Name', type: 'string', format: 'name', priority: 0 },
-          { name: 'Data', type: 'integer', priority: 0 },
-        ],
-        cells: (obj, _now) => [
-          obj.metadata?.name,
-          Object.keys((obj['data'] ?? {}) as object).length,
-        ],
-      },
-    },
+const configMapStrategy: Strategy = {
+  defaults(obj) {
+    obj['data'] ??= { defaulted: 'yes' };
   },
+  validate(obj) {
+    const data = (obj['data'] ?? {}) as Record<string, string>;
+    return data['bad'] !== undefined
+      ? [
+          {
+            type: 'FieldValueInvalid',
+            field: 'data[bad]',
+            value: data['bad'],
+            detail: 'must not be set',
+          },
+        ]
+      : [];
+  },
+  table: {
+    columns: [
+      { name: 'Name', type: 'string', format: 'name', priority: 0 },
+      { name: 'Data', type: 'integer', priority: 0 },
+    ],
+    cells: (obj, _now) => [obj.metadata?.name, Object.keys((obj['data'] ?? {}) as object).length],
+  },
+};
+
+/** The default registry with a test ConfigMap strategy and a simple unknown-field rule. */
+const registry: Registry = {
+  storageFor: (r) =>
+    r.group === '' && r.resource === 'configmaps'
+      ? { strategy: configMapStrategy, subresources: {} }
+      : defaultRegistry.storageFor(r),
+  findTypeErrors: () => [],
   findUnknownFields: (_apiVersion, _kind, obj) =>
     Object.keys(obj as object)
       .filter((k) => !['apiVersion', 'kind', 'metadata', 'data'].includes(k))

@@ -2,7 +2,7 @@
 // analog): typed verbs over JSON, watch streams, and apierrors-style helpers.
 import http from 'node:http';
 import https from 'node:https';
-import type { ObjectMeta } from 'kubernetes-types/meta/v1.js';
+import type { KObject, ObjectList, WatchEvent } from '../api/object.js';
 import { type ResourceInfo, resourcePath } from '../api/resources.js';
 
 /** Where and how to reach the API server. */
@@ -17,27 +17,7 @@ export interface ClientConfig {
   userAgent?: string;
 }
 
-/** Any Kubernetes object. */
-export interface KObject {
-  apiVersion?: string;
-  kind?: string;
-  metadata?: ObjectMeta;
-  [key: string]: unknown;
-}
-
-/** A list response. */
-export interface ObjectList<T> {
-  apiVersion?: string;
-  kind?: string;
-  metadata: { resourceVersion?: string; continue?: string };
-  items: T[];
-}
-
-/** A watch event as sent on the wire. */
-export interface WatchEvent<T = KObject> {
-  type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
-  object: T;
-}
+export type { KObject, ObjectList, WatchEvent } from '../api/object.js';
 
 /** A metav1.Status body. */
 export interface StatusBody {

@@ -12,7 +12,6 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { ensurePki, type Pki } from '../apiserver/auth/pki.js';
-import { configureRegistry } from '../apiserver/registry/config.js';
 import { createApiServer } from '../apiserver/server.js';
 import { dataDirLayout, ensureDataDir, lockDataDir } from '../cli/data-dir.js';
 import {
@@ -125,13 +124,13 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
       return new SqliteBackend({ path: layout.db });
     });
     stopFns.push(startCompactor(backend, {}));
-    configureRegistry({ serviceCIDR: opts.serviceCIDR });
     const minor = opts.kubeVersion.split('.')[1] ?? '32';
     api = createApiServer({
       backend,
       pki,
       port: opts.apiPort,
       host: '127.0.0.1',
+      serviceCIDR: opts.serviceCIDR,
       version: { major: '1', minor, gitVersion: `v1.${minor}.0` },
     });
     const started = api;

@@ -2,11 +2,15 @@
 // (follows k8s.io/apiserver pkg/endpoints/handlers/rest.go fieldValidation and the strict decoder).
 import type http from 'node:http';
 import YAML from 'yaml';
-import type { KObject } from '../../client/rest.js';
+import type { KObject } from '../../api/object.js';
+import type { ResourceInfo } from '../../api/resources.js';
 import { parseMediaTypes, readBody } from '../http.js';
-import type { ProtobufDecoder, RegistryModule } from '../registry-loader.js';
+import type { Registry } from '../registry/storage.js';
 import { badRequest, StatusError } from '../status-error.js';
 import { isObject } from '../util.js';
+
+/** Decodes a Kubernetes protobuf body (k8s\0 + runtime.Unknown) into a JSON-shaped object. */
+export type ProtobufDecoder = (body: Buffer) => KObject;
 
 /** A decoded request body with the media type it came in. */
 export interface DecodedBody {
@@ -88,6 +92,26 @@ export async function readObjectBody(
   throw unsupported(mediaType, objectTypes);
 }
 
+/** Fills apiVersion/kind of a body for r and rejects bodies of another kind. */
+export function checkKind(r: ResourceInfo, obj: unknown): KObject {
+  if (!isObject(obj)) throw badRequest('the body of the request must be a JSON object');
+  const o = obj as KObject;
+  const apiVersion = r.group ? `${r.group}/${r.version}` : r.version;
+  if (o.kind !== undefined && o.kind !== r.kind) {
+    throw badRequest(
+      `the kind in the data (${o.kind}) does not match the expected kind (${r.kind})`,
+    );
+  }
+  if (o.apiVersion !== undefined && o.apiVersion !== apiVersion) {
+    throw badRequest(
+      `the API version in the data (${o.apiVersion}) does not match the expected API version (${apiVersion})`,
+    );
+  }
+  o.apiVersion = apiVersion;
+  o.kind = r.kind;
+  return o;
+}
+
 /** Reads a PATCH body; the media type picks the patch kind. */
 export async function readPatchBody(req: http.IncomingMessage): Promise<DecodedBody> {
   const buf = await readBody(req);
@@ -132,7 +156,7 @@ export interface SchemaCheck {
  * is 400 whatever the mode; unknown fields are 400 in Strict, returned as warnings in Warn, and
  * ignored in Ignore.
  */
-export function checkSchema(registry: RegistryModule, obj: unknown, check: SchemaCheck): string[] {
+export function checkSchema(registry: Registry, obj: unknown, check: SchemaCheck): string[] {
   if (check.isProtobuf || !isObject(obj)) return [];
   const o = obj as KObject;
   if (!o.apiVersion || !o.kind) return [];
@@ -140,10 +164,10 @@ export function checkSchema(registry: RegistryModule, obj: unknown, check: Schem
   const prefix = check.isWholeObject
     ? `${o.kind} in version "${version}" cannot be handled as a ${o.kind}: `
     : '';
-  const typeErrors = registry.findTypeErrors?.(o.apiVersion, o.kind, o) ?? [];
+  const typeErrors = registry.findTypeErrors(o.apiVersion, o.kind, o);
   // Go's decoder reports the first type error only.
   if (typeErrors.length > 0) throw badRequest(`${prefix}${typeErrors[0]}`);
-  if (check.mode === 'Ignore' || !registry.findUnknownFields) return [];
+  if (check.mode === 'Ignore') return [];
   const unknown = registry.findUnknownFields(o.apiVersion, o.kind, o);
   if (unknown.length === 0) return [];
   const msgs = unknown.map((f) => `unknown field "${f}"`);

@@ -1,34 +1,8 @@
-// What every handler can reach: the generic store, the registry, optional decoders and issuers.
+// What every handler can reach: the storage context (generic store, issuers) plus the registry,
+// the protobuf decoder loader, the logger and the watch tracker.
 import type { Logger } from '../../lib/log.js';
-import type { ProtobufDecoder, RegistryModule } from '../registry-loader.js';
-import type { GenericStore } from './store.js';
-
-/** A request for a ServiceAccount token (the TokenRequest subresource). */
-export interface ServiceAccountTokenRequest {
-  namespace: string;
-  name: string;
-  uid: string;
-  audiences?: string[];
-  expirationSeconds?: number;
-  boundObjectRef?: { kind?: string; apiVersion?: string; name?: string; uid?: string };
-}
-
-/** Issues a signed ServiceAccount token (provided by the auth module through cmd/). */
-export type ServiceAccountIssuer = (
-  req: ServiceAccountTokenRequest,
-) =>
-  | Promise<{ token: string; expirationTimestamp: string }>
-  | { token: string; expirationTimestamp: string };
-
-/** How the API server reaches node agents (kubelets) for logs and exec. */
-export interface KubeletClientConfig {
-  /** Bearer token the node agent accepts from the API server. */
-  token?: string;
-  /** PEM CA that signed the node agent's serving certificate. */
-  ca?: string;
-  /** Skip verification of the node agent certificate (tests only). */
-  insecureSkipTLSVerify?: boolean;
-}
+import type { Registry, StorageContext } from '../registry/storage.js';
+import type { ProtobufDecoder } from './body.js';
 
 /** The authenticated caller. */
 export interface UserInfo {
@@ -38,13 +12,10 @@ export interface UserInfo {
 }
 
 /** Shared state of the handlers of one API server. */
-export interface ApiContext {
-  store: GenericStore;
-  registry: RegistryModule;
-  /** Loads the protobuf body decoder (on first use); undefined when none exists. */
+export interface ApiContext extends StorageContext {
+  registry: Registry;
+  /** Loads the protobuf body decoder (on first use). */
   loadProtobuf?: () => Promise<ProtobufDecoder | undefined>;
-  serviceAccountIssuer?: ServiceAccountIssuer;
-  kubelet?: KubeletClientConfig;
   log: Logger;
   /** Registers a long-running stream to end on server close; returns an unregister function. */
   trackWatch: (close: () => void) => () => void;

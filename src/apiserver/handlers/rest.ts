@@ -1,29 +1,28 @@
 // Generic REST verbs for every resource in the table: get, list, watch, create, update, patch,
 // delete, deletecollection (follows k8s.io/apiserver pkg/endpoints/handlers/{get,create,update,
-// patch,delete}.go). Subresources are dispatched to subresources.ts.
+// patch,delete}.go), and subresource requests dispatched by the resource's subresource table in
+// the registry (as installer.go registers each storage's paths).
 import type http from 'node:http';
+import type { KObject } from '../../api/object.js';
 import type { ResourceInfo } from '../../api/resources.js';
-import type { KObject } from '../../client/rest.js';
 import { negotiate, type Rendering, sendObject, successStatus } from '../http.js';
+import type { DeleteOptions, GenericStore, ListParams } from '../registry/generic/store.js';
+import type { SubresourceRequest } from '../registry/storage.js';
 import { parseFieldSelector, parseLabelSelector } from '../selectors.js';
-import { badRequest, methodNotAllowed, StatusError } from '../status-error.js';
+import { badRequest, methodNotAllowed, notFound, StatusError } from '../status-error.js';
 import { isObject } from '../util.js';
-import { applyServerSide } from './apply.js';
 import {
-  checkNestingDepth,
+  checkKind,
   checkSchema,
   parseFieldValidation,
   readObjectBody,
   readOptionalJson,
-  readPatchBody,
   warningHeaders,
 } from './body.js';
 import type { ApiContext } from './context.js';
-import { applyJsonPatch, applyMergePatch, applyStrategicMergePatch } from './patch.js';
-import type { DeleteOptions, GenericStore, ListParams } from './store.js';
-import { handleSubresource } from './subresources.js';
 import { buildTable, type IncludeObject, partialObjectMetadata } from './table.js';
 import { serveWatch } from './watch.js';
+import { handlePatch, handleUpdate, isDryRun, type WriteTarget } from './write.js';
 
 /** A parsed resource request. */
 export interface ResourceRequest {
@@ -78,7 +77,6 @@ export function parseResourceVersion(rv: string | null): string | undefined {
   );
 }
 
-/** The timeoutSeconds of a watch (an int64 query parameter); 400 when malformed. */
 /** The watch parameters shared by collection and single-object watches. */
 function watchQuery(q: URLSearchParams): {
   allowWatchBookmarks: boolean;
@@ -90,6 +88,7 @@ function watchQuery(q: URLSearchParams): {
   };
 }
 
+/** The timeoutSeconds of a watch (an int64 query parameter); 400 when malformed. */
 function timeoutSecondsOf(q: URLSearchParams): number | undefined {
   const v = q.get('timeoutSeconds');
   if (v === null || v === '') return undefined;
@@ -104,32 +103,6 @@ function includeObjectOf(q: URLSearchParams): IncludeObject | undefined {
   if (v === null) return undefined;
   if (v === 'None' || v === 'Metadata' || v === 'Object') return v;
   throw badRequest(`includeObject parameter unsupported: ${v}`);
-}
-
-const isDryRun = (q: URLSearchParams): boolean => {
-  const v = q.getAll('dryRun');
-  for (const x of v) if (x !== 'All') throw badRequest(`unsupported dry run option: ${x}`);
-  return v.length > 0;
-};
-
-/** Fills apiVersion/kind of a body for r and rejects bodies of another kind. */
-export function checkKind(r: ResourceInfo, obj: unknown): KObject {
-  if (!isObject(obj)) throw badRequest('the body of the request must be a JSON object');
-  const o = obj as KObject;
-  const apiVersion = r.group ? `${r.group}/${r.version}` : r.version;
-  if (o.kind !== undefined && o.kind !== r.kind) {
-    throw badRequest(
-      `the kind in the data (${o.kind}) does not match the expected kind (${r.kind})`,
-    );
-  }
-  if (o.apiVersion !== undefined && o.apiVersion !== apiVersion) {
-    throw badRequest(
-      `the API version in the data (${o.apiVersion}) does not match the expected API version (${apiVersion})`,
-    );
-  }
-  o.apiVersion = apiVersion;
-  o.kind = r.kind;
-  return o;
 }
 
 /** Renders one object as JSON/YAML, a one-row Table, or PartialObjectMetadata. */
@@ -161,7 +134,7 @@ export async function handleResource(
   rr: ResourceRequest,
 ): Promise<void> {
   if (rr.subresource !== undefined) {
-    await handleSubresource(ctx, req, res, rr);
+    await handleSubresource(ctx, req, res, { ...rr, name: rr.name!, subresource: rr.subresource });
     return;
   }
   const method = req.method ?? 'GET';
@@ -263,33 +236,27 @@ export async function handleResource(
     sendObject(res, 200, renderObject(ctx, rr, rendering, obj), rendering);
     return;
   }
-  if (method === 'PUT') {
-    const rendering = negotiate(req.headers.accept, { allowTable: false });
-    const body = await readObjectBody(req, ctx.loadProtobuf);
-    const obj = checkKind(r, body.value);
-    const warnings = checkSchema(ctx.registry, obj, {
-      mode: parseFieldValidation(q.get('fieldValidation')),
-      isProtobuf: body.mediaType === 'application/vnd.kubernetes.protobuf',
-      isWholeObject: true,
-    });
-    const updated = store.guaranteedUpdate(r, rr.namespace, name, () => obj, {
-      dryRun: isDryRun(q),
-      fieldManager: q.get('fieldManager') ?? undefined,
-    });
-    if (warnings.length) res.setHeader('Warning', warningHeaders(warnings));
-    sendObject(res, 200, updated, rendering);
-    return;
-  }
-  if (method === 'PATCH') {
-    await handlePatch(ctx, req, res, rr, undefined);
+  if (method === 'PUT' || method === 'PATCH') {
+    const target: WriteTarget = {
+      r,
+      name,
+      isParentKind: true,
+      update: (tryUpdate, opts) => store.guaranteedUpdate(r, rr.namespace, name, tryUpdate, opts),
+      createIfAbsent: (obj, opts) =>
+        store.backend.get(store.key(r, rr.namespace, name))
+          ? undefined
+          : store.create(r, rr.namespace, obj, opts),
+    };
+    if (method === 'PUT') await handleUpdate(ctx, req, res, q, target);
+    else await handlePatch(ctx, req, res, q, target);
     return;
   }
   if (method === 'DELETE') {
     const rendering = negotiate(req.headers.accept, { allowTable: false });
     const opts = await deleteOptions(req, q);
     const { obj, deleted } = store.delete(r, rr.namespace, name, opts);
-    // Pods answer the (last) object; other kinds answer a Status once the object is gone.
-    if (deleted && !(r.group === '' && r.resource === 'pods')) {
+    // Kinds answer a Status once the object is gone, unless their strategy says otherwise (pods).
+    if (deleted && !store.strategy(r).returnDeletedObject) {
       sendObject(
         res,
         200,
@@ -365,64 +332,50 @@ async function deleteOptions(
   return opts;
 }
 
-/** PATCH of an object or of its status subresource. */
-export async function handlePatch(
+/**
+ * Serves a subresource request by the resource's subresource table: 404 for a subresource the
+ * resource does not have, 405 for a verb its storage does not implement.
+ */
+async function handleSubresource(
   ctx: ApiContext,
   req: http.IncomingMessage,
   res: http.ServerResponse,
-  rr: ResourceRequest,
-  subresource: string | undefined,
+  sr: SubresourceRequest,
 ): Promise<void> {
-  const { r, query: q } = rr;
-  const name = rr.name!;
-  const rendering = negotiate(req.headers.accept, { allowTable: false });
-  const body = await readPatchBody(req);
-  const dryRun = isDryRun(q);
-  const fieldValidation = parseFieldValidation(q.get('fieldValidation'));
-  const fieldManager = q.get('fieldManager') ?? undefined;
-  if (body.mediaType === 'application/apply-patch+yaml') {
-    if (subresource !== undefined && subresource !== 'status') throw methodNotAllowed();
-    const result = applyServerSide(ctx, rr, body.value, {
-      dryRun,
-      fieldManager,
-      force: q.get('force') === 'true',
-      fieldValidation,
-      subresource,
-    });
-    if (result.warnings.length) res.setHeader('Warning', warningHeaders(result.warnings));
-    sendObject(res, result.created ? 201 : 200, result.obj, rendering);
+  const { r, name } = sr;
+  const storage = ctx.registry.storageFor(r).subresources[sr.subresource];
+  if (!storage) throw notFound(r, name);
+  const method = req.method ?? 'GET';
+  if (storage.connect) {
+    await storage.connect(ctx, req, res, sr);
     return;
   }
-  let warnings: string[] = [];
-  const updated = ctx.store.guaranteedUpdate(
-    r,
-    rr.namespace,
-    name,
-    (current) => {
-      let patched: unknown;
-      switch (body.mediaType) {
-        case 'application/json-patch+json':
-          patched = applyJsonPatch(current, body.value);
-          break;
-        case 'application/merge-patch+json':
-          patched = applyMergePatch(current, body.value);
-          break;
-        default:
-          patched = applyStrategicMergePatch(current, body.value, r.kind);
-      }
-      // A JSON patch can graft a deep value at a deep path: bound the result as well.
-      checkNestingDepth(patched);
-      const obj = checkKind(r, patched);
-      warnings = checkSchema(ctx.registry, obj, { mode: fieldValidation });
-      // A patch that leaves resourceVersion as read is not a precondition (upstream drops it).
-      const meta = obj.metadata ?? {};
-      if (meta.resourceVersion === current.metadata?.resourceVersion) {
-        delete (meta as { resourceVersion?: string }).resourceVersion;
-      }
-      return obj;
-    },
-    { dryRun, fieldManager, subresource },
-  );
-  if (warnings.length) res.setHeader('Warning', warningHeaders(warnings));
-  sendObject(res, 200, updated, rendering);
+  const q = sr.query;
+  if (method === 'GET' && storage.get) {
+    const rendering = negotiate(req.headers.accept, { allowTable: false });
+    sendObject(res, 200, storage.get(ctx, sr), rendering);
+    return;
+  }
+  if (method === 'POST' && storage.create) {
+    const rendering = negotiate(req.headers.accept, { allowTable: false });
+    const body = await readObjectBody(req, ctx.loadProtobuf);
+    const created = await storage.create(ctx, sr, body.value, { dryRun: isDryRun(q) });
+    sendObject(res, 201, created, rendering);
+    return;
+  }
+  const update = storage.update;
+  if ((method === 'PUT' || method === 'PATCH') && update) {
+    const target: WriteTarget = {
+      r,
+      name,
+      isParentKind: storage.kind === 'self',
+      patchKind: typeof storage.kind === 'object' ? storage.kind.kind : undefined,
+      subresource: sr.subresource,
+      update: (tryUpdate, opts) => update(ctx, sr, tryUpdate, opts),
+    };
+    if (method === 'PUT') await handleUpdate(ctx, req, res, q, target);
+    else await handlePatch(ctx, req, res, q, target);
+    return;
+  }
+  throw methodNotAllowed();
 }

@@ -1,6 +1,6 @@
 // Server-side Table rendering for `kubectl get` (follows k8s.io/apiserver pkg/registry/rest/table.go
 // and the Table/PartialObjectMetadata types of meta.k8s.io): the strategy's printer or NAME/AGE.
-import type { KObject } from '../../client/rest.js';
+import type { KObject } from '../../api/object.js';
 import { humanDuration } from '../registry/duration.js';
 import type { TableColumn, TablePrinter } from '../registry/types.js';
 

@@ -1,8 +1,8 @@
 // Watch: streams chunked JSON events from the store (follows k8s.io/apiserver
 // pkg/endpoints/handlers/watch.go and the cacher's filtering of old/new objects against selectors).
 import type http from 'node:http';
+import type { KObject } from '../../api/object.js';
 import type { ResourceInfo } from '../../api/resources.js';
-import type { KObject } from '../../client/rest.js';
 import type { Timer } from '../../lib/clock.js';
 import {
   CompactedError,
@@ -11,8 +11,8 @@ import {
   type WatchHandle,
 } from '../../store/backend.js';
 import type { Rendering } from '../http.js';
+import type { GenericStore, ListParams } from '../registry/generic/store.js';
 import { expired } from '../status-error.js';
-import type { GenericStore, ListParams } from './store.js';
 import { buildTable, type IncludeObject } from './table.js';
 
 /** Parameters of one watch request. */

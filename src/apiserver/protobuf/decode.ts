@@ -3,7 +3,7 @@
 // The message layouts come from schema.json (scripts/gen-proto-schema.ts).
 import { readFileSync } from 'node:fs';
 import protobuf from 'protobufjs';
-import type { KObject } from '../../client/rest.js';
+import type { KObject } from '../../api/object.js';
 
 /** The 4 bytes that open every Kubernetes protobuf body. */
 export const protobufMagic: Buffer = Buffer.from([0x6b, 0x38, 0x73, 0x00]);

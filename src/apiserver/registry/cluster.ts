@@ -1,10 +1,17 @@
 // Namespace, Node and Event strategies: namespace finalizer/phase/label defaults
 // (pkg/registry/core/namespace), node and event selectable fields and their printers (printers.go).
-import type { KObject } from '../../client/rest.js';
+import type { KObject } from '../../api/object.js';
+import { rfc3339 } from '../util.js';
 import { ageColumn, ageOf, col, keepStatusOnUpdate, printer } from './common.js';
 import { timestampSince } from './duration.js';
 import type { Strategy } from './types.js';
 import { child, list, meta, num, type Obj, str, sub } from './util.js';
+
+/** Whether a namespace still waits for its spec.finalizers (the namespace controller's). */
+function hasSpecFinalizers(ns: KObject): boolean {
+  const finalizers = sub(ns, 'spec')?.finalizers;
+  return Array.isArray(finalizers) && finalizers.length > 0;
+}
 
 /** The Namespace strategy. */
 export const namespaceStrategy: Strategy = {
@@ -24,6 +31,20 @@ export const namespaceStrategy: Strategy = {
     (obj as Obj).status = { phase: 'Active' };
   },
   prepareForUpdate: keepStatusOnUpdate,
+  // Deleting a namespace marks it Terminating; the namespace controller empties it and clears
+  // spec.finalizers through the finalize subresource, which lets the store remove it
+  // (pkg/registry/core/namespace/storage Delete).
+  planDelete(ns, finalizers, ctx) {
+    const m = meta(ns);
+    if (m.deletionTimestamp) return 'unchanged';
+    if (!hasSpecFinalizers(ns) && finalizers.length === 0) return 'now';
+    m.deletionTimestamp = rfc3339(ctx.clock);
+    m.deletionGracePeriodSeconds = 0;
+    m.finalizers = finalizers.length ? finalizers : undefined;
+    (ns as Obj).status = { ...(sub(ns, 'status') ?? {}), phase: 'Terminating' };
+    return ns;
+  },
+  isAwaitingFinalization: hasSpecFinalizers,
   selectableFields: (obj) => ({ 'status.phase': str(sub(obj, 'status')?.phase) }),
   table: printer([col('Status'), ageColumn], (ns, now) => [
     str(sub(ns, 'status')?.phase),

@@ -1,6 +1,6 @@
 // Building blocks shared by the strategies: column helpers, the generation/status rules of most
 // spec+status kinds and the default Table (NAME, CREATED AT). ObjectMeta is validated by the handlers.
-import type { KObject } from '../../client/rest.js';
+import type { KObject } from '../../api/object.js';
 import { timestampSince } from './duration.js';
 import type { FieldError, Strategy, TableColumn, TablePrinter } from './types.js';
 import { invalid, isObj, jsonEqual, meta, type Obj, str } from './util.js';

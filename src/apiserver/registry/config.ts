@@ -1,33 +1,21 @@
-// Module-level registry settings: the service CIDR and NodePort range the Service strategy
-// allocates from (kube-apiserver --service-cluster-ip-range / --service-node-port-range).
+// Registry settings: the service CIDR and NodePort range the Service strategy allocates from
+// (kube-apiserver --service-cluster-ip-range / --service-node-port-range), passed to the API server
+// in its options and to strategies in their context.
+import type { RegistryConfig } from './types.js';
 
-/** Settings of the registry; all optional in configureRegistry. */
-export interface RegistryConfig {
-  /** IPv4 CIDR ClusterIPs are allocated from; default 10.96.0.0/12. */
-  serviceCIDR: string;
-  /** Inclusive NodePort range; default 30000–32767. */
-  nodePortRange: { min: number; max: number };
-  /** Random source in [0, 1) for allocations; injectable for deterministic tests. */
-  random: () => number;
-}
-
-const defaults: RegistryConfig = {
+/** The defaults: 10.96.0.0/12, NodePorts 30000–32767, Math.random. */
+export const defaultRegistryConfig: Readonly<RegistryConfig> = {
   serviceCIDR: '10.96.0.0/12',
   nodePortRange: { min: 30000, max: 32767 },
   random: Math.random,
 };
 
-let current: RegistryConfig = { ...defaults };
-
-/** Sets registry settings; omitted fields return to their defaults. */
-export function configureRegistry(cfg: Partial<RegistryConfig>): void {
-  current = { ...defaults, ...cfg };
-  parseCIDR(current.serviceCIDR); // fail fast on a bad CIDR
-}
-
-/** The current registry settings. */
-export function registryConfig(): Readonly<RegistryConfig> {
-  return current;
+/** Registry settings with the defaults filled in; throws SyntaxError on a malformed CIDR. */
+export function registryConfig(cfg: Partial<RegistryConfig> = {}): RegistryConfig {
+  const given = Object.entries(cfg).filter(([, v]) => v !== undefined);
+  const out: RegistryConfig = { ...defaultRegistryConfig, ...Object.fromEntries(given) };
+  parseCIDR(out.serviceCIDR); // fail fast on a bad CIDR
+  return out;
 }
 
 /** An IPv4 CIDR as [network address as uint32, prefix length]; throws SyntaxError if malformed. */

@@ -1,7 +1,7 @@
 // Round-trip tests for the HPA autoscaling/v1 <-> v2 converter and for unknown-field detection.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { KObject } from '../../client/rest.js';
+import type { KObject } from '../../api/object.js';
 import { hpaAnnotations } from './hpa.js';
 import { findUnknownFields, strategies } from './index.js';
 

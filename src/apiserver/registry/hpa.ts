@@ -1,7 +1,7 @@
 // HorizontalPodAutoscaler strategy, stored as autoscaling/v2: defaults (pkg/apis/autoscaling/v2/
 // defaults.go), validation (pkg/apis/autoscaling/validation), the v1 <-> v2 converter
 // (pkg/apis/autoscaling/v1/conversion.go) and printHorizontalPodAutoscaler's columns.
-import type { KObject } from '../../client/rest.js';
+import type { KObject } from '../../api/object.js';
 import { ageColumn, ageOf, col, generationHooks, printer } from './common.js';
 import type { FieldError, Strategy, VersionConverter } from './types.js';
 import {

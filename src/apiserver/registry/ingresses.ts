@@ -1,6 +1,6 @@
 // Ingress and IngressClass strategies: validation (pkg/apis/networking/validation), generation
 // rules and printIngress / printIngressClass columns.
-import type { KObject } from '../../client/rest.js';
+import type { KObject } from '../../api/object.js';
 import { ageColumn, ageOf, col, generationHooks, printer } from './common.js';
 import { validatePortName, validatePortNumber } from './podspec.js';
 import { loadBalancerIngress } from './services.js';

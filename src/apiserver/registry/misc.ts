@@ -1,6 +1,6 @@
 // Strategies for the kinds Skiff stores but barely acts on: ConfigMap, Secret, ServiceAccount,
 // Job, Lease, APIService, RBAC, PDB, PriorityClass and webhook configurations (printers.go columns).
-import type { KObject } from '../../client/rest.js';
+import type { KObject } from '../../api/object.js';
 import {
   ageColumn,
   ageOf,

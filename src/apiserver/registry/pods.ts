@@ -1,6 +1,6 @@
 // Pod strategy: defaults, create/update rules, validation, selectable fields and the Table printer;
 // follows pkg/registry/core/pod/strategy.go and printPod in pkg/printers/internalversion/printers.go.
-import type { KObject } from '../../client/rest.js';
+import type { KObject } from '../../api/object.js';
 import { ageColumn, ageOf, col, keepStatusOnUpdate, printer } from './common.js';
 import { timestampSince } from './duration.js';
 import { defaultPodOnly, defaultPodSpec, podQOSClass, validatePodSpec } from './podspec.js';
@@ -156,6 +156,21 @@ function mutablePodSpecView(spec: Obj): Obj {
   return copy;
 }
 
+/**
+ * The grace period of a pod delete (pod strategy CheckGracefulDelete): 0 for unscheduled or
+ * finished pods, else the requested one or spec.terminationGracePeriodSeconds (default 30).
+ */
+function podGracePeriod(pod: KObject, requested: number | undefined): number {
+  const spec = sub(pod, 'spec') ?? {};
+  const phase = sub(pod, 'status')?.phase;
+  if (!spec.nodeName) return 0;
+  if (phase === 'Succeeded' || phase === 'Failed') return 0;
+  if (requested !== undefined) return Math.max(0, requested);
+  return typeof spec.terminationGracePeriodSeconds === 'number'
+    ? spec.terminationGracePeriodSeconds
+    : 30;
+}
+
 /** The Pod strategy. */
 export const podStrategy: Strategy = {
   defaults(obj) {
@@ -168,6 +183,9 @@ export const podStrategy: Strategy = {
     (obj as Obj).status = { phase: 'Pending', qosClass: podQOSClass(spec) };
   },
   prepareForUpdate: keepStatusOnUpdate,
+  gracePeriod: podGracePeriod,
+  // A pod DELETE answers the pod (kubectl waits on its uid), not a Status.
+  returnDeletedObject: true,
   validate(obj) {
     return [...validatePodSpec((obj as Obj).spec, 'spec')];
   },

@@ -1,7 +1,7 @@
 // Golden-row tests for the Table printers (columns and cells as printers.go renders them).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { KObject } from '../../client/rest.js';
+import type { KObject } from '../../api/object.js';
 import { strategyFor } from './index.js';
 
 const now = Date.parse('2026-01-01T12:00:00Z');

@@ -1,10 +1,10 @@
 // Service strategy (pkg/registry/core/service: defaults, ClusterIP and NodePort allocation,
 // validation, printService) plus the Endpoints and EndpointSlice printers.
-import type { KObject } from '../../client/rest.js';
+import type { KObject } from '../../api/object.js';
 import { ageColumn, ageOf, col, keepStatusOnUpdate, printer } from './common.js';
-import { ipToNumber, numberToIP, parseCIDR, registryConfig } from './config.js';
+import { ipToNumber, numberToIP, parseCIDR } from './config.js';
 import { validatePortName, validatePortNumber } from './podspec.js';
-import type { FieldError, Strategy, StrategyContext } from './types.js';
+import type { FieldError, RegistryConfig, Strategy, StrategyContext } from './types.js';
 import {
   child,
   duplicate,
@@ -71,7 +71,7 @@ function allocate(obj: KObject, ctx: StrategyContext): FieldError[] {
   const spec = child(obj as Obj, 'spec');
   const type = str(spec.type);
   if (type === 'ExternalName') return [];
-  const cfg = registryConfig();
+  const cfg = ctx.config;
   const used = usedAddresses(ctx);
   const errs: FieldError[] = [];
   const requested = str(spec.clusterIP);
@@ -128,13 +128,13 @@ function allocate(obj: KObject, ctx: StrategyContext): FieldError[] {
     type === 'NodePort' ||
     (type === 'LoadBalancer' && spec.allocateLoadBalancerNodePorts !== false)
   ) {
-    errs.push(...allocateNodePorts(spec, used.ports));
+    errs.push(...allocateNodePorts(spec, used.ports, ctx.config));
   }
   return errs;
 }
 
-function allocateNodePorts(spec: Obj, used: Set<number>): FieldError[] {
-  const { min, max } = registryConfig().nodePortRange;
+function allocateNodePorts(spec: Obj, used: Set<number>, cfg: RegistryConfig): FieldError[] {
+  const { min, max } = cfg.nodePortRange;
   const errs: FieldError[] = [];
   const ports = list(spec, 'ports');
   ports.forEach((p, i) => {
@@ -156,7 +156,7 @@ function allocateNodePorts(spec: Obj, used: Set<number>): FieldError[] {
   const size = max - min + 1;
   for (const p of ports) {
     if (typeof p.nodePort === 'number' && p.nodePort !== 0) continue;
-    const start = Math.floor(registryConfig().random() * size);
+    const start = Math.floor(cfg.random() * size);
     for (let i = 0; i < size; i++) {
       const candidate = min + ((start + i) % size);
       if (!used.has(candidate)) {

@@ -2,14 +2,16 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import type { KObject } from '../../client/rest.js';
+import type { KObject } from '../../api/object.js';
 import { FakeClock } from '../../lib/clock.js';
 import { decodeProtobuf } from '../protobuf/decode.js';
-import { configureRegistry, strategies } from './index.js';
-import type { FieldError, StrategyContext } from './types.js';
+import { registryConfig } from './config.js';
+import { strategies } from './index.js';
+import type { FieldError, RegistryConfig, StrategyContext } from './types.js';
 
-const ctx = (stored: KObject[] = []): StrategyContext => ({
+const ctx = (stored: KObject[] = [], config: Partial<RegistryConfig> = {}): StrategyContext => ({
   clock: new FakeClock(),
+  config: registryConfig(config),
   listStored: () => stored,
 });
 
@@ -262,7 +264,6 @@ describe('Pod', () => {
 
 describe('Service', () => {
   it('defaults kubectl create service clusterip and allocates a free ClusterIP', () => {
-    configureRegistry({ random: () => 0 });
     const stored: KObject[] = [
       {
         metadata: { name: 'kubernetes' },
@@ -270,7 +271,7 @@ describe('Service', () => {
       },
       { metadata: { name: 'x' }, spec: { clusterIP: '10.96.0.2', clusterIPs: ['10.96.0.2'] } },
     ];
-    const { obj, errs } = create('/services', fixture('service'), ctx(stored));
+    const { obj, errs } = create('/services', fixture('service'), ctx(stored, { random: () => 0 }));
     assert.deepEqual(errs, []);
     assert.deepEqual(obj.spec, {
       ports: [{ name: '5000-5000', protocol: 'TCP', port: 5000, targetPort: 5000 }],
@@ -284,14 +285,15 @@ describe('Service', () => {
       ipFamilyPolicy: 'SingleStack',
     });
     assert.deepEqual(obj.status, { loadBalancer: {} });
-    configureRegistry({});
   });
 
   it('skips the reserved .10 and rejects an allocated or out-of-range IP', () => {
-    configureRegistry({ random: () => 10 / 2 ** 20 });
-    const { obj } = create('/services', fixture('service'));
+    const { obj } = create(
+      '/services',
+      fixture('service'),
+      ctx([], { random: () => 10 / 2 ** 20 }),
+    );
     assert.equal((obj.spec as { clusterIP: string }).clusterIP, '10.96.0.11');
-    configureRegistry({});
     const taken = structuredClone(fixture('service')) as {
       spec: Record<string, unknown>;
     } & KObject;
@@ -311,21 +313,20 @@ describe('Service', () => {
   });
 
   it('allocates node ports and rejects used ones', () => {
-    configureRegistry({ random: () => 0, nodePortRange: { min: 30000, max: 30002 } });
     const np = fixture('service-nodeport') as {
       spec: { ports: Record<string, unknown>[] };
     } & KObject;
     delete np.spec.ports[0]?.nodePort;
     const stored = [{ spec: { ports: [{ port: 1, nodePort: 30000 }] } }];
-    const { obj } = create('/services', np, ctx(stored));
+    const ports = { random: () => 0, nodePortRange: { min: 30000, max: 30002 } };
+    const { obj } = create('/services', np, ctx(stored, ports));
     const spec = obj.spec as { ports: Record<string, unknown>[]; externalTrafficPolicy: string };
     assert.equal(spec.ports[0]?.nodePort, 30001);
     assert.equal(spec.externalTrafficPolicy, 'Cluster');
     (np.spec.ports[0] as Record<string, unknown>).nodePort = 30000;
-    assert.deepEqual(msg(create('/services', np, ctx(stored)).errs), [
+    assert.deepEqual(msg(create('/services', np, ctx(stored, ports)).errs), [
       'spec.ports[0].nodePort: FieldValueInvalid 30000: provided port is already allocated',
     ]);
-    configureRegistry({});
   });
 
   it('keeps the ClusterIP on updates that omit it and forbids changing it', () => {

@@ -1,6 +1,7 @@
 // The per-resource strategy contract (upstream's rest.RESTCreateStrategy / RESTUpdateStrategy /
-// TableConvertor): generic handlers call these hooks; each resource file under registry/ fills them.
-import type { KObject } from '../../client/rest.js';
+// RESTDeleteStrategy / TableConvertor): the generic store calls these hooks; each resource file
+// under registry/ fills them.
+import type { KObject } from '../../api/object.js';
 import type { Clock } from '../../lib/clock.js';
 
 /** A field error, rendered into an Invalid Status cause (upstream field.Error). */
@@ -21,9 +22,20 @@ export interface FieldError {
   detail: string;
 }
 
+/** Settings of the registry (kube-apiserver --service-cluster-ip-range / --service-node-port-range). */
+export interface RegistryConfig {
+  /** IPv4 CIDR ClusterIPs are allocated from; default 10.96.0.0/12. */
+  serviceCIDR: string;
+  /** Inclusive NodePort range; default 30000–32767. */
+  nodePortRange: { min: number; max: number };
+  /** Random source in [0, 1) for allocations; injectable for deterministic tests. */
+  random: () => number;
+}
+
 /** What a strategy hook may consult besides the object. */
 export interface StrategyContext {
   clock: Clock;
+  config: Readonly<RegistryConfig>;
   /** Lists the stored objects of a resource (all namespaces), e.g. to find used ClusterIPs. */
   listStored(group: string, resource: string): KObject[];
 }
@@ -83,4 +95,30 @@ export interface Strategy {
   scale?: ScaleAdapter;
   /** Present when several served versions share one stored form. */
   converter?: VersionConverter;
+  /**
+   * Whether objects with a spec start at generation 1 and count spec changes; default: true for
+   * named groups, false for the core group (whose strategies set it themselves, e.g. RCs).
+   */
+  tracksGeneration?: boolean;
+  /**
+   * The grace period of a delete (upstream CheckGracefulDelete); default 0 (delete at once unless
+   * finalizers wait). `requested` is DeleteOptions.gracePeriodSeconds.
+   */
+  gracePeriod?(obj: KObject, requested: number | undefined): number;
+  /**
+   * Replaces the generic delete plan (namespaces: mark Terminating and wait for spec.finalizers).
+   * Gets the object (storage version, a fresh copy) and the finalizers after the propagation
+   * policy; returns the object to store, 'now' or 'unchanged'.
+   */
+  planDelete?(obj: KObject, finalizers: string[], ctx: StrategyContext): DeletePlan;
+  /**
+   * True while a terminating object still waits for something besides metadata.finalizers and
+   * its grace period (namespaces: spec.finalizers), so an update must not remove it yet.
+   */
+  isAwaitingFinalization?(obj: KObject): boolean;
+  /** A DELETE answers the deleted object instead of a Status (upstream Store.ReturnDeletedObject). */
+  returnDeletedObject?: boolean;
 }
+
+/** What a delete does: store this (terminating) object, delete now, or nothing. */
+export type DeletePlan = KObject | 'now' | 'unchanged';

@@ -1,6 +1,6 @@
 // Helpers shared by the resource strategies: untyped object access, field-error constructors
 // (upstream apimachinery pkg/util/validation/field), IsDNS1123Label and label-selector formatting.
-import type { KObject } from '../../client/rest.js';
+import type { KObject } from '../../api/object.js';
 import type { FieldError } from './types.js';
 
 /** A JSON object of unknown shape. */

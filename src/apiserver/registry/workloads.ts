@@ -1,7 +1,7 @@
 // apps/v1 workload strategies (Deployment, ReplicaSet, StatefulSet, DaemonSet) and core/v1
 // ReplicationController: defaults (pkg/apis/apps/v1/defaults.go), validation
 // (pkg/apis/apps/validation), generation rules, scale adapters and printers (printers.go).
-import type { KObject } from '../../client/rest.js';
+import type { KObject } from '../../api/object.js';
 import { ageColumn, ageOf, col, generationHooks, immutable, printer } from './common.js';
 import { defaultPodSpec, validatePodSpec } from './podspec.js';
 import type { FieldError, ScaleAdapter, Strategy } from './types.js';

@@ -1,16 +1,16 @@
-// pods/log and pods/exec: locate the pod's node agent from its Node object and forward the request
-// (follows kubernetes pkg/registry/core/pod/strategy.go LogLocation/ExecLocation): logs stream
-// through; exec upgrades (websocket v5.channel.k8s.io or SPDY) are piped both ways untouched.
+// The pod subresources served by the pod's node agent (pods/log, exec, attach, portforward):
+// locate the agent from the pod's Node object and forward the request (follows kubernetes
+// pkg/registry/core/pod/strategy.go LogLocation/ExecLocation and pod/rest/log.go,
+// subresources.go): logs stream through; upgrades (websocket or SPDY) are piped both ways untouched.
 import type http from 'node:http';
 import https from 'node:https';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
-import { findResource } from '../api/resources.js';
-import type { KObject } from '../client/rest.js';
-import type { ApiContext } from './handlers/context.js';
-import type { ResourceRequest } from './handlers/rest.js';
-import { badRequest, StatusError } from './status-error.js';
-import { isObject } from './util.js';
+import type { KObject } from '../../api/object.js';
+import { findResource } from '../../api/resources.js';
+import { badRequest, methodNotAllowed, StatusError } from '../status-error.js';
+import { isObject } from '../util.js';
+import type { StorageContext, SubresourceRequest, SubresourceStorage } from './storage.js';
 
 const podsResource = findResource('', 'v1', 'pods')!;
 const nodesResource = findResource('', 'v1', 'nodes')!;
@@ -50,8 +50,8 @@ export function pickContainer(pod: KObject, requested: string | null): string {
 }
 
 /** Resolves the node agent address of a pod and the container addressed by the query. */
-export function locateKubelet(ctx: ApiContext, rr: ResourceRequest): KubeletLocation {
-  const pod = ctx.store.get(podsResource, rr.namespace, rr.name!);
+export function locateKubelet(ctx: StorageContext, rr: SubresourceRequest): KubeletLocation {
+  const pod = ctx.store.get(podsResource, rr.namespace, rr.name);
   const container = pickContainer(pod, rr.query.get('container'));
   const spec = isObject(pod['spec']) ? pod['spec'] : {};
   const nodeName = spec['nodeName'];
@@ -78,20 +78,21 @@ function forwardedQuery(q: URLSearchParams): string {
 
 function kubeletPath(
   kind: 'containerLogs' | 'exec',
-  rr: ResourceRequest,
+  rr: SubresourceRequest,
   container: string,
 ): string {
   const seg = (s: string) => encodeURIComponent(s);
-  return `/${kind}/${seg(rr.namespace ?? '')}/${seg(rr.name!)}/${seg(container)}${forwardedQuery(rr.query)}`;
+  return `/${kind}/${seg(rr.namespace ?? '')}/${seg(rr.name)}/${seg(container)}${forwardedQuery(rr.query)}`;
 }
 
 /** Streams a container log from the node agent (follow keeps the response open). */
-export function proxyPodLog(
-  ctx: ApiContext,
-  _req: http.IncomingMessage,
+function proxyPodLog(
+  ctx: StorageContext,
+  req: http.IncomingMessage,
   res: http.ServerResponse,
-  rr: ResourceRequest,
+  rr: SubresourceRequest,
 ): Promise<void> {
+  if (req.method !== 'GET') throw methodNotAllowed();
   const loc = locateKubelet(ctx, rr);
   const kubelet = ctx.kubelet ?? {};
   return new Promise((resolve) => {
@@ -140,12 +141,11 @@ export function proxyPodLog(
 }
 
 /** A plain (non-upgrade) exec request: upstream answers 400 asking for an upgrade. */
-export async function proxyPodExec(
-  _ctx: ApiContext,
-  _req: http.IncomingMessage,
-  _res: http.ServerResponse,
-  _rr: ResourceRequest,
+async function refuseWithoutUpgrade(
+  _ctx: StorageContext,
+  req: http.IncomingMessage,
 ): Promise<void> {
+  if (req.method !== 'GET' && req.method !== 'POST') throw methodNotAllowed();
   throw badRequest('Upgrade request required');
 }
 
@@ -161,12 +161,12 @@ const forwardedUpgradeHeaders = [
 ];
 
 /** Pipes an exec upgrade request to the node agent; the 101 answer flows back untouched. */
-export function upgradePodExec(
-  ctx: ApiContext,
+function upgradePodExec(
+  ctx: StorageContext,
   req: http.IncomingMessage,
   socket: Duplex,
   head: Buffer,
-  rr: ResourceRequest,
+  rr: SubresourceRequest,
 ): void {
   const loc = locateKubelet(ctx, rr);
   const kubelet = ctx.kubelet ?? {};
@@ -208,3 +208,34 @@ export function upgradePodExec(
   socket.on('close', () => upstream.destroy());
   upstream.on('close', () => socket.destroy());
 }
+
+const connectVerbs = ['create', 'get'] as const;
+
+/** pods/log: the container's log from its node agent (PodLogOptions). */
+export const podLogSubresource: SubresourceStorage = {
+  kind: { group: '', version: 'v1', kind: 'Pod' },
+  verbs: ['get'],
+  connect: proxyPodLog,
+};
+
+/** pods/exec: a websocket or SPDY upgrade piped to the node agent. */
+export const podExecSubresource: SubresourceStorage = {
+  kind: { group: '', version: 'v1', kind: 'PodExecOptions' },
+  verbs: connectVerbs,
+  connect: refuseWithoutUpgrade,
+  upgrade: upgradePodExec,
+};
+
+/** pods/attach: as exec, to the running container's streams. */
+export const podAttachSubresource: SubresourceStorage = {
+  kind: { group: '', version: 'v1', kind: 'PodAttachOptions' },
+  verbs: connectVerbs,
+  upgrade: upgradePodExec,
+};
+
+/** pods/portforward: upgraded like exec. */
+export const podPortForwardSubresource: SubresourceStorage = {
+  kind: { group: '', version: 'v1', kind: 'PodPortForwardOptions' },
+  verbs: connectVerbs,
+  upgrade: upgradePodExec,
+};

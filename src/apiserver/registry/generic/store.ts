@@ -1,10 +1,11 @@
 // The generic registry store: create/get/list/update/delete of any resource over the Backend, with
-// strategy hooks, system metadata, CAS and finalizer-aware deletion. Follows kubernetes
-// staging/src/k8s.io/apiserver/pkg/registry/generic/registry/store.go.
+// strategy hooks (defaults, validation, graceful deletion, finalization), system metadata, CAS and
+// finalizer-aware deletion. Resource-agnostic: what differs per kind is in its Strategy. Follows
+// kubernetes staging/src/k8s.io/apiserver/pkg/registry/generic/registry/store.go.
 import type { ObjectMeta } from 'kubernetes-types/meta/v1.js';
-import type { ResourceInfo } from '../../api/resources.js';
-import type { KObject } from '../../client/rest.js';
-import type { Clock } from '../../lib/clock.js';
+import type { KObject } from '../../../api/object.js';
+import type { ResourceInfo } from '../../../api/resources.js';
+import type { Clock } from '../../../lib/clock.js';
 import {
   type Backend,
   CompactedError,
@@ -13,16 +14,14 @@ import {
   KeyExistsError,
   KeyNotFoundError,
   type KeyValue,
-} from '../../store/backend.js';
-import { nameRuleFor, validateObjectMeta } from '../meta-validation.js';
-import type { FieldError, Strategy, StrategyContext } from '../registry/types.js';
-import { lookupStrategy, type RegistryModule } from '../registry-loader.js';
+} from '../../../store/backend.js';
+import { nameRuleFor, validateObjectMeta } from '../../meta-validation.js';
 import {
   type FieldRequirement,
   type LabelSelector,
   matchFields,
   matchLabels,
-} from '../selectors.js';
+} from '../../selectors.js';
 import {
   alreadyExists,
   badRequest,
@@ -32,8 +31,15 @@ import {
   invalid,
   notFound,
   StatusError,
-} from '../status-error.js';
-import { deepEqual, isObject, newUid, randomSuffix, rfc3339 } from '../util.js';
+} from '../../status-error.js';
+import { deepEqual, isObject, newUid, randomSuffix, rfc3339 } from '../../util.js';
+import type {
+  DeletePlan,
+  FieldError,
+  RegistryConfig,
+  Strategy,
+  StrategyContext,
+} from '../types.js';
 
 /** ObjectMeta with the server-owned fields writable (only the apiserver sets them). */
 export type MutableMeta = { -readonly [K in keyof ObjectMeta]: ObjectMeta[K] };
@@ -70,25 +76,37 @@ export interface ListParams {
 export interface GenericStoreOptions {
   backend: Backend;
   clock: Clock;
-  registry: RegistryModule;
+  /** The strategy of each resource (the registry's table). */
+  strategyFor: (r: { group: string; resource: string }) => Strategy;
+  config: Readonly<RegistryConfig>;
 }
 
-const noStrategy: Strategy = {};
+/** Options of guaranteedUpdate. */
+export interface UpdateOptions extends WriteOptions {
+  /** 'status' writes only status; other subresource writes skip defaulting and prepareForUpdate. */
+  subresource?: string;
+  /**
+   * Skips the strategy's update validation: a subresource storage that changes what the main
+   * resource may not (pods/binding sets spec.nodeName) validates its own request.
+   */
+  bypassUpdateValidation?: boolean;
+}
 
 /** Generic storage of every resource in the resource table. */
 export class GenericStore {
   readonly backend: Backend;
   readonly clock: Clock;
-  readonly registry: RegistryModule;
   readonly ctx: StrategyContext;
+  readonly #strategyFor: GenericStoreOptions['strategyFor'];
   readonly #fieldLabels = new Map<string, ReadonlySet<string>>();
 
   constructor(opts: GenericStoreOptions) {
     this.backend = opts.backend;
     this.clock = opts.clock;
-    this.registry = opts.registry;
+    this.#strategyFor = opts.strategyFor;
     this.ctx = {
       clock: opts.clock,
+      config: opts.config,
       listStored: (group, resource) =>
         this.backend
           .list(`/registry/${group || 'core'}/${resource}/`)
@@ -96,9 +114,9 @@ export class GenericStore {
     };
   }
 
-  /** The strategy of a resource (empty when the registry has none). */
+  /** The strategy of a resource. */
   strategy(r: { group: string; resource: string }): Strategy {
-    return lookupStrategy(this.registry, r.group, r.resource) ?? noStrategy;
+    return this.#strategyFor(r);
   }
 
   /** Storage key of one object. */
@@ -295,11 +313,11 @@ export class GenericStore {
     delete meta.deletionTimestamp;
     delete meta.deletionGracePeriodSeconds;
     delete (meta as Record<string, unknown>)['selfLink'];
-    if (isObject(obj['spec']) && (r.group !== '' || r.resource === 'replicationcontrollers')) {
+    const strategy = this.strategy(r);
+    // Strategies of core kinds that track generation set it in prepareForCreate.
+    if (isObject(obj['spec']) && (strategy.tracksGeneration ?? r.group !== '')) {
       meta.generation = 1;
     } else delete meta.generation;
-    if (r.group === '' && r.resource === 'namespaces') prepareNamespace(obj);
-    const strategy = this.strategy(r);
     strategy.defaults?.(obj, this.ctx);
     strategy.prepareForCreate?.(obj, this.ctx);
     const errs = [...validateObjectMeta(obj, nameRuleFor(r.group, r.resource))];
@@ -339,7 +357,7 @@ export class GenericStore {
     namespace: string | undefined,
     name: string,
     tryUpdate: (current: KObject) => KObject,
-    opts: WriteOptions & { subresource?: string; expectResourceVersion?: boolean } = {},
+    opts: UpdateOptions = {},
   ): KObject {
     const key = this.key(r, namespace, name);
     for (let attempt = 0; ; attempt++) {
@@ -347,7 +365,7 @@ export class GenericStore {
       if (!kv) throw notFound(r, name);
       const current = this.decode(r, kv);
       const desired = tryUpdate(structuredClone(current));
-      const next = this.#prepareUpdate(r, namespace, name, desired, current, opts.subresource);
+      const next = this.#prepareUpdate(r, namespace, name, desired, current, opts);
       const old = this.#parse(kv);
       const nextMeta = metaOf(next);
       const wantedRv = nextMeta.resourceVersion;
@@ -356,7 +374,7 @@ export class GenericStore {
       if (deepEqual(withoutVolatile(next), withoutVolatile(old))) return current;
       if (opts.fieldManager) recordManager(next, opts.fieldManager, 'Update', this.clock);
       if (opts.dryRun) return this.toServed(r, next);
-      if (shouldDeleteDuringUpdate(r, next)) {
+      if (this.#shouldDeleteDuringUpdate(r, next)) {
         try {
           this.backend.delete(key, kv.modRevision);
         } catch (err) {
@@ -384,8 +402,9 @@ export class GenericStore {
     name: string,
     desiredServed: KObject,
     currentServed: KObject,
-    subresource: string | undefined,
+    opts: UpdateOptions,
   ): KObject {
+    const subresource = opts.subresource;
     const desired = this.toStorage(r, desiredServed);
     const old = this.toStorage(r, structuredClone(currentServed));
     const dm = metaOf(desired);
@@ -402,10 +421,6 @@ export class GenericStore {
     let next: KObject;
     if (subresource === 'status') {
       next = { ...old, status: desired['status'] };
-    } else if (subresource === 'finalize') {
-      const spec = isObject(old['spec']) ? old['spec'] : {};
-      const want = isObject(desired['spec']) ? desired['spec']['finalizers'] : undefined;
-      next = { ...old, spec: { ...spec, finalizers: want ?? [] } };
     } else {
       next = desired;
       const m = metaOf(next);
@@ -455,14 +470,14 @@ export class GenericStore {
     }
     const errs =
       subresource === undefined ? validateObjectMeta(next, nameRuleFor(r.group, r.resource)) : [];
-    // A binding sets spec.nodeName, which the pod's update validation rightly treats as immutable.
-    if (subresource !== 'binding')
+    if (!opts.bypassUpdateValidation) {
       errs.push(...(strategy.validateUpdate?.(next, old, this.ctx) ?? []));
+    }
     this.#validate(r, next, errs);
     return next;
   }
 
-  /** Deletes an object honouring finalizers, graceful pod deletion and preconditions. */
+  /** Deletes an object honouring finalizers, graceful deletion and preconditions. */
   delete(
     r: ResourceInfo,
     namespace: string | undefined,
@@ -510,12 +525,18 @@ export class GenericStore {
     }
   }
 
+  /** True when an update leaves a terminating object with nothing to wait for. */
+  #shouldDeleteDuringUpdate(r: ResourceInfo, obj: KObject): boolean {
+    const meta = obj.metadata ?? {};
+    if (!meta.deletionTimestamp) return false;
+    if ((meta.finalizers ?? []).length > 0) return false;
+    const awaiting = this.strategy(r).isAwaitingFinalization;
+    if (awaiting) return !awaiting(obj);
+    return (meta.deletionGracePeriodSeconds ?? 0) === 0;
+  }
+
   /** Decides between deleting now, marking for deletion (returns the new object), or nothing. */
-  #planDelete(
-    r: ResourceInfo,
-    served: KObject,
-    opts: DeleteOptions,
-  ): KObject | 'now' | 'unchanged' {
+  #planDelete(r: ResourceInfo, served: KObject, opts: DeleteOptions): DeletePlan {
     const obj = this.toStorage(r, structuredClone(served));
     const meta = metaOf(obj);
     const finalizers = [...(meta.finalizers ?? [])];
@@ -536,21 +557,9 @@ export class GenericStore {
       dropFinalizer('orphan');
       dropFinalizer('foregroundDeletion');
     }
-    const isNamespace = r.group === '' && r.resource === 'namespaces';
-    if (isNamespace) {
-      const spec = isObject(obj['spec']) ? obj['spec'] : {};
-      const specFinalizers = Array.isArray(spec['finalizers']) ? spec['finalizers'] : [];
-      if (meta.deletionTimestamp) return 'unchanged';
-      if (specFinalizers.length === 0 && finalizers.length === 0) return 'now';
-      meta.deletionTimestamp = rfc3339(this.clock);
-      meta.deletionGracePeriodSeconds = 0;
-      meta.finalizers = finalizers.length ? finalizers : undefined;
-      obj['status'] = { ...(isObject(obj['status']) ? obj['status'] : {}), phase: 'Terminating' };
-      return obj;
-    }
-    let grace = 0;
-    if (r.group === '' && r.resource === 'pods')
-      grace = podGracePeriod(obj, opts.gracePeriodSeconds);
+    const strategy = this.strategy(r);
+    if (strategy.planDelete) return strategy.planDelete(obj, finalizers, this.ctx);
+    const grace = strategy.gracePeriod?.(obj, opts.gracePeriodSeconds) ?? 0;
     if (meta.deletionTimestamp) {
       // Already terminating: a delete may only shorten the grace period (or finish it).
       const currentGrace = meta.deletionGracePeriodSeconds ?? 0;
@@ -574,39 +583,6 @@ export class GenericStore {
     if (meta.generation !== undefined) meta.generation += 1;
     return obj;
   }
-}
-
-/** Grace period of a pod delete: 0 for unscheduled or finished pods, as upstream. */
-function podGracePeriod(pod: KObject, requested: number | undefined): number {
-  const spec = isObject(pod['spec']) ? pod['spec'] : {};
-  const status = isObject(pod['status']) ? pod['status'] : {};
-  if (!spec['nodeName']) return 0;
-  if (status['phase'] === 'Succeeded' || status['phase'] === 'Failed') return 0;
-  if (requested !== undefined) return Math.max(0, requested);
-  const t = spec['terminationGracePeriodSeconds'];
-  return typeof t === 'number' ? t : 30;
-}
-
-/** Namespace objects get the finalizer, phase and name label upstream sets at creation. */
-function prepareNamespace(ns: KObject): void {
-  const meta = metaOf(ns);
-  meta.labels = { ...(meta.labels ?? {}), 'kubernetes.io/metadata.name': meta.name ?? '' };
-  const spec = isObject(ns['spec']) ? ns['spec'] : {};
-  if (!Array.isArray(spec['finalizers'])) spec['finalizers'] = ['kubernetes'];
-  ns['spec'] = spec;
-  ns['status'] = { phase: 'Active' };
-}
-
-/** True when an update leaves a terminating object with nothing to wait for. */
-function shouldDeleteDuringUpdate(r: ResourceInfo, obj: KObject): boolean {
-  const meta = obj.metadata ?? {};
-  if (!meta.deletionTimestamp) return false;
-  if ((meta.finalizers ?? []).length > 0) return false;
-  if (r.group === '' && r.resource === 'namespaces') {
-    const spec = isObject(obj['spec']) ? obj['spec'] : {};
-    return !Array.isArray(spec['finalizers']) || spec['finalizers'].length === 0;
-  }
-  return (meta.deletionGracePeriodSeconds ?? 0) === 0;
 }
 
 /** A copy without fields whose change alone is not a real write (managedFields timestamps). */
