@@ -3,7 +3,7 @@
 // checks yet), and the node-agent subresources of pod-connect.ts.
 import { conflict, StatusError } from '../status-error.js';
 import { isObject, rfc3339 } from '../util.js';
-import { statusSubresource } from './generic/subresources.js';
+import { proxySubresource, statusSubresource } from './generic/subresources.js';
 import {
   podAttachSubresource,
   podExecSubresource,
@@ -99,5 +99,6 @@ export const podStorage: ResourceStorage = {
     eviction: evictionSubresource,
     attach: podAttachSubresource,
     portforward: podPortForwardSubresource,
+    proxy: proxySubresource,
   },
 };
