@@ -192,3 +192,30 @@ export function writeLayout(dir: string, images: Array<{ ref: string; image: Tes
   }));
   writeFileSync(path.join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests }));
 }
+
+/** An index (manifest list) over per-platform images, as `docker buildx` pushes them. */
+export function buildIndex(entries: Array<{ image: TestImage; architecture: string }>): TestImage {
+  const blobs = new Map<string, Buffer>();
+  for (const { image } of entries) for (const [d, b] of image.blobs) blobs.set(d, b);
+  const mediaType = 'application/vnd.oci.image.index.v1+json';
+  const body = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType,
+      manifests: entries.map(({ image, architecture }) => ({
+        ...image.manifest,
+        platform: { architecture, os: 'linux' },
+      })),
+    }),
+  );
+  const digest = sha256Digest(body);
+  blobs.set(digest, body);
+  const first = entries[0]?.image;
+  if (!first) throw new TypeError('an index needs at least one image');
+  return {
+    blobs,
+    manifest: { digest, size: body.length, mediaType },
+    config: first.config,
+    diffIDs: [],
+  };
+}

@@ -1,0 +1,74 @@
+// Test helpers around a real registry: Debian's `docker-registry` on 127.0.0.1 with a config of
+// its own, images pushed into it with skopeo from an OCI layout the test wrote.
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+/** A free TCP port on 127.0.0.1. */
+export async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise<void>((resolve) => srv.close(() => resolve()));
+  return port;
+}
+
+/** A running docker-registry. */
+export interface TestRegistry {
+  /** host:port */
+  host: string;
+  stop(): Promise<void>;
+}
+
+/** Starts `docker-registry serve` on a free loopback port with storage under dir. */
+export async function startDockerRegistry(dir: string): Promise<TestRegistry> {
+  mkdirSync(dir, { recursive: true });
+  const port = await freePort();
+  const config = path.join(dir, 'config.yml');
+  writeFileSync(
+    config,
+    [
+      'version: 0.1',
+      'log: { level: error }',
+      `storage: { filesystem: { rootdirectory: ${path.join(dir, 'data')} }, delete: { enabled: true } }`,
+      `http: { addr: "127.0.0.1:${port}" }`,
+      '',
+    ].join('\n'),
+  );
+  const child: ChildProcess = spawn('docker-registry', ['serve', config], { stdio: 'ignore' });
+  const host = `127.0.0.1:${port}`;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  for (let i = 0; i < 100; i++) {
+    const ok = await fetch(`http://${host}/v2/`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ok) break;
+    if (child.exitCode !== null) throw new Error('docker-registry exited at start');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    host,
+    stop: async () => {
+      if (child.exitCode === null) child.kill();
+      await exited;
+    },
+  };
+}
+
+/** Pushes `oci:<layout>:<ref>` to `docker://<host>/<repo>` with skopeo (all platforms). */
+export async function skopeoPush(layout: string, ref: string, dest: string): Promise<void> {
+  await run('skopeo', [
+    'copy',
+    '--quiet',
+    '--all',
+    '--preserve-digests',
+    '--dest-tls-verify=false',
+    `oci:${layout}:${ref}`,
+    `docker://${dest}`,
+  ]);
+}
