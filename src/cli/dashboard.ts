@@ -2,8 +2,8 @@
 // and, on a desktop session, opens it in the browser.
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { dataDirLayout, runningPid } from '../lib/data-dir.js';
 import { errorMessage } from '../lib/errors.js';
-import { dataDirLayout, runningPid } from './data-dir.js';
 
 /** The dashboard URL recorded by the running `skiff up` of dataDir, or an explanation. */
 export function readDashboardUrl(dataDir?: string): { url: string } | { error: string } {

@@ -2,8 +2,8 @@
 // before the bundled images; the running node agent reads it at each pod start, so no restart.
 
 import { type LocalImage, LocalImageStore } from '../images/local.js';
+import { dataDirLayout, ensureDataDir } from '../lib/data-dir.js';
 import { errorMessage } from '../lib/errors.js';
-import { dataDirLayout, ensureDataDir } from './data-dir.js';
 
 /** Options of `skiff image add`, as commander parses them. */
 export interface ImageAddOptions {

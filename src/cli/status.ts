@@ -1,6 +1,6 @@
 // `skiff status`: whether the cluster of a data dir runs, and where its endpoints are.
 import { existsSync, readFileSync } from 'node:fs';
-import { dataDirLayout, runningPid } from './data-dir.js';
+import { dataDirLayout, runningPid } from '../lib/data-dir.js';
 
 /** Prints the state of the cluster of opts.dataDir; exit code 0 when running, 3 when stopped. */
 export async function statusCommand(opts: { dataDir?: string }): Promise<number> {

@@ -5,9 +5,9 @@ import { formatGoDuration } from '../api/exact-quantity.js';
 import { findByKind } from '../api/resources.js';
 import { isAlreadyExists, isNotFound, type KObject, type KubeClient } from '../client/rest.js';
 import { ingressAddonManifests } from '../ingress/manifest.js';
+import { nthAddress } from '../lib/cidr.js';
 import { metricsAddonManifests } from '../metrics/manifest.js';
 import type { WiringContext } from './context.js';
-import { firstHost } from './server.js';
 
 /** The objects of a fresh cluster, in creation order. */
 export function bootstrapObjects(ctx: WiringContext): KObject[] {
@@ -22,7 +22,7 @@ export function bootstrapObjects(ctx: WiringContext): KObject[] {
         labels: { component: 'apiserver', provider: 'kubernetes' },
       },
       spec: {
-        clusterIP: firstHost(opts.serviceCIDR, 1),
+        clusterIP: nthAddress(opts.serviceCIDR, 1),
         ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: ctx.apiPort }],
         sessionAffinity: 'None',
         type: 'ClusterIP',
@@ -41,7 +41,7 @@ export function bootstrapObjects(ctx: WiringContext): KObject[] {
         },
       },
       spec: {
-        clusterIP: firstHost(opts.serviceCIDR, 10),
+        clusterIP: nthAddress(opts.serviceCIDR, 10),
         ports: [
           { name: 'dns', port: 53, protocol: 'UDP', targetPort: 53 },
           { name: 'dns-tcp', port: 53, protocol: 'TCP', targetPort: 53 },

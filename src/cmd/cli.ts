@@ -70,7 +70,7 @@ program
   .option('--no-kubeconfig', "do not merge a 'skiff' context into the user's kubeconfig")
   .option('--detach', 'run in the background and return once ready', false)
   .action(async (opts) => {
-    const { upCommand } = await import('../cli/up.js');
+    const { upCommand } = await import('./up.js');
     process.exitCode = await upCommand(opts);
   });
 
@@ -79,7 +79,7 @@ program
   .description('stop the cluster of --data-dir, its pods and its network')
   .option('--data-dir <dir>', 'data directory (default ~/.skiff)')
   .action(async (opts) => {
-    const { downCommand } = await import('../cli/down.js');
+    const { downCommand } = await import('./down.js');
     process.exitCode = await downCommand(opts);
   });
 

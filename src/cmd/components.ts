@@ -15,11 +15,11 @@ import { createScheduler } from '../controllers/scheduler/scheduler.js';
 import { createServiceAccountController } from '../controllers/serviceaccount/controller.js';
 import { createTTLAfterFinishedController } from '../controllers/ttlafterfinished/controller.js';
 import { createClusterDNS } from '../dns/server.js';
+import { nthAddress } from '../lib/cidr.js';
 import type { Component } from '../lib/lifecycle.js';
 import { cleanupNode, createNodeAgent, type NodeAgent } from '../node/agent.js';
 import { cleanupProxy, createServiceProxy } from '../proxy/proxier.js';
 import type { WiringContext } from './context.js';
-import { firstHost } from './server.js';
 
 /** Names of what Skiff creates on the host; distinct per pod CIDR so two clusters can coexist. */
 export interface HostNames {
@@ -104,7 +104,7 @@ export function nodeComponents(ctx: WiringContext): NodeAgent {
     nodeName: opts.nodeName,
     dataDir: ctx.layout.root,
     podCIDR: opts.podCIDR,
-    clusterDNS: firstHost(opts.serviceCIDR, 10),
+    clusterDNS: nthAddress(opts.serviceCIDR, 10),
     clusterDomain: 'cluster.local',
     kubelet: {
       port: opts.kubeletPort,
@@ -119,8 +119,8 @@ export function nodeComponents(ctx: WiringContext): NodeAgent {
 
 /** The kube-proxy and CoreDNS roles. */
 export function networkComponents(ctx: WiringContext, informers: InformerFactory): Component[] {
-  const bridgeIP = firstHost(ctx.opts.podCIDR, 1);
-  const dnsIP = firstHost(ctx.opts.serviceCIDR, 10);
+  const bridgeIP = nthAddress(ctx.opts.podCIDR, 1);
+  const dnsIP = nthAddress(ctx.opts.serviceCIDR, 10);
   const { deviceName } = hostNames(ctx.opts.podCIDR);
   return [
     createServiceProxy({

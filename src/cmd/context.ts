@@ -1,9 +1,8 @@
 // What the wiring modules of cmd/ share about the cluster being started.
 import type { Pki } from '../apiserver/auth/pki.js';
-import type { DataDirLayout } from '../cli/data-dir.js';
 import type { KubeClient } from '../client/rest.js';
+import type { DataDirLayout } from '../lib/data-dir.js';
 import type { Logger } from '../lib/log.js';
-import type { ClusterOptions } from './server.js';
 
 /** The running cluster's facts, handed to each wiring function. */
 export interface WiringContext {
@@ -16,4 +15,34 @@ export interface WiringContext {
   log: Logger;
   signal: AbortSignal;
   notice(message: string): void;
+}
+
+/** Settings of the HPA controller that `skiff up` exposes as flags. */
+export interface HPASettings {
+  syncPeriodMs: number;
+  downscaleStabilizationMs: number;
+  tolerance: number;
+  cpuInitializationPeriodMs: number;
+  initialReadinessDelayMs: number;
+}
+
+/** Everything `skiff up` configures. */
+export interface ClusterOptions {
+  dataDir: string;
+  apiPort: number;
+  ingressPort: number;
+  ingressStatusPort: number;
+  kubeletPort: number;
+  metricsPort: number;
+  dashboardPort: number;
+  kubeVersion: string;
+  podCIDR: string;
+  serviceCIDR: string;
+  nodeName: string;
+  hpa: HPASettings;
+  metricResolutionMs: number;
+  reduced: boolean;
+  mergeKubeconfig: boolean;
+  onProgress?: (step: string, ms: number) => void;
+  onNotice?: (message: string) => void;
 }

@@ -13,17 +13,18 @@ import {
 import { join } from 'node:path';
 import { ensurePki, type Pki } from '../apiserver/auth/pki.js';
 import { createApiServer } from '../apiserver/server.js';
-import { dataDirLayout, ensureDataDir, lockDataDir } from '../cli/data-dir.js';
+import { InformerFactory } from '../client/informer-factory.js';
 import {
   mergeIntoKubeconfig,
   renderKubeconfig,
   userKubeconfigPath,
   writeSecretFile,
-} from '../cli/kubeconfig.js';
-import { InformerFactory } from '../client/informer-factory.js';
+} from '../client/kubeconfig.js';
 import { KubeClient } from '../client/rest.js';
 import { createDashboard } from '../dashboard/server.js';
+import { nthAddress } from '../lib/cidr.js';
 import { realClock } from '../lib/clock.js';
+import { dataDirLayout, ensureDataDir, lockDataDir } from '../lib/data-dir.js';
 import { errorMessage } from '../lib/errors.js';
 import type { Component } from '../lib/lifecycle.js';
 import { configureLogging, createLogger } from '../lib/log.js';
@@ -36,37 +37,9 @@ import {
   networkComponents,
   nodeComponents,
 } from './components.js';
-import type { WiringContext } from './context.js';
+import type { ClusterOptions, WiringContext } from './context.js';
 
-/** Settings of the HPA controller that `skiff up` exposes as flags. */
-export interface HPASettings {
-  syncPeriodMs: number;
-  downscaleStabilizationMs: number;
-  tolerance: number;
-  cpuInitializationPeriodMs: number;
-  initialReadinessDelayMs: number;
-}
-
-/** Everything `skiff up` configures. */
-export interface ClusterOptions {
-  dataDir: string;
-  apiPort: number;
-  ingressPort: number;
-  ingressStatusPort: number;
-  kubeletPort: number;
-  metricsPort: number;
-  dashboardPort: number;
-  kubeVersion: string;
-  podCIDR: string;
-  serviceCIDR: string;
-  nodeName: string;
-  hpa: HPASettings;
-  metricResolutionMs: number;
-  reduced: boolean;
-  mergeKubeconfig: boolean;
-  onProgress?: (step: string, ms: number) => void;
-  onNotice?: (message: string) => void;
-}
+export type { ClusterOptions, HPASettings } from './context.js';
 
 /** A running cluster. */
 export interface Cluster {
@@ -113,7 +86,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
   try {
     const pki: Pki = await step('certificates and tokens', () =>
       ensurePki(layout.pki, {
-        extraSans: [firstHost(opts.serviceCIDR, 1), firstHost(opts.podCIDR, 1)],
+        extraSans: [nthAddress(opts.serviceCIDR, 1), nthAddress(opts.podCIDR, 1)],
       }),
     );
     backend = await step('store (SQLite)', async () => {
@@ -293,11 +266,4 @@ function readClusterRecord(root: string): ClusterRecord | undefined {
   const path = clusterRecordPath(root);
   if (!existsSync(path)) return undefined;
   return JSON.parse(readFileSync(path, 'utf8')) as ClusterRecord;
-}
-
-/** The n-th address of an IPv4 CIDR, e.g. firstHost("10.96.0.0/12", 1) = "10.96.0.1". */
-export function firstHost(cidr: string, n: number): string {
-  const [ip = '0.0.0.0'] = cidr.split('/');
-  const v = ip.split('.').reduce((acc, o) => (acc << 8) + Number(o), 0) + n;
-  return [24, 16, 8, 0].map((s) => (v >>> s) & 255).join('.');
 }

@@ -3,7 +3,7 @@
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { dataDirLayout, runningPid } from '../cli/data-dir.js';
+import { dataDirLayout, runningPid } from '../lib/data-dir.js';
 import { packageRoot } from '../lib/paths.js';
 
 /** Where the demo's cluster is. */

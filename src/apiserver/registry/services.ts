@@ -1,8 +1,8 @@
 // Service strategy (pkg/registry/core/service: defaults, ClusterIP and NodePort allocation,
 // validation, printService) plus the Endpoints and EndpointSlice printers.
 import type { KObject } from '../../api/object.js';
+import { formatIPv4, parseCidr, tryParseIPv4 } from '../../lib/cidr.js';
 import { ageColumn, ageOf, col, keepStatusOnUpdate, printer } from './common.js';
-import { ipToNumber, numberToIP, parseCIDR } from './config.js';
 import { validatePortName, validatePortNumber } from './podspec.js';
 import type { FieldError, RegistryConfig, Strategy, StrategyContext } from './types.js';
 import {
@@ -75,12 +75,11 @@ function allocate(obj: KObject, ctx: StrategyContext): FieldError[] {
   const used = usedAddresses(ctx);
   const errs: FieldError[] = [];
   const requested = str(spec.clusterIP);
-  const { base, bits } = parseCIDR(cfg.serviceCIDR);
-  const size = 2 ** (32 - bits);
+  const { base, size } = parseCidr(cfg.serviceCIDR);
   if (requested === 'None') {
     spec.clusterIPs = ['None'];
   } else if (requested !== '') {
-    const n = ipToNumber(requested);
+    const n = tryParseIPv4(requested);
     if (n === undefined) {
       errs.push(invalid('spec.clusterIPs[0]', requested, invalidIP));
     } else if (n < base || n >= base + size) {
@@ -105,7 +104,7 @@ function allocate(obj: KObject, ctx: StrategyContext): FieldError[] {
     // Random free address, skipping the network address, broadcast, .1 (the `kubernetes`
     // service) and .10 (kube-dns) which are only handed out when requested explicitly.
     const reserved = new Set([base, base + 1, base + 10, base + size - 1]);
-    const free = (n: number): boolean => !reserved.has(n) && !used.ips.has(numberToIP(n));
+    const free = (n: number): boolean => !reserved.has(n) && !used.ips.has(formatIPv4(n));
     const start = base + Math.floor(cfg.random() * size);
     let chosen: number | undefined;
     for (let i = 0; i < size; i++) {
@@ -118,7 +117,7 @@ function allocate(obj: KObject, ctx: StrategyContext): FieldError[] {
     if (chosen === undefined) {
       errs.push(invalid('spec.clusterIPs', [], 'failed to allocate a serviceIP: range is full'));
     } else {
-      spec.clusterIP = numberToIP(chosen);
+      spec.clusterIP = formatIPv4(chosen);
       spec.clusterIPs = [spec.clusterIP];
     }
   }

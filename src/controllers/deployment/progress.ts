@@ -2,8 +2,8 @@
 // deadline and paused conditions (kubernetes pkg/controller/deployment/progress.go and sync.go
 // calculateStatus / syncDeploymentStatus / checkPausedConditions).
 import type { Deployment, DeploymentStatus, ReplicaSet } from 'kubernetes-types/apps/v1.js';
+import type { Clock } from '../../lib/clock.js';
 import { canonicalJSON } from '../runtime/hash.js';
-import type { DeploymentSync } from './sync.js';
 import {
   deploymentComplete,
   deploymentProgressing,
@@ -22,9 +22,18 @@ import {
   specReplicas,
 } from './util.js';
 
+/**
+ * What the progress checks need of the sync in progress (DeploymentSync): the clock, a delayed
+ * re-queue and the status writer. Declared here so progress.ts and sync.ts do not import each other.
+ */
+export interface ProgressSync {
+  ctx: { clock: Clock; enqueueAfter(d: Deployment, ms: number): void };
+  updateStatus(d: Deployment): Promise<void>;
+}
+
 /** Status counts and the Available condition (upstream calculateStatus). */
 export function calculateStatus(
-  s: DeploymentSync,
+  s: ProgressSync,
   allRSs: readonly (ReplicaSet | undefined)[],
   newRS: ReplicaSet | undefined,
   d: Deployment,
@@ -70,7 +79,7 @@ export function calculateStatus(
 
 /** Writes the calculated status when it changed (upstream syncDeploymentStatus). */
 export async function syncDeploymentStatus(
-  s: DeploymentSync,
+  s: ProgressSync,
   allRSs: readonly (ReplicaSet | undefined)[],
   newRS: ReplicaSet | undefined,
   d: Deployment,
@@ -83,7 +92,7 @@ export async function syncDeploymentStatus(
 
 /** Status plus the Progressing condition and deadline requeue (upstream syncRolloutStatus). */
 export async function syncRolloutStatus(
-  s: DeploymentSync,
+  s: ProgressSync,
   allRSs: readonly (ReplicaSet | undefined)[],
   newRS: ReplicaSet | undefined,
   d: Deployment,
@@ -157,7 +166,7 @@ export async function syncRolloutStatus(
 
 /** Re-checks a stalled rollout once its progress deadline passes (upstream requeueStuckDeployment). */
 export function requeueStuckDeployment(
-  s: DeploymentSync,
+  s: ProgressSync,
   d: Deployment,
   newStatus: DeploymentStatus,
 ): void {
@@ -172,7 +181,7 @@ export function requeueStuckDeployment(
 }
 
 /** Adds/removes the paused Progressing condition (upstream checkPausedConditions). */
-export async function checkPausedConditions(s: DeploymentSync, d: Deployment): Promise<void> {
+export async function checkPausedConditions(s: ProgressSync, d: Deployment): Promise<void> {
   if (!hasProgressDeadline(d)) return;
   const cond = getDeploymentCondition(d.status, 'Progressing');
   if (cond?.reason === Reasons.TimedOut) return;

@@ -2,7 +2,7 @@
 // dir so that IPs survive a Skiff restart and adopted pods keep their addresses.
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { type Cidr, formatIPv4, parseCidr } from './cidr.js';
+import { type Cidr, formatIPv4, parseCidr } from '../../lib/cidr.js';
 
 interface IpamState {
   cidr: string;

@@ -6,8 +6,8 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
+import { cidrsOverlap, parseCidr } from '../../lib/cidr.js';
 import { runCommand } from '../run.js';
-import { cidrsOverlap, parseCidr } from './cidr.js';
 import { IpAllocator } from './ipam.js';
 import { netnsDir, PodNetwork } from './pod-network.js';
 

@@ -4,9 +4,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
+import { cidrsOverlap, parseCidr } from '../../lib/cidr.js';
 import { createLogger } from '../../lib/log.js';
 import { runCommand } from '../run.js';
-import { cidrsOverlap, parseCidr } from './cidr.js';
 import { IpAllocator } from './ipam.js';
 
 const log = createLogger({ component: 'pod-network' });

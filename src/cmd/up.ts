@@ -4,15 +4,15 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import pc from 'picocolors';
-import { type ClusterOptions, startCluster } from '../cmd/server.js';
-import { errorMessage } from '../lib/errors.js';
 import {
   DataDirLockedError,
   dataDirLayout,
   ensureDataDir,
   isProcessAlive,
   runningPid,
-} from './data-dir.js';
+} from '../lib/data-dir.js';
+import { errorMessage } from '../lib/errors.js';
+import { type ClusterOptions, startCluster } from './server.js';
 
 /** Options of `skiff up` as commander parses them. */
 export interface UpOptions {

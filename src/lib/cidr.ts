@@ -1,4 +1,5 @@
-// IPv4 CIDR arithmetic for the pod network: parsing, containment and overlap checks.
+// IPv4 and CIDR arithmetic, the one copy: parsing, formatting, the n-th address of a block and
+// overlap checks (pod network, service ClusterIP allocation, the cluster's well-known addresses).
 
 /** A parsed IPv4 CIDR. */
 export interface Cidr {
@@ -22,6 +23,16 @@ export function parseIPv4(ip: string): number {
   return n;
 }
 
+/** Parses dotted IPv4 into an unsigned number; undefined when it is not one. */
+export function tryParseIPv4(ip: string): number | undefined {
+  try {
+    return parseIPv4(ip);
+  } catch (err) {
+    if (err instanceof TypeError) return undefined;
+    throw err;
+  }
+}
+
 /** Formats an unsigned number as dotted IPv4. */
 export function formatIPv4(n: number): string {
   return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
@@ -42,4 +53,13 @@ export function parseCidr(cidr: string): Cidr {
 /** True when the two blocks share at least one address. */
 export function cidrsOverlap(a: Cidr, b: Cidr): boolean {
   return a.base < b.base + b.size && b.base < a.base + a.size;
+}
+
+/**
+ * The n-th address of a block, e.g. nthAddress("10.96.0.0/12", 1) = "10.96.0.1".
+ * @example
+ * nthAddress('10.96.0.0/12', 10); // "10.96.0.10", the cluster DNS address
+ */
+export function nthAddress(cidr: string, n: number): string {
+  return formatIPv4(parseCidr(cidr).base + n);
 }

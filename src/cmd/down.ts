@@ -1,8 +1,9 @@
 // `skiff down`: stops the cluster of a data dir (SIGTERM to the running `skiff up`, which stops its
 // pods and network) or, when none runs, removes what a crashed run left behind.
-import { cleanupLeftovers } from '../cmd/server.js';
+
+import { dataDirLayout, isProcessAlive, runningPid } from '../lib/data-dir.js';
 import { errorMessage } from '../lib/errors.js';
-import { dataDirLayout, isProcessAlive, runningPid } from './data-dir.js';
+import { cleanupLeftovers } from './server.js';
 
 /** Runs `skiff down`; returns the exit code. */
 export async function downCommand(opts: { dataDir?: string }): Promise<number> {
