@@ -30,7 +30,7 @@ const rules = [
 ];
 
 const importRe =
-  /(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s+['"](\.[^'"]+)['"]|import\(\s*['"](\.[^'"]+)['"]\s*\)/g;
+  /(?:^|\n)\s*(?:import|export)\s([^'"]*?)from\s+['"](\.[^'"]+)['"]|import\(\s*['"](\.[^'"]+)['"]\s*\)/g;
 
 function walk(dir, out = []) {
   for (const name of readdirSync(dir)) {
@@ -49,16 +49,24 @@ const topOf = (rel) => rel.split('/')[0];
 const files = walk(root).filter((f) => !f.startsWith(join(root, 'dashboard', 'static')));
 /** @type {Map<string, string[]>} file (src-relative, .ts) → imported files (src-relative). */
 const edges = new Map();
+/**
+ * The same without `import type` / `export type` edges: those vanish at runtime, so only value
+ * imports can form a cycle that matters at load time (the folder rules count both).
+ */
+const valueEdges = new Map();
 for (const file of files) {
   const rel = relative(root, file);
   const text = readFileSync(file, 'utf8');
   const targets = [];
+  const valueTargets = [];
   for (const m of text.matchAll(importRe)) {
-    const spec = m[1] ?? m[2];
+    const spec = m[2] ?? m[3];
     const target = relative(root, normalize(join(dirname(file), spec))).replace(/\.js$/, '.ts');
     targets.push(target);
+    if (!/^type\s/.test(m[1] ?? '')) valueTargets.push(target);
   }
   edges.set(rel, targets);
+  valueEdges.set(rel, valueTargets);
 }
 
 function violations() {
@@ -80,7 +88,7 @@ function violations() {
   return out;
 }
 
-/** Strongly connected components of the non-test file graph with more than one file. */
+/** Strongly connected components of the non-test value-import graph with more than one file. */
 function cycles() {
   let index = 0;
   const stack = [];
@@ -90,7 +98,7 @@ function cycles() {
     info.set(v, { index, low: index, onStack: true });
     index++;
     stack.push(v);
-    for (const w of edges.get(v) ?? []) {
+    for (const w of valueEdges.get(v) ?? []) {
       if (!edges.has(w) || isExempt(w)) continue;
       if (!info.has(w)) {
         strong(w);
