@@ -72,6 +72,11 @@ export class EndpointPicker {
     return this.#usable.length;
   }
 
+  /** The endpoints new connections may use now (a copy, in balancer order). */
+  targets(): Target[] {
+    return [...this.#usable];
+  }
+
   /** Drops one endpoint at once, before the API says so (a refused connect). */
   remove(target: Target): void {
     const key = targetKey(target);

@@ -10,6 +10,7 @@ import { R } from '../client/resources.js';
 import { realClock } from '../lib/clock.js';
 import { createIngressController } from './controller.js';
 import { ingressAddonManifests } from './manifest.js';
+import { findNginx } from './nginx.js';
 
 function get(port: number, path: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -35,83 +36,88 @@ async function until<T>(what: string, fn: () => Promise<T | undefined>): Promise
   }
 }
 
-test('serves the seed Ingress through the default class and writes its status', async () => {
-  const api = await startTestApiServer();
-  const ac = new AbortController();
-  const app = http.createServer((_req, res) => res.end('Hello, my first docker images! pod-a'));
-  await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
-  // Something already holds the wanted port, so the controller must fall back.
-  const busy = http.createServer();
-  await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
-  const busyPort = (busy.address() as net.AddressInfo).port;
-  after(async () => {
-    ac.abort();
-    await ctl.stopped?.();
-    app.close();
-    busy.close();
-    await api.close();
-  });
-  const cls = ingressAddonManifests().find((o) => o.kind === 'IngressClass')!;
-  await api.client.create(R.ingressclasses, cls);
-  await api.client.create(R.services, {
-    metadata: { name: 'hello-world-flask', namespace: 'default' },
-    spec: {
-      selector: { app: 'hello' },
-      ports: [{ name: '5000-5000', port: 5000, targetPort: 5000 }],
-    },
-  });
-  await api.client.create<Ingress>(R.ingresses, {
-    metadata: { name: 'hello-world-flask', namespace: 'default' },
-    spec: {
-      rules: [
-        {
-          http: {
-            paths: [
-              {
-                path: '/',
-                pathType: 'Exact',
-                backend: { service: { name: 'hello-world-flask', port: { number: 5000 } } },
-              },
-            ],
+// Both data planes: nginx (installed by the README's install command and .ci/run) and Node.
+for (const plane of ['nginx', 'node'] as const)
+  test(`serves the seed Ingress through the default class and writes its status (${plane})`, async () => {
+    const api = await startTestApiServer();
+    const ac = new AbortController();
+    const app = http.createServer((_req, res) => res.end('Hello, my first docker images! pod-a'));
+    await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
+    // Something already holds the wanted port, so the controller must fall back.
+    const busy = http.createServer();
+    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
+    const busyPort = (busy.address() as net.AddressInfo).port;
+    after(async () => {
+      ac.abort();
+      await ctl.stopped?.();
+      app.close();
+      busy.close();
+      await api.close();
+    });
+    const cls = ingressAddonManifests().find((o) => o.kind === 'IngressClass')!;
+    await api.client.create(R.ingressclasses, cls);
+    await api.client.create(R.services, {
+      metadata: { name: 'hello-world-flask', namespace: 'default' },
+      spec: {
+        selector: { app: 'hello' },
+        ports: [{ name: '5000-5000', port: 5000, targetPort: 5000 }],
+      },
+    });
+    await api.client.create<Ingress>(R.ingresses, {
+      metadata: { name: 'hello-world-flask', namespace: 'default' },
+      spec: {
+        rules: [
+          {
+            http: {
+              paths: [
+                {
+                  path: '/',
+                  pathType: 'Exact',
+                  backend: { service: { name: 'hello-world-flask', port: { number: 5000 } } },
+                },
+              ],
+            },
           },
-        },
+        ],
+      },
+    });
+    const ctl = createIngressController({
+      client: api.client,
+      httpPort: busyPort,
+      fallbackPort: 0,
+      bindAddresses: ['127.0.0.1'],
+      statusPort: 0,
+      accessLog: false,
+      nginx: plane === 'nginx' ? { path: findNginx().path ?? 'nginx (missing)' } : undefined,
+    });
+    await ctl.start(ac.signal);
+    assert.notEqual(ctl.httpPort, busyPort);
+    assert.equal((await get(ctl.statusPort, '/healthz')).status, 200);
+
+    assert.equal((await get(ctl.httpPort, '/')).status, 503, 'no endpoints yet');
+    assert.equal((await get(ctl.httpPort, '/other')).status, 404, 'Exact does not match /other');
+
+    await api.client.create(R.endpointslices, {
+      metadata: {
+        name: 'hello-world-flask-abc',
+        namespace: 'default',
+        labels: { 'kubernetes.io/service-name': 'hello-world-flask' },
+      },
+      addressType: 'IPv4',
+      endpoints: [{ addresses: ['127.0.0.1'], conditions: { ready: true } }],
+      ports: [
+        { name: '5000-5000', port: (app.address() as net.AddressInfo).port, protocol: 'TCP' },
       ],
-    },
-  });
-  const ctl = createIngressController({
-    client: api.client,
-    httpPort: busyPort,
-    fallbackPort: 0,
-    bindAddresses: ['127.0.0.1'],
-    statusPort: 0,
-    accessLog: false,
-  });
-  await ctl.start(ac.signal);
-  assert.notEqual(ctl.httpPort, busyPort);
-  assert.equal((await get(ctl.statusPort, '/healthz')).status, 200);
+    });
+    const ok = await until('route answers', async () => {
+      const r = await get(ctl.httpPort, '/');
+      return r.status === 200 ? r : undefined;
+    });
+    assert.equal(ok.body, 'Hello, my first docker images! pod-a');
 
-  assert.equal((await get(ctl.httpPort, '/')).status, 503, 'no endpoints yet');
-  assert.equal((await get(ctl.httpPort, '/other')).status, 404, 'Exact does not match /other');
-
-  await api.client.create(R.endpointslices, {
-    metadata: {
-      name: 'hello-world-flask-abc',
-      namespace: 'default',
-      labels: { 'kubernetes.io/service-name': 'hello-world-flask' },
-    },
-    addressType: 'IPv4',
-    endpoints: [{ addresses: ['127.0.0.1'], conditions: { ready: true } }],
-    ports: [{ name: '5000-5000', port: (app.address() as net.AddressInfo).port, protocol: 'TCP' }],
+    const ing = await until('status written', async () => {
+      const i = await api.client.get<Ingress>(R.ingresses, 'default', 'hello-world-flask');
+      return i.status?.loadBalancer?.ingress?.[0]?.ip ? i : undefined;
+    });
+    assert.equal(ing.status?.loadBalancer?.ingress?.[0]?.ip, '127.0.0.1');
   });
-  const ok = await until('route answers', async () => {
-    const r = await get(ctl.httpPort, '/');
-    return r.status === 200 ? r : undefined;
-  });
-  assert.equal(ok.body, 'Hello, my first docker images! pod-a');
-
-  const ing = await until('status written', async () => {
-    const i = await api.client.get<Ingress>(R.ingresses, 'default', 'hello-world-flask');
-    return i.status?.loadBalancer?.ingress?.[0]?.ip ? i : undefined;
-  });
-  assert.equal(ing.status?.loadBalancer?.ingress?.[0]?.ip, '127.0.0.1');
-});

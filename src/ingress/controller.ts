@@ -1,12 +1,13 @@
 // The ingress controller: watches Ingresses, IngressClasses, Services and EndpointSlices, keeps the
 // route table and per-backend balancers current, writes Ingress status, and serves HTTP
 // (ingress-nginx's role: internal/ingress/controller/nginx.go + status/status.go).
+import { rmSync } from 'node:fs';
 import http from 'node:http';
-import type net from 'node:net';
+import net from 'node:net';
 import type { Service } from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import type { Ingress, IngressClass } from 'kubernetes-types/networking/v1.js';
-import { EndpointPicker, endpointsForServicePort } from '../api/endpoint-picker.js';
+import { EndpointPicker, endpointsForServicePort, type Target } from '../api/endpoint-picker.js';
 import { objectKey } from '../client/informer.js';
 import { InformerFactory } from '../client/informer-factory.js';
 import { R } from '../client/resources.js';
@@ -18,6 +19,8 @@ import type { Component } from '../lib/lifecycle.js';
 import { createLogger, type Logger } from '../lib/log.js';
 import { BufferedLog } from './access-log.js';
 import { acceptBacklog, bindAll, listenOn, type ServerHandle } from './listen.js';
+import { NginxDataPlane } from './nginx.js';
+import { renderLuaConfig, upstreamName } from './nginx-conf.js';
 import { defaultEndpointWaitMs, IngressProxy } from './proxy.js';
 import {
   isOwnedIngress,
@@ -26,7 +29,7 @@ import {
   type RouteBackend,
   RouteTable,
 } from './routes.js';
-import { mergeStats, TrafficStats } from './stats.js';
+import { mergeStats, type StatsSnapshot, TrafficStats } from './stats.js';
 import { createStatusServer } from './status.js';
 
 /** nginx's fail_timeout: how long a refused endpoint stays out before it is tried again. */
@@ -64,6 +67,11 @@ export interface IngressControllerOptions {
   accessLog?: ((line: string) => void) | false;
   /** How long a request waits for a ready endpoint before its 503/502; default 10 s. */
   endpointWaitMs?: number;
+  /**
+   * Serve with nginx (its Lua module routes and balances; this process holds what it cannot
+   * serve) instead of the Node data path: the nginx binary (findNginx) and its worker count.
+   */
+  nginx?: { path: string; workers?: number };
 }
 
 /** The running controller's bound ports. */
@@ -115,6 +123,9 @@ class Controller implements IngressController {
   #emptySince = new Map<string, number>();
   /** Services whose slices list at least one endpoint, ready or not. */
   #withEndpoints = new Set<string>();
+  /** The nginx data plane, when it serves. */
+  #nginx: NginxDataPlane | undefined;
+  #pushTimer: ReturnType<Clock['setTimeout']> | undefined;
   #markSynced: () => void = () => undefined;
   #synced = new Promise<void>((resolve) => {
     this.#markSynced = resolve;
@@ -145,7 +156,8 @@ class Controller implements IngressController {
     }
     const buffered = this.#accessLog;
     const sink =
-      opts.accessLog === false
+      // nginx writes the access log; its holder's requests are logged there too.
+      opts.accessLog === false || opts.nginx
         ? undefined
         : (opts.accessLog ?? (buffered ? (line: string) => buffered.push(line) : undefined));
     this.#proxy = new IngressProxy({
@@ -164,6 +176,7 @@ class Controller implements IngressController {
       endpointsChanged: (b, ms) => this.#endpointsChanged(`${b.namespace}/${b.service}`, ms),
       mayWait: (b) => this.#mayWait(`${b.namespace}/${b.service}`),
       synced: this.#synced,
+      trustForwarded: !!opts.nginx,
     });
     this.httpPort = opts.httpPort ?? 80;
   }
@@ -181,6 +194,7 @@ class Controller implements IngressController {
     this.#classes.addEventHandler(rebuild);
     const onService = (s: Service) => {
       this.#dropService(s.metadata?.namespace ?? '', s.metadata?.name ?? '');
+      this.#schedulePush();
       this.#wake(`${s.metadata?.namespace ?? ''}/${s.metadata?.name ?? ''}`);
     };
     this.#services.addEventHandler({
@@ -199,7 +213,8 @@ class Controller implements IngressController {
     });
     // Take connections before the caches sync: a restarted controller's clients wait for the
     // route table (IngressProxyOptions.synced) instead of finding the port closed.
-    if (this.#opts.listen !== false) {
+    if (this.#opts.nginx) await this.#startNginx(signal);
+    else if (this.#opts.listen !== false) {
       const bound = await bindAll({
         bind: async (port, host) => {
           const server = this.#makeServer();
@@ -224,7 +239,7 @@ class Controller implements IngressController {
         ? undefined
         : createStatusServer({
             healthy: () => this.serving,
-            stats: async () => mergeStats([this.stats.snapshot()]),
+            stats: async () => mergeStats(await this.#snapshots()),
           });
     if (status && statusPort !== false) {
       await listenOn(status, statusPort, this.#opts.statusAddress ?? '127.0.0.1');
@@ -236,6 +251,8 @@ class Controller implements IngressController {
         this.serving = false;
         this.#proxy.close();
         this.#accessLog?.flush();
+        this.#pushTimer?.cancel();
+        void this.#nginx?.stop();
         status?.close();
         const servers = this.#servers;
         let open = servers.length;
@@ -256,6 +273,7 @@ class Controller implements IngressController {
     await this.#sync();
     this.#runner.start();
     this.#markSynced();
+    await this.#pushNow();
     this.serving = true;
     this.#log.info('Ingress controller serving', {
       httpPort: this.httpPort,
@@ -265,6 +283,87 @@ class Controller implements IngressController {
       }),
       statusPort: this.statusPort,
     });
+  }
+
+  /**
+   * Starts nginx on the HTTP addresses (the port, or its fallback, as bindAll decides by probing)
+   * with the holder listening on a unix socket for what nginx cannot serve.
+   */
+  async #startNginx(signal: AbortSignal): Promise<void> {
+    const cfg = this.#opts.nginx;
+    if (!cfg) return;
+    const probe = async (port: number, host: string): Promise<string> => {
+      const s = net.createServer();
+      await listenOn(s, port, host);
+      const bound = (s.address() as net.AddressInfo).port;
+      await new Promise<void>((resolve) => s.close(() => resolve()));
+      return `${net.isIPv6(host) ? `[${host}]` : host}:${bound}`;
+    };
+    const bound = await bindAll({
+      bind: probe,
+      portOf: (a) => Number(a.slice(a.lastIndexOf(':') + 1)),
+      port: this.#opts.httpPort ?? 80,
+      fallbackPort: this.#opts.fallbackPort ?? 8080,
+      addresses: this.#opts.bindAddresses,
+      log: this.#log,
+      clock: this.#clock,
+      stopping: () => this.#stopping,
+      onLateBind: (a) => this.#nginx?.addListen(a),
+    });
+    this.httpPort = bound.port;
+    const plane = new NginxDataPlane({
+      nginx: cfg.path,
+      listen: bound.bound,
+      workers: cfg.workers,
+      accessLog: this.#opts.accessLog !== false,
+      log: this.#log,
+      clock: this.#clock,
+    });
+    this.#nginx = plane;
+    const holder = this.#makeServer();
+    this.#servers.push(holder);
+    rmSync(plane.holderSocket, { force: true });
+    await new Promise<void>((resolve, reject) => {
+      holder.once('error', reject);
+      holder.listen(plane.holderSocket, acceptBacklog, () => resolve());
+    });
+    if (signal.aborted) return;
+    // Until the caches sync, nginx sends everything to the holder, which waits for the sync.
+    await plane.start(this.#dataPlaneConfig());
+  }
+
+  /** Routes and ready endpoints as nginx's Lua table. */
+  #dataPlaneConfig(): string {
+    const { exact, wildcard, catchAll } = this.#routes.servers();
+    const backends = new Map<string, Target[]>();
+    for (const b of this.#routes.backends()) {
+      backends.set(upstreamName(b), this.#pickerFor(b)?.targets() ?? []);
+    }
+    return renderLuaConfig({ exact, wildcard, catchAll, backends });
+  }
+
+  /** Pushes routes and endpoints to nginx within a tick (changes of one tick coalesce). */
+  #schedulePush(): void {
+    if (!this.#nginx || this.#pushTimer) return;
+    this.#pushTimer = this.#clock.setTimeout(() => {
+      this.#pushTimer = undefined;
+      void this.#pushNow();
+    }, 0);
+  }
+
+  async #pushNow(): Promise<void> {
+    await this.#nginx?.push(this.#dataPlaneConfig());
+  }
+
+  /** Traffic counters: nginx's and the holder's events, or this process's (Node data path). */
+  async #snapshots(): Promise<StatsSnapshot[]> {
+    const own = this.stats.snapshot();
+    if (!this.#nginx) return [own];
+    // The holder's requests went through nginx first and are counted there.
+    return [
+      await this.#nginx.stats(),
+      { requests: 0, errors: 0, status: {}, histogram: {}, events: own.events },
+    ];
   }
 
   /** A server for the HTTP port (listening, or fed connections by accept). */
@@ -386,6 +485,7 @@ class Controller implements IngressController {
       picker.setEndpoints(sp ? this.#endpoints(ns, svcName, sp.name ?? '') : []);
     }
     this.#wake(`${ns}/${svcName}`);
+    this.#schedulePush();
   }
 
   /** A Service changed: its port mapping may differ, so rebuild its balancers lazily. */
@@ -403,6 +503,7 @@ class Controller implements IngressController {
     );
     const mine = this.#ingresses.lister.list().filter((i) => isOwnedIngress(i, owned));
     this.#routes = new RouteTable(mine);
+    this.#schedulePush();
     const ip = this.#opts.publishIP ?? '127.0.0.1';
     for (const ing of mine) {
       const lb = ing.status?.loadBalancer?.ingress;

@@ -15,6 +15,7 @@ import { realClock } from '../lib/clock.js';
 import { errorMessage } from '../lib/errors.js';
 import { createLogger, type Logger } from '../lib/log.js';
 import { createIngressController } from './controller.js';
+import { findNginx } from './nginx.js';
 import type { ServerHandle } from './listen.js';
 import { runSupervisor, type SupervisorMsg } from './supervisor.js';
 
@@ -36,6 +37,7 @@ export async function main(argv: string[]): Promise<void> {
       'no-access-log': { type: 'boolean' },
       workers: { type: 'string' },
       'endpoint-wait-timeout': { type: 'string' },
+      'data-plane': { type: 'string' },
     },
     allowPositionals: true,
     strict: false,
@@ -67,7 +69,17 @@ export async function main(argv: string[]): Promise<void> {
     return new KubeClient({ config: { ...config, userAgent: 'skiff-ingress-controller' } });
   };
   const isWorker = workers > 0 && !cluster.isPrimary;
-  if (workers > 0 && cluster.isPrimary) {
+  // nginx (with its Lua module) serves when installed: one Node process (the controller and the
+  // holder) instead of a supervisor and its workers. --data-plane=node keeps the Node path.
+  const plane = str('data-plane') ?? env['INGRESS_DATA_PLANE'] ?? 'auto';
+  const nginx = plane === 'node' || isWorker ? {} : findNginx();
+  if (!nginx.path && plane === 'nginx')
+    throw new Error(`Cannot serve with nginx: ${nginx.missing ?? 'disabled'}`);
+  if (!isWorker && plane !== 'node' && !nginx.path)
+    log.warn(
+      `nginx with its Lua module is not installed (${nginx.missing}); serving with the slower Node data path. Install: apt-get install nginx libnginx-mod-http-lua`,
+    );
+  if (workers > 0 && cluster.isPrimary && !nginx.path) {
     const client = newClient();
     try {
       await runSupervisor({
@@ -98,6 +110,7 @@ export async function main(argv: string[]): Promise<void> {
     controllerClass: str('controller-class'),
     accessLog: values['no-access-log'] === true ? false : undefined,
     endpointWaitMs: seconds(str('endpoint-wait-timeout') ?? env['INGRESS_ENDPOINT_WAIT_TIMEOUT']),
+    nginx: nginx.path ? { path: nginx.path, workers: workers || 2 } : undefined,
   });
   const ac = new AbortController();
   const stop = () => ac.abort();

@@ -62,6 +62,11 @@ export interface IngressProxyOptions {
   mayWait?: (b: RouteBackend) => boolean;
   /** Resolves once routes and endpoints are synced; requests arriving earlier wait for it. */
   synced?: Promise<void>;
+  /**
+   * The clients are a proxy in front (the nginx data plane, over a unix socket): keep the
+   * X-Forwarded-*, X-Real-IP and X-Request-ID headers it set, and take the client from X-Real-IP.
+   */
+  trustForwarded?: boolean;
 }
 
 /** Default of IngressProxyOptions.endpointWaitMs (the --endpoint-wait-timeout flag). */
@@ -242,7 +247,7 @@ export class IngressProxy {
           finish(503);
           return;
         }
-        const order = picker.candidates(req.socket.remoteAddress);
+        const order = picker.candidates(this.#client(req));
         if (order.length === 0) {
           // Nothing was sent yet, so waiting is safe for every method.
           if (this.#opts.mayWait?.(backend)) hold(waitMs, 503, round);
@@ -256,7 +261,7 @@ export class IngressProxy {
           attempts.push(rec);
           this.#send(target, method, url, headers, body, (outcome) => {
             if (outcome.kind === 'response') {
-              picker.served(req.socket.remoteAddress, target);
+              picker.served(this.#client(req), target);
               rec.status = String(outcome.res.statusCode ?? 502);
               sent = outcome.res.headers['content-length'] ?? '-';
               this.#relay(outcome.res, outcome.body, res, () => {
@@ -318,8 +323,20 @@ export class IngressProxy {
     req.on('end', () => done(tooBig ? undefined : Buffer.concat(chunks)));
   }
 
+  /** The client's address: the socket's peer, or the front proxy's X-Real-IP. */
+  #client(req: http.IncomingMessage): string | undefined {
+    const real = this.#opts.trustForwarded ? req.headers['x-real-ip'] : undefined;
+    return typeof real === 'string' ? real : req.socket.remoteAddress;
+  }
+
   #upstreamHeaders(req: http.IncomingMessage, reqId: string): http.OutgoingHttpHeaders {
     const out: http.OutgoingHttpHeaders = {};
+    if (this.#opts.trustForwarded) {
+      for (const [k, v] of Object.entries(req.headers)) {
+        if (!hopByHop.has(k) && v !== undefined) out[k] = v;
+      }
+      return out;
+    }
     const raw = req.rawHeaders;
     for (let i = 0; i < raw.length; i += 2) {
       const k = raw[i]!;

@@ -22,16 +22,21 @@ export interface RouteBackend {
 
 type PathType = 'Exact' | 'Prefix' | 'ImplementationSpecific';
 
-interface Location {
+/** One path rule of a host. */
+export interface RouteLocation {
   path: string;
   pathType: PathType;
   backend: RouteBackend;
 }
 
-interface Server {
-  locations: Location[];
+/** The rules of one host (an nginx server block): locations in precedence order. */
+export interface RouteServer {
+  locations: RouteLocation[];
   defaultBackend?: RouteBackend;
 }
+
+type Location = RouteLocation;
+type Server = RouteServer;
 
 /** The IngressClass names this controller owns and whether one of them is the default. */
 export function ownedClasses(
@@ -157,6 +162,27 @@ export class RouteTable {
         });
       }
     }
+  }
+
+  /** The servers by exact host, by wildcard suffix ("*.foo.com" → "foo.com") and the catch-all. */
+  servers(): {
+    exact: Map<string, RouteServer>;
+    wildcard: Map<string, RouteServer>;
+    catchAll: RouteServer;
+  } {
+    return { exact: this.#exact, wildcard: this.#wildcard, catchAll: this.#catchAll };
+  }
+
+  /** Every backend some route names (once each, by upstream key). */
+  backends(): RouteBackend[] {
+    const out = new Map<string, RouteBackend>();
+    for (const s of [...this.#exact.values(), ...this.#wildcard.values(), this.#catchAll]) {
+      for (const b of [...s.locations.map((l) => l.backend), s.defaultBackend]) {
+        if (b)
+          out.set(`${b.namespace}/${b.service}:${b.port.number ?? ''}:${b.port.name ?? ''}`, b);
+      }
+    }
+    return [...out.values()];
   }
 
   /** The backend for a request, or undefined (404). `host` may carry a port; `path` no query. */

@@ -1,0 +1,155 @@
+// What the nginx data plane runs on: the nginx.conf (one server, routing and balancing in Lua, as
+// ingress-nginx's template does with balancer_by_lua) and the Lua table of routes and endpoints
+// pushed to it over the control socket. Pure text rendering; nginx.ts runs it.
+import type { Target } from '../api/endpoint-picker.js';
+import type { RouteBackend, RouteServer } from './routes.js';
+
+/** Options of renderNginxConf. */
+export interface NginxConfOptions {
+  /** Directory of the pid file, temp paths and sockets (0700). */
+  dir: string;
+  /** "address:port" pairs to serve HTTP on. */
+  listen: string[];
+  /** Worker processes. */
+  workers: number;
+  /** Unix socket of the Node holder (requests nginx cannot serve). */
+  holderSocket: string;
+  /** Unix socket of the control server (configuration, stats). */
+  controlSocket: string;
+  /** Directory holding skiff_ingress.lua. */
+  luaDir: string;
+  /** Where the Lua module lives. */
+  luaModulesDir: string;
+  /** false: no access log. */
+  accessLog: boolean;
+  /** Run the workers as root (the master runs as root: the default user "nobody" cannot read dir). */
+  asRoot: boolean;
+  /** Endpoints tried per request before the holder; default 3 (proxy-next-upstream-tries). */
+  tries?: number;
+}
+
+/** The nginx.conf of the data plane. */
+export function renderNginxConf(o: NginxConfOptions): string {
+  const listen = o.listen.map((a) => `    listen ${a} backlog=4096;`).join('\n');
+  const dir = o.dir;
+  return `${o.asRoot ? 'user root;\n' : ''}worker_processes ${o.workers};
+daemon off;
+master_process on;
+pid ${dir}/nginx.pid;
+error_log stderr warn;
+load_module ${o.luaModulesDir}/ndk_http_module.so;
+load_module ${o.luaModulesDir}/ngx_http_lua_module.so;
+events { worker_connections 8192; }
+http {
+  lua_package_path "${o.luaDir}/?.lua;;";
+  lua_shared_dict skiff 8m;
+  init_by_lua_block {
+    skiff_ingress = require "skiff_ingress"
+    skiff_ingress.holder = "unix:${o.holderSocket}"
+    skiff_ingress.tries = ${o.tries ?? 3}
+  }
+  # ingress-nginx's upstreaminfo format (what the Node data path logs too).
+  log_format upstreaminfo '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" $request_time [$skiff_backend] [] $upstream_addr $upstream_status $req_id';
+  access_log ${o.accessLog ? '/dev/stdout upstreaminfo buffer=64k flush=200ms' : 'off'};
+  client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fcgi; uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
+  server_tokens off;
+  keepalive_timeout 75s;
+  keepalive_requests 10000;
+  client_max_body_size 1m;
+  client_header_buffer_size 4k;
+  large_client_header_buffers 4 16k;
+  map $http_x_request_id $req_id { default $http_x_request_id; "" $request_id; }
+  upstream skiff_balancer {
+    server 0.0.0.1;
+    balancer_by_lua_block { skiff_ingress.balance() }
+    keepalive 320;
+    keepalive_requests 10000;
+    keepalive_timeout 60s;
+  }
+  server {
+${listen}
+    location / {
+      set $skiff_backend '';
+      access_by_lua_block { skiff_ingress.route() }
+      log_by_lua_block { skiff_ingress.log() }
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host $http_host;
+      proxy_set_header X-Request-ID $req_id;
+      proxy_set_header X-Real-IP $remote_addr;
+      proxy_set_header X-Forwarded-For $remote_addr;
+      proxy_set_header X-Forwarded-Host $http_host;
+      proxy_set_header X-Forwarded-Port $server_port;
+      proxy_set_header X-Forwarded-Proto http;
+      proxy_set_header X-Forwarded-Scheme http;
+      proxy_set_header X-Scheme http;
+      proxy_connect_timeout 5s;
+      proxy_read_timeout 60s;
+      proxy_send_timeout 60s;
+      proxy_next_upstream error timeout;
+      proxy_buffering on;
+      proxy_pass http://skiff_balancer;
+    }
+  }
+  server {
+    listen unix:${o.controlSocket};
+    access_log off;
+    location = /configuration {
+      client_body_buffer_size 4m;
+      client_max_body_size 4m;
+      content_by_lua_block { skiff_ingress.configure() }
+    }
+    location = /stats { content_by_lua_block { skiff_ingress.stats() } }
+  }
+}
+`;
+}
+
+/** ingress-nginx's upstream name of a backend: namespace-service-port. */
+export function upstreamName(b: RouteBackend): string {
+  return `${b.namespace}-${b.service}-${b.port.number ?? b.port.name ?? ''}`;
+}
+
+/** A Lua string literal: printable ASCII as is, everything else as decimal byte escapes. */
+export function luaString(s: string): string {
+  let out = '"';
+  for (const byte of Buffer.from(s, 'utf8')) {
+    if (byte < 32 || byte > 126 || byte === 34 || byte === 92) out += `\\${byte}`;
+    else out += String.fromCharCode(byte);
+  }
+  return `${out}"`;
+}
+
+/** The route servers of a RouteTable and the ready endpoints of each backend (by upstream name). */
+export interface DataPlaneConfig {
+  exact: Map<string, RouteServer>;
+  wildcard: Map<string, RouteServer>;
+  catchAll: RouteServer;
+  backends: Map<string, readonly Target[]>;
+}
+
+const pathTypeCode = { Exact: 'E', Prefix: 'P', ImplementationSpecific: 'I' } as const;
+
+function luaServer(s: RouteServer): string {
+  const locs = s.locations.map((l) => {
+    // Prefix paths match element-wise without their trailing slashes (routes.ts prefixMatches).
+    const path = l.pathType === 'Prefix' ? l.path.replace(/\/+$/, '') : l.path;
+    return `{${luaString(path)},"${pathTypeCode[l.pathType]}",${luaString(upstreamName(l.backend))}}`;
+  });
+  const def = s.defaultBackend ? `,def=${luaString(upstreamName(s.defaultBackend))}` : '';
+  return `{locs={${locs.join(',')}}${def}}`;
+}
+
+/** The Lua chunk the control socket takes: `return { exact=…, wild=…, any=…, backends=… }`. */
+export function renderLuaConfig(c: DataPlaneConfig): string {
+  const servers = (m: Map<string, RouteServer>) =>
+    [...m].map(([host, s]) => `[${luaString(host)}]=${luaServer(s)}`).join(',');
+  const backends = [...c.backends]
+    .map(([name, eps]) => {
+      const list = eps.map((e) => `{${luaString(e.ip)},${e.port}}`).join(',');
+      return `[${luaString(name)}]={${list}}`;
+    })
+    .join(',');
+  return `return {exact={${servers(c.exact)}},wild={${servers(c.wildcard)}},any=${luaServer(c.catchAll)},backends={${backends}}}`;
+}
