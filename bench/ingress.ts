@@ -1,8 +1,11 @@
-// Ingress/Service data-path benchmark (issue #5): req/s and p50/p99 on the same two
-// backend "pods", measured direct, through a ClusterIP (Skiff's service proxy), through Skiff's
-// ingress, and through Debian's nginx configured as ingress-nginx would be (reverse proxy to the
-// pod addresses, keep-alive upstreams), loaded by `skiff load -k`. Prints the figures and the ratios against the targets.
-// Usage: node --import tsx bench/ingress.ts [-c 50] [-n 5000] [--rounds 2] [--node-target] [--json]
+// Ingress/Service data-path benchmark (issues #5, #17): req/s, p50/p99 and CPU per 1000 requests
+// on the same two backend "pods", measured direct, through a ClusterIP (Skiff's service proxy),
+// through Skiff's ingress (its nginx data plane, and the Node data path), and through Debian's
+// nginx configured as ingress-nginx would be (reverse proxy to the pod addresses, keep-alive
+// upstreams), all in one run, interleaved, loaded by `ab` with and without keep-alive (best of the
+// rounds). Then endpoint churn: 10 endpoint changes per second under load, the time until a change
+// serves, and the failed requests. Prints the figures and the ratios against the targets.
+// Usage: node --import tsx bench/ingress.ts [-c 50] [-n 20000] [--rounds 3] [--node-target] [--json]
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import cluster from 'node:cluster';
 import {
@@ -15,7 +18,8 @@ import {
   writeFileSync,
 } from 'node:fs';
 import http from 'node:http';
-import { availableParallelism, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -23,9 +27,12 @@ import { Command } from 'commander';
 import type { Ingress } from 'kubernetes-types/networking/v1.js';
 import { EndpointPicker } from '../src/api/endpoint-picker.js';
 import { acceptBacklog, bindServerHandle, type ServerHandle } from '../src/ingress/listen.js';
+import { findNginx, NginxDataPlane } from '../src/ingress/nginx.js';
+import { renderLuaConfig, upstreamName } from '../src/ingress/nginx-conf.js';
 import { IngressProxy } from '../src/ingress/proxy.js';
 import { RouteTable } from '../src/ingress/routes.js';
 import { realClock } from '../src/lib/clock.js';
+import { createLogger } from '../src/lib/log.js';
 import {
   canManageDevices,
   deleteServiceDevice,
@@ -44,8 +51,8 @@ const benchClusterIP = '10.96.253.1';
 
 const opts = new Command('bench/ingress.ts')
   .option('-c <n>', 'concurrency', Number, 50)
-  .option('-n <n>', 'requests per measurement', Number, 5000)
-  .option('--rounds <n>', 'rounds (median is reported)', Number, 2)
+  .option('-n <n>', 'requests per measurement', Number, 20000)
+  .option('--rounds <n>', 'rounds (the best is reported)', Number, 3)
   .option('--node-target', 'small node servers instead of the bundled flask app', false)
   .option('--json', 'print JSON for the report script', false)
   .option('--serve <json>', 'internal: run the Skiff proxies in this child process')
@@ -65,6 +72,73 @@ interface ServeConfig {
   clusterPort: number;
   ingressPort: number;
   accessLog: string;
+  /** Serve the ingress with the nginx data plane (this nginx binary) instead of Node. */
+  nginx?: string;
+}
+
+/** The bench's Ingress: everything on / to the two pods. */
+const benchIngress: Ingress = {
+  metadata: { name: 'hello-world-flask', namespace: 'default' },
+  spec: {
+    rules: [
+      {
+        http: {
+          paths: [
+            {
+              path: '/',
+              pathType: 'Prefix',
+              backend: { service: { name: 'hello-world-flask', port: { number: 5000 } } },
+            },
+          ],
+        },
+      },
+    ],
+  },
+};
+
+const podEndpoints = (ports: number[]) =>
+  ports.map((port) => ({ ip: '127.0.0.1', port, ready: true, serving: true, terminating: false }));
+
+/**
+ * Child mode with --nginx: the add-on's nginx data plane (nginx + Lua, the Node holder on a unix
+ * socket). Stdin lines "endpoints <port,port>" change the endpoints (answer: "pushed <ms>").
+ */
+async function serveNginx(cfg: ServeConfig): Promise<void> {
+  const table = new RouteTable([benchIngress]);
+  const picker = new EndpointPicker();
+  picker.setEndpoints(podEndpoints(cfg.pods));
+  const plane = new NginxDataPlane({
+    nginx: cfg.nginx ?? 'nginx',
+    listen: [`127.0.0.1:${cfg.ingressPort}`],
+    log: createLogger({ component: 'bench-ingress' }),
+    accessLog: false,
+  });
+  const holder = http.createServer();
+  new IngressProxy({
+    routes: () => table,
+    pickerFor: () => picker,
+    trustForwarded: true,
+  }).attach(holder);
+  await new Promise<void>((r) => holder.listen(plane.holderSocket, r));
+  const config = () =>
+    renderLuaConfig({
+      ...table.servers(),
+      backends: new Map([[upstreamName(table.backends()[0]!), picker.targets()]]),
+    });
+  // The access log of nginx goes to this process's stdout: a file, as for the Node path.
+  await plane.start(config());
+  process.once('SIGTERM', () => void plane.stop().then(() => process.exit(0)));
+  const lines = createInterface({ input: process.stdin });
+  lines.on('line', (line) => {
+    const [cmd, arg = ''] = line.split(' ');
+    if (cmd !== 'endpoints') return;
+    picker.setEndpoints(podEndpoints(arg.split(',').map(Number)));
+    const t = performance.now();
+    void plane.push(config()).then(() => {
+      process.stdout.write(`pushed ${(performance.now() - t).toFixed(2)}\n`);
+    });
+  });
+  process.stdout.write('ready\n');
 }
 
 /**
@@ -76,13 +150,7 @@ async function serve(
   parts: { clusterIP: boolean; ingress: boolean },
   handle?: ServerHandle,
 ): Promise<void> {
-  const eps = cfg.pods.map((port) => ({
-    ip: '127.0.0.1',
-    port,
-    ready: true,
-    serving: true,
-    terminating: false,
-  }));
+  const eps = podEndpoints(cfg.pods);
   if (parts.clusterIP) {
     const clusterPicker = new EndpointPicker();
     clusterPicker.setEndpoints(eps);
@@ -96,25 +164,7 @@ async function serve(
   if (!parts.ingress) return;
   const ingPicker = new EndpointPicker();
   ingPicker.setEndpoints(eps);
-  const ing: Ingress = {
-    metadata: { name: 'hello-world-flask', namespace: 'default' },
-    spec: {
-      rules: [
-        {
-          http: {
-            paths: [
-              {
-                path: '/',
-                pathType: 'Exact',
-                backend: { service: { name: 'hello-world-flask', port: { number: 5000 } } },
-              },
-            ],
-          },
-        },
-      ],
-    },
-  };
-  const table = new RouteTable([ing]);
+  const table = new RouteTable([benchIngress]);
   const log = createWriteStream(cfg.accessLog, { flags: 'a' });
   const proxy = new IngressProxy({
     routes: () => table,
@@ -192,31 +242,34 @@ async function withCpu(root: number, n: number, fn: () => Promise<AbResult>): Pr
   return { ...r, cpu: ((cpuMs(pids) - before) * 1000) / n };
 }
 
-/** One measurement with `skiff load -k` (keep-alive HTTP/1.1; ab -k cannot keep a connection
- * to an HTTP/1.1 server that omits "Connection: keep-alive", as the bundled app does). */
-async function ab(url: string, c: number, n: number): Promise<AbResult> {
-  const args = ['--import', 'tsx', `${root}src/cmd/cli.ts`, 'load', '--json', '-k'];
-  args.push('-c', String(c), '-n', String(n), url);
-  const { stdout } = await run(process.execPath, args, { maxBuffer: 16 << 20 });
-  const r = JSON.parse(stdout) as {
-    requestsPerSecond: number;
-    failed: number;
-    non2xx: number;
-    latency?: { percentiles: Record<string, number> };
-  };
+/** One measurement with ApacheBench (HTTP/1.0; -k asks for keep-alive), as the issue measured. */
+async function ab(
+  url: string,
+  c: number,
+  n: number,
+  keepAlive: boolean,
+  seconds?: number,
+): Promise<AbResult> {
+  const args = [...(keepAlive ? ['-k'] : []), '-q', '-r', '-s', '30', '-c', String(c)];
+  // -t implies -n 50000; the -n after it raises that, and the time limit ends the run.
+  if (seconds) args.push('-t', String(seconds));
+  args.push('-n', String(n), url);
+  const { stdout } = await run('ab', args, { maxBuffer: 16 << 20 });
+  const num = (re: RegExp) => Number(re.exec(stdout)?.[1] ?? Number.NaN);
+  const failed = num(/^Failed requests:\s+(\d+)/m) + (num(/^Non-2xx responses:\s+(\d+)/m) || 0);
   return {
-    rps: r.requestsPerSecond,
-    p50: r.latency?.percentiles['50'] ?? Number.NaN,
-    p99: r.latency?.percentiles['99'] ?? Number.NaN,
-    failed: r.failed + r.non2xx,
+    rps: num(/^Requests per second:\s+([\d.]+)/m),
+    p50: num(/^\s+50%\s+(\d+)/m),
+    p99: num(/^\s+99%\s+(\d+)/m),
+    failed,
     cpu: Number.NaN,
   };
 }
 
 /** Direct to the pods: one ab per pod at once, each with half the concurrency and requests. */
-async function abDirect(urls: string[], c: number, n: number): Promise<AbResult> {
+async function abDirect(urls: string[], c: number, n: number, k: boolean): Promise<AbResult> {
   const rs = await Promise.all(
-    urls.map((u) => ab(u, Math.max(1, c / urls.length), Math.ceil(n / urls.length))),
+    urls.map((u) => ab(u, Math.max(1, c / urls.length), Math.ceil(n / urls.length), k)),
   );
   return {
     rps: rs.reduce((s, r) => s + r.rps, 0),
@@ -267,11 +320,14 @@ ${pods.map((p) => `    server 127.0.0.1:${p} max_fails=0;`).join('\n')}
 `;
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 
 async function main(): Promise<void> {
   if (opts.serve) {
     const cfg = JSON.parse(opts.serve) as ServeConfig;
+    if (cfg.nginx) {
+      await serveNginx(cfg);
+      return;
+    }
     // The ingress runs as the add-on does (src/ingress/supervisor.ts): this process binds the
     // port and never accepts; each of its workers (as many as the add-on's default, at least two)
     // listens on that socket and accepts itself. INGRESS_WORKERS overrides; 0: one process.
@@ -343,16 +399,25 @@ async function main(): Promise<void> {
       ingressPort: await freePort(),
       accessLog: join(dir, 'skiff-access.log'),
     };
-    const proxies = spawn(
-      process.execPath,
-      ['--import', 'tsx', fileURLToPath(import.meta.url), '--serve', JSON.stringify(cfg)],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    );
-    children.push(proxies);
-    await new Promise<void>((resolve, reject) => {
-      proxies.stdout?.once('data', () => resolve());
-      proxies.once('exit', (code) => reject(new Error(`Proxy child exited with ${code}`)));
-    });
+    const spawnServe = async (c: ServeConfig): Promise<ChildProcess> => {
+      const child = spawn(
+        process.execPath,
+        ['--import', 'tsx', fileURLToPath(import.meta.url), '--serve', JSON.stringify(c)],
+        { stdio: ['pipe', 'pipe', 'inherit'] },
+      );
+      children.push(child);
+      await new Promise<void>((resolve, reject) => {
+        child.stdout?.once('data', () => resolve());
+        child.once('exit', (code) => reject(new Error(`Proxy child exited with ${code}`)));
+      });
+      return child;
+    };
+    const proxies = await spawnServe(cfg);
+    const found = findNginx();
+    const skiffNginxPort = await freePort();
+    const skiffNginx = found.path
+      ? await spawnServe({ ...cfg, ingressPort: skiffNginxPort, nginx: found.path })
+      : undefined;
 
     const nginxPort = await freePort();
     let nginxURL: string | undefined;
@@ -369,84 +434,119 @@ async function main(): Promise<void> {
       nginxURL = undefined;
       nginxNote = 'nginx missing: apt-get install -y nginx';
     }
+    const skiffNote = found.path ? '' : `nginx data plane missing: ${found.missing}`;
 
-    const targets: [string, (c: number, n: number) => Promise<AbResult>][] = [
-      ['direct', (c, n) => abDirect(podURLs, c, n)],
-      ['clusterip', (c, n) => ab(`http://${clusterHost}:${cfg.clusterPort}/`, c, n)],
-      [
-        'skiff-ingress',
-        (c, n) =>
-          withCpu(proxies.pid ?? 0, n, () => ab(`http://127.0.0.1:${cfg.ingressPort}/`, c, n)),
-      ],
+    type Run = (c: number, n: number, k: boolean) => Promise<AbResult>;
+    const measured = (pid: number | undefined, url: string): Run => {
+      return (c, n, k) => withCpu(pid ?? 0, n, () => ab(url, c, n, k));
+    };
+    const targets: [string, Run][] = [
+      ['direct', (c, n, k) => abDirect(podURLs, c, n, k)],
+      ['clusterip', (c, n, k) => ab(`http://${clusterHost}:${cfg.clusterPort}/`, c, n, k)],
+      ['skiff-node-ingress', measured(proxies.pid, `http://127.0.0.1:${cfg.ingressPort}/`)],
     ];
-    if (nginxURL) {
-      const url = nginxURL;
-      const pid = nginxChild?.pid ?? 0;
-      targets.push(['nginx', (c, n) => withCpu(pid, n, () => ab(url, c, n))]);
-    }
+    if (skiffNginx)
+      targets.push([
+        'skiff-ingress',
+        measured(skiffNginx.pid, `http://127.0.0.1:${skiffNginxPort}/`),
+      ]);
+    if (nginxURL) targets.push(['nginx', measured(nginxChild?.pid, nginxURL)]);
+    const modes = [
+      { k: true, suffix: '' },
+      { k: false, suffix: ' (no keep-alive)' },
+    ];
     // Warm up every path (connections, JIT) before measuring.
-    for (const [, fn] of targets) await fn(opts.c, Math.min(2000, opts.n));
+    for (const [, fn] of targets) await fn(opts.c, Math.min(2000, opts.n), true);
     const results = new Map<string, AbResult[]>();
     for (let round = 0; round < opts.rounds; round++) {
       // Rotate the order each round so drift on a shared machine hits every path alike.
       const order = targets.map((_, i) => targets[(i + round) % targets.length]!);
-      for (const [name, fn] of order) {
-        const r = await fn(opts.c, opts.n);
-        results.set(name, [...(results.get(name) ?? []), r]);
-        if (!opts.json) {
-          process.stdout.write(
-            `round ${round + 1} ${name.padEnd(13)} ${r.rps.toFixed(0).padStart(6)} req/s  p50 ${r.p50.toFixed(1)} ms  p99 ${r.p99.toFixed(1)} ms  failed ${r.failed}${Number.isNaN(r.cpu) ? '' : `  cpu ${r.cpu.toFixed(0)} ms/1k req`}\n`,
-          );
+      for (const mode of modes) {
+        for (const [target, fn] of order) {
+          const name = `${target}${mode.suffix}`;
+          const r = await fn(opts.c, opts.n, mode.k);
+          results.set(name, [...(results.get(name) ?? []), r]);
+          if (!opts.json) {
+            process.stdout.write(
+              `round ${round + 1} ${name.padEnd(36)} ${r.rps.toFixed(0).padStart(6)} req/s  p50 ${r.p50.toFixed(1)} ms  p99 ${r.p99.toFixed(1)} ms  failed ${r.failed}${Number.isNaN(r.cpu) ? '' : `  cpu ${r.cpu.toFixed(0)} ms/1k req`}\n`,
+            );
+          }
         }
       }
     }
-    const m = (name: string, k: keyof AbResult) => {
-      const rs = results.get(name);
-      return rs ? median(rs.map((r) => r[k])) : Number.NaN;
+    // Best of the rounds, per figure (the least disturbed by the other work on the machine).
+    const best = (name: string, k: keyof AbResult) => {
+      const xs = (results.get(name) ?? []).map((r) => r[k]).filter((v) => !Number.isNaN(v));
+      if (xs.length === 0) return Number.NaN;
+      return k === 'rps' ? Math.max(...xs) : Math.min(...xs);
     };
     const figures: Figure[] = [];
-    for (const [name] of targets) {
-      figures.push({ figure: `${name} req/s`, value: m(name, 'rps'), unit: 'req/s', decimals: 0 });
-      figures.push({ figure: `${name} p50`, value: m(name, 'p50'), unit: 'ms', decimals: 1 });
-      figures.push({ figure: `${name} p99`, value: m(name, 'p99'), unit: 'ms', decimals: 1 });
-      figures.push({ figure: `${name} failed`, value: m(name, 'failed'), unit: '', decimals: 0 });
-    }
-    for (const name of ['skiff-ingress', 'nginx']) {
-      if (!results.has(name)) continue;
-      figures.push({
-        figure: `${name} CPU per 1k req`,
-        value: m(name, 'cpu'),
-        unit: 'ms',
-        decimals: 0,
-      });
+    for (const mode of modes) {
+      for (const [target] of targets) {
+        const name = `${target}${mode.suffix}`;
+        const f = (what: string) => `${target} ${what}${mode.suffix}`;
+        figures.push({ figure: f('req/s'), value: best(name, 'rps'), unit: 'req/s', decimals: 0 });
+        figures.push({ figure: f('p50'), value: best(name, 'p50'), unit: 'ms', decimals: 1 });
+        figures.push({ figure: f('p99'), value: best(name, 'p99'), unit: 'ms', decimals: 1 });
+        const failed = (results.get(name) ?? []).reduce((n, r) => n + r.failed, 0);
+        figures.push({ figure: f('failed'), value: failed, unit: '', decimals: 0 });
+        if (!Number.isNaN(best(name, 'cpu')))
+          figures.push({
+            figure: f('CPU per 1k req'),
+            value: best(name, 'cpu'),
+            unit: 'ms',
+            decimals: 0,
+          });
+      }
     }
     figures.push({
       figure: 'clusterip overhead vs direct',
-      value: (1 - m('clusterip', 'rps') / m('direct', 'rps')) * 100,
+      value: (1 - best('clusterip', 'rps') / best('direct', 'rps')) * 100,
       unit: '%',
       target: { op: '<', value: 10 },
       decimals: 1,
     });
-    figures.push({
-      figure: 'skiff ingress / nginx req/s',
-      value: m('skiff-ingress', 'rps') / m('nginx', 'rps'),
-      unit: 'x',
-      target: { op: '>', value: 0.8 },
-      note: nginxNote,
-    });
-    figures.push({
-      figure: 'skiff ingress p99 / nginx p99',
-      value: m('skiff-ingress', 'p99') / m('nginx', 'p99'),
-      unit: 'x',
-      target: { op: '<', value: 1.5 },
-      note: nginxNote,
-    });
+    const note = nginxNote || skiffNote;
+    for (const mode of modes) {
+      for (const ingress of ['skiff-ingress', 'skiff-node-ingress']) {
+        const a = `${ingress}${mode.suffix}`;
+        const b = `nginx${mode.suffix}`;
+        const label = `${ingress === 'skiff-ingress' ? 'skiff ingress' : 'skiff node path'} / nginx`;
+        figures.push({
+          figure: `${label} req/s${mode.suffix}`,
+          value: best(a, 'rps') / best(b, 'rps'),
+          unit: 'x',
+          target: { op: '>', value: 0.999 },
+          note,
+        });
+        figures.push({
+          figure: `${label} p99${mode.suffix}`,
+          value: best(a, 'p99') / best(b, 'p99'),
+          unit: 'x',
+          target: { op: '<', value: 1.201 },
+          note,
+        });
+        figures.push({
+          figure: `${label} CPU per 1k req${mode.suffix}`,
+          value: best(a, 'cpu') / best(b, 'cpu'),
+          unit: 'x',
+          target: { op: '<', value: 1.201 },
+          note,
+        });
+      }
+    }
+    if (skiffNginx)
+      figures.push(
+        ...(await churn(skiffNginx, `http://127.0.0.1:${skiffNginxPort}/`, pods, opts.c)),
+      );
     const what = useFlask ? 'bundled flask-equivalent app' : 'node servers';
     if (opts.json) {
       process.stdout.write(figuresToJson('ingress', figures, { pods: what, c: opts.c, n: opts.n }));
     } else {
       process.stdout.write(
-        `\nbackends: two ${what}; skiff load -k -c ${opts.c} -n ${opts.n}; median of ${opts.rounds}\n`,
+        `\nbackends: two ${what}; ab [-k] -c ${opts.c} -n ${opts.n}; best of ${opts.rounds}; load average ${loadavg()
+          .map((l) => l.toFixed(1))
+          .join(' ')} on ${availableParallelism()} cores\n`,
       );
       process.stdout.write(formatFigureTable(figures));
     }
@@ -455,6 +555,74 @@ async function main(): Promise<void> {
     if (useDevice) await deleteServiceDevice(benchDevice);
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** The pod name a backend answered with (the bench's backends end their answer with it). */
+async function answeredBy(url: string): Promise<string> {
+  const res = await fetch(url);
+  const text = await res.text();
+  return text.trim().split(' ').pop() ?? '';
+}
+
+/**
+ * 10 endpoint changes per second for 5 s under keep-alive load through the nginx data plane
+ * (alternating both pods and the first alone), then single changes timed until they serve.
+ */
+async function churn(
+  plane: ChildProcess,
+  url: string,
+  pods: number[],
+  c: number,
+): Promise<Figure[]> {
+  const pushed: number[] = [];
+  const lines = createInterface({ input: plane.stdout! });
+  lines.on('line', (l) => {
+    if (l.startsWith('pushed ')) pushed.push(Number(l.slice(7)));
+  });
+  const set = (ports: number[]) => plane.stdin?.write(`endpoints ${ports.join(',')}\n`);
+  let changes = 0;
+  const load = ab(url, c, 1_000_000, true, 5).catch(() => undefined);
+  const timed = (async () => {
+    const t0 = performance.now();
+    for (let i = 0; performance.now() - t0 < 5000; i++) {
+      set(i % 2 ? [pods[0]!] : pods);
+      changes++;
+      await realClock.sleep(100);
+    }
+  })();
+  await timed;
+  const r = await load;
+  // Single changes: from the push until a request is answered by the new endpoint set.
+  const served: number[] = [];
+  for (let i = 0; i < 10; i++) {
+    const want = i % 2 ? 0 : 1;
+    const t = performance.now();
+    set([pods[want]!]);
+    const name = `hello-world-flask-bench-${want}`;
+    while ((await answeredBy(url)) !== name && performance.now() - t < 5000);
+    served.push(performance.now() - t);
+    await realClock.sleep(50);
+  }
+  set(pods);
+  const max = (xs: number[]) => (xs.length ? Math.max(...xs) : Number.NaN);
+  return [
+    { figure: 'endpoint churn: changes per second', value: changes / 5, unit: '/s', decimals: 1 },
+    {
+      figure: 'endpoint churn: failed requests',
+      value: r?.failed ?? Number.NaN,
+      unit: '',
+      decimals: 0,
+      note: r ? `at ${r.rps.toFixed(0)} req/s for 5 s` : 'ab did not report',
+    },
+    { figure: 'endpoint push to nginx, max', value: max(pushed), unit: 'ms', decimals: 1 },
+    {
+      figure: 'endpoint change → served, max',
+      value: max(served),
+      unit: 'ms',
+      target: { op: '<', value: 50 },
+      decimals: 1,
+    },
+  ];
 }
 
 await main();
