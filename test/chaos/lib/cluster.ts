@@ -211,19 +211,30 @@ export function ingressControllerPid(c: ChaosCluster): number | undefined {
 }
 
 /**
- * The ingress controller's worker processes of this cluster, oldest first: the children of the
- * main process (the supervisor holding the port), each running the controller and the proxy. The
- * oldest serves the traffic; the youngest is the idle standby.
+ * The ingress data plane's worker processes of this cluster, oldest first: with the nginx data
+ * plane, the workers of the nginx master the controller started (the master holds the port and
+ * replaces a worker that dies); with the Node data path, the children of the main process (the
+ * supervisor holding the port), each running the controller and the proxy.
  */
 export function ingressWorkerPids(c: ChaosCluster): number[] {
   const main = ingressControllerPid(c);
   if (main === undefined) return [];
+  const procs = hostProcesses();
+  const masters = new Set(
+    procs
+      .filter((p) => p.ppid === main && (p.argv[0] ?? '').startsWith('nginx: master'))
+      .map((p) => p.pid),
+  );
   const started = (pid: number): number => {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
   };
-  return hostProcesses()
-    .filter((p) => p.ppid === main && p.argv.includes('ingress-controller'))
+  return procs
+    .filter((p) =>
+      masters.size
+        ? masters.has(p.ppid)
+        : p.ppid === main && p.argv.includes('ingress-controller'),
+    )
     .map((p) => ({ pid: p.pid, at: started(p.pid) }))
     .sort((a, b) => a.at - b.at)
     .map((p) => p.pid);
