@@ -19,8 +19,8 @@ import {
 } from 'node:fs';
 import http from 'node:http';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
-import { createInterface } from 'node:readline';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Command } from 'commander';
@@ -319,7 +319,6 @@ ${pods.map((p) => `    server 127.0.0.1:${p} max_fails=0;`).join('\n')}
 }
 `;
 }
-
 
 async function main(): Promise<void> {
   if (opts.serve) {

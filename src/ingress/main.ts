@@ -15,8 +15,8 @@ import { realClock } from '../lib/clock.js';
 import { errorMessage } from '../lib/errors.js';
 import { createLogger, type Logger } from '../lib/log.js';
 import { createIngressController } from './controller.js';
-import { findNginx } from './nginx.js';
 import type { ServerHandle } from './listen.js';
+import { findNginx } from './nginx.js';
 import { runSupervisor, type SupervisorMsg } from './supervisor.js';
 
 /** Environment variable (and flag --bind-address) choosing the ingress addresses. */

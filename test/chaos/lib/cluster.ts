@@ -231,9 +231,7 @@ export function ingressWorkerPids(c: ChaosCluster): number[] {
   };
   return procs
     .filter((p) =>
-      masters.size
-        ? masters.has(p.ppid)
-        : p.ppid === main && p.argv.includes('ingress-controller'),
+      masters.size ? masters.has(p.ppid) : p.ppid === main && p.argv.includes('ingress-controller'),
     )
     .map((p) => ({ pid: p.pid, at: started(p.pid) }))
     .sort((a, b) => a.at - b.at)

@@ -1,0 +1,227 @@
+// The nginx data plane with real nginx (installed by .ci/run): routing and X-Forwarded-* headers,
+// endpoint changes without a reload, retries on another endpoint, the holder for what nginx cannot
+// serve (no endpoint yet, every endpoint failed), and a killed worker replaced by the master.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import type net from 'node:net';
+import { after, before, test } from 'node:test';
+import type { Ingress } from 'kubernetes-types/networking/v1.js';
+import { EndpointPicker, type Target } from '../api/endpoint-picker.js';
+import { realClock } from '../lib/clock.js';
+import { createLogger } from '../lib/log.js';
+import { findNginx, NginxDataPlane } from './nginx.js';
+import { renderLuaConfig, upstreamName } from './nginx-conf.js';
+import { IngressProxy } from './proxy.js';
+import { RouteTable } from './routes.js';
+
+const ing: Ingress = {
+  metadata: { name: 'web', namespace: 'default' },
+  spec: {
+    rules: [
+      {
+        http: {
+          paths: [
+            {
+              path: '/app',
+              pathType: 'Prefix',
+              backend: { service: { name: 'app', port: { number: 80 } } },
+            },
+          ],
+        },
+      },
+    ],
+  },
+};
+const table = new RouteTable([ing]);
+const backend = table.backends()[0]!;
+/** What the holder balances over (the controller's picker); nginx gets `pushed`. */
+const picker = new EndpointPicker();
+let plane: NginxDataPlane;
+let holderRequests = 0;
+let port = 0;
+const apps: http.Server[] = [];
+/** Requests held in the holder, woken by wake() (the controller wakes them on slice changes). */
+const changed = new Set<() => void>();
+
+function wake(): void {
+  for (const w of changed) w();
+  changed.clear();
+}
+
+/** An app answering its name and the forwarded headers it got. */
+async function app(name: string): Promise<Target> {
+  const s = http.createServer((req, res) => {
+    res.setHeader('Content-Type', 'application/json');
+    res.end(
+      JSON.stringify({
+        name,
+        xff: req.headers['x-forwarded-for'],
+        id: req.headers['x-request-id'],
+        host: req.headers['x-forwarded-host'],
+      }),
+    );
+  });
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  apps.push(s);
+  return { ip: '127.0.0.1', port: (s.address() as net.AddressInfo).port };
+}
+
+/** A port nothing listens on (a killed app). */
+async function deadTarget(): Promise<Target> {
+  const s = http.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const p = (s.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return { ip: '127.0.0.1', port: p };
+}
+
+function setEndpoints(holderSees: Target[], nginxSees = holderSees): Promise<void> {
+  picker.setEndpoints(
+    holderSees.map((t) => ({ ...t, ready: true, serving: true, terminating: false })),
+  );
+  return plane.push(
+    renderLuaConfig({
+      ...table.servers(),
+      backends: new Map([[upstreamName(backend), nginxSees]]),
+    }),
+  );
+}
+
+function get(
+  path: string,
+  agent: http.Agent | false = false,
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve) => {
+    http
+      .get({ host: '127.0.0.1', port, path, agent }, (res) => {
+        let body = '';
+        res.on('data', (d) => {
+          body += d;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      })
+      .on('error', () => resolve({ status: -1, body: '' }));
+  });
+}
+
+before(async () => {
+  const found = findNginx();
+  assert.ok(found.path, `nginx data plane: ${found.missing}`);
+  const probe = http.createServer();
+  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+  port = (probe.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => probe.close(() => r()));
+  plane = new NginxDataPlane({
+    nginx: found.path,
+    listen: [`127.0.0.1:${port}`],
+    log: createLogger({ component: 'nginx-test' }),
+    accessLog: false,
+  });
+  const holder = http.createServer();
+  holder.on('request', () => holderRequests++);
+  new IngressProxy({
+    routes: () => table,
+    pickerFor: () => picker,
+    trustForwarded: true,
+    endpointWaitMs: 3000,
+    mayWait: () => true,
+    endpointsChanged: (_b, ms) =>
+      new Promise((resolve) => {
+        const t = realClock.setTimeout(resolve, ms);
+        changed.add(() => {
+          t.cancel();
+          resolve();
+        });
+      }),
+  }).attach(holder);
+  apps.push(holder);
+  await new Promise<void>((r) => holder.listen(plane.holderSocket, r));
+  await plane.start(renderLuaConfig({ ...table.servers(), backends: new Map() }));
+});
+
+after(async () => {
+  await plane.stop();
+  for (const s of apps) s.close();
+});
+
+test('routes by path, sets X-Forwarded-* and a request ID; no route goes to the holder', async () => {
+  await setEndpoints([await app('a')]);
+  const r = await get('/app/x');
+  assert.equal(r.status, 200);
+  const body = JSON.parse(r.body) as Record<string, string>;
+  assert.equal(body['name'], 'a');
+  assert.equal(body['xff'], '127.0.0.1');
+  assert.equal(body['host'], `127.0.0.1:${port}`);
+  assert.match(body['id'] ?? '', /^[0-9a-f]{32}$/);
+  const before = holderRequests;
+  assert.equal((await get('/other')).status, 404, 'no route: the holder answers 404');
+  assert.equal(holderRequests, before + 1);
+});
+
+test('an endpoint change serves at once with no reload (keep-alive connections stay)', async () => {
+  const a = await app('a');
+  const b = await app('b');
+  await setEndpoints([a]);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  assert.equal(JSON.parse((await get('/app', agent)).body).name, 'a');
+  const pid = plane.pid;
+  const t = realClock.now();
+  await setEndpoints([b]);
+  let name = '';
+  while (name !== 'b' && realClock.now() - t < 2000)
+    name = JSON.parse((await get('/app', agent)).body).name;
+  const ms = realClock.now() - t;
+  assert.equal(name, 'b');
+  // Generous on a loaded machine; bench/ingress.ts measures it.
+  assert.ok(ms < 500, `change served after ${ms} ms`);
+  assert.equal(plane.pid, pid, 'same nginx master');
+  const sockets = Object.values(agent.freeSockets).flat().length;
+  assert.equal(sockets, 1, 'the keep-alive connection survived');
+  agent.destroy();
+});
+
+test('a refused endpoint is retried on another; all refused: the holder waits for a live one', async () => {
+  const live = await app('live');
+  const dead = await deadTarget();
+  await setEndpoints([dead, live]);
+  for (let i = 0; i < 4; i++) assert.equal(JSON.parse((await get('/app')).body).name, 'live');
+  // Every endpoint nginx knows is dead: its last try goes to the holder, which waits for the
+  // endpoints to change and serves.
+  const dead2 = await deadTarget();
+  await setEndpoints([dead2], [dead, dead2]);
+  const pending = get('/app');
+  await realClock.sleep(200);
+  const later = await app('later');
+  picker.setEndpoints([{ ...later, ready: true, serving: true, terminating: false }]);
+  wake();
+  const r = await pending;
+  assert.equal(r.status, 200);
+  assert.equal(JSON.parse(r.body).name, 'later');
+});
+
+test('no ready endpoint: the request waits in the holder instead of a 503', async () => {
+  await setEndpoints([]);
+  const pending = get('/app/held');
+  await realClock.sleep(200);
+  const fresh = await app('fresh');
+  await setEndpoints([fresh]);
+  wake();
+  const r = await pending;
+  assert.equal(r.status, 200);
+  assert.equal(JSON.parse(r.body).name, 'fresh');
+});
+
+test('a killed worker is replaced by the master and the port keeps answering', async () => {
+  await setEndpoints([await app('a')]);
+  const master = plane.pid!;
+  const workers = () =>
+    readFileSync(`/proc/${master}/task/${master}/children`, 'utf8').trim().split(/\s+/).map(Number);
+  const [victim] = workers();
+  process.kill(victim!, 'SIGKILL');
+  let ok = 0;
+  for (let i = 0; i < 20; i++) if ((await get('/app')).status === 200) ok++;
+  assert.equal(ok, 20);
+  assert.ok(!workers().includes(victim!), 'the killed worker is gone');
+  assert.equal(workers().length, 2, 'and replaced');
+});
