@@ -9,6 +9,7 @@ import { EventRecorder } from '../client/events.js';
 import { Informer } from '../client/informer.js';
 import { R } from '../client/resources.js';
 import type { KubeClient } from '../client/rest.js';
+import type { ImageSource } from '../images/catalog.js';
 import { LocalImageStore } from '../images/local.js';
 import { type Clock, realClock } from '../lib/clock.js';
 import type { Component } from '../lib/lifecycle.js';
@@ -19,6 +20,7 @@ import { registerNode, renewLease, startHeartbeat } from './node-status.js';
 import type { NodeContext } from './pod-context.js';
 import { PodWorker } from './pod-worker.js';
 import { SandboxPool } from './sandbox/pool.js';
+import { detectRootfsMode, type RootfsMode } from './sandbox/rootfs.js';
 import { attachSandbox } from './sandbox/sandbox.js';
 import { startKubeletServer } from './server.js';
 
@@ -37,6 +39,10 @@ export interface NodeAgentOptions {
   reducedMode?: boolean;
   /** CA certificate given to pods (service-account ca.crt). */
   caCert?: string;
+  /** Where image references resolve besides the bundled catalog; default: `skiff image add`'s. */
+  images?: ImageSource;
+  /** How image roots are made; default: overlay when the kernel has it, else copy. */
+  rootfsMode?: RootfsMode;
   /** Test hooks: bridge and namespace/cgroup names. */
   bridgeName?: string;
   netnsPrefix?: string;
@@ -106,13 +112,14 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
     network,
     cgroups,
     shims,
-    images: new LocalImageStore({ dataDir: opts.dataDir }),
+    images: opts.images ?? new LocalImageStore({ dataDir: opts.dataDir }),
     podsDir,
     nodeName: opts.nodeName,
     hostIP,
     clusterDNS: opts.clusterDNS ?? '10.96.0.10',
     clusterDomain: opts.clusterDomain ?? 'cluster.local',
     isolated: !isReduced,
+    rootfsMode: opts.rootfsMode ?? detectRootfsMode(),
     caCert: opts.caCert,
     services: () => services,
     nodeCapacity: { cpu: os.cpus().length, memory: os.totalmem() },

@@ -9,6 +9,7 @@ import type { Logger } from '../lib/log.js';
 import type { CgroupManager } from './cgroups/cgroups.js';
 import type { PodNetwork } from './network/pod-network.js';
 import type { SandboxPool } from './sandbox/pool.js';
+import type { RootfsMode } from './sandbox/rootfs.js';
 
 /** What every worker shares. */
 export interface NodeContext {
@@ -27,6 +28,8 @@ export interface NodeContext {
   clusterDNS: string;
   clusterDomain: string;
   isolated: boolean;
+  /** How containers of images with layers get their root (overlay, or a copy). */
+  rootfsMode: RootfsMode;
   caCert?: string;
   services: () => Service[];
   nodeCapacity: { cpu: number; memory: number };

@@ -2,7 +2,7 @@
 // SyncPod): images, then a plan (lifecycle/plan.ts computePodActions) from what is observed,
 // carried out (sandbox, init containers in order, containers, kills), status, graceful
 // termination. One container is lifecycle/container.ts; the mounts are lifecycle/pod-setup.ts.
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Container, Pod, PodStatus } from 'kubernetes-types/core/v1.js';
 import { R } from '../client/resources.js';
@@ -24,7 +24,12 @@ import { StatusWriter } from './lifecycle/status-writer.js';
 import type { NodeContext } from './pod-context.js';
 import { computePodStatus } from './pod-status.js';
 import type { ShimContainer } from './runtime/shim-client.js';
-import { attachSandbox, type Sandbox } from './sandbox/sandbox.js';
+import {
+  attachSandbox,
+  type Sandbox,
+  type SandboxMount,
+  type SpawnInOptions,
+} from './sandbox/sandbox.js';
 import { podHostname } from './volumes.js';
 
 export type { NodeContext } from './pod-context.js';
@@ -46,6 +51,8 @@ export class PodWorker {
   #stopped = false;
   // The sandbox is being made (or adopted): the plan waits for it.
   #isPreparing = false;
+  // What each image-rooted container mounts (kept in the pod dir for adoption).
+  #containerMounts = new Map<string, SandboxMount[]>();
   // Every image resolved: the plan may run.
   #hasImages = false;
   #message?: string;
@@ -79,6 +86,10 @@ export class PodWorker {
     return {
       ctx: this.#ctx,
       uid: this.uid,
+      podDir: this.podDir,
+      get containerMounts() {
+        return w.#containerMounts;
+      },
       get pod() {
         return w.pod;
       },
@@ -119,13 +130,26 @@ export class PodWorker {
   }
 
   /** Container state by name (for the kubelet server). */
-  container(
-    name: string,
-  ):
-    | { spec: Container; attempt: number; env?: Record<string, string>; image?: ResolvedImage }
+  container(name: string):
+    | {
+        spec: Container;
+        attempt: number;
+        env?: Record<string, string>;
+        image?: ResolvedImage;
+        /** How to run a command in it (kubectl exec). */
+        execOptions(argv: string[]): SpawnInOptions;
+      }
     | undefined {
     const c = this.#find(name);
-    return c && { spec: c.spec, attempt: c.attempt, env: c.env, image: c.image };
+    return (
+      c && {
+        spec: c.spec,
+        attempt: c.attempt,
+        env: c.env,
+        image: c.image,
+        execOptions: (argv) => c.execOptions(argv),
+      }
+    );
   }
 
   /** Main process id of a running container (host PID in reduced mode). */
@@ -274,6 +298,11 @@ export class PodWorker {
         }),
       ]);
       this.#profile.mark('network+volumes');
+      this.#containerMounts = volumes.containers;
+      writeFileSync(
+        path.join(this.podDir, 'mounts.json'),
+        JSON.stringify(Object.fromEntries(volumes.containers)),
+      );
       // The shim builds the sandbox while the cgroups are made and the token arrives.
       const made = pending.configure({
         podDir: this.podDir,
@@ -317,6 +346,11 @@ export class PodWorker {
   // missing and restarts what exited meanwhile.
   async #adopt(sb: Sandbox): Promise<void> {
     this.#watchSandbox(sb);
+    const saved = path.join(this.podDir, 'mounts.json');
+    if (existsSync(saved))
+      this.#containerMounts = new Map(
+        Object.entries(JSON.parse(readFileSync(saved, 'utf8')) as Record<string, SandboxMount[]>),
+      );
     const state = await sb.client.state();
     const prevStatuses = [
       ...(this.pod.status?.initContainerStatuses ?? []),

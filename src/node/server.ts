@@ -306,14 +306,25 @@ function serveExec(opts: KubeletServerOptions, parts: string[], q: URLSearchPara
     return;
   }
   const tty = q.get('tty') === 'true';
-  const env = { ...(c.env ?? {}), ...(tty ? { TERM: 'xterm' } : {}) };
+  const base = c.execOptions(command);
+  if (c.image?.layers && base.rootPid === undefined) {
+    finish({
+      metadata: {},
+      status: 'Failure',
+      message: `container ${container} is not running in pod ${podName}`,
+      reason: 'BadRequest',
+      code: 400,
+    });
+    return;
+  }
   const python = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+  // The pty helper runs in the pod's root (an image may have no python); the command in the
+  // container's.
   const child = w.sandbox.spawnIn({
-    argv: tty ? [python, '-c', ptyHelper, ...command] : command,
-    env,
-    cwd: c.spec.workingDir ?? c.image?.workingDir ?? '/',
-    cgroupProcs: opts.cgroups?.procsFiles(w.uid, container) ?? [],
+    ...base,
+    env: { ...base.env, ...(tty ? { TERM: 'xterm' } : {}) },
     hasResizePipe: tty,
+    wrapper: tty ? [python, '-c', ptyHelper] : undefined,
   });
   const resize = tty ? (child.stdio[3] as NodeJS.WritableStream | null) : null;
   child.stdout?.on('data', (d: Buffer) => send(1, d));

@@ -1,6 +1,7 @@
 // Test helpers for the node agent: a test API server plus a real agent on its own bridge, netns
 // prefix and cgroup (so parallel tests never share host state), pod waiters and an exec client.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before } from 'node:test';
@@ -8,9 +9,11 @@ import type { Container, Pod, PodSpec } from 'kubernetes-types/core/v1.js';
 import WebSocket from 'ws';
 import { startTestApiServer, type TestApiServer } from '../apiserver/testing.js';
 import { R } from '../client/resources.js';
+import type { ImageSource } from '../images/catalog.js';
 import { realClock } from '../lib/clock.js';
 import { createNodeAgent, type NodeAgent } from './agent.js';
 import { readProcStat } from './sandbox/proc.js';
+import type { RootfsMode } from './sandbox/rootfs.js';
 
 /** A running test node: API server, agent and the data dir they use. */
 export interface TestNode {
@@ -25,8 +28,15 @@ export interface TestNode {
   close(): Promise<void>;
 }
 
+/** Options of a test node: reduced mode, image roots and the image source. */
+export interface TestNodeOptions {
+  reducedMode?: boolean;
+  rootfsMode?: RootfsMode;
+  images?: ImageSource;
+}
+
 /** Starts an API server and a node agent named "skiff". */
-export async function startTestNode(opts: { reducedMode?: boolean } = {}): Promise<TestNode> {
+export async function startTestNode(opts: TestNodeOptions = {}): Promise<TestNode> {
   const api = await startTestApiServer();
   const dataDir = mkdtempSync(path.join(tmpdir(), 'skiff-node-'));
   const tag = Math.random().toString(16).slice(2, 7);
@@ -39,6 +49,8 @@ export async function startTestNode(opts: { reducedMode?: boolean } = {}): Promi
       dataDir,
       podCIDR,
       reducedMode: opts.reducedMode,
+      rootfsMode: opts.rootfsMode,
+      images: opts.images,
       bridgeName: `skt${tag}`,
       netnsPrefix: `skiffnt${tag}`,
       cgroupName: `skiff-node-test-${tag}`,
@@ -76,10 +88,10 @@ export const needsRoot: string | false = process.getuid?.() !== 0 && 'needs root
  * One test node for the whole test file: started in `before`, closed in `after` (neither when
  * skip is set). The returned object forwards to the running node, including after restartAgent().
  */
-export function useTestNode(opts: { reducedMode?: boolean; skip?: string | false } = {}): TestNode {
+export function useTestNode(opts: TestNodeOptions & { skip?: string | false } = {}): TestNode {
   let current: TestNode | undefined;
   before(async () => {
-    if (!opts.skip) current = await startTestNode({ reducedMode: opts.reducedMode });
+    if (!opts.skip) current = await startTestNode(opts);
   });
   after(async () => {
     await current?.close();
@@ -216,4 +228,33 @@ export async function execWs(
     ws.on('error', reject);
   });
   return { stdout, status };
+}
+
+/**
+ * Unpacked layers of a small test image made from the host's busybox-static (no tools, no
+ * network): layer 1 is busybox with its applets, /etc (passwd with www=33, os-release naming the
+ * image) and /etc/motd; layer 2 adds /www/index.html and whites out /etc/motd (a char 0/0 device,
+ * as unpacked layers store it). Returns the layer directories, bottom-most first.
+ */
+export function busyboxLayers(dir: string): string[] {
+  const l1 = path.join(dir, 'l1');
+  const l2 = path.join(dir, 'l2');
+  for (const d of ['bin', 'etc', 'tmp', 'root', 'www'])
+    mkdirSync(path.join(l1, d), { recursive: true });
+  execFileSync('cp', ['/bin/busybox', path.join(l1, 'bin/busybox')]);
+  const applets = execFileSync('/bin/busybox', ['--list'], { encoding: 'utf8' }).split('\n');
+  for (const a of applets)
+    if (a && a !== 'busybox') symlinkSync('busybox', path.join(l1, 'bin', a));
+  writeFileSync(
+    path.join(l1, 'etc/passwd'),
+    'root:x:0:0:root:/root:/bin/sh\nwww:x:33:33:www:/www:/bin/sh\n',
+  );
+  writeFileSync(path.join(l1, 'etc/group'), 'root:x:0:\nwww:x:33:\n');
+  writeFileSync(path.join(l1, 'etc/os-release'), 'NAME="skiff test image"\nID=skiff-busybox\n');
+  writeFileSync(path.join(l1, 'etc/motd'), 'lower layer\n');
+  mkdirSync(path.join(l2, 'www'), { recursive: true });
+  mkdirSync(path.join(l2, 'etc'), { recursive: true });
+  writeFileSync(path.join(l2, 'www/index.html'), 'hello from the image\n');
+  execFileSync('mknod', [path.join(l2, 'etc/motd'), 'c', '0', '0']);
+  return [l1, l2];
 }

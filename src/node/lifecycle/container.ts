@@ -12,11 +12,18 @@ import type { ResolvedImage } from '../../images/catalog.js';
 import type { Timer } from '../../lib/clock.js';
 import { errorMessage } from '../../lib/errors.js';
 import { containerEnv, expandVars, ObjectCache } from '../container-env.js';
+import { containerUser, formatPod, verifyRunAsNonRoot } from '../image-user.js';
 import type { NodeContext } from '../pod-context.js';
 import type { ContainerView } from '../pod-status.js';
 import { ContainerProber, type ProbeTarget, tcpProbe } from '../probes.js';
 import type { ShimContainer } from '../runtime/shim-client.js';
-import type { Sandbox } from '../sandbox/sandbox.js';
+import {
+  type ContainerRootfs,
+  imagePath,
+  prepareRootfs,
+  readImageFile,
+} from '../sandbox/rootfs.js';
+import type { Sandbox, SandboxMount, SpawnInOptions } from '../sandbox/sandbox.js';
 import { ContainerBackOff } from './backoff.js';
 import { runLifecycleHandler } from './hooks.js';
 import type { ObservedContainer } from './plan.js';
@@ -31,7 +38,10 @@ export interface PodHandle {
   readonly ctx: NodeContext;
   readonly uid: string;
   readonly pod: Pod;
+  readonly podDir: string;
   readonly podIP: string | undefined;
+  /** What each container with an image root mounts in it (pod-setup.ts podMounts). */
+  readonly containerMounts: ReadonlyMap<string, SandboxMount[]>;
   readonly sandbox: Sandbox | undefined;
   /** True once the pod is terminating or its worker stopped: no more starts or restarts. */
   readonly isStopping: boolean;
@@ -85,6 +95,8 @@ export class ContainerRunner {
   // An init container that finished before an adoption (the shim no longer knows it).
   #isCompleted = false;
   #lastRunMs = 0;
+  // Who the current attempt runs as (exec runs as the same user).
+  #user: { uid?: number; gid?: number } = {};
   #exitWaiters: Array<() => void> = [];
 
   constructor(opts: { host: PodHandle; spec: Container; isInit: boolean }) {
@@ -205,18 +217,68 @@ export class ContainerRunner {
     }
   }
 
+  /** How to run a command inside this container (exec, probes, hooks): its env, cwd and root. */
+  execOptions(argv: string[]): SpawnInOptions {
+    const host = this.#host;
+    const layers = this.image?.layers;
+    return {
+      argv,
+      env: this.env ?? {},
+      cwd: this.#cwd(),
+      cgroupProcs: host.ctx.cgroups?.procsFiles(host.uid, this.spec.name) ?? [],
+      ...(layers
+        ? {
+            rootPid: this.isRunning ? this.current?.pid : undefined,
+            hasShell: imagePath(layers, 'bin/sh') !== undefined,
+            ...this.#user,
+          }
+        : {}),
+    };
+  }
+
   /** Runs a command inside this container and collects its output (probes, hooks). */
   exec(argv: string[], timeoutMs: number): Promise<{ exitCode: number; output: string }> {
     const host = this.#host;
     const sb = host.sandbox;
     if (!sb) return Promise.reject(new Error(`container ${this.spec.name} not found`));
-    const spawnOpts = {
-      argv,
-      env: this.env ?? {},
-      cwd: this.spec.workingDir ?? this.image?.workingDir ?? '/',
-      cgroupProcs: host.ctx.cgroups?.procsFiles(host.uid, this.spec.name) ?? [],
-    };
-    return sb.capture(spawnOpts, host.ctx.clock, timeoutMs);
+    const opts = this.execOptions(argv);
+    if (this.image?.layers && opts.rootPid === undefined)
+      return Promise.reject(new Error(`container ${this.spec.name} is not running`));
+    return sb.capture(opts, host.ctx.clock, timeoutMs);
+  }
+
+  // The working directory: the container's, else the image's (reduced mode: the image folder).
+  #cwd(): string {
+    const img = this.image;
+    if (this.spec.workingDir) return this.spec.workingDir;
+    if (!this.#host.ctx.isolated) return img?.rootDir ?? process.cwd();
+    return img?.workingDir || '/';
+  }
+
+  // The root and user of an attempt of an image with layers: fresh directories, the image's
+  // User resolved in its own /etc/passwd, runAsNonRoot checked (throws the kubelet's message).
+  #imageRoot(img: ResolvedImage, layers: string[]): ContainerRootfs {
+    const host = this.#host;
+    if (!host.ctx.isolated)
+      throw new Error(`image "${this.spec.image}" needs namespaces: run Skiff as root`);
+    verifyRunAsNonRoot(host.pod, this.spec, img.user);
+    this.#user = containerUser({
+      pod: host.pod,
+      container: this.spec,
+      imageUser: img.user,
+      etc: {
+        passwd: readImageFile(layers, 'etc/passwd'),
+        group: readImageFile(layers, 'etc/group'),
+      },
+    });
+    return prepareRootfs({
+      podDir: host.podDir,
+      container: this.spec.name,
+      attempt: this.attempt,
+      layers,
+      mode: host.ctx.rootfsMode,
+      mounts: host.containerMounts.get(this.spec.name) ?? [],
+    });
   }
 
   // One attempt: environment, the shim's start, events, postStart, then Running and probes.
@@ -229,7 +291,7 @@ export class ContainerRunner {
     let isRetrying = false;
     const img = this.image;
     const spec = this.spec;
-    const cwd = spec.workingDir ?? (ctx.isolated ? img.workingDir : (img.rootDir ?? process.cwd()));
+    const cwd = this.#cwd();
     const extra: Record<string, string> = {};
     if (!ctx.isolated) {
       extra['POD_IP'] = host.podIP ?? '';
@@ -257,6 +319,8 @@ export class ContainerRunner {
           : img.args;
       const argv = [...command, ...args].map((a) => expandVars(a, env));
       const sc = { ...host.pod.spec?.securityContext, ...spec.securityContext };
+      this.#user = { uid: sc.runAsUser ?? undefined, gid: sc.runAsGroup ?? undefined };
+      const rootfs = img.layers ? this.#imageRoot(img, img.layers) : undefined;
       const attempt = this.attempt;
       const res = await sb.client.start({
         name: spec.name,
@@ -264,8 +328,8 @@ export class ContainerRunner {
         argv,
         env,
         cwd,
-        uid: sc.runAsUser ?? undefined,
-        gid: sc.runAsGroup ?? undefined,
+        ...this.#user,
+        rootfs,
         cgroupProcs: ctx.cgroups?.procsFiles(host.uid, spec.name) ?? [],
         logFile: `${spec.name}/${this.attempt}.log`,
       });
@@ -335,8 +399,7 @@ export class ContainerRunner {
 
   /** The pod as the kubelet names it in messages: name_namespace(uid). */
   get #podID(): string {
-    const m = this.#host.pod.metadata;
-    return `${m?.name}_${m?.namespace}(${this.#host.uid})`;
+    return formatPod(this.#host.pod);
   }
 
   #startProbes(): void {

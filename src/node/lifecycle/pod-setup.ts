@@ -48,6 +48,16 @@ export async function requestPodToken(
   }
 }
 
+/** A pod's mounts: the sandbox's, and each image-rooted container's own. */
+export interface PodMounts {
+  /** Mounted by the shim in the pod's root (host files, folder images, every volume). */
+  mounts: SandboxMount[];
+  /** Per container: what its own image root gets (/etc files, token, its volumeMounts). */
+  containers: Map<string, SandboxMount[]>;
+  /** Settles once every mounted file has its content. */
+  filled: Promise<void>;
+}
+
 /**
  * Everything the sandbox mounts for a pod (none in reduced mode). `filled` settles once every
  * mounted file has its content: the default service-account token is fetched meanwhile (its
@@ -60,25 +70,27 @@ export async function podMounts(opts: {
   podIP: string;
   hostNetwork: boolean;
   containers: Array<{ spec: Container; image?: ResolvedImage }>;
-}): Promise<{ mounts: SandboxMount[]; filled: Promise<void> }> {
+}): Promise<PodMounts> {
   const { ctx, pod, podDir, podIP } = opts;
-  if (!ctx.isolated) return { mounts: [], filled: Promise.resolve() };
+  const containers = new Map<string, SandboxMount[]>();
+  if (!ctx.isolated) return { mounts: [], containers, filled: Promise.resolve() };
   const mounts: SandboxMount[] = [];
   for (const c of opts.containers) {
     if (c.image?.rootDir)
       mounts.push({ source: c.image.rootDir, target: c.image.workingDir, readOnly: true });
   }
-  if (!opts.hostNetwork) {
-    mounts.push(
-      ...writeEtcFiles({
+  // hostNetwork pods keep the node's /etc files (upstream's dnsPolicy ClusterFirst falls back to
+  // Default there); an image root needs them mounted, the host-root sandbox already shows them.
+  const etc = opts.hostNetwork
+    ? ['/etc/hosts', '/etc/resolv.conf'].map((f) => ({ source: f, target: f, readOnly: true }))
+    : writeEtcFiles({
         podDir,
         pod,
         podIP,
         clusterDNS: ctx.clusterDNS,
         clusterDomain: ctx.clusterDomain,
-      }),
-    );
-  }
+      });
+  if (!opts.hostNetwork) mounts.push(...etc);
   const token = () => requestPodToken(ctx, pod);
   const volumes = await prepareVolumes({
     podDir,
@@ -87,7 +99,11 @@ export async function podMounts(opts: {
     objects: new ObjectCache({ client: ctx.client }),
     serviceAccountToken: token,
   });
-  for (const c of opts.containers) mounts.push(...containerMounts(c.spec, volumes));
+  for (const c of opts.containers) {
+    const own = containerMounts(c.spec, volumes);
+    mounts.push(...own);
+    containers.set(c.spec.name, [...etc, ...own]);
+  }
   const hasSA = mounts.some((m) => m.target === serviceAccountMountPath);
   let filled = Promise.resolve();
   if (!hasSA && pod.spec?.automountServiceAccountToken !== false) {
@@ -98,7 +114,9 @@ export async function podMounts(opts: {
     filled = token()
       .then((t) => writeFileSync(path.join(dir, 'token'), t.token, { mode: 0o644 }))
       .catch((err) => ctx.log.warn('token write failed', { key: podDir, err }));
-    mounts.push({ source: dir, target: serviceAccountMountPath, readOnly: true });
+    const sa = { source: dir, target: serviceAccountMountPath, readOnly: true };
+    mounts.push(sa);
+    for (const list of containers.values()) list.push(sa);
   }
-  return { mounts, filled };
+  return { mounts, containers, filled };
 }

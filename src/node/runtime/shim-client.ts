@@ -1,6 +1,7 @@
 // Client of a pod shim's control socket: newline-delimited JSON requests with ids, plus the
 // `exit` events the shim pushes when a container dies.
 import net from 'node:net';
+import type { ContainerRootfs } from '../sandbox/rootfs.js';
 
 /** A container as the shim records it (mirrors shim.py's state dict). */
 export interface ShimContainer {
@@ -25,6 +26,8 @@ export interface ShimStartRequest {
   /** Log file, relative to the pod directory. */
   logFile: string;
   maxLogBytes?: number;
+  /** The container's own root from image layers; absent: the pod's root. */
+  rootfs?: ContainerRootfs;
 }
 
 type Pending = { resolve: (v: Record<string, unknown>) => void; reject: (e: Error) => void };

@@ -7,12 +7,15 @@ import json
 import os
 import selectors
 import signal
+import shutil
 import socket
+import stat
 import struct
 import sys
 import time
 
-MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 32, 4096, 16384, 1 << 18
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = (
+    1, 2, 4, 8, 32, 4096, 16384, 1 << 18)
 MNT_DETACH = 2
 libc = ctypes.CDLL(None, use_errno=True)
 libc.mount.argtypes = [ctypes.c_char_p] * 3 + [ctypes.c_ulong, ctypes.c_char_p]
@@ -80,13 +83,7 @@ def build_rootfs(pod_dir, cfg):
     mount('proc', new + '/proc', 'proc', MS_NOSUID | MS_NODEV)
     mount('tmpfs', new + '/tmp', 'tmpfs', MS_NOSUID | MS_NODEV, 'mode=1777')
     mount('shm', new + '/dev/shm', 'tmpfs', MS_NOSUID | MS_NODEV, 'mode=1777')
-    for m in cfg.get('mounts', []):
-        target = resolve_in_root(new, m['target'])
-        if m.get('type') == 'tmpfs':
-            os.makedirs(target, exist_ok=True)
-            mount('tmpfs', target, 'tmpfs', MS_NOSUID | MS_NODEV, 'mode=1777')
-        else:
-            bind(m['source'], target, m.get('readOnly', False))
+    add_mounts(new, cfg.get('mounts', []))
     old = new + '/.skiff-oldroot'
     os.makedirs(old, exist_ok=True)
     if libc.syscall(155, new.encode(), old.encode()) != 0:  # pivot_root
@@ -102,6 +99,140 @@ def build_rootfs(pod_dir, cfg):
                 dst.write(src.read())
         except OSError:
             pass
+
+
+def add_mounts(root, mounts):
+    """The pod's files and volumes inside `root` (targets resolve inside it, never on the host)."""
+    for m in mounts:
+        target = resolve_in_root(root, m['target'])
+        if m.get('type') == 'tmpfs':
+            os.makedirs(target, exist_ok=True)
+            mount('tmpfs', target, 'tmpfs', MS_NOSUID | MS_NODEV, 'mode=1777')
+        else:
+            bind(m['source'], target, m.get('readOnly', False))
+
+
+# The minimal /dev of a container (what runc gives): name, major, minor.
+DEVICES = (('null', 1, 3), ('zero', 1, 5), ('full', 1, 7), ('random', 1, 8), ('urandom', 1, 9),
+           ('tty', 5, 0))
+DEV_LINKS = (('fd', '/proc/self/fd'), ('stdin', '/proc/self/fd/0'), ('stdout', '/proc/self/fd/1'),
+             ('stderr', '/proc/self/fd/2'), ('ptmx', 'pts/ptmx'))
+
+
+def make_dev(dev):
+    os.makedirs(dev, exist_ok=True)
+    mount('tmpfs', dev, 'tmpfs', MS_NOSUID, 'mode=755,size=65536k')
+    for name, major, minor in DEVICES:
+        os.mknod(os.path.join(dev, name), stat.S_IFCHR | 0o666, os.makedev(major, minor))
+        os.chmod(os.path.join(dev, name), 0o666)  # mknod's mode is masked by the umask
+    for name, target in DEV_LINKS:
+        os.symlink(target, os.path.join(dev, name))
+    os.mkdir(os.path.join(dev, 'pts'))
+    mount('devpts', os.path.join(dev, 'pts'), 'devpts', MS_NOSUID | MS_NOEXEC,
+          'newinstance,ptmxmode=0666,mode=0620')
+    os.mkdir(os.path.join(dev, 'shm'))
+    mount('shm', os.path.join(dev, 'shm'), 'tmpfs', MS_NOSUID | MS_NODEV, 'mode=1777')
+
+
+def is_whiteout(st):
+    return stat.S_ISCHR(st.st_mode) and st.st_rdev == 0
+
+
+def copy_layers(layers, dest):
+    """Where overlayfs is missing: apply the layers bottom-up into `dest`, reading their overlay
+    whiteouts (char 0/0 deletes, trusted.overlay.opaque=y empties a directory first)."""
+    for layer in layers:
+        for dirpath, dirnames, filenames in os.walk(layer):
+            rel = os.path.relpath(dirpath, layer)
+            out = os.path.normpath(os.path.join(dest, rel))
+            try:
+                opaque = os.getxattr(dirpath, 'trusted.overlay.opaque', follow_symlinks=False) == b'y'
+            except OSError:
+                opaque = False
+            if opaque and os.path.isdir(out) and not os.path.islink(out):
+                shutil.rmtree(out)
+            if rel != '.':
+                st = os.lstat(dirpath)
+                if os.path.lexists(out) and not (os.path.isdir(out) and not os.path.islink(out)):
+                    os.unlink(out)
+                os.makedirs(out, exist_ok=True)
+                shutil.copystat(dirpath, out, follow_symlinks=False)
+                os.lchown(out, st.st_uid, st.st_gid)
+            for name in filenames + [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]:
+                src, dst = os.path.join(dirpath, name), os.path.join(out, name)
+                st = os.lstat(src)
+                if os.path.isdir(dst) and not os.path.islink(dst):
+                    shutil.rmtree(dst)
+                elif os.path.lexists(dst):
+                    os.unlink(dst)
+                if is_whiteout(st):
+                    continue
+                if stat.S_ISLNK(st.st_mode):
+                    os.symlink(os.readlink(src), dst)
+                elif stat.S_ISREG(st.st_mode):
+                    shutil.copy2(src, dst, follow_symlinks=False)
+                else:
+                    continue  # device nodes and fifos in an image are not copied
+                os.lchown(dst, st.st_uid, st.st_gid)
+                if not stat.S_ISLNK(st.st_mode):
+                    os.chmod(dst, stat.S_IMODE(st.st_mode))
+
+
+def enter_image_root(host_mnt, rootfs):
+    """Run in a container's child before exec: the container's own root filesystem, an overlay of
+    the image's layers with this attempt's upper dir (a copy where overlay is missing), with /proc,
+    a minimal /dev, /sys read-only, the pod's /etc files and volumes; then pivot_root into it.
+    Built from the host's mount namespace (the pod's has no view of the layers), in a private
+    copy of it whose host mounts all go at the pivot, so the container holds none of them."""
+    if libc.setns(host_mnt, CLONE_NEWNS) != 0 or libc.unshare(CLONE_NEWNS) != 0:
+        raise OSError(ctypes.get_errno(), 'container mount namespace')
+    mount(None, '/', None, MS_REC | MS_PRIVATE)
+    root, layers = rootfs['root'], rootfs['layers']
+    if rootfs.get('copy'):
+        copy_layers(layers, root)
+        mount(root, root, None, MS_BIND | MS_REC)
+    else:
+        # Relative lower paths keep the option string under its one-page limit.
+        base = os.path.commonpath(layers) if len(layers) > 1 else os.path.dirname(layers[0])
+        os.chdir(base)
+        lower = ':'.join(os.path.relpath(l, base) for l in reversed(layers))
+        mount('overlay', root, 'overlay', 0, 'lowerdir=%s,upperdir=%s,workdir=%s' % (
+            lower, rootfs['upper'], rootfs['work']))
+    proc = resolve_in_root(root, '/proc')
+    os.makedirs(proc, exist_ok=True)
+    mount('proc', proc, 'proc', MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    make_dev(resolve_in_root(root, '/dev'))
+    sys_dir = resolve_in_root(root, '/sys')
+    os.makedirs(sys_dir, exist_ok=True)
+    try:
+        mount('sysfs', sys_dir, 'sysfs', MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    except OSError:
+        bind('/sys', sys_dir, read_only=True)
+    add_mounts(root, rootfs.get('mounts', []))
+    os.chdir(root)
+    if libc.syscall(155, b'.', b'.') != 0:  # pivot_root: the old root stacks under the new one
+        raise OSError(ctypes.get_errno(), 'pivot_root')
+    if libc.umount2(b'.', MNT_DETACH) != 0:
+        raise OSError(ctypes.get_errno(), 'umount old root')
+    os.chdir('/')
+
+
+def exec_in_path(argv, env):
+    """os.execvpe without its lazy `import warnings`: after pivot_root into an image there is no
+    Python standard library to import from."""
+    if '/' in argv[0]:
+        os.execve(argv[0], argv, env)
+    err = FileNotFoundError(2, 'No such file or directory', argv[0])
+    path = env.get('PATH') or '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
+    for d in path.split(':'):
+        try:
+            os.execve(os.path.join(d or '.', argv[0]), argv, env)
+        except (FileNotFoundError, NotADirectoryError) as e:
+            err = e
+        except PermissionError as e:
+            err = e  # as execvp: remember it, keep looking
+    err.filename = argv[0]
+    raise err
 
 
 def now_rfc3339():
@@ -154,8 +285,9 @@ class Log:
 
 
 class Shim:
-    def __init__(self, pod_dir, cfg):
+    def __init__(self, pod_dir, cfg, host_mnt=None):
         self.cfg = cfg
+        self.host_mnt = host_mnt  # the host's mount namespace, where image roots are built
         self.dir_fd = os.open(pod_dir, os.O_RDONLY | os.O_DIRECTORY)
         self.sel = selectors.DefaultSelector()
         self.clients = {}
@@ -205,6 +337,10 @@ class Shim:
                 for procs in req.get('cgroupProcs', []):
                     with open(procs, 'w') as f:
                         f.write('0')
+                if req.get('rootfs'):
+                    if self.host_mnt is None:
+                        raise RuntimeError('image root filesystems need an isolated sandbox')
+                    enter_image_root(self.host_mnt, req['rootfs'])
                 os.dup2(os.open('/dev/null', os.O_RDONLY), 0)
                 os.dup2(out_w, 1)
                 os.dup2(err_w, 2)
@@ -218,7 +354,7 @@ class Shim:
                     signal.signal(sig, signal.SIG_DFL)
                 signal.pthread_sigmask(signal.SIG_SETMASK, [])
                 os.set_inheritable(ready_w, False)
-                os.execvpe(req['argv'][0], req['argv'], req['env'])
+                exec_in_path(req['argv'], req['env'])
             except BaseException as e:  # report why exec failed through the ready pipe
                 try:
                     os.write(ready_w, str(e).encode()[:4000])
@@ -481,6 +617,8 @@ def main():
     os.close(log_fd)
     if bool(cfg.get('isolated')) != bool(isolated):
         die('sandbox setup failed: the shim was started for %s pods' % ('isolated' if isolated else 'reduced-mode'))
+    # Kept for containers with image roots: they are built in (a copy of) this mount namespace.
+    host_mnt = os.open('/proc/self/ns/mnt', os.O_RDONLY) if isolated else None
     if isolated:
         try:
             enter_namespaces(cfg)
@@ -502,7 +640,7 @@ def main():
     with open(os.path.join(pod_dir, 'shim.json.tmp'), 'w') as f:
         json.dump({'pid': int(nspid[0]) if nspid else os.getpid(), 'startTicks': int(start_ticks)}, f)
     os.replace(os.path.join(pod_dir, 'shim.json.tmp'), os.path.join(pod_dir, 'shim.json'))
-    shim = Shim(pod_dir, cfg)  # opens the pod dir before the host root goes out of view
+    shim = Shim(pod_dir, cfg, host_mnt)  # opens the pod dir before the host root goes out of view
     if isolated:
         try:
             if cfg.get('hostname') and not cfg.get('shareHostUTS'):

@@ -91,7 +91,7 @@ export class Sandbox {
 
   /** Runs a command in the sandbox and collects its output (probes, hooks); killed at timeoutMs. */
   capture(
-    opts: Parameters<Sandbox['spawnIn']>[0],
+    opts: SpawnInOptions,
     clock: Clock,
     timeoutMs: number,
   ): Promise<{ exitCode: number; output: string }> {
@@ -115,42 +115,66 @@ export class Sandbox {
    * Spawns a process inside the sandbox's namespaces and a container's cgroup (kubectl exec);
    * stdio are pipes.
    */
-  spawnIn(opts: {
-    argv: string[];
-    env: Record<string, string>;
-    cwd: string;
-    cgroupProcs: string[];
-    uid?: number;
-    gid?: number;
-    /** Extra pipe at fd 3 (the pty helper's resize channel). */
-    hasResizePipe?: boolean;
-  }): ChildProcess {
+  spawnIn(opts: SpawnInOptions): ChildProcess {
     const stdio: Array<'pipe'> = opts.hasResizePipe
       ? ['pipe', 'pipe', 'pipe', 'pipe']
       : ['pipe', 'pipe', 'pipe'];
     if (!this.isolated) {
-      return spawn(opts.argv[0] ?? 'sh', opts.argv.slice(1), {
-        cwd: opts.cwd,
-        env: opts.env,
-        stdio,
-      });
+      const argv = [...(opts.wrapper ?? []), ...opts.argv];
+      return spawn(argv[0] ?? 'sh', argv.slice(1), { cwd: opts.cwd, env: opts.env, stdio });
     }
     // Join the cgroup first (from the host side), then enter the namespaces: nsenter forks into the
     // PID namespace, so the command runs as a child inside the pod, charged to the container.
     const join = opts.cgroupProcs.map((_, i) => `echo $$ > "$${i + 1}"`).join(' && ');
     const ns = ['-t', String(this.shimPid), '-m', '-u', '-i', '-n', '-p'];
-    if (opts.uid !== undefined) ns.push('-S', String(opts.uid));
-    if (opts.gid !== undefined) ns.push('-G', String(opts.gid));
+    const ids: string[] = [];
+    if (opts.uid !== undefined) ids.push('-S', String(opts.uid));
+    if (opts.gid !== undefined) ids.push('-G', String(opts.gid));
     const n = opts.cgroupProcs.length;
     const script = `${join ? `${join} && ` : ''}shift ${n}; exec nsenter "$@"`;
     // nsenter resolves --wd on the host side, so change directory once inside the mount namespace.
-    const inner = ['/bin/sh', '-c', 'cd "$0" 2>/dev/null; exec "$@"', opts.cwd, ...opts.argv];
+    let inner =
+      opts.hasShell === false
+        ? opts.argv
+        : ['/bin/sh', '-c', 'cd "$0" 2>/dev/null; exec "$@"', opts.cwd, ...opts.argv];
+    if (opts.rootPid !== undefined) {
+      // The container's own root is its main process's mount namespace, entered from the pod's
+      // (whose /proc shows pod PIDs); the wrapper, if any, still runs in the pod's root.
+      inner = ['nsenter', `--mount=/proc/${opts.rootPid}/ns/mnt`, ...ids, '--', ...inner];
+    } else ns.push(...ids);
     return spawn(
       '/bin/sh',
-      ['-c', script, 'skiff-exec', ...opts.cgroupProcs, ...ns, '--', ...inner],
+      [
+        '-c',
+        script,
+        'skiff-exec',
+        ...opts.cgroupProcs,
+        ...ns,
+        '--',
+        ...(opts.wrapper ?? []),
+        ...inner,
+      ],
       { env: opts.env, stdio },
     );
   }
+}
+
+/** How to run a command in a sandbox (exec, probes, hooks). */
+export interface SpawnInOptions {
+  argv: string[];
+  env: Record<string, string>;
+  cwd: string;
+  cgroupProcs: string[];
+  uid?: number;
+  gid?: number;
+  /** Extra pipe at fd 3 (the pty helper's resize channel). */
+  hasResizePipe?: boolean;
+  /** Pod-namespace PID of a container with its own image root: the command runs in that root. */
+  rootPid?: number;
+  /** False when the root has no /bin/sh: the command starts in `/`, not cwd. */
+  hasShell?: boolean;
+  /** Runs in the pod's root around the command (the pty helper). */
+  wrapper?: string[];
 }
 
 /** Path of the shim's control socket: in the pod dir when short enough for sun_path. */
