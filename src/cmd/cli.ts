@@ -98,7 +98,7 @@ function collect(value: string, previous: string[] = []): string[] {
 
 const image = program
   .command('image')
-  .description('local images: a host folder plus an entrypoint, used by pods that name it');
+  .description('images: load, list and remove OCI images; register folder images');
 image
   .command('add <name>')
   .description('register a local image (any tag matches unless NAME has one)')
@@ -120,20 +120,39 @@ image
     process.exitCode = imageAddCommand(name, opts);
   });
 image
+  .command('load <file>')
+  .description(
+    'import images from a docker save tarball, an OCI archive or an OCI layout directory',
+  )
+  .option('--data-dir <dir>', 'data directory (default ~/.skiff)')
+  .action(async (file: string, opts) => {
+    const { imageLoadCommand } = await import('../cli/image.js');
+    process.exitCode = await imageLoadCommand(file, opts);
+  });
+image
   .command('list')
-  .description('list the local images')
+  .alias('ls')
+  .description('list stored images (image, tag, digest, size) and folder images')
   .option('--data-dir <dir>', 'data directory (default ~/.skiff)')
   .action(async (opts) => {
     const { imageListCommand } = await import('../cli/image.js');
-    process.exitCode = imageListCommand(opts);
+    process.exitCode = await imageListCommand(opts);
   });
 image
   .command('rm <name>')
-  .description('remove a local image')
+  .description('remove a stored image name or a folder image')
   .option('--data-dir <dir>', 'data directory (default ~/.skiff)')
   .action(async (name: string, opts) => {
     const { imageRemoveCommand } = await import('../cli/image.js');
-    process.exitCode = imageRemoveCommand(name, opts);
+    process.exitCode = await imageRemoveCommand(name, opts);
+  });
+image
+  .command('prune')
+  .description('remove every stored image no running container uses')
+  .option('--data-dir <dir>', 'data directory (default ~/.skiff)')
+  .action(async (opts) => {
+    const { imagePruneCommand } = await import('../cli/image.js');
+    process.exitCode = await imagePruneCommand(opts);
   });
 
 program

@@ -187,11 +187,15 @@ export class BlobStore {
         if (failed) return Promise.reject(failed);
         verify.update(chunk);
         return new Promise<void>((resolve, reject) => {
-          if (out.write(chunk)) resolve();
-          else {
-            out.once('drain', resolve);
-            out.once('error', reject);
-          }
+          if (out.write(chunk)) return resolve();
+          const done = (err?: Error) => {
+            out.off('drain', done);
+            out.off('error', done);
+            if (err) reject(err);
+            else resolve();
+          };
+          out.on('drain', done);
+          out.on('error', done);
         });
       },
       commit: async () => {

@@ -191,7 +191,12 @@ export class ImageStore {
    * Removes blobs and layer directories no name reaches any more. Content younger than
    * graceMs is kept: a pull or load in another process may not have named it yet.
    */
-  async sweep(opts: { now: number; graceMs?: number }): Promise<{ blobs: number; layers: number }> {
+  async sweep(opts: {
+    now: number;
+    graceMs?: number;
+    /** Short layer names a mount uses (never removed). */
+    keepLayers?: Set<string>;
+  }): Promise<{ blobs: number; layers: number }> {
     const grace = opts.graceMs ?? 600_000;
     const blobs = new Set<string>();
     const diffIDs = new Set<string>();
@@ -227,7 +232,12 @@ export class ImageStore {
       }
     let removedLayers = 0;
     for (const id of this.layers.list())
-      if (!diffIDs.has(id) && !this.isUnpacking(id) && !young(`${this.layers.path(id)}.id`)) {
+      if (
+        !diffIDs.has(id) &&
+        !this.isUnpacking(id) &&
+        !opts.keepLayers?.has(path.basename(this.layers.path(id))) &&
+        !young(`${this.layers.path(id)}.id`)
+      ) {
         this.layers.remove(id);
         removedLayers++;
       }
