@@ -5,12 +5,13 @@ import type http from 'node:http';
 import https from 'node:https';
 import type { KObject } from '../api/object.js';
 import { findResource } from '../api/resources.js';
+import { rfc3339 } from '../api/time.js';
 import type { Clock, Timer } from '../lib/clock.js';
+import { isObject } from '../lib/json.js';
 import type { KeyValue, WatchHandle } from '../store/backend.js';
 import type { ApiResourceEntry, ExtraGroupVersion } from './discovery.js';
 import type { ApiContext, UserInfo } from './handlers/context.js';
 import { StatusError, serviceUnavailable } from './status-error.js';
-import { isObject, rfc3339 } from './util.js';
 
 const apiservices = findResource('apiregistration.k8s.io', 'v1', 'apiservices')!;
 const services = findResource('', 'v1', 'services')!;
@@ -320,7 +321,9 @@ export class Aggregator {
             type: 'Available',
             status,
             lastTransitionTime:
-              prev && prev['status'] === status ? prev['lastTransitionTime'] : rfc3339(this.#clock),
+              prev && prev['status'] === status
+                ? prev['lastTransitionTime']
+                : rfc3339(this.#clock.now()),
             reason,
             message,
           };

@@ -1,6 +1,8 @@
 // An EventRecorder writing core/v1 Events with client-go's correlation: similar events combined,
 // repeats counted, per-object spam filtered (client-go tools/record event.go + events_cache.go).
+
 import type { Event, ObjectReference } from 'kubernetes-types/core/v1.js';
+import { rfc3339 } from '../api/time.js';
 import { type Clock, realClock } from '../lib/clock.js';
 import { errorMessage } from '../lib/errors.js';
 import { createLogger, type Logger } from '../lib/log.js';
@@ -38,11 +40,6 @@ const aggregateIntervalMs = 600_000;
 // (client-go defaultSpamBurst / defaultSpamQPS).
 const spamBurst = 25;
 const spamRefillMs = 300_000;
-
-/** Renders an RFC 3339 timestamp with second precision, as metav1.Time does. */
-export function rfc3339(ms: number): string {
-  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
-}
 
 /**
  * Records Events about objects. Guarantees:

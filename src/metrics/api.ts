@@ -4,6 +4,7 @@
 
 import { formatBytes, formatGoDuration, formatNanoCores } from '../api/exact-quantity.js';
 import { matchesSelector, parseSelector, type Requirement } from '../api/labels.js';
+import { rfc3339 } from '../api/time.js';
 import type { MetricsStorage, Usage } from './storage.js';
 
 /** The API group/version served. */
@@ -26,10 +27,6 @@ export interface ApiAnswer {
 }
 
 /** metav1.Time rendering: RFC 3339 in whole seconds. */
-function rfc3339(ms: number): string {
-  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
-}
-
 function usageOf(u: Usage): Record<string, string> {
   return { cpu: formatNanoCores(u.cpuNanoCores), memory: formatBytes(u.memoryBytes) };
 }

@@ -1,14 +1,15 @@
-// A container's environment on the node (kubelet_pods.go makeEnvironmentVariables, service links as
-// envvars.go FromServices, the downward API's fieldRef/resourceFieldRef) and the per-pod cache of
+// A container's environment on the node (kubelet_pods.go makeEnvironmentVariables; service links
+// from api/service-env.ts, the downward API's fieldRef/resourceFieldRef) and the per-pod cache of
 // the ConfigMaps and Secrets it reads.
 import type { Container, EnvVar, Pod, Service } from 'kubernetes-types/core/v1.js';
 import { parseQuantity } from '../api/quantity.js';
+import { serviceEnvironment } from '../api/service-env.js';
 import { R } from '../client/resources.js';
-import type { KubeClient } from '../client/rest.js';
+import { isNotFound, type KubeClient } from '../client/rest.js';
 
 type ObjData = { data?: Record<string, string>; stringData?: Record<string, string> };
 
-/** Reads configmaps/secrets once per pod start. */
+/** Reads configmaps/secrets once per pod start; only NotFound counts as absent. */
 export class ObjectCache {
   #client: KubeClient;
   #cache = new Map<string, Promise<ObjData | undefined>>();
@@ -27,7 +28,13 @@ export class ObjectCache {
     let p = this.#cache.get(key);
     if (!p) {
       const r = kind === 'configmap' ? R.configmaps : R.secrets;
-      p = this.#client.get<ObjData>(r, ns, name).catch(() => undefined);
+      // Only NotFound means absent (optional refs are then skipped); any other error fails this
+      // start and is not cached, so the next start asks again.
+      p = this.#client.get<ObjData>(r, ns, name).catch((err: unknown) => {
+        if (isNotFound(err)) return undefined;
+        this.#cache.delete(key);
+        throw err;
+      });
       this.#cache.set(key, p);
     }
     const obj = await p;
@@ -99,39 +106,6 @@ export function resourceFieldValue(
   return String(name === 'cpu' ? Math.ceil(v) : Math.ceil(v));
 }
 
-function envName(svc: string): string {
-  return svc.toUpperCase().replaceAll('-', '_');
-}
-
-/** Docker-link style variables for the services of the pod's namespace (and `kubernetes`). */
-export function serviceEnv(services: Service[], namespace: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const s of services) {
-    const ip = s.spec?.clusterIP;
-    const ns = s.metadata?.namespace;
-    const isMaster = ns === 'default' && s.metadata?.name === 'kubernetes';
-    if (!ip || ip === 'None' || (ns !== namespace && !isMaster)) continue;
-    const n = envName(s.metadata?.name ?? '');
-    const ports = s.spec?.ports ?? [];
-    const first = ports[0];
-    if (!first) continue;
-    out[`${n}_SERVICE_HOST`] = ip;
-    out[`${n}_SERVICE_PORT`] = String(first.port);
-    for (const p of ports) if (p.name) out[`${n}_SERVICE_PORT_${envName(p.name)}`] = String(p.port);
-    const proto = (first.protocol ?? 'TCP').toLowerCase();
-    out[`${n}_PORT`] = `${proto}://${ip}:${first.port}`;
-    for (const p of ports) {
-      const pr = (p.protocol ?? 'TCP').toLowerCase();
-      const pfx = `${n}_PORT_${p.port}_${pr.toUpperCase()}`;
-      out[pfx] = `${pr}://${ip}:${p.port}`;
-      out[`${pfx}_PROTO`] = pr;
-      out[`${pfx}_PORT`] = String(p.port);
-      out[`${pfx}_ADDR`] = ip;
-    }
-  }
-  return out;
-}
-
 /** Expands $(VAR) references as upstream expansion.Expand ($$ escapes). */
 export function expandVars(s: string, env: Record<string, string>): string {
   return s.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)/g, (m, name: string | undefined) =>
@@ -156,15 +130,10 @@ export async function containerEnv(opts: {
   for (const e of opts.imageEnv) env[e.name] = e.value;
   env['HOSTNAME'] = pod.spec?.hostNetwork ? (pod.spec.nodeName ?? '') : (pod.metadata?.name ?? '');
   Object.assign(env, opts.extra ?? {});
-  if (pod.spec?.enableServiceLinks !== false) Object.assign(env, serviceEnv(opts.services, ns));
-  else
-    Object.assign(
-      env,
-      serviceEnv(
-        opts.services.filter((s) => s.metadata?.name === 'kubernetes'),
-        'default',
-      ),
-    );
+  const links = serviceEnvironment(ns, opts.services, {
+    enableServiceLinks: pod.spec?.enableServiceLinks,
+  });
+  for (const e of links) env[e.name] = e.value ?? '';
   for (const from of c.envFrom ?? []) {
     const data = from.configMapRef
       ? await opts.objects.data('configmap', ns, from.configMapRef.name ?? '')

@@ -5,18 +5,13 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Container, Pod, PodStatus } from 'kubernetes-types/core/v1.js';
+import { rfc3339 } from '../api/time.js';
 import { R } from '../client/resources.js';
 import { type ResolvedImage, resolveImage } from '../images/catalog.js';
 import { errorMessage } from '../lib/errors.js';
 import { cgroupResources } from './cgroups/cgroups.js';
 import { backOff } from './lifecycle/backoff.js';
-import {
-  ContainerRunner,
-  gracePeriodMs,
-  type PodHandle,
-  podEvent,
-  rfc3339,
-} from './lifecycle/container.js';
+import { ContainerRunner, gracePeriodMs, type PodHandle, podEvent } from './lifecycle/container.js';
 import { computePodActions, type PodActions } from './lifecycle/plan.js';
 import { podMounts } from './lifecycle/pod-setup.js';
 import { StartProfile } from './lifecycle/profile.js';

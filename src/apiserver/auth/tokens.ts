@@ -9,6 +9,7 @@ import {
   sign,
   verify,
 } from 'node:crypto';
+import { isObject } from '../../lib/json.js';
 import type { Pki } from './pki.js';
 
 /** Issuer and default audience of every token (the in-cluster API URL, as kubeadm configures). */
@@ -124,9 +125,7 @@ function b64json(value: unknown): string {
 function parseJson(part: string): Record<string, unknown> | undefined {
   try {
     const value: unknown = JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
-    return typeof value === 'object' && value !== null && !Array.isArray(value)
-      ? (value as Record<string, unknown>)
-      : undefined;
+    return isObject(value) ? value : undefined;
   } catch (err) {
     // Garbage in a bearer token is an invalid credential, not a failure.
     if (err instanceof SyntaxError) return undefined;

@@ -3,9 +3,9 @@
 // A simplified take on k8s.io/apiserver pkg/endpoints/handlers/fieldmanager (no conflict detection).
 import type { KObject } from '../../api/object.js';
 import type { ResourceInfo } from '../../api/resources.js';
+import { isObject } from '../../lib/json.js';
 import { fieldsOf, metaOf, recordManager } from '../registry/generic/store.js';
 import { badRequest, StatusError } from '../status-error.js';
-import { isObject } from '../util.js';
 import { checkKind, checkSchema, type FieldValidation } from './body.js';
 import type { ApiContext } from './context.js';
 import { applyStrategicMergePatch } from './patch.js';

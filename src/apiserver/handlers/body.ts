@@ -4,10 +4,10 @@ import type http from 'node:http';
 import YAML from 'yaml';
 import type { KObject } from '../../api/object.js';
 import type { ResourceInfo } from '../../api/resources.js';
+import { isObject } from '../../lib/json.js';
 import { parseMediaTypes, readBody } from '../http.js';
 import type { Registry } from '../registry/storage.js';
 import { badRequest, StatusError } from '../status-error.js';
-import { isObject } from '../util.js';
 
 /** Decodes a Kubernetes protobuf body (k8s\0 + runtime.Unknown) into a JSON-shaped object. */
 export type ProtobufDecoder = (body: Buffer) => KObject;

@@ -2,8 +2,8 @@
 // strategic merge patch with the built-in types' merge keys (follows k8s.io/apimachinery
 // pkg/util/strategicpatch/patch.go and the patchMergeKey tags of k8s.io/api).
 import fastJsonPatch from 'fast-json-patch';
+import { isObject } from '../../lib/json.js';
 import { StatusError } from '../status-error.js';
-import { isObject } from '../util.js';
 
 /** Applies an RFC 6902 JSON patch to a copy of doc. */
 export function applyJsonPatch(doc: unknown, patch: unknown): unknown {

@@ -5,12 +5,12 @@
 import type http from 'node:http';
 import type { KObject } from '../../api/object.js';
 import type { ResourceInfo } from '../../api/resources.js';
+import { isObject } from '../../lib/json.js';
 import { negotiate, type Rendering, sendObject, successStatus } from '../http.js';
 import type { DeleteOptions, GenericStore, ListParams } from '../registry/generic/store.js';
 import type { SubresourceRequest } from '../registry/storage.js';
 import { parseFieldSelector, parseLabelSelector } from '../selectors.js';
 import { badRequest, methodNotAllowed, notFound, StatusError } from '../status-error.js';
-import { isObject } from '../util.js';
 import {
   checkKind,
   checkSchema,

@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import protobuf from 'protobufjs';
 import type { KObject } from '../../api/object.js';
+import { isObject } from '../../lib/json.js';
 
 /** The 4 bytes that open every Kubernetes protobuf body. */
 export const protobufMagic: Buffer = Buffer.from([0x6b, 0x38, 0x73, 0x00]);
@@ -100,7 +101,7 @@ function toJSON(type: protobuf.Type, obj: Record<string, unknown>, path: string)
     const fieldPath = path ? `${path}.${field.name}` : field.name;
     const converted = fieldToJSON(field, value, fieldPath);
     if (converted === undefined) continue;
-    if (inlineFields.has(field.name) && isRecord(converted)) Object.assign(out, converted);
+    if (inlineFields.has(field.name) && isObject(converted)) Object.assign(out, converted);
     else out[field.name] = converted;
   }
   return out;
@@ -109,7 +110,7 @@ function toJSON(type: protobuf.Type, obj: Record<string, unknown>, path: string)
 function fieldToJSON(field: protobuf.Field, value: unknown, path: string): unknown {
   const resolved = field.resolve().resolvedType;
   const one = (v: unknown): unknown =>
-    resolved instanceof protobuf.Type && isRecord(v) ? toJSON(resolved, v, path) : v;
+    resolved instanceof protobuf.Type && isObject(v) ? toJSON(resolved, v, path) : v;
   if (field.map) {
     const m = value as Record<string, unknown>;
     if (Object.keys(m).length === 0) return undefined;
@@ -193,8 +194,4 @@ function parseRawJSON(raw: unknown): unknown {
   } catch (e: unknown) {
     throw new SyntaxError(`Embedded raw object is not JSON: ${e instanceof Error ? e.message : e}`);
   }
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

@@ -1,7 +1,7 @@
 // Namespace, Node and Event strategies: namespace finalizer/phase/label defaults
 // (pkg/registry/core/namespace), node and event selectable fields and their printers (printers.go).
 import type { KObject } from '../../api/object.js';
-import { rfc3339 } from '../util.js';
+import { rfc3339 } from '../../api/time.js';
 import { ageColumn, ageOf, col, keepStatusOnUpdate, printer } from './common.js';
 import { timestampSince } from './duration.js';
 import type { Strategy } from './types.js';
@@ -38,7 +38,7 @@ export const namespaceStrategy: Strategy = {
     const m = meta(ns);
     if (m.deletionTimestamp) return 'unchanged';
     if (!hasSpecFinalizers(ns) && finalizers.length === 0) return 'now';
-    m.deletionTimestamp = rfc3339(ctx.clock);
+    m.deletionTimestamp = rfc3339(ctx.clock.now());
     m.deletionGracePeriodSeconds = 0;
     m.finalizers = finalizers.length ? finalizers : undefined;
     (ns as Obj).status = { ...(sub(ns, 'status') ?? {}), phase: 'Terminating' };

@@ -1,7 +1,7 @@
 // The Namespace's REST storage: status and the finalize subresource (upstream
 // pkg/registry/core/namespace/storage FinalizeREST), through which the namespace controller
 // clears spec.finalizers once the namespace is empty.
-import { isObject } from '../util.js';
+import { isObject } from '../../lib/json.js';
 import { namespaceStrategy } from './cluster.js';
 import { statusSubresource } from './generic/subresources.js';
 import type { ResourceStorage, SubresourceStorage } from './storage.js';

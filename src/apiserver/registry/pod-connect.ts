@@ -8,8 +8,8 @@ import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import type { KObject } from '../../api/object.js';
 import { findResource } from '../../api/resources.js';
+import { isObject } from '../../lib/json.js';
 import { badRequest, methodNotAllowed, StatusError } from '../status-error.js';
-import { isObject } from '../util.js';
 import type { StorageContext, SubresourceRequest, SubresourceStorage } from './storage.js';
 
 const podsResource = findResource('', 'v1', 'pods')!;

@@ -1,8 +1,10 @@
 // The pod's REST storage: its subresource table (upstream pkg/registry/core/pod/storage/storage.go
 // PodStorage): status, binding (BindingREST assignPod), eviction (EvictionREST, without PDB
 // checks yet), and the node-agent subresources of pod-connect.ts.
+
+import { rfc3339 } from '../../api/time.js';
+import { isObject } from '../../lib/json.js';
 import { conflict, StatusError } from '../status-error.js';
-import { isObject, rfc3339 } from '../util.js';
 import { proxySubresource, statusSubresource } from './generic/subresources.js';
 import {
   podAttachSubresource,
@@ -65,7 +67,7 @@ const bindingSubresource: SubresourceStorage = {
           type: 'PodScheduled',
           status: 'True',
           lastProbeTime: null,
-          lastTransitionTime: rfc3339(ctx.store.clock),
+          lastTransitionTime: rfc3339(ctx.store.clock.now()),
         });
         status['conditions'] = conditions;
         pod['status'] = status;

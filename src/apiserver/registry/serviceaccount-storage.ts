@@ -1,7 +1,8 @@
 // The ServiceAccount's REST storage: the token subresource (TokenRequest, upstream
 // pkg/registry/core/serviceaccount/storage/token.go), signed by the issuer cmd/ wires in.
+
+import { isObject } from '../../lib/json.js';
 import { badRequest, serviceUnavailable } from '../status-error.js';
-import { isObject } from '../util.js';
 import { serviceAccountStrategy } from './misc.js';
 import type { ResourceStorage, SubresourceStorage } from './storage.js';
 

@@ -1,15 +1,14 @@
 // Helpers shared by the resource strategies: untyped object access, field-error constructors
 // (upstream apimachinery pkg/util/validation/field), IsDNS1123Label and label-selector formatting.
 import type { KObject } from '../../api/object.js';
+import { isObject } from '../../lib/json.js';
 import type { FieldError } from './types.js';
 
 /** A JSON object of unknown shape. */
 export type Obj = Record<string, unknown>;
 
-/** Whether v is a plain JSON object. */
-export function isObj(v: unknown): v is Obj {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
+/** Whether v is a plain JSON object (lib/json.ts isObject under the strategies' short name). */
+export const isObj: (v: unknown) => v is Obj = isObject;
 
 /** Returns obj[key] as an object, creating it when absent. */
 export function child(obj: Obj, key: string): Obj {

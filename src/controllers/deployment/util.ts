@@ -7,7 +7,7 @@ import type {
   ReplicaSet,
 } from 'kubernetes-types/apps/v1.js';
 import type { PodTemplateSpec } from 'kubernetes-types/core/v1.js';
-import { rfc3339 } from '../../client/events.js';
+import { rfc3339 } from '../../api/time.js';
 import { canonicalJSON } from '../runtime/hash.js';
 
 /** Label that tells apart the pods of each ReplicaSet of a Deployment. */

@@ -9,7 +9,8 @@ import type {
 } from 'kubernetes-types/autoscaling/v2.js';
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import { findByKind, resourcePath } from '../../api/resources.js';
-import { EventRecorder, rfc3339 } from '../../client/events.js';
+import { rfc3339 } from '../../api/time.js';
+import { EventRecorder } from '../../client/events.js';
 import { objectKey, splitKey } from '../../client/informer.js';
 import { InformerFactory } from '../../client/informer-factory.js';
 import { R } from '../../client/resources.js';

@@ -3,8 +3,8 @@
 // manageJob, trackJobStatusAndRemoveFinalizers, flushUncountedAndRemoveFinalizers).
 import type { Job, JobCondition, JobStatus } from 'kubernetes-types/batch/v1.js';
 import type { Pod } from 'kubernetes-types/core/v1.js';
+import { rfc3339 } from '../../api/time.js';
 import type { EventRecorder } from '../../client/events.js';
-import { rfc3339 } from '../../client/events.js';
 import type { Lister } from '../../client/informer.js';
 import { objectKey, splitKey } from '../../client/informer.js';
 import { R } from '../../client/resources.js';

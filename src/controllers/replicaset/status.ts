@@ -7,7 +7,7 @@ import type {
 } from 'kubernetes-types/apps/v1.js';
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import { matchesSelector } from '../../api/labels.js';
-import { rfc3339 } from '../../client/events.js';
+import { rfc3339 } from '../../api/time.js';
 import { isPodAvailable, isPodReady } from '../runtime/pods.js';
 
 /** The status the ReplicaSet should have given its active, claimed pods. */

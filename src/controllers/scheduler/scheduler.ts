@@ -2,7 +2,8 @@
 // Unschedulable (kubernetes pkg/scheduler/schedule_one.go scheduleOne, handleSchedulingFailure;
 // the "assume" cache of pkg/scheduler/internal/cache so a burst of binds cannot overcommit).
 import type { Node, Pod, PodCondition } from 'kubernetes-types/core/v1.js';
-import { EventRecorder, rfc3339 } from '../../client/events.js';
+import { rfc3339 } from '../../api/time.js';
+import { EventRecorder } from '../../client/events.js';
 import { objectKey, splitKey } from '../../client/informer.js';
 import type { InformerFactory } from '../../client/informer-factory.js';
 import { R } from '../../client/resources.js';

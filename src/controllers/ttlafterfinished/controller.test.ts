@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Job } from 'kubernetes-types/batch/v1.js';
-import { rfc3339 } from '../../client/events.js';
+import { rfc3339 } from '../../api/time.js';
 import { R } from '../../client/resources.js';
 import { isNotFound } from '../../client/rest.js';
 import { type ControllerEnv, podSpec, startControllerEnv, waitFor } from '../runtime/testing.js';

@@ -1,12 +1,14 @@
 // One container of a pod (kuberuntime_container.go startContainer/killContainer): start through the
 // shim with CrashLoopBackOff between attempts, probes, exit recording, graceful kill with preStop.
 // Whether it starts, restarts or is killed is the pod's plan (plan.ts), not the container's.
+
 import type {
   Container,
   ContainerStatus,
   LifecycleHandler,
   Pod,
 } from 'kubernetes-types/core/v1.js';
+import { rfc3339 } from '../../api/time.js';
 import type { KObject } from '../../client/rest.js';
 import type { ResolvedImage } from '../../images/catalog.js';
 import type { Timer } from '../../lib/clock.js';
@@ -65,11 +67,6 @@ export function podEvent(
   message: string,
 ): void {
   host.ctx.events.event(host.pod as KObject, type, reason, message);
-}
-
-/** RFC 3339 at second precision, as the API shows container times. */
-export function rfc3339(ms: number): string {
-  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
 }
 
 const trimNanos = (t: string) => t.replace(/\.\d+Z$/, 'Z');

@@ -5,7 +5,9 @@
 import type { ObjectMeta } from 'kubernetes-types/meta/v1.js';
 import type { KObject } from '../../../api/object.js';
 import type { ResourceInfo } from '../../../api/resources.js';
+import { rfc3339 } from '../../../api/time.js';
 import type { Clock } from '../../../lib/clock.js';
+import { deepEqual, isObject } from '../../../lib/json.js';
 import {
   type Backend,
   CompactedError,
@@ -32,7 +34,7 @@ import {
   notFound,
   StatusError,
 } from '../../status-error.js';
-import { deepEqual, isObject, newUid, randomSuffix, rfc3339 } from '../../util.js';
+import { newUid, randomSuffix } from '../../util.js';
 import type {
   DeletePlan,
   FieldError,
@@ -308,7 +310,7 @@ export class GenericStore {
     if (!meta.name && meta.generateName) meta.name = meta.generateName + randomSuffix();
     // Server-owned fields are always (re)set on create, whatever the client sent.
     meta.uid = newUid();
-    meta.creationTimestamp = rfc3339(this.clock);
+    meta.creationTimestamp = rfc3339(this.clock.now());
     delete meta.resourceVersion;
     delete meta.deletionTimestamp;
     delete meta.deletionGracePeriodSeconds;
@@ -566,7 +568,7 @@ export class GenericStore {
       if (grace === 0 && finalizers.length === 0) return 'now';
       if (grace < currentGrace) {
         meta.deletionGracePeriodSeconds = grace;
-        meta.deletionTimestamp = rfc3339(this.clock, grace * 1000);
+        meta.deletionTimestamp = rfc3339(this.clock.now() + grace * 1000);
         meta.finalizers = finalizers.length ? finalizers : undefined;
         return obj;
       }
@@ -577,7 +579,7 @@ export class GenericStore {
       return 'unchanged';
     }
     if (grace === 0 && finalizers.length === 0) return 'now';
-    meta.deletionTimestamp = rfc3339(this.clock, grace * 1000);
+    meta.deletionTimestamp = rfc3339(this.clock.now() + grace * 1000);
     meta.deletionGracePeriodSeconds = grace;
     meta.finalizers = finalizers.length ? finalizers : undefined;
     if (meta.generation !== undefined) meta.generation += 1;
@@ -615,7 +617,7 @@ export function recordManager(
     manager,
     operation,
     apiVersion: obj.apiVersion,
-    time: rfc3339(clock),
+    time: rfc3339(clock.now()),
     fieldsType: 'FieldsV1',
     fieldsV1: fieldsV1 ?? fieldsOf(obj),
   };

@@ -2,8 +2,8 @@
 // .status) and scale (ScaleREST: an autoscaling/v1 Scale view of spec/status replicas). Follows
 // kubernetes pkg/registry/apps/deployment/storage/storage.go StatusREST and ScaleREST.
 import type { KObject } from '../../../api/object.js';
+import { isObject } from '../../../lib/json.js';
 import { conflict, StatusError } from '../../status-error.js';
-import { isObject } from '../../util.js';
 import type { SubresourceStorage } from '../storage.js';
 import type { ScaleAdapter } from '../types.js';
 import { metaOf } from './store.js';
