@@ -1,6 +1,8 @@
 // The objects `skiff up` applies to install the ingress-controller add-on, shaped like the
 // upstream ingress-nginx deploy manifest (deploy/static/provider/kind) so they port to a real cluster.
+
 import type { KObject } from '../client/rest.js';
+import { addonNodeOptions } from '../lib/addon-runtime.js';
 import { defaultClassAnnotation, nginxController } from './routes.js';
 
 /** Options of ingressAddonManifests. */
@@ -121,6 +123,7 @@ export function ingressAddonManifests(opts: IngressAddonOptions = {}): KObject[]
                   ...(opts.bindAddress
                     ? [{ name: 'INGRESS_BIND_ADDRESS', value: opts.bindAddress }]
                     : []),
+                  { name: 'NODE_OPTIONS', value: addonNodeOptions },
                   { name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
                   { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
                   {

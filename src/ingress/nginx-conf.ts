@@ -39,10 +39,10 @@ pid ${dir}/nginx.pid;
 error_log stderr warn;
 load_module ${o.luaModulesDir}/ndk_http_module.so;
 load_module ${o.luaModulesDir}/ngx_http_lua_module.so;
-events { worker_connections 8192; }
+events { worker_connections 1024; }
 http {
   lua_package_path "${o.luaDir}/?.lua;;";
-  lua_shared_dict skiff 8m;
+  lua_shared_dict skiff 2m;
   init_by_lua_block {
     skiff_ingress = require "skiff_ingress"
     skiff_ingress.holder = "unix:${o.holderSocket}"

@@ -1,6 +1,8 @@
 // The objects `skiff up` applies to run metrics-server, shaped like upstream's components.yaml
 // (kubernetes-sigs/metrics-server manifests/base): ServiceAccount, RBAC, Deployment, Service, APIService.
+
 import type { KObject } from '../client/rest.js';
+import { addonNodeOptions } from '../lib/addon-runtime.js';
 
 /** Options of metricsAddonManifests. */
 export interface MetricsAddonOptions {
@@ -78,6 +80,7 @@ export function metricsAddonManifests(opts: MetricsAddonOptions = {}): KObject[]
                 image: opts.image ?? 'skiff/metrics-server',
                 imagePullPolicy: 'IfNotPresent',
                 args,
+                env: [{ name: 'NODE_OPTIONS', value: addonNodeOptions }],
                 ports: [{ name: 'https', containerPort: port, protocol: 'TCP' }],
                 // Ready only with a full sample window, so `kubectl wait … Available` is honest.
                 readinessProbe: {
