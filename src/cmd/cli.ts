@@ -15,6 +15,10 @@ function duration(value: string): number {
   return Number(m[1]) * unit;
 }
 
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
 const program = new Command()
   .name('skiff')
   .description("Kubernetes' self-healing and autoscaling on one machine")
@@ -66,6 +70,22 @@ program
     duration,
     1000,
   )
+  .option(
+    '--registry-mirror <registry=url>',
+    'pull REGISTRY through a mirror first, e.g. docker.io=http://127.0.0.1:5001 (repeatable)',
+    collect,
+  )
+  .option(
+    '--insecure-registry <host>',
+    'allow plain http to this registry host[:port] (loopback always may; repeatable)',
+    collect,
+  )
+  .option(
+    '--local-registry-port <port>',
+    'port of the local registry on 127.0.0.1 (0 disables it)',
+    int,
+    5001,
+  )
   .option('--reduced', 'force the reduced mode (no namespaces or cgroups)', false)
   .option('--no-kubeconfig', "do not merge a 'skiff' context into the user's kubeconfig")
   .option('--detach', 'run in the background and return once ready', false)
@@ -91,10 +111,6 @@ program
     const { statusCommand } = await import('../cli/status.js');
     process.exitCode = await statusCommand(opts);
   });
-
-function collect(value: string, previous: string[] = []): string[] {
-  return [...previous, value];
-}
 
 const image = program
   .command('image')

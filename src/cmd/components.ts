@@ -1,7 +1,10 @@
 // Builds the components of `skiff up` from the cluster options: controllers, node agent, network.
 
 import { createHash } from 'node:crypto';
+import type { Pod } from 'kubernetes-types/core/v1.js';
 import type { InformerFactory } from '../client/informer-factory.js';
+import { R } from '../client/resources.js';
+import type { KObject } from '../client/rest.js';
 import { createDeploymentController } from '../controllers/deployment/controller.js';
 import { createEndpointsController } from '../controllers/endpoints/endpoints-controller.js';
 import { createEndpointSliceController } from '../controllers/endpoints/endpointslice-controller.js';
@@ -15,7 +18,12 @@ import { createScheduler } from '../controllers/scheduler/scheduler.js';
 import { createServiceAccountController } from '../controllers/serviceaccount/controller.js';
 import { createTTLAfterFinishedController } from '../controllers/ttlafterfinished/controller.js';
 import { createClusterDNS } from '../dns/server.js';
+import { ImageGC } from '../images/gc.js';
+import { createLocalRegistry } from '../images/local-registry/server.js';
+import { parseMirrorFlags } from '../images/registry/hosts.js';
+import { ImageService } from '../images/service.js';
 import { nthAddress } from '../lib/cidr.js';
+import { errorMessage } from '../lib/errors.js';
 import type { Component } from '../lib/lifecycle.js';
 import { cleanupNode, createNodeAgent, type NodeAgent } from '../node/agent.js';
 import { cleanupProxy, createServiceProxy } from '../proxy/proxier.js';
@@ -151,4 +159,64 @@ export async function cleanupHost(opts: {
   const removed = await cleanupNode({ dataDir: opts.dataDir, podCIDR: opts.podCIDR, ...names });
   await cleanupProxy({ deviceName: names.deviceName });
   return removed;
+}
+
+/** The image service (store, puller, mirrors) and its components: local registry, image GC. */
+export function imageComponents(
+  ctx: WiringContext,
+  informers: InformerFactory,
+): { service: ImageService; components: Component[] } {
+  const { opts } = ctx;
+  const insecure = opts.insecureRegistries ?? [];
+  const service = new ImageService({
+    dataDir: ctx.layout.root,
+    mirrors: parseMirrorFlags(opts.registryMirrors ?? [], insecure),
+    insecure,
+    log: ctx.log.child({ component: 'images' }),
+  });
+  const pods = informers.informerFor<Pod & KObject>(R.pods);
+  const gc = new ImageGC({
+    store: service.store,
+    lastUsed: service.lastUsed,
+    // The kubelet never removes an image a pod on the node refers to, running or not.
+    inUse: () =>
+      pods.lister
+        .list()
+        .filter((p) => p.spec?.nodeName === opts.nodeName)
+        .flatMap((p) => [...(p.spec?.initContainers ?? []), ...(p.spec?.containers ?? [])])
+        .flatMap((c) => (c.image ? [c.image] : [])),
+    log: ctx.log.child({ component: 'image-gc' }),
+  });
+  const components: Component[] = [
+    {
+      name: 'image-gc',
+      async start(signal) {
+        void gc.run(signal);
+      },
+    },
+  ];
+  const port = opts.localRegistryPort ?? 5001;
+  if (port > 0) {
+    const registry = createLocalRegistry({
+      store: service.store,
+      port,
+      log: ctx.log.child({ component: 'local-registry' }),
+    });
+    components.push({
+      name: 'local-registry',
+      async start(signal) {
+        try {
+          await registry.start(signal);
+          signal.addEventListener('abort', () => void registry.stopped?.(), { once: true });
+        } catch (err) {
+          // A second cluster (or kind's registry) may hold the port: run without it, say so.
+          ctx.notice(
+            `local registry disabled: cannot listen on 127.0.0.1:${port} (${errorMessage(err)})`,
+          );
+        }
+      },
+      stopped: () => registry.stopped?.() ?? Promise.resolve(),
+    });
+  }
+  return { service, components };
 }

@@ -1,6 +1,7 @@
 // What the wiring modules of cmd/ share about the cluster being started.
 import type { Pki } from '../apiserver/auth/pki.js';
 import type { KubeClient } from '../client/rest.js';
+import type { ImageService } from '../images/service.js';
 import type { DataDirLayout } from '../lib/data-dir.js';
 import type { Logger } from '../lib/log.js';
 
@@ -15,6 +16,8 @@ export interface WiringContext {
   log: Logger;
   signal: AbortSignal;
   notice(message: string): void;
+  /** The image store and puller the node agent resolves images with (set before the node starts). */
+  images?: ImageService;
 }
 
 /** Settings of the HPA controller that `skiff up` exposes as flags. */
@@ -43,6 +46,12 @@ export interface ClusterOptions {
   metricResolutionMs: number;
   reduced: boolean;
   mergeKubeconfig: boolean;
+  /** `--registry-mirror REGISTRY=URL` values. */
+  registryMirrors?: string[];
+  /** `--insecure-registry HOST[:PORT]` values (plain http allowed). */
+  insecureRegistries?: string[];
+  /** Port of the local registry on 127.0.0.1 (default 5001); 0 disables it. */
+  localRegistryPort?: number;
   onProgress?: (step: string, ms: number) => void;
   onNotice?: (message: string) => void;
 }

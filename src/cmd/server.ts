@@ -34,6 +34,7 @@ import { bootstrapObjects, ensureObjects } from './bootstrap.js';
 import {
   cleanupHost,
   controllerComponents,
+  imageComponents,
   networkComponents,
   nodeComponents,
 } from './components.js';
@@ -144,6 +145,8 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     };
     await step('system objects', () => ensureObjects(client, bootstrapObjects(ctx)));
     const informers = new InformerFactory({ client, clock: realClock });
+    const images = imageComponents(ctx, informers);
+    ctx.images = images.service;
     const agent = nodeComponents(ctx);
     if (agent.isReduced)
       ctx.notice(
@@ -151,6 +154,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
       );
     for (const [group, list] of [
       ['controllers', controllerComponents(ctx, informers)],
+      ['images (store, local registry)', images.components],
       ['node agent', [agent]],
       ['network (service proxy, DNS)', networkComponents(ctx, informers)],
     ] as const) {

@@ -36,6 +36,9 @@ export interface UpOptions {
   reduced: boolean;
   kubeconfig: boolean;
   detach: boolean;
+  registryMirror?: string[];
+  insecureRegistry?: string[];
+  localRegistryPort: number;
 }
 
 const out = (s: string) => process.stdout.write(s + '\n');
@@ -78,6 +81,9 @@ export async function upCommand(opts: UpOptions): Promise<number> {
     metricResolutionMs: opts.metricResolution,
     reduced: opts.reduced,
     mergeKubeconfig: opts.kubeconfig,
+    registryMirrors: opts.registryMirror ?? [],
+    insecureRegistries: opts.insecureRegistry ?? [],
+    localRegistryPort: opts.localRegistryPort,
     onProgress: (step, ms) => out(`  ${pc.green('✓')} ${step} ${pc.dim(`(${Math.round(ms)} ms)`)}`),
     onNotice: (msg) => out(`  ${pc.yellow('!')} ${msg}`),
   };
