@@ -5,6 +5,7 @@ import type { Pod } from 'kubernetes-types/core/v1.js';
 import type { InformerFactory } from '../client/informer-factory.js';
 import { R } from '../client/resources.js';
 import type { KObject } from '../client/rest.js';
+import { createCronJobController } from '../controllers/cronjob/controller.js';
 import { createDeploymentController } from '../controllers/deployment/controller.js';
 import { createEndpointsController } from '../controllers/endpoints/endpoints-controller.js';
 import { createEndpointSliceController } from '../controllers/endpoints/endpointslice-controller.js';
@@ -74,6 +75,10 @@ export function controllerComponents(ctx: WiringContext, informers: InformerFact
       // Pod events of one Job coalesce over 50 ms instead of upstream's 1 s: API calls are local.
       batchPeriodMs: 50,
       log: log.child({ component: 'job-controller' }),
+    }),
+    createCronJobController({
+      informers,
+      log: log.child({ component: 'cronjob-controller' }),
     }),
     createTTLAfterFinishedController({
       informers,

@@ -125,3 +125,44 @@ test('Job: Indexed pods see JOB_COMPLETION_INDEX and their hostname; a failing J
     { what: 'failing job pods gone' },
   );
 });
+
+test('CronJob: kubectl create cronjob, create job --from=cronjob/x, history in get', async () => {
+  await skiff.kubectlOk([
+    'create',
+    'cronjob',
+    'tick',
+    '--image=busybox',
+    '--schedule=*/30 * * * *',
+    '--',
+    'sh',
+    '-c',
+    'echo tick',
+  ]);
+  const table = await skiff.kubectlOk(['get', 'cronjob', 'tick']);
+  assert.match(table, /tick\s+\*\/30 \* \* \* \*\s+<none>\s+False\s+0\s+<none>/);
+  await skiff.kubectlOk(['create', 'job', 'tick-manual', '--from=cronjob/tick']);
+  await skiff.kubectlOk(['wait', '--for=condition=complete', 'job/tick-manual', '--timeout=60s'], {
+    timeoutMs: 70_000,
+  });
+  assert.match(await skiff.kubectlOk(['logs', 'job/tick-manual']), /tick/);
+  const job = await json<{ metadata: { ownerReferences?: { kind: string; name: string }[] } }>([
+    'get',
+    'job',
+    'tick-manual',
+  ]);
+  assert.equal(job.metadata.ownerReferences?.[0]?.kind, 'CronJob');
+  const bad = await skiff.kubectl([
+    'create',
+    'cronjob',
+    'bad',
+    '--image=busybox',
+    '--schedule=* * *',
+  ]);
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.stderr, /expected exactly 5 fields, found 3/);
+  // Deleting the CronJob removes the Jobs it owns.
+  await skiff.kubectlOk(['delete', 'cronjob', 'tick']);
+  await eventually(async () => (await skiff.kubectl(['get', 'job', 'tick-manual'])).code !== 0, {
+    what: 'owned job collected',
+  });
+});

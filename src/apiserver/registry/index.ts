@@ -4,6 +4,7 @@
 // src/api/resources.ts (a unit test keeps the two tables in step).
 import { eventStrategy, nodeStrategy } from './cluster.js';
 import { defaultTable } from './common.js';
+import { cronJobStrategy } from './cronjobs.js';
 import { findTypeErrors, findUnknownFields } from './field-schema.js';
 import { proxySubresource, scaleSubresource, statusSubresource } from './generic/subresources.js';
 import { hpaStrategy } from './hpa.js';
@@ -80,7 +81,7 @@ export const resourceStorage: ReadonlyMap<string, ResourceStorage> = new Map(
       ['apps/daemonsets', storage(daemonSetStrategy, status)],
       ['autoscaling/horizontalpodautoscalers', storage(hpaStrategy, status)],
       ['batch/jobs', storage(jobStrategy, status)],
-      ['batch/cronjobs', storage(fallback, status)],
+      ['batch/cronjobs', storage(cronJobStrategy, status)],
       ['networking.k8s.io/ingresses', storage(ingressStrategy, status)],
       ['networking.k8s.io/ingressclasses', storage(ingressClassStrategy)],
       ['discovery.k8s.io/endpointslices', storage(endpointSliceStrategy)],
