@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { CronJob, Job } from 'kubernetes-types/batch/v1.js';
 import type { Event } from 'kubernetes-types/core/v1.js';
-import { rfc3339 } from '../../client/events.js';
+import { rfc3339 } from '../../api/time.js';
 import { R } from '../../client/resources.js';
 import { ApiError } from '../../client/rest.js';
 import {

@@ -4,7 +4,8 @@
 import type { CronJob, Job } from 'kubernetes-types/batch/v1.js';
 import type { ObjectReference } from 'kubernetes-types/core/v1.js';
 import { type CronSchedule, isValidTimeZone, parseSchedule } from '../../api/cron.js';
-import { EventRecorder, rfc3339 } from '../../client/events.js';
+import { rfc3339 } from '../../api/time.js';
+import { EventRecorder } from '../../client/events.js';
 import { objectKey, splitKey } from '../../client/informer.js';
 import type { InformerFactory } from '../../client/informer-factory.js';
 import { R } from '../../client/resources.js';
