@@ -1,17 +1,12 @@
 // Integration: the real kubectl against a TLS API server (PKI from the auth module, bearer token,
 // fresh KUBECACHEDIR) over a MemoryBackend. Skipped only when no kubectl binary exists.
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { promisify } from 'node:util';
-import { MemoryBackend } from '../store/memory/memory-backend.js';
-import { ensurePki } from './auth/pki.js';
-import { type ApiServer, createApiServer } from './server.js';
+import { type KubectlTestServer, startKubectlTestServer } from './testing.js';
 
-const run = promisify(execFile);
 const kubectlBin = process.env['KUBECTL'] ?? 'kubectl';
 
 const manifest = `apiVersion: apps/v1
@@ -39,60 +34,18 @@ data:
 `;
 
 describe('kubectl against the API server (TLS, token)', { timeout: 120_000 }, () => {
+  let t: KubectlTestServer;
   let dir: string;
-  let server: ApiServer;
   let env: NodeJS.ProcessEnv;
-
-  const kubectl = async (
-    ...args: string[]
-  ): Promise<{ code: number; out: string; err: string }> => {
-    try {
-      const { stdout, stderr } = await run(kubectlBin, args, { env, cwd: dir, timeout: 30_000 });
-      return { code: 0, out: stdout, err: stderr };
-    } catch (e) {
-      const x = e as { code?: number; stdout?: string; stderr?: string };
-      return {
-        code: typeof x.code === 'number' ? x.code : 1,
-        out: x.stdout ?? '',
-        err: x.stderr ?? '',
-      };
-    }
-  };
+  const kubectl = (...args: string[]) => t.kubectl(...args);
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'skiff-apiserver-kubectl-'));
-    const pki = await ensurePki(join(dir, 'pki'));
-    server = createApiServer({ backend: new MemoryBackend(), pki, port: 0 });
-    const { port } = await server.listen();
-    const kubeconfig = (token: string) => `apiVersion: v1
-kind: Config
-clusters:
-- name: skiff
-  cluster:
-    server: https://127.0.0.1:${port}
-    certificate-authority-data: ${Buffer.from(pki.caCert).toString('base64')}
-contexts:
-- name: skiff
-  context: {cluster: skiff, user: admin, namespace: default}
-current-context: skiff
-users:
-- name: admin
-  user: {token: ${token}}
-`;
-    await writeFile(join(dir, 'kubeconfig'), kubeconfig(pki.adminToken), { mode: 0o600 });
-    await writeFile(join(dir, 'bad-kubeconfig'), kubeconfig('wrong-token'), { mode: 0o600 });
+    t = await startKubectlTestServer();
+    dir = t.dir;
+    env = t.env;
     await writeFile(join(dir, 'app.yaml'), manifest);
-    env = {
-      ...process.env,
-      KUBECONFIG: join(dir, 'kubeconfig'),
-      KUBECACHEDIR: join(dir, 'cache'),
-      KUBECTL_COMMAND_HEADERS: 'false',
-    };
   });
-  after(async () => {
-    await server?.close();
-    if (dir) await rm(dir, { recursive: true, force: true });
-  });
+  after(() => t?.close());
 
   it('reports the server version and API resources', async () => {
     const v = await kubectl('version');

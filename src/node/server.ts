@@ -1,5 +1,6 @@
 // The kubelet server (pkg/kubelet/server/server.go): container logs, exec over WebSocket
 // (v5/v4.channel.k8s.io) and the Summary API (/stats/summary), behind a bearer token.
+
 import {
   createReadStream,
   existsSync,
@@ -14,6 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
+import { queryBool } from '../api/query.js';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/log.js';
 import type { CgroupManager } from './cgroups/cgroups.js';
@@ -187,7 +189,7 @@ function serveLogs(
 ) {
   const [, ns = '', podName = '', container = ''] = parts;
   const w = opts.findPod(ns, podName);
-  const previous = q.get('previous') === 'true';
+  const previous = queryBool(q, 'previous');
   const file = w?.logFile(container, previous);
   if (!w || !file) {
     const msg = !w
@@ -206,7 +208,7 @@ function serveLogs(
       ? opts.clock.now() - Number(sinceSeconds) * 1000
       : undefined;
   const fmt = {
-    timestamps: q.get('timestamps') === 'true',
+    timestamps: queryBool(q, 'timestamps'),
     sinceMs,
     tailLines: q.has('tailLines') ? Number(q.get('tailLines')) : undefined,
     limitBytes: q.has('limitBytes') ? Number(q.get('limitBytes')) : undefined,
@@ -214,7 +216,7 @@ function serveLogs(
   res.writeHead(200, { 'Content-Type': 'text/plain', 'Transfer-Encoding': 'chunked' });
   const initial = readLog(file);
   res.write(renderLogs(initial, fmt));
-  if (q.get('follow') !== 'true' || previous) {
+  if (!queryBool(q, 'follow') || previous) {
     res.end();
     return;
   }
@@ -305,7 +307,7 @@ function serveExec(opts: KubeletServerOptions, parts: string[], q: URLSearchPara
     });
     return;
   }
-  const tty = q.get('tty') === 'true';
+  const tty = queryBool(q, 'tty');
   const base = c.execOptions(command);
   if (c.image?.layers && base.rootPid === undefined) {
     finish({

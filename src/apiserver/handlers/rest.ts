@@ -2,8 +2,10 @@
 // delete, deletecollection (follows k8s.io/apiserver pkg/endpoints/handlers/{get,create,update,
 // patch,delete}.go), and subresource requests dispatched by the resource's subresource table in
 // the registry (as installer.go registers each storage's paths).
+
 import type http from 'node:http';
 import type { KObject } from '../../api/object.js';
+import { queryBool } from '../../api/query.js';
 import type { ResourceInfo } from '../../api/resources.js';
 import { isObject } from '../../lib/json.js';
 import { negotiate, type Rendering, sendObject, successStatus } from '../http.js';
@@ -83,7 +85,7 @@ function watchQuery(q: URLSearchParams): {
   timeoutSeconds: number | undefined;
 } {
   return {
-    allowWatchBookmarks: q.get('allowWatchBookmarks') === 'true',
+    allowWatchBookmarks: queryBool(q, 'allowWatchBookmarks'),
     timeoutSeconds: timeoutSecondsOf(q),
   };
 }
@@ -145,7 +147,7 @@ export async function handleResource(
     if (method === 'GET') {
       const rendering = negotiate(req.headers.accept, { allowTable: true });
       const params = listParams(store, rr);
-      if (rr.isWatchPath || q.get('watch') === 'true' || q.get('watch') === '1') {
+      if (rr.isWatchPath || queryBool(q, 'watch')) {
         serveWatch(
           store,
           req,
@@ -210,7 +212,7 @@ export async function handleResource(
   const name = rr.name;
   if (method === 'GET') {
     const rendering = negotiate(req.headers.accept, { allowTable: true });
-    if (q.get('watch') === 'true' || q.get('watch') === '1' || rr.isWatchPath) {
+    if (rr.isWatchPath || queryBool(q, 'watch')) {
       const params = listParams(store, rr);
       params.fieldSelector = [
         ...(params.fieldSelector ?? []),
@@ -319,8 +321,10 @@ async function deleteOptions(
     }
     opts.propagationPolicy = policy;
   }
-  const orphan = q.get('orphanDependents') ?? b['orphanDependents'];
-  if (opts.propagationPolicy === undefined && (orphan === true || orphan === 'true')) {
+  const orphan = q.has('orphanDependents')
+    ? queryBool(q, 'orphanDependents')
+    : b['orphanDependents'] === true;
+  if (opts.propagationPolicy === undefined && orphan) {
     opts.propagationPolicy = 'Orphan';
   }
   const grace = q.get('gracePeriodSeconds') ?? b['gracePeriodSeconds'];

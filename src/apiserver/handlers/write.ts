@@ -1,8 +1,10 @@
 // PUT and PATCH of an object or of a subresource view of it (follows k8s.io/apiserver
 // pkg/endpoints/handlers/update.go and patch.go): decode, check, patch or apply, then write
 // through the target's update, which is the generic store or the subresource's storage.
+
 import type http from 'node:http';
 import type { KObject } from '../../api/object.js';
+import { queryBool } from '../../api/query.js';
 import type { ResourceInfo } from '../../api/resources.js';
 import { negotiate, sendObject } from '../http.js';
 import type { WriteOptions } from '../registry/generic/store.js';
@@ -100,7 +102,7 @@ export async function handlePatch(
       body.value,
       {
         fieldManager,
-        force: q.get('force') === 'true',
+        force: queryBool(q, 'force'),
         fieldValidation,
         subresource: target.subresource,
       },
