@@ -3,41 +3,29 @@
 // every kubectl binary embeds. Usage: npx tsx scripts/gen-proto-schema.ts [path/to/kubectl]
 import { readFileSync, writeFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
+import { builtinResources } from '../src/api/resources.js';
 
 const kubectl = process.argv[2] ?? '/usr/lib/google-cloud-sdk/bin/kubectl.1.32';
 const out = new URL('../src/apiserver/protobuf/schema.json', import.meta.url);
 
-/** Root messages Skiff must decode; everything they reference is kept too. */
+/**
+ * Root messages Skiff must decode: every served kind kubectl's scheme knows (what it may send as
+ * protobuf), the subresource and review kinds it posts, and the envelope; everything they
+ * reference is kept too. Kinds kubectl has no Go type for (CRDs, APIServices) only come as JSON.
+ */
+const protoPackage = (group: string): string => (group === '' ? 'core' : group.split('.')[0]!);
 const roots = [
-  'k8s.io.api.apps.v1.Deployment',
-  'k8s.io.api.apps.v1.ReplicaSet',
-  'k8s.io.api.apps.v1.StatefulSet',
-  'k8s.io.api.apps.v1.DaemonSet',
-  'k8s.io.api.core.v1.Pod',
-  'k8s.io.api.core.v1.Service',
-  'k8s.io.api.core.v1.ConfigMap',
-  'k8s.io.api.core.v1.Secret',
-  'k8s.io.api.core.v1.Namespace',
-  'k8s.io.api.core.v1.ServiceAccount',
-  'k8s.io.api.core.v1.Endpoints',
-  'k8s.io.api.core.v1.Event',
-  'k8s.io.api.core.v1.Node',
+  ...builtinResources
+    .filter((r) => !['apiextensions.k8s.io', 'apiregistration.k8s.io'].includes(r.group))
+    .map((r) => `k8s.io.api.${protoPackage(r.group)}.${r.version}.${r.kind}`),
   'k8s.io.api.core.v1.Binding',
-  'k8s.io.api.networking.v1.Ingress',
-  'k8s.io.api.networking.v1.IngressClass',
-  'k8s.io.api.autoscaling.v1.HorizontalPodAutoscaler',
   'k8s.io.api.autoscaling.v1.Scale',
-  'k8s.io.api.autoscaling.v2.HorizontalPodAutoscaler',
-  'k8s.io.api.batch.v1.Job',
-  'k8s.io.api.batch.v1.CronJob',
-  'k8s.io.api.apps.v1.ControllerRevision',
-  'k8s.io.api.core.v1.PersistentVolumeClaim',
-  'k8s.io.api.core.v1.PersistentVolume',
-  'k8s.io.api.storage.v1.StorageClass',
-  'k8s.io.api.policy.v1.PodDisruptionBudget',
   'k8s.io.api.policy.v1.Eviction',
-  'k8s.io.api.discovery.v1.EndpointSlice',
-  'k8s.io.api.coordination.v1.Lease',
+  'k8s.io.api.authentication.v1.TokenRequest',
+  'k8s.io.api.authentication.v1.SelfSubjectReview',
+  'k8s.io.api.authorization.v1.SelfSubjectAccessReview',
+  'k8s.io.api.authorization.v1.SelfSubjectRulesReview',
+  'k8s.io.api.events.v1.Event',
   'k8s.io.apimachinery.pkg.apis.meta.v1.DeleteOptions',
   'k8s.io.apimachinery.pkg.runtime.Unknown',
 ];

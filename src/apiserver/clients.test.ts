@@ -46,4 +46,103 @@ for ev in w.stream(v1.list_namespaced_config_map, namespace='default', timeout_s
     );
     assert.match(out, /^ADDED py-watch$/m);
   });
+
+  // Retention (src/store/revisions.ts): every 5 minutes the store compacts to the revision that
+  // was current 5 minutes earlier, always keeping the newest 10,000 revisions.
+  it('a watch from a compacted resourceVersion ends with 410 Expired (kubectl, Python)', async () => {
+    for (const n of [1, 2, 3]) {
+      const c = await t.kubectl('create', 'configmap', `old-${n}`);
+      assert.equal(c.code, 0, c.err);
+    }
+    t.backend.compact(t.backend.currentRevision());
+    const raw = await t.kubectl(
+      'get',
+      '--raw',
+      '/api/v1/namespaces/default/configmaps?watch=true&resourceVersion=2',
+    );
+    assert.equal(raw.code, 0, raw.err);
+    const ev = JSON.parse(raw.out.trim()) as { type: string; object: Record<string, unknown> };
+    assert.equal(ev.type, 'ERROR');
+    assert.equal(ev.object['code'], 410);
+    assert.equal(ev.object['reason'], 'Expired');
+    const out = await py(
+      t,
+      `
+import sys
+from kubernetes import client, config, watch
+from kubernetes.client.rest import ApiException
+config.load_kube_config(config_file=sys.argv[1])
+v1 = client.CoreV1Api()
+try:
+    for ev in watch.Watch().stream(v1.list_namespaced_config_map, namespace='default',
+                                   resource_version='2', timeout_seconds=10):
+        print('EVENT', ev['type'])
+except ApiException as e:
+    print('STATUS', e.status)
+`,
+    );
+    assert.match(out, /^STATUS 410$/m);
+  });
+
+  it("kubectl's typed creates (sent as protobuf) work for every generator", async () => {
+    const creates: [string[], string][] = [
+      [
+        ['create', 'role', 'r1', '--verb=get', '--resource=pods'],
+        'role.rbac.authorization.k8s.io/r1',
+      ],
+      [
+        ['create', 'rolebinding', 'rb1', '--role=r1', '--user=alice'],
+        'rolebinding.rbac.authorization.k8s.io/rb1',
+      ],
+      [
+        ['create', 'clusterrole', 'cr1', '--verb=list', '--resource=nodes'],
+        'clusterrole.rbac.authorization.k8s.io/cr1',
+      ],
+      [
+        ['create', 'clusterrolebinding', 'crb1', '--clusterrole=cr1', '--group=devs'],
+        'clusterrolebinding.rbac.authorization.k8s.io/crb1',
+      ],
+      [['create', 'quota', 'q1', '--hard=pods=10,cpu=2'], 'resourcequota/q1'],
+      [
+        ['create', 'pdb', 'pdb1', '--selector=app=x', '--min-available=1'],
+        'poddisruptionbudget.policy/pdb1',
+      ],
+      [['create', 'priorityclass', 'pc1', '--value=1000'], 'priorityclass.scheduling.k8s.io/pc1'],
+      [
+        ['create', 'cronjob', 'cj1', '--image=busybox', '--schedule=*/5 * * * *'],
+        'cronjob.batch/cj1',
+      ],
+      [['create', 'serviceaccount', 'sa1'], 'serviceaccount/sa1'],
+    ];
+    for (const [args, name] of creates) {
+      const r = await t.kubectl(...args);
+      assert.equal(r.code, 0, `${args.join(' ')}: ${r.err}`);
+      assert.equal(r.out.trim(), `${name} created`);
+    }
+    const get = async (what: string, path: string) => {
+      const r = await t.kubectl('get', what, '-o', `jsonpath={${path}}`);
+      assert.equal(r.code, 0, r.err);
+      return r.out;
+    };
+    assert.equal(await get('role/r1', '.rules[0].verbs[0]'), 'get');
+    assert.equal(await get('rolebinding/rb1', '.subjects[0].name'), 'alice');
+    assert.equal(await get('clusterrolebinding/crb1', '.subjects[0].kind'), 'Group');
+    assert.equal(await get('quota/q1', '.spec.hard.cpu'), '2');
+    assert.equal(await get('pdb/pdb1', '.spec.minAvailable'), '1');
+    assert.equal(await get('priorityclass/pc1', '.value'), '1000');
+    assert.equal(await get('cronjob/cj1', '.spec.schedule'), '*/5 * * * *');
+  });
+
+  it('kubectl create token issues a token for the service account (TokenRequest as protobuf)', async () => {
+    const r = await t.kubectl('create', 'token', 'sa1', '--duration=20m');
+    assert.equal(r.code, 0, r.err);
+    const [, payload] = r.out.trim().split('.');
+    const claims = JSON.parse(Buffer.from(payload ?? '', 'base64url').toString()) as {
+      sub?: string;
+      exp?: number;
+      iat?: number;
+    };
+    assert.equal(claims.sub, 'system:serviceaccount:default:sa1');
+    assert.equal((claims.exp ?? 0) - (claims.iat ?? 0), 1200);
+  });
 });

@@ -60,6 +60,7 @@ export async function startTestApiServer(opts: TestApiServerOptions = {}): Promi
 /** A TLS API server with the cluster PKI, and the real kubectl pointed at it. */
 export interface KubectlTestServer {
   server: ApiServer;
+  backend: Backend;
   port: number;
   /** Scratch dir: kubeconfig (admin token), bad-kubeconfig (wrong token), cache, your files. */
   dir: string;
@@ -82,7 +83,8 @@ export async function startKubectlTestServer(
 ): Promise<KubectlTestServer> {
   const dir = await mkdtemp(join(tmpdir(), 'skiff-apiserver-kubectl-'));
   const pki = await ensurePki(join(dir, 'pki'));
-  const server = createApiServer({ backend: new MemoryBackend(), ...opts, pki, port: 0 });
+  const backend = opts.backend ?? new MemoryBackend();
+  const server = createApiServer({ ...opts, backend, pki, port: 0 });
   const { port } = await server.listen();
   const kubeconfig = (token: string) => `apiVersion: v1
 kind: Config
@@ -122,6 +124,7 @@ users:
   };
   return {
     server,
+    backend,
     port,
     dir,
     pki,

@@ -29,6 +29,14 @@ const inlineFields = new Set([
   'ingressRuleValue',
 ]);
 
+// Proto field names that differ from the JSON names (the Go struct tags): the rest match.
+const jsonNames: Record<string, string> = { Webhooks: 'webhooks' };
+
+/** The JSON name of a proto field. */
+export function jsonNameOf(field: protobuf.Field): string {
+  return jsonNames[field.name] ?? field.name;
+}
+
 // Value fields whose explicit 0 matters (e.g. --replicas=0); other Go zero values are dropped because
 // proto2 as Go writes it cannot tell "unset" from "zero" for non-pointer fields.
 const keepZero = new Set([
@@ -102,7 +110,7 @@ function toJSON(type: protobuf.Type, obj: Record<string, unknown>, path: string)
     const converted = fieldToJSON(field, value, fieldPath);
     if (converted === undefined) continue;
     if (inlineFields.has(field.name) && isObject(converted)) Object.assign(out, converted);
-    else out[field.name] = converted;
+    else out[jsonNameOf(field)] = converted;
   }
   return out;
 }
