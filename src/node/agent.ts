@@ -125,7 +125,11 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
     nodeCapacity: { cpu: os.cpus().length, memory: os.totalmem() },
   };
 
+  // Set by stopAllPods: a pod event arriving meanwhile (the informer runs until the abort) must
+  // not start a new worker, whose sandbox would outlive `skiff down`.
+  let isStoppingPods = false;
   const onPod = (pod: Pod) => {
+    if (isStoppingPods) return;
     const uid = pod.metadata?.uid ?? '';
     const w = workers.get(uid);
     if (w) {
@@ -164,7 +168,6 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
       }
     }
     for (const uid of network.knownPods()) if (!live.has(uid)) await network.teardown(uid);
-    await network.removeStaleSpares();
     for (const uid of cgroups?.knownPods() ?? []) {
       if (live.has(uid)) continue;
       try {
@@ -187,6 +190,9 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
         log.info('reduced mode: no namespaces or cgroups; pods get loopback IPs and PORT/POD_IP');
       mkdirSync(podsDir, { recursive: true });
       await network.ensureBridge();
+      // Spares of an earlier run go before the pool makes ours: removing them later would race
+      // with pods taking fresh spares (issue 12), and they may be broken (reaper killed, reboot).
+      await network.removeStaleSpares();
       await shims.open();
       const server = await startKubeletServer({
         host: opts.kubelet.host ?? '127.0.0.1',
@@ -260,10 +266,11 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
       await released;
     },
     async stopAllPods() {
+      isStoppingPods = true;
       await shims.close();
       await Promise.all(
         [...workers.values()].map((w) =>
-          w.destroy().catch((err) => log.warn('pod stop failed', { err })),
+          w.shutdown().catch((err) => log.warn('pod stop failed', { err })),
         ),
       );
       workers.clear();

@@ -33,4 +33,6 @@ export interface NodeContext {
   caCert?: string;
   services: () => Service[];
   nodeCapacity: { cpu: number; memory: number };
+  /** Jitter source in [0, 1) (tests pin it); Math.random by default. */
+  random?: () => number;
 }

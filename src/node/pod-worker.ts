@@ -8,6 +8,7 @@ import type { Container, Pod, PodStatus } from 'kubernetes-types/core/v1.js';
 import { rfc3339 } from '../api/time.js';
 import { R } from '../client/resources.js';
 import { type ResolvedImage, resolveImage } from '../images/catalog.js';
+import type { Timer } from '../lib/clock.js';
 import { errorMessage } from '../lib/errors.js';
 import { cgroupResources } from './cgroups/cgroups.js';
 import { backOff } from './lifecycle/backoff.js';
@@ -28,6 +29,10 @@ import {
 import { podHostname } from './volumes.js';
 
 export type { NodeContext } from './pod-context.js';
+
+/** Pod worker back-off after a failed sync (kubelet backOffPeriod) and its jitter factor. */
+const syncBackOffMs = 10_000;
+const syncBackOffJitter = 0.5;
 
 /** Runs and reports one pod. */
 export class PodWorker {
@@ -51,6 +56,9 @@ export class PodWorker {
   // Every image resolved: the plan may run.
   #hasImages = false;
   #message?: string;
+  // A failed sandbox waits out its back-off here; the plan makes no new one meanwhile.
+  #retry?: Timer;
+  #hasCarriedOver = false;
 
   constructor(opts: { ctx: NodeContext; pod: Pod }) {
     this.#ctx = opts.ctx;
@@ -203,6 +211,7 @@ export class PodWorker {
     mkdirSync(this.podDir, { recursive: true });
     this.#startTime = pod.status?.startTime ?? rfc3339(ctx.clock.now());
     const adopted = await attachSandbox(this.podDir);
+    if (!adopted) this.#carryOverRestarts();
     if (adopted) {
       this.#isPreparing = true;
       try {
@@ -233,6 +242,7 @@ export class PodWorker {
     if (this.#terminating || this.#isPreparing || !this.#hasImages) return;
     for (const name of plan.containersToKill) void this.#find(name)?.kill(gracePeriodMs(this.pod));
     if (plan.createSandbox) {
+      if (this.#retry) return;
       this.#isPreparing = true;
       void this.#createSandbox().then(
         () => {
@@ -241,9 +251,7 @@ export class PodWorker {
         },
         (err: unknown) => {
           this.#isPreparing = false;
-          this.#ctx.log.warn('pod start failed', { key: this.#key, err });
-          this.#message = errorMessage(err);
-          this.#status.queue();
+          this.#sandboxFailed(err);
         },
       );
       return;
@@ -328,6 +336,64 @@ export class PodWorker {
     this.#watchSandbox(this.sandbox);
   }
 
+  // kuberuntime_manager SyncPod: a failed createPodSandbox is a Warning event worded as upstream,
+  // the containers stay waiting (here with the error as message, where upstream shows none), and
+  // the pod worker syncs again after its back-off period (pod_workers.go: 10 s, jitter 0.5).
+  #sandboxFailed(err: unknown): void {
+    const message = `Failed to create pod sandbox: ${errorMessage(err)}`;
+    this.#ctx.log.warn('pod sandbox failed', { key: this.#key, err: errorMessage(err) });
+    this.#event('Warning', 'FailedCreatePodSandBox', message);
+    this.podIP = undefined;
+    this.sandbox = undefined;
+    for (const c of this.#all) {
+      const reason =
+        c.view.state.waiting?.reason ?? (c.isInit ? 'PodInitializing' : 'ContainerCreating');
+      c.view.state = { waiting: { reason, message } };
+    }
+    this.#status.queue();
+    const random = this.#ctx.random ?? Math.random;
+    this.#retry?.cancel();
+    this.#retry = this.#ctx.clock.setTimeout(
+      () => {
+        this.#retry = undefined;
+        this.#sync();
+      },
+      syncBackOffMs * (1 + syncBackOffJitter * random()),
+    );
+  }
+
+  // A new sandbox for a pod that ran before (`skiff down` then `up`, a crash, a reboot): as the
+  // kubelet after a node restart, every container that had run starts again as its next attempt
+  // (restartCount + 1, from the count the API holds, where the kubelet reads the runtime's) with
+  // its last run as lastState. A run whose end nobody saw (the node died under it) ends as
+  // containerd then reports it: exit code 255, reason Unknown.
+  #carryOverRestarts(): void {
+    if (this.#hasCarriedOver) return;
+    this.#hasCarriedOver = true;
+    const prev = [
+      ...(this.pod.status?.initContainerStatuses ?? []),
+      ...(this.pod.status?.containerStatuses ?? []),
+    ];
+    const now = rfc3339(this.#ctx.clock.now());
+    for (const c of this.#all) {
+      const p = prev.find((s) => s.name === c.spec.name);
+      if (!p?.containerID) continue; // never started
+      const running = p.state?.running;
+      const last = running
+        ? {
+            exitCode: 255,
+            reason: 'Unknown',
+            startedAt: running.startedAt,
+            finishedAt: now,
+            containerID: p.containerID,
+          }
+        : (p.state?.terminated ?? p.lastState?.terminated);
+      c.view.restartCount = p.restartCount + 1;
+      c.attempt = c.view.restartCount;
+      if (last) c.view.lastState = { terminated: last };
+    }
+  }
+
   #watchSandbox(sb: Sandbox | undefined): void {
     if (!sb) return;
     sb.client.onExit((s: ShimContainer) => this.#find(s.name)?.onExit(s));
@@ -398,9 +464,26 @@ export class PodWorker {
       .catch((err) => ctx.log.debug('final pod delete', { key: this.#key, err }));
   }
 
+  /**
+   * `skiff down`: the node stops but the pod object stays (to start again at the next `skiff up`):
+   * SIGTERM to every container at once, SIGKILL after the grace period, the final status (the
+   * exits, for lastState next time) written, then the sandbox removed.
+   */
+  async shutdown(): Promise<void> {
+    this.#terminating ??= (async () => {
+      this.#retry?.cancel();
+      for (const c of this.#all) c.quiesce();
+      await Promise.all(this.#all.map((c) => c.kill(gracePeriodMs(this.pod))));
+      await this.#status.flush();
+      await this.destroy();
+    })();
+    await this.#terminating;
+  }
+
   /** Stops everything and removes the sandbox, network, cgroups and files (pod gone). */
   async destroy(): Promise<void> {
     this.#stopped = true;
+    this.#retry?.cancel();
     this.#status.stop();
     for (const c of this.#all) c.quiesce();
     const sb = this.sandbox ?? (await attachSandbox(this.podDir));
@@ -419,6 +502,7 @@ export class PodWorker {
   /** Stops watching without touching the pod (Skiff shuts down; pods keep running). */
   detach(): void {
     this.#stopped = true;
+    this.#retry?.cancel();
     this.#status.stop();
     for (const c of this.#all) c.quiesce();
     this.sandbox?.client.close();

@@ -1,7 +1,7 @@
 // Real-namespace tests of the pod network (root only): IPs, host↔pod and pod↔pod traffic, cleanup.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -9,7 +9,7 @@ import { after, test } from 'node:test';
 import { cidrsOverlap, parseCidr } from '../../lib/cidr.js';
 import { runCommand } from '../run.js';
 import { IpAllocator } from './ipam.js';
-import { netnsDir, PodNetwork } from './pod-network.js';
+import { isNamespaceFile, netnsDir, PodNetwork } from './pod-network.js';
 
 const isRoot = process.getuid?.() === 0;
 const tag = Math.random().toString(16).slice(2, 8);
@@ -121,36 +121,57 @@ test('two pods get their own IPs; host↔pod and pod↔pod work; teardown leaves
   assert.equal(links.includes('vs'), links.includes('vs'));
 });
 
-test("spare namespaces: held ones stay, adopted ones become the pod's, stale ones go", {
+test("spare namespaces: checked before use, adopted ones become the pod's, stale ones go", {
   skip: !isRoot && 'needs root',
 }, async (t) => {
   await network.ensureBridge();
   const spare = await network.makeSpare();
   assert.ok(existsSync(spare.netnsPath));
+  assert.equal(network.isSpareUsable(spare), true);
   // Not named like a pod's namespace (prefix-<uid>): per-pod counts never include spares.
   assert.match(spare.name, new RegExp(`^${network.netnsPrefix}\\.spare-[0-9a-f]{12}$`));
   assert.deepEqual(network.knownPods(), []);
   const links = await runCommand('ip', ['-n', spare.name, '-br', 'link', 'show', 'dev', 'eth0']);
   assert.match(links, /^eth0@/);
-  await network.removeStaleSpares();
-  assert.ok(existsSync(spare.netnsPath), 'a spare this process holds is not stale');
   const info = network.adoptSpare('uid-s', spare);
   assert.equal(info?.renameFrom, spare.netnsPath);
   assert.equal(info?.netnsPath, path.join(netnsDir, network.netnsName('uid-s')));
   assert.deepEqual(info?.inside, { prefixLength: 16, gateway: network.gatewayIP });
   assert.deepEqual(network.knownPods(), ['uid-s'], "the IP is the pod's");
-  // Another process's spare (not held here) is stale: removed like any leftover.
+  // Removed behind our back (a `skiff down` of the same data dir, a reboot): not usable any more.
+  const gone = await network.makeSpare();
+  await runCommand('ip', ['netns', 'del', gone.name]);
+  assert.equal(network.isSpareUsable(gone), false);
+  await network.discardSpare(gone);
+  // Its veth out of the bridge: not usable either; discarding removes both halves.
+  const unplugged = await network.makeSpare();
+  await runCommand('ip', ['link', 'set', unplugged.veth, 'nomaster']);
+  assert.equal(network.isSpareUsable(unplugged), false);
+  await network.discardSpare(unplugged);
+  assert.equal(existsSync(unplugged.netnsPath), false);
+  assert.equal(existsSync(`/sys/class/net/${unplugged.veth}`), false);
+  // A plain file where a namespace was is not a namespace.
+  writeFileSync(path.join(netnsDir, `${network.netnsPrefix}.spare-000000000000`), '');
+  assert.equal(
+    isNamespaceFile(path.join(netnsDir, `${network.netnsPrefix}.spare-000000000000`)),
+    false,
+  );
+  // Every spare of this prefix is stale at start (made by another run); another prefix's stay.
   const otherDir = mkdtempSync(path.join(tmpdir(), 'skiff-net-other-'));
   t.after(() => rmSync(otherDir, { recursive: true, force: true }));
   const other = new PodNetwork({
     stateDir: otherDir,
     podCIDR: network.podCIDR,
     bridgeName: network.bridgeName,
-    netnsPrefix: network.netnsPrefix,
+    netnsPrefix: `${network.netnsPrefix}x`,
   });
   const theirs = await other.makeSpare();
+  const stale = await network.makeSpare();
   await network.removeStaleSpares();
-  assert.equal(existsSync(theirs.netnsPath), false);
+  assert.equal(existsSync(stale.netnsPath), false);
+  assert.equal(existsSync(path.join(netnsDir, `${network.netnsPrefix}.spare-000000000000`)), false);
+  assert.equal(existsSync(theirs.netnsPath), true, "another cluster's spares are not ours");
+  await other.discardSpare(theirs);
   // Handed out but never renamed (the sandbox failed): discarded by the pool.
   await network.discardSpare(spare);
   assert.equal(existsSync(spare.netnsPath), false);

@@ -2,7 +2,7 @@
 // pod CIDR, one network namespace per pod with a veth into the bridge, an IP from the allocator and a
 // default route via the bridge. Nothing is NATed or routed off the machine.
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readlinkSync, statfsSync } from 'node:fs';
 import path from 'node:path';
 import { cidrsOverlap, parseCidr } from '../../lib/cidr.js';
 import { createLogger } from '../../lib/log.js';
@@ -13,6 +13,19 @@ const log = createLogger({ component: 'pod-network' });
 
 /** Where `ip netns add` keeps its namespace files. */
 export const netnsDir = '/run/netns';
+
+// statfs f_type of a namespace file (linux/magic.h NSFS_MAGIC): what a bind-mounted netns reports;
+// a plain file left where a namespace was (a half-done rename, a wiped mount) reports tmpfs.
+const nsfsMagic = 0x6e736673;
+
+/** True when path is a live namespace (a bind mount of nsfs), not a stale file or nothing. */
+export function isNamespaceFile(path: string): boolean {
+  try {
+    return statfsSync(path).type === nsfsMagic;
+  } catch {
+    return false;
+  }
+}
 
 /** What a pod sandbox gets from the network. */
 export interface PodNetworkInfo {
@@ -36,6 +49,8 @@ export interface SpareNetns {
   /** Namespace name (netnsPrefix.spare-<hex>: not a pod's, whose names are netnsPrefix-<uid>). */
   name: string;
   netnsPath: string;
+  /** Host side of its veth pair (in the bridge). */
+  veth: string;
 }
 
 /** Options of PodNetwork. */
@@ -59,8 +74,6 @@ export class PodNetwork {
   readonly podCIDR: string;
   readonly isReduced: boolean;
   #ipam: IpAllocator;
-  /** Spares made by this process and not handed out: never torn down as leftovers. */
-  #spares = new Set<string>();
 
   constructor(opts: PodNetworkOptions) {
     this.bridgeName = opts.bridgeName ?? 'skiff0';
@@ -178,13 +191,12 @@ export class PodNetwork {
 
   /**
    * Makes a spare namespace and veth (one `ip` process), off any pod's critical path; a pod then
-   * gets it through adoptSpare. Spares left by a dead process are leftovers (knownPods).
+   * gets it through adoptSpare. Spares left by an earlier run are removed by removeStaleSpares.
    */
   async makeSpare(): Promise<SpareNetns> {
     const name = `${this.#sparePrefix}${randomBytes(6).toString('hex')}`;
-    // Interface names are limited to 15 characters: hash the namespace name.
-    const veth = `vs${createHash('sha1').update(name).digest('hex').slice(0, 11)}`;
-    this.#spares.add(name);
+    const veth = vethFor(name);
+    const spare = { name, netnsPath: path.join(netnsDir, name), veth };
     try {
       await runCommand('ip', ['-batch', '-'], {
         input: [
@@ -194,10 +206,26 @@ export class PodNetwork {
         ].join('\n'),
       });
     } catch (err) {
-      await this.discardSpare({ name, netnsPath: path.join(netnsDir, name) });
+      await this.discardSpare(spare);
       throw err;
     }
-    return { name, netnsPath: path.join(netnsDir, name) };
+    return spare;
+  }
+
+  /**
+   * True when a spare can still be handed out: its namespace file is a live namespace and its
+   * veth is still a port of this bridge. Spares are never trusted blindly: something outside this
+   * process (a `skiff down` of the same data dir, a reboot, an admin's `ip netns del`) may have
+   * removed either since it was made. Costs two syscalls, no `ip` process.
+   */
+  isSpareUsable(spare: SpareNetns): boolean {
+    if (!isNamespaceFile(spare.netnsPath)) return false;
+    try {
+      const master = readlinkSync(`/sys/class/net/${spare.veth}/master`);
+      return path.basename(master) === this.bridgeName;
+    } catch {
+      return false;
+    }
   }
 
   /**
@@ -208,7 +236,6 @@ export class PodNetwork {
   adoptSpare(podUID: string, spare: SpareNetns): PodNetworkInfo | undefined {
     const netnsPath = path.join(netnsDir, this.netnsName(podUID));
     if (existsSync(netnsPath)) return undefined; // a retried start: setup() checks and reuses it
-    this.#spares.delete(spare.name);
     return {
       ip: this.#ipam.allocate(podUID),
       netnsPath,
@@ -220,14 +247,21 @@ export class PodNetwork {
   /** Removes a spare (unused, or handed out but never renamed); its veth goes with it. */
   async discardSpare(spare: SpareNetns): Promise<void> {
     await this.#deleteNetns(spare.name);
-    this.#spares.delete(spare.name);
+    // A namespace deleted behind our back leaves its veth pair gone too, but a half-made spare
+    // (the batch failed between its lines) can hold the host side alone.
+    if (existsSync(`/sys/class/net/${spare.veth}`))
+      await runCommand('ip', ['link', 'del', spare.veth], { allowFailure: true });
   }
 
-  /** Removes the spares a previous run left (those of this process stay). */
+  /**
+   * Removes every spare namespace of this prefix. Only while no spare is in use: before the sandbox
+   * pool fills, or after it closed (a spare handed to a pod keeps its spare name until the pod's
+   * shim renames it, and must not vanish meanwhile: issue 12).
+   */
   async removeStaleSpares(): Promise<void> {
     if (this.isReduced || !existsSync(netnsDir)) return;
     for (const f of readdirSync(netnsDir)) {
-      if (f.startsWith(this.#sparePrefix) && !this.#spares.has(f)) await this.#deleteNetns(f);
+      if (f.startsWith(this.#sparePrefix)) await this.#deleteNetns(f);
     }
   }
 
@@ -281,8 +315,11 @@ export class PodNetwork {
   }
 
   #vethName(podUID: string): string {
-    // Interface names are limited to 15 characters: hash the namespace name.
-    const h = createHash('sha1').update(this.netnsName(podUID)).digest('hex').slice(0, 11);
-    return `vs${h}`;
+    return vethFor(this.netnsName(podUID));
   }
+}
+
+// Interface names are limited to 15 characters: hash the namespace name.
+function vethFor(netnsName: string): string {
+  return `vs${createHash('sha1').update(netnsName).digest('hex').slice(0, 11)}`;
 }

@@ -562,10 +562,24 @@ def rename_netns(src, dst):
     """Give a spare network namespace the pod's name: what `ip netns` would do in two processes
     (the name is a bind mount of the namespace; we are still in the host's mount namespace)."""
     os.close(os.open(dst, os.O_RDONLY | os.O_CREAT | os.O_EXCL, 0))
-    mount(src, dst, None, MS_BIND)
+    try:
+        mount(src, dst, None, MS_BIND)
+    except OSError:
+        os.unlink(dst)  # no plain file where the pod's namespace should be: a retry starts clean
+        raise
     if libc.umount2(src.encode(), MNT_DETACH) != 0:
         raise OSError(ctypes.get_errno(), 'umount %s' % src)
     os.unlink(src)
+
+
+def injected_fault(pod_dir):
+    """TEST ONLY: the text of <data dir>/test-fault-sandbox-setup, when that file exists, makes
+    sandbox setup fail with it (the FailedCreatePodSandBox retry test). Never present otherwise."""
+    try:
+        with open(os.path.join(os.path.dirname(os.path.dirname(pod_dir)), 'test-fault-sandbox-setup')) as f:
+            return f.read().strip() or 'injected fault'
+    except OSError:
+        return None
 
 
 def enter_namespaces(cfg):
@@ -617,6 +631,9 @@ def main():
     os.close(log_fd)
     if bool(cfg.get('isolated')) != bool(isolated):
         die('sandbox setup failed: the shim was started for %s pods' % ('isolated' if isolated else 'reduced-mode'))
+    fault = injected_fault(pod_dir)
+    if fault:
+        die('sandbox setup failed: %s' % fault)
     # Kept for containers with image roots: they are built in (a copy of) this mount namespace.
     host_mnt = os.open('/proc/self/ns/mnt', os.O_RDONLY) if isolated else None
     if isolated:

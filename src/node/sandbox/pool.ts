@@ -13,6 +13,8 @@ import { launchSandbox, type PendingSandbox } from './sandbox.js';
 export interface SpareNetnsSource {
   makeSpare(): Promise<SpareNetns>;
   discardSpare(spare: SpareNetns): Promise<void>;
+  /** Checks that a spare still exists as made (never trust one blindly: issue 12). */
+  isSpareUsable(spare: SpareNetns): boolean;
 }
 
 interface NetnsSlot {
@@ -106,12 +108,22 @@ export class SandboxPool {
     return s ?? launchSandbox(this.reaper, { isolated: this.#isolated });
   }
 
-  /** A ready spare namespace, if any (the caller owns it from now on). */
+  /**
+   * A ready spare namespace that is still intact, if any (the caller owns it from now on). A
+   * spare found broken is discarded and the next one tried; none left: the caller makes the
+   * namespace itself.
+   */
   takeNetns(): SpareNetns | undefined {
-    const i = this.#spares.findIndex((x) => x.value);
-    const slot = i < 0 ? undefined : this.#spares.splice(i, 1)[0];
     this.#scheduleRefill();
-    return slot?.value;
+    for (;;) {
+      const i = this.#spares.findIndex((x) => x.value);
+      const spare = i < 0 ? undefined : this.#spares.splice(i, 1)[0]?.value;
+      if (!spare || this.#netns?.isSpareUsable(spare)) return spare;
+      this.#log?.warn('spare network namespace is gone or broken; discarded', {
+        name: spare.name,
+      });
+      void this.discardNetns(spare);
+    }
   }
 
   /** Removes a spare taken but not used (the pod could not start). */

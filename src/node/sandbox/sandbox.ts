@@ -248,7 +248,7 @@ export function launchSandbox(reaper: ShimReaper, opts: { isolated: boolean }): 
         const logFile = path.join(spec.podDir, 'shim.log');
         const log = existsSync(logFile) ? readFileSync(logFile, 'utf8') : '';
         const why = log.trim().split('\n').pop();
-        throw new Error(`failed to create pod sandbox: ${why || 'shim exited'}`);
+        throw new Error(why || 'skiff-shim: exited during sandbox setup');
       }
       const infoFile = path.join(spec.podDir, 'shim.json');
       const info = JSON.parse(readFileSync(infoFile, 'utf8')) as ShimInfo;
