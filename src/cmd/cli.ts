@@ -91,7 +91,9 @@ program
   .option('--detach', 'run in the background and return once ready', false)
   .action(async (opts) => {
     const { upCommand } = await import('./up.js');
-    process.exitCode = await upCommand(opts);
+    // Exit as soon as the cluster has stopped (or the detached one is ready): `skiff down` waits
+    // for this process, and a timer or socket something forgot must not hold it open.
+    process.exit(await upCommand(opts));
   });
 
 program

@@ -196,11 +196,16 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
       client,
       stop(o) {
         stopping ??= (async () => {
+          // Where `skiff down` spends its time (debug level): issue 18 wants it under 2 s.
+          const t0 = performance.now();
+          const mark = (step: string) =>
+            log.debug('stop step', { step, ms: Math.round(performance.now() - t0) });
           // Pods outlive the control plane unless asked (kill -9 leaves them running for adoption).
           if (o.stopPods)
             await agent
               .stopAllPods()
               .catch((err: unknown) => log.warn('Stopping pods failed', { err }));
+          mark('pods');
           abort.abort();
           await Promise.all(
             components.map((c) =>
@@ -208,17 +213,21 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
             ),
           );
           await informers.stopped();
+          mark('components');
           if (o.stopPods)
             await cleanupHost({
               dataDir: layout.root,
               nodeName: opts.nodeName,
               podCIDR: opts.podCIDR,
             });
+          mark('host');
           for (const f of stopFns) f();
           await started.close();
+          mark('api');
           client.close();
           backend?.close();
           unlock();
+          mark('store');
         })();
         return stopping;
       },

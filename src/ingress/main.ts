@@ -135,9 +135,14 @@ export async function main(argv: string[]): Promise<void> {
   }
   await controller.start(ac.signal);
   if (isWorker) process.send?.({ type: 'skiff-ingress-ready' } satisfies SupervisorMsg);
-  await new Promise<void>((resolve) => ac.signal.addEventListener('abort', () => resolve()));
+  // A SIGTERM during start has aborted already: no 'abort' event would ever come.
+  if (!ac.signal.aborted)
+    await new Promise<void>((resolve) => ac.signal.addEventListener('abort', () => resolve()));
   await controller.stopped?.();
   client.close();
+  // A worker's IPC channel to the supervisor keeps it alive (the supervisor, and so the pod's
+  // stop, would wait for the grace period's SIGKILL): let go of it once stopped.
+  if (isWorker) process.disconnect?.();
 }
 
 /** A duration flag in seconds ("10", "2.5", "10s") as milliseconds; undefined when unset. */

@@ -266,17 +266,23 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
       await released;
     },
     async stopAllPods() {
+      const t0 = performance.now();
+      const mark = (step: string) =>
+        log.debug('stop step', { step, ms: Math.round(performance.now() - t0) });
       isStoppingPods = true;
       await shims.close();
+      mark('warm sandboxes');
       await Promise.all(
         [...workers.values()].map((w) =>
           w.shutdown().catch((err) => log.warn('pod stop failed', { err })),
         ),
       );
+      mark('pods');
       workers.clear();
       await removeOrphans(new Set());
       await network.cleanupAll();
       cgroups?.cleanupAll();
+      mark('orphans, network, cgroups');
     },
   };
   return agent;

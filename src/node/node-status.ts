@@ -152,6 +152,9 @@ export async function renewLease(opts: NodeStatusOptions): Promise<void> {
 export function startHeartbeat(
   opts: NodeStatusOptions & { log: Logger; signal: AbortSignal },
 ): void {
+  // The pending timer is cancelled on abort: left running it would hold a stopped Skiff's
+  // process open for up to 10 s (`skiff down` waits for that exit).
+  let timer = opts.clock.setTimeout(() => void beat(), 10_000);
   const beat = async () => {
     if (opts.signal.aborted) return;
     try {
@@ -159,7 +162,7 @@ export function startHeartbeat(
     } catch (err) {
       opts.log.warn('lease renewal failed', { err: errorMessage(err) });
     }
-    opts.clock.setTimeout(() => void beat(), 10_000);
+    if (!opts.signal.aborted) timer = opts.clock.setTimeout(() => void beat(), 10_000);
   };
-  opts.clock.setTimeout(() => void beat(), 10_000);
+  opts.signal.addEventListener('abort', () => timer.cancel(), { once: true });
 }
