@@ -7,9 +7,8 @@ import type { Logger } from '../lib/log.js';
 import { parseImageRef, type ResolvedImage, resolveImage } from './catalog.js';
 import { LocalImageStore } from './local.js';
 import { toResolvedImage } from './manifest.js';
-import { Puller } from './pull.js';
+import type { Puller } from './pull.js';
 import { formatReference, type ImageReference, parseReference, repoName } from './reference.js';
-import { RegistryHosts } from './registry/hosts.js';
 import { ImageStore, type StoredImage } from './store/image-store.js';
 
 /** Credentials for one registry, as a dockerconfigjson `auths` entry carries them. */
@@ -101,7 +100,8 @@ function isSkiffInternal(repository: string): boolean {
 export class ImageService {
   readonly store: ImageStore;
   readonly #local: LocalImageStore;
-  readonly #puller: Puller;
+  readonly #opts: ImageServiceOptions;
+  #puller?: Promise<Puller>;
   readonly #clock: Clock;
   readonly #log?: Logger;
   readonly #inflight = new Map<string, Promise<EnsuredImage>>();
@@ -113,14 +113,24 @@ export class ImageService {
     this.#local = new LocalImageStore({ dataDir: opts.dataDir });
     this.#clock = opts.clock ?? realClock;
     this.#log = opts.log;
-    this.#puller = new Puller({
-      store: this.store,
-      hosts: new RegistryHosts({ mirrors: opts.mirrors, insecure: opts.insecure }),
-      log: opts.log,
-      clock: this.#clock,
-      headersTimeoutMs: opts.headersTimeoutMs,
-      fetch: opts.fetch,
-    });
+    this.#opts = opts;
+  }
+
+  // The registry client (and fetch's undici) load on the first pull: a node that only runs
+  // stored images never pays their memory.
+  #getPuller(): Promise<Puller> {
+    this.#puller ??= Promise.all([import('./pull.js'), import('./registry/hosts.js')]).then(
+      ([{ Puller }, { RegistryHosts }]) =>
+        new Puller({
+          store: this.store,
+          hosts: new RegistryHosts({ mirrors: this.#opts.mirrors, insecure: this.#opts.insecure }),
+          log: this.#opts.log,
+          clock: this.#clock,
+          headersTimeoutMs: this.#opts.headersTimeoutMs,
+          fetch: this.#opts.fetch,
+        }),
+    );
+    return this.#puller;
   }
 
   /** True when ref runs without a pull (a folder image, an internal one, or stored). */
@@ -177,7 +187,8 @@ export class ImageService {
     if (opts.policy === 'Never') throw new ErrImageNeverPull(ref);
     const started = this.#clock.now();
     try {
-      const res = await this.#puller.pull(parsed, {
+      const puller = await this.#getPuller();
+      const res = await puller.pull(parsed, {
         credentials: opts.credentials,
         signal: opts.signal,
       });
