@@ -250,6 +250,31 @@ const specs: Spec[] = [
     kind: 'ClusterRoleBinding',
     namespaced: false,
   },
+  // reviews: create-only, answered from the request and the caller, never stored
+  {
+    group: 'authentication.k8s.io',
+    versions: ['v1'],
+    resource: 'selfsubjectreviews',
+    kind: 'SelfSubjectReview',
+    namespaced: false,
+    verbs: ['create'],
+  },
+  {
+    group: 'authorization.k8s.io',
+    versions: ['v1'],
+    resource: 'selfsubjectaccessreviews',
+    kind: 'SelfSubjectAccessReview',
+    namespaced: false,
+    verbs: ['create'],
+  },
+  {
+    group: 'authorization.k8s.io',
+    versions: ['v1'],
+    resource: 'selfsubjectrulesreviews',
+    kind: 'SelfSubjectRulesReview',
+    namespaced: false,
+    verbs: ['create'],
+  },
   // add-on plumbing that is stored and served even though nothing acts on it
   {
     group: 'admissionregistration.k8s.io',

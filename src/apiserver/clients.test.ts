@@ -145,4 +145,31 @@ except ApiException as e:
     assert.equal(claims.sub, 'system:serviceaccount:default:sa1');
     assert.equal((claims.exp ?? 0) - (claims.iat ?? 0), 1200);
   });
+
+  it('kubectl auth can-i, can-i --list and whoami (admin and a service account token)', async () => {
+    for (const args of [
+      ['create', 'pods'],
+      ['delete', 'nodes', '--all-namespaces'],
+      ['get', '/healthz'],
+    ]) {
+      const r = await t.kubectl('auth', 'can-i', ...args);
+      assert.equal(r.code, 0, r.err);
+      assert.equal(r.out.trim(), 'yes');
+    }
+    const list = await t.kubectl('auth', 'can-i', '--list');
+    assert.equal(list.code, 0, list.err);
+    assert.match(list.out, /^\*\.\*\s+\[\]\s+\[\]\s+\[\*\]$/m);
+    const me = await t.kubectl('auth', 'whoami');
+    assert.equal(me.code, 0, me.err);
+    assert.match(me.out, /^Username\s+kubernetes-admin$/m);
+    assert.match(me.out, /^Groups\s+\[system:masters system:authenticated\]$/m);
+    await t.kubectl('create', 'serviceaccount', 'robot');
+    const token = (await t.kubectl('create', 'token', 'robot')).out.trim();
+    const sa = await t.kubectl('auth', 'whoami', `--token=${token}`);
+    assert.equal(sa.code, 0, sa.err);
+    assert.match(sa.out, /^Username\s+system:serviceaccount:default:robot$/m);
+    // A review is computed, not stored: there is nothing to list.
+    const get = await t.kubectl('get', 'selfsubjectreviews');
+    assert.match(get.err, /MethodNotAllowed/);
+  });
 });

@@ -274,6 +274,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       subresource: info.subresource,
       query: url.searchParams,
       isWatchPath: info.isWatchPath,
+      user,
     };
     // A namespaced object needs a namespace in its path.
     if (r.namespaced && rr.name !== undefined && rr.namespace === undefined) throw pathNotFound();

@@ -4,12 +4,7 @@ import type { Logger } from '../../lib/log.js';
 import type { Registry, StorageContext } from '../registry/storage.js';
 import type { ProtobufDecoder } from './body.js';
 
-/** The authenticated caller. */
-export interface UserInfo {
-  username: string;
-  uid?: string;
-  groups: string[];
-}
+export type { UserInfo } from '../registry/storage.js';
 
 /** Shared state of the handlers of one API server. */
 export interface ApiContext extends StorageContext {

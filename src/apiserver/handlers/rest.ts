@@ -21,7 +21,7 @@ import {
   readOptionalJson,
   warningHeaders,
 } from './body.js';
-import type { ApiContext } from './context.js';
+import type { ApiContext, UserInfo } from './context.js';
 import { buildTable, type IncludeObject, partialObjectMetadata } from './table.js';
 import { serveWatch } from './watch.js';
 import { handlePatch, handleUpdate, isDryRun, type WriteTarget } from './write.js';
@@ -29,6 +29,8 @@ import { handlePatch, handleUpdate, isDryRun, type WriteTarget } from './write.j
 /** A parsed resource request. */
 export interface ResourceRequest {
   r: ResourceInfo;
+  /** The authenticated caller. */
+  user: UserInfo;
   namespace?: string;
   name?: string;
   subresource?: string;
@@ -143,6 +145,16 @@ export async function handleResource(
   const q = rr.query;
   const store = ctx.store;
   const { r } = rr;
+  const virtualCreate = ctx.registry.storageFor(r).create;
+  if (virtualCreate) {
+    // Computed, never stored (reviews): POST to the collection only.
+    if (method !== 'POST' || rr.name !== undefined) throw methodNotAllowed();
+    const rendering = negotiate(req.headers.accept, { allowTable: false });
+    const body = await readObjectBody(req, ctx.loadProtobuf);
+    const obj = checkKind(r, body.value);
+    sendObject(res, 201, virtualCreate(ctx, { r, body: obj, user: rr.user }), rendering);
+    return;
+  }
   if (rr.name === undefined) {
     if (method === 'GET') {
       const rendering = negotiate(req.headers.accept, { allowTable: true });

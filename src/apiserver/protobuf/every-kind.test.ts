@@ -89,6 +89,10 @@ const bodies: Record<string, Record<string, unknown>> = {
   'policy/poddisruptionbudgets': { spec: { minAvailable: 1, selector } },
   'storage.k8s.io/storageclasses': { provisioner: 'example.com/disk' },
   'scheduling.k8s.io/priorityclasses': { value: 1000 },
+  'authorization.k8s.io/selfsubjectaccessreviews': {
+    spec: { resourceAttributes: { verb: 'get', resource: 'pods', namespace: 'default' } },
+  },
+  'authorization.k8s.io/selfsubjectrulesreviews': { spec: { namespace: 'default' } },
 };
 
 /** Kinds kubectl has no Go type for: it always sends them as JSON. */

@@ -23,6 +23,11 @@ import {
 } from './misc.js';
 import { namespaceStorage } from './namespace-storage.js';
 import { podStorage } from './pod-storage.js';
+import {
+  selfSubjectAccessReviewStorage,
+  selfSubjectReviewStorage,
+  selfSubjectRulesReviewStorage,
+} from './reviews.js';
 import { serviceAccountStorage } from './serviceaccount-storage.js';
 import { endpointSliceStrategy, endpointsStrategy, serviceStrategy } from './services.js';
 import type { Registry, ResourceStorage, SubresourceStorage } from './storage.js';
@@ -88,6 +93,9 @@ export const resourceStorage: ReadonlyMap<string, ResourceStorage> = new Map(
       ['coordination.k8s.io/leases', storage(leaseStrategy)],
       ['apiregistration.k8s.io/apiservices', storage(apiServiceStrategy, status)],
       ['apiextensions.k8s.io/customresourcedefinitions', storage(fallback, status)],
+      ['authentication.k8s.io/selfsubjectreviews', selfSubjectReviewStorage],
+      ['authorization.k8s.io/selfsubjectaccessreviews', selfSubjectAccessReviewStorage],
+      ['authorization.k8s.io/selfsubjectrulesreviews', selfSubjectRulesReviewStorage],
       ['rbac.authorization.k8s.io/roles', storage(roleStrategy)],
       ['rbac.authorization.k8s.io/clusterroles', storage(roleStrategy)],
       ['rbac.authorization.k8s.io/rolebindings', storage(roleBindingStrategy)],

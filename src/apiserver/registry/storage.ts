@@ -8,6 +8,13 @@ import type { ResourceInfo } from '../../api/resources.js';
 import type { GenericStore, WriteOptions } from './generic/store.js';
 import type { Strategy } from './types.js';
 
+/** The authenticated caller. */
+export interface UserInfo {
+  username: string;
+  uid?: string;
+  groups: string[];
+}
+
 /** What subresource storages may reach: the generic store and the optional out-of-store parts. */
 export interface StorageContext {
   store: GenericStore;
@@ -65,10 +72,23 @@ export interface SubresourceStorage {
   ): void;
 }
 
+/** A POST to a resource that is not stored (reviews): the decoded body and the caller. */
+export interface VirtualCreateRequest {
+  r: ResourceInfo;
+  body: KObject;
+  user: UserInfo;
+}
+
 /** One resource's REST storage: its strategy and its subresources by name. */
 export interface ResourceStorage {
   strategy: Strategy;
   subresources: Readonly<Record<string, SubresourceStorage>>;
+  /**
+   * Present for create-only resources that are computed, not stored (upstream rest.Creater
+   * without a generic store: SelfSubjectAccessReview, SelfSubjectReview): POST answers what this
+   * returns with 201; every other verb is 405.
+   */
+  create?(ctx: StorageContext, req: VirtualCreateRequest): KObject;
 }
 
 /** The registry the API server serves from (src/apiserver/registry/index.ts; tests may wrap it). */
