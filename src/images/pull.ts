@@ -175,7 +175,12 @@ export class Puller {
     await store.blobs.putBytes(configBytes, manifest.config);
     for (const d of documents.reverse())
       if (!store.blobs.has(d.digest)) await store.blobs.putBytes(d.body, { digest: d.digest });
-    store.index.set(name, target);
+    // A re-pull of unchanged content keeps the name's annotations (a pushed image stays pinned).
+    const before = store.index.get(name);
+    store.index.set(
+      name,
+      before?.digest === target.digest ? { ...target, annotations: before.annotations } : target,
+    );
     const image = await store.resolveTarget(name, target);
     this.#opts.log?.info('Pulled image', { image: name, digest: target.digest, downloaded });
     return { image, layers, downloaded };

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -163,6 +164,26 @@ describe('ImageService with a real registry (docker-registry + skopeo)', () => {
       svc.ensure(`127.0.0.1:${port}/x:1`, { policy: 'IfNotPresent' }),
       /connect: connection refused/,
     );
+  });
+
+  test('a registry that accepts connections but never answers fails within the bound', async () => {
+    const silent = createNetServer(() => undefined);
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const port = (silent.address() as { port: number }).port;
+    try {
+      const svc = new ImageService({
+        dataDir: path.join(work, `data${n++}`),
+        headersTimeoutMs: 300,
+      });
+      const t = performance.now();
+      await assert.rejects(
+        svc.ensure(`127.0.0.1:${port}/x:1`, { policy: 'IfNotPresent' }),
+        /i\/o timeout/,
+      );
+      assert.ok(performance.now() - t < 5000);
+    } finally {
+      silent.close();
+    }
   });
 
   test('a mirror serves docker.io names', async () => {

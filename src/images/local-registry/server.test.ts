@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
+import { pinnedAnnotation } from '../load.js';
 import { ImageService } from '../service.js';
 import { buildImage, buildIndex, tarball, writeLayout } from '../testing.js';
 import { skopeoPush } from '../testing-registry.js';
@@ -64,6 +65,13 @@ describe('local registry', () => {
     assert.deepEqual(tags, { name: 'team/app', tags: ['v1'] });
     const catalog = await (await fetch(`http://${host}/v2/_catalog`)).json();
     assert.deepEqual(catalog, { repositories: ['team/app'] });
+    // Always asks the registry (itself here): unchanged, and the pushed image stays pinned
+    const always = await svc.ensure(`${host}/team/app:v1`, { policy: 'Always' });
+    assert.equal(always.image.imageID, got.image.imageID);
+    assert.equal(
+      svc.store.index.get(`${host}/team/app:v1`)?.annotations?.[pinnedAnnotation],
+      'true',
+    );
   });
 
   test('pulls from it work (localhost name, skopeo inspect, a second store)', async () => {

@@ -173,7 +173,7 @@ export class RegistryClient {
     const ac = new AbortController();
     const onAbort = () => ac.abort(signal?.reason);
     signal?.addEventListener('abort', onAbort, { once: true });
-    const limit = this.#opts.headersTimeoutMs ?? 15_000;
+    const limit = this.#opts.headersTimeoutMs ?? 10_000;
     const timer = this.#clock.setTimeout(
       () => ac.abort(Object.assign(new Error('timeout'), { name: 'TimeoutError' })),
       limit,
