@@ -54,6 +54,7 @@ const opts = new Command('bench/ingress.ts')
   .option('-n <n>', 'requests per measurement', Number, 20000)
   .option('--rounds <n>', 'rounds (the best is reported)', Number, 3)
   .option('--node-target', 'small node servers instead of the bundled flask app', false)
+  .option('--only <names>', 'comma-separated targets to measure (e.g. skiff-ingress,nginx)')
   .option('--json', 'print JSON for the report script', false)
   .option('--serve <json>', 'internal: run the Skiff proxies in this child process')
   .parse()
@@ -64,6 +65,7 @@ const opts = new Command('bench/ingress.ts')
     nodeTarget: boolean;
     json: boolean;
     serve?: string;
+    only?: string;
   }>();
 
 interface ServeConfig {
@@ -450,6 +452,10 @@ async function main(): Promise<void> {
         measured(skiffNginx.pid, `http://127.0.0.1:${skiffNginxPort}/`),
       ]);
     if (nginxURL) targets.push(['nginx', measured(nginxChild?.pid, nginxURL)]);
+    if (opts.only) {
+      const keep = new Set(opts.only.split(','));
+      targets.splice(0, targets.length, ...targets.filter(([name]) => keep.has(name)));
+    }
     const modes = [
       { k: true, suffix: '' },
       { k: false, suffix: ' (no keep-alive)' },
@@ -604,6 +610,8 @@ async function churn(
   }
   set(pods);
   const max = (xs: number[]) => (xs.length ? Math.max(...xs) : Number.NaN);
+  const p50 = (xs: number[]) =>
+    [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
   return [
     { figure: 'endpoint churn: changes per second', value: changes / 5, unit: '/s', decimals: 1 },
     {
@@ -613,7 +621,15 @@ async function churn(
       decimals: 0,
       note: r ? `at ${r.rps.toFixed(0)} req/s for 5 s` : 'ab did not report',
     },
+    { figure: 'endpoint push to nginx, p50', value: p50(pushed), unit: 'ms', decimals: 1 },
     { figure: 'endpoint push to nginx, max', value: max(pushed), unit: 'ms', decimals: 1 },
+    {
+      figure: 'endpoint change → served, p50',
+      value: p50(served),
+      unit: 'ms',
+      target: { op: '<', value: 50 },
+      decimals: 1,
+    },
     {
       figure: 'endpoint change → served, max',
       value: max(served),

@@ -252,17 +252,20 @@ class Controller implements IngressController {
         this.#proxy.close();
         this.#accessLog?.flush();
         this.#pushTimer?.cancel();
-        void this.#nginx?.stop();
         status?.close();
+        // nginx first finishes its requests (some may wait in the holder), then the servers close.
+        const planeStopped = this.#nginx?.stop() ?? Promise.resolve();
         const servers = this.#servers;
-        let open = servers.length;
-        if (open === 0) resolve();
-        for (const server of servers) {
-          server.closeAllConnections();
-          server.close(() => {
-            if (--open === 0) resolve();
-          });
-        }
+        void Promise.all([
+          planeStopped,
+          ...servers.map(
+            (server) =>
+              new Promise<void>((done) => {
+                server.closeAllConnections();
+                server.close(() => done());
+              }),
+          ),
+        ]).then(() => resolve());
       };
       if (signal.aborted) stop();
       else signal.addEventListener('abort', stop, { once: true });

@@ -48,6 +48,7 @@ http {
     skiff_ingress.holder = "unix:${o.holderSocket}"
     skiff_ingress.tries = ${o.tries ?? 3}
   }
+  init_worker_by_lua_block { ngx.timer.every(1, skiff_ingress.flush) }
   # ingress-nginx's upstreaminfo format (what the Node data path logs too).
   log_format upstreaminfo '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" $request_time [$skiff_backend] [] $upstream_addr $upstream_status $req_id';
   access_log ${o.accessLog ? '/dev/stdout upstreaminfo buffer=64k flush=200ms' : 'off'};
@@ -70,8 +71,7 @@ http {
   server {
 ${listen}
     location / {
-      set $skiff_backend '';
-      access_by_lua_block { skiff_ingress.route() }
+      set_by_lua_block $skiff_backend { return skiff_ingress.route() }
       log_by_lua_block { skiff_ingress.log() }
       proxy_http_version 1.1;
       proxy_set_header Connection "";
@@ -88,7 +88,8 @@ ${listen}
       proxy_read_timeout 60s;
       proxy_send_timeout 60s;
       proxy_next_upstream error timeout;
-      proxy_buffering on;
+      # ingress-nginx's default: answers stream to the client as they come.
+      proxy_buffering off;
       proxy_pass http://skiff_balancer;
     }
   }

@@ -12,7 +12,8 @@
  *    whether a failure may be retried: connect errors always, others for idempotent methods).
  * 2. A request without a route, or whose backend lists no ready endpoint, goes to the holder.
  * 3. An endpoint that failed stays out of the rotation for failTimeout seconds unless all did.
- * 4. Counters (requests, status codes, a per-second latency histogram) live in shared memory.
+ * 4. Counters (requests, status codes, a per-second latency histogram) reach shared memory
+ *    within a second (each worker adds its own every second).
  */
 export const ingressLuaModule = String.raw`
 local balancer = require "ngx.balancer"
@@ -24,6 +25,9 @@ local version = -1
 local cfg = { exact = {}, wild = {}, any = { locs = {} }, backends = {} }
 local rr = 0
 local failedUntil = {}
+-- This worker's counters since the last flush to shared memory (flush(), every second): a
+-- request only touches Lua tables, never the shared dictionary's lock.
+local requests, retries, statuses, hist = 0, 0, {}, {}
 
 local function sync()
   local v = shared:get("version")
@@ -49,6 +53,7 @@ local function matches(l, path)
   return sub(path, 1, #p) == p
 end
 
+-- Runs from set_by_lua (no coroutine per request): returns the backend's upstream name.
 function M.route()
   sync()
   local host = ngx.var.host or ""
@@ -67,10 +72,10 @@ function M.route()
     if matches(l, path) then b = l[3]; break end
   end
   b = b or s.def or cfg.any.def
-  if not b then return end
-  ngx.var.skiff_backend = b
+  if not b then return "" end
   local eps = cfg.backends[b]
   if eps and #eps > 0 then ngx.ctx.eps = eps end
+  return b
 end
 
 function M.balance()
@@ -90,7 +95,7 @@ function M.balance()
     -- One more try than endpoints: the last goes to the holder.
     balancer.set_more_tries(ctx.max)
   else
-    shared:incr("e:retry", 1, 0)
+    retries = retries + 1
     if ctx.last then failedUntil[ctx.last] = now + M.failTimeout end
   end
   if ctx.tried >= ctx.max then
@@ -125,12 +130,24 @@ local buckets = ceil(log(120000 / 0.05) / lg) + 1
 
 function M.log()
   local status = ngx.status
-  shared:incr("r", 1, 0)
-  shared:incr("s:" .. status, 1, 0)
-  local ms = (ngx.now() - ngx.req.start_time()) * 1000
+  requests = requests + 1
+  statuses[status] = (statuses[status] or 0) + 1
+  local now = ngx.now()
+  local ms = (now - ngx.req.start_time()) * 1000
   local b = 0
   if ms > 0.05 then b = min(buckets - 1, ceil(log(ms / 0.05) / lg)) end
-  shared:incr("h:" .. floor(ngx.now()) .. ":" .. b, 1, 0, 15)
+  local key = floor(now) * 10000 + b
+  hist[key] = (hist[key] or 0) + 1
+end
+
+function M.flush()
+  if requests > 0 then shared:incr("r", requests, 0) end
+  if retries > 0 then shared:incr("e:retry", retries, 0) end
+  for status, n in pairs(statuses) do shared:incr("s:" .. status, n, 0) end
+  for key, n in pairs(hist) do
+    shared:incr("h:" .. floor(key / 10000) .. ":" .. key % 10000, n, 0, 15)
+  end
+  requests, retries, statuses, hist = 0, 0, {}, {}
 end
 
 function M.configure()
@@ -147,6 +164,7 @@ function M.configure()
 end
 
 function M.stats()
+  M.flush()
   local out = {}
   for _, k in ipairs(shared:get_keys(0)) do
     if k ~= "config" then
