@@ -76,14 +76,16 @@ const scripts: BenchScript[] = [
   {
     name: 'ingress',
     args: [],
-    quickArgs: ['-n', '1000', '--rounds', '1'],
+    quickArgs: ['-n', '2000', '--rounds', '1', '--node-target'],
     reader: 'json',
     baselines: {
       'skiff-ingress req/s': 'nginx req/s',
       'skiff-ingress p50': 'nginx p50',
       'skiff-ingress p99': 'nginx p99',
+      'skiff-ingress CPU per 1k req': 'nginx CPU per 1k req',
     },
   },
+  { name: 'footprint', args: [], quickArgs: ['--settle', '5', '--samples', '1'], reader: 'json' },
   {
     name: 'pods',
     args: [],
