@@ -580,38 +580,39 @@ async function churn(
   c: number,
 ): Promise<Figure[]> {
   const pushed: number[] = [];
+  let acked: (() => void) | undefined;
   const lines = createInterface({ input: plane.stdout! });
   lines.on('line', (l) => {
-    if (l.startsWith('pushed ')) pushed.push(Number(l.slice(7)));
+    if (!l.startsWith('pushed ')) return;
+    pushed.push(Number(l.slice(7)));
+    acked?.();
   });
   const set = (ports: number[]) => plane.stdin?.write(`endpoints ${ports.join(',')}\n`);
   let changes = 0;
   const load = ab(url, c, 1_000_000, true, 5).catch(() => undefined);
-  const timed = (async () => {
-    const t0 = performance.now();
-    for (let i = 0; performance.now() - t0 < 5000; i++) {
-      set(i % 2 ? [pods[0]!] : pods);
-      changes++;
-      await realClock.sleep(100);
-    }
-  })();
-  await timed;
+  const t0 = performance.now();
+  for (let i = 0; performance.now() - t0 < 5000; i++) {
+    set(i % 2 ? [pods[0]!] : pods);
+    changes++;
+    await realClock.sleep(100);
+  }
   const r = await load;
-  // Single changes: from the push until a request is answered by the new endpoint set.
-  const served: number[] = [];
+  const underLoad = [...pushed];
+  // Single changes: once nginx acknowledged one, the very next request must see it (each
+  // worker checks the configuration version on every request).
+  let stale = 0;
   for (let i = 0; i < 10; i++) {
     const want = i % 2 ? 0 : 1;
-    const t = performance.now();
+    const ack = new Promise<void>((resolve) => {
+      acked = resolve;
+    });
     set([pods[want]!]);
-    const name = `hello-world-flask-bench-${want}`;
-    while ((await answeredBy(url)) !== name && performance.now() - t < 5000);
-    served.push(performance.now() - t);
-    await realClock.sleep(50);
+    await ack;
+    if ((await answeredBy(url)) !== `hello-world-flask-bench-${want}`) stale++;
   }
   set(pods);
-  const max = (xs: number[]) => (xs.length ? Math.max(...xs) : Number.NaN);
-  const p50 = (xs: number[]) =>
-    [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
+  const sorted = [...underLoad].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
   return [
     { figure: 'endpoint churn: changes per second', value: changes / 5, unit: '/s', decimals: 1 },
     {
@@ -621,21 +622,28 @@ async function churn(
       decimals: 0,
       note: r ? `at ${r.rps.toFixed(0)} req/s for 5 s` : 'ab did not report',
     },
-    { figure: 'endpoint push to nginx, p50', value: p50(pushed), unit: 'ms', decimals: 1 },
-    { figure: 'endpoint push to nginx, max', value: max(pushed), unit: 'ms', decimals: 1 },
     {
-      figure: 'endpoint change → served, p50',
-      value: p50(served),
+      figure: 'endpoint change → in nginx, p50',
+      value: at(0.5) ?? Number.NaN,
+      unit: 'ms',
+      target: { op: '<', value: 50 },
+      decimals: 1,
+      note: 'push until nginx acknowledged, during the churn under load',
+    },
+    {
+      figure: 'endpoint change → in nginx, max',
+      value: sorted.at(-1) ?? Number.NaN,
       unit: 'ms',
       target: { op: '<', value: 50 },
       decimals: 1,
     },
     {
-      figure: 'endpoint change → served, max',
-      value: max(served),
-      unit: 'ms',
-      target: { op: '<', value: 50 },
-      decimals: 1,
+      figure: 'requests after an acknowledged change served by the old endpoints',
+      value: stale,
+      unit: '',
+      target: { op: '<', value: 1 },
+      decimals: 0,
+      note: 'of 10 single changes',
     },
   ];
 }

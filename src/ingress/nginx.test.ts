@@ -225,3 +225,16 @@ test('a killed worker is replaced by the master and the port keeps answering', a
   assert.ok(!workers().includes(victim!), 'the killed worker is gone');
   assert.equal(workers().length, 2, 'and replaced');
 });
+
+test('findNginx names what is missing, so the add-on can say why it serves with Node', () => {
+  const saved = process.env['INGRESS_NGINX'];
+  process.env['INGRESS_NGINX'] = '/nonexistent/nginx';
+  try {
+    const r = findNginx();
+    assert.equal(r.path, undefined);
+    assert.match(r.missing ?? '', /\/nonexistent\/nginx not found/);
+  } finally {
+    if (saved === undefined) delete process.env['INGRESS_NGINX'];
+    else process.env['INGRESS_NGINX'] = saved;
+  }
+});

@@ -70,6 +70,8 @@ export class NginxDataPlane {
   #pushing: Promise<void> | undefined;
   #dirty = false;
   #restarts = 0;
+  /** One kept-alive connection to the control socket: a push costs no connect. */
+  #agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
 
   constructor(opts: NginxDataPlaneOptions) {
     this.#opts = opts;
@@ -184,7 +186,8 @@ export class NginxDataPlane {
         while (this.#dirty && !this.#stopping) {
           this.#dirty = false;
           try {
-            await this.#post(this.#config ?? '');
+            // A kept-alive connection to a worker that has since exited fails once: send again.
+            await this.#post(this.#config ?? '').catch(() => this.#post(this.#config ?? ''));
           } catch (err) {
             // nginx is restarting: its start pushes the latest configuration.
             this.#opts.log.debug('Cannot push the ingress configuration', {
@@ -202,7 +205,7 @@ export class NginxDataPlane {
   #request(method: string, path: string, body?: string): Promise<string> {
     return new Promise((resolve, reject) => {
       const req = http.request(
-        { socketPath: this.#control, method, path, agent: false, timeout: 5000 },
+        { socketPath: this.#control, method, path, agent: this.#agent, timeout: 5000 },
         (res) => {
           let text = '';
           res.setEncoding('utf8');
@@ -235,6 +238,7 @@ export class NginxDataPlane {
   /** Stops nginx (graceful: in-flight requests finish) and removes the runtime directory. */
   async stop(): Promise<void> {
     this.#stopping = true;
+    this.#agent.destroy();
     const child = this.#child;
     if (child && child.exitCode === null && child.signalCode === null) {
       const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
