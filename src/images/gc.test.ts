@@ -1,19 +1,14 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { FakeClock } from '../lib/clock.js';
 import { ImageGC, mountedLayers, removeImages } from './gc.js';
 import { pinnedAnnotation } from './load.js';
 import { ImageStore } from './store/image-store.js';
-import { buildImage, tarball } from './testing.js';
+import { buildImage, tarball, testWorkDir } from './testing.js';
 
-let work: string;
-before(() => {
-  work = mkdtempSync(path.join(tmpdir(), 'skiff-gc-'));
-});
-after(() => rmSync(work, { recursive: true, force: true }));
+const work = testWorkDir('skiff-gc-');
 
 let n = 0;
 async function storeWith(names: string[], pinned: string[] = []) {

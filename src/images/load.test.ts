@@ -1,15 +1,14 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { loadImages } from './load.js';
 import { ImageStore } from './store/image-store.js';
-import { buildImage, tarball, writeLayout } from './testing.js';
+import { buildImage, tarball, testWorkDir, writeLayout } from './testing.js';
 
-let work: string;
+const work = testWorkDir('skiff-load-');
 let layout: string;
 const image = buildImage({
   layers: [
@@ -26,11 +25,9 @@ const image = buildImage({
 });
 
 before(() => {
-  work = mkdtempSync(path.join(tmpdir(), 'skiff-load-'));
   layout = path.join(work, 'layout');
   writeLayout(layout, [{ ref: 'greeter:1', image }]);
 });
-after(() => rmSync(work, { recursive: true, force: true }));
 
 const skopeo = (...args: string[]) => execFileSync('skopeo', ['copy', '--quiet', ...args]);
 let n = 0;

@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ErrImageNeverPull, ImagePullError, ImageService } from './service.js';
-import { buildImage, buildIndex, tarball, writeLayout } from './testing.js';
+import { buildImage, buildIndex, tarball, testWorkDir, writeLayout } from './testing.js';
 import {
   freePort,
   skopeoPush,
@@ -14,7 +13,7 @@ import {
   type TestRegistry,
 } from './testing-registry.js';
 
-let work: string;
+const work = testWorkDir('skiff-pull-');
 let registry: TestRegistry;
 const app = buildImage({
   layers: [
@@ -59,7 +58,6 @@ const multi = buildIndex([
 ]);
 
 before(async () => {
-  work = mkdtempSync(path.join(tmpdir(), 'skiff-pull-'));
   registry = await startDockerRegistry(path.join(work, 'registry'));
   const layout = path.join(work, 'layout');
   writeLayout(layout, [
@@ -76,7 +74,6 @@ before(async () => {
 });
 after(async () => {
   await registry?.stop();
-  rmSync(work, { recursive: true, force: true });
 });
 
 let n = 0;

@@ -1,10 +1,19 @@
 // Test helpers: tar archives and OCI images written by the tests themselves (hostile ones
 // included), so image tests need no network and no image tools.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { after } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { sha256Digest } from './store/blob-store.js';
+
+/** A temp directory for this test file, removed after its tests. */
+export function testWorkDir(prefix: string): string {
+  const dir = mkdtempSync(path.join(tmpdir(), prefix));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
 
 /** One tar entry for tarball(). */
 export interface TarEntry {

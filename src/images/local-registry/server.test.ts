@@ -1,18 +1,17 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { pinnedAnnotation } from '../load.js';
 import { ImageService } from '../service.js';
-import { buildImage, buildIndex, tarball, writeLayout } from '../testing.js';
+import { buildImage, buildIndex, tarball, testWorkDir, writeLayout } from '../testing.js';
 import { skopeoPush } from '../testing-registry.js';
 import { createLocalRegistry, type LocalRegistry } from './server.js';
 
 const run = promisify(execFile);
-let work: string;
+const work = testWorkDir('skiff-localreg-');
 let svc: ImageService;
 let registry: LocalRegistry;
 const abort = new AbortController();
@@ -38,7 +37,6 @@ const multi = buildIndex([
 ]);
 
 before(async () => {
-  work = mkdtempSync(path.join(tmpdir(), 'skiff-localreg-'));
   svc = new ImageService({ dataDir: path.join(work, 'data') });
   registry = createLocalRegistry({ store: svc.store, port: 0 });
   await registry.start(abort.signal);
@@ -50,7 +48,6 @@ before(async () => {
 after(async () => {
   abort.abort();
   await registry.stopped?.();
-  rmSync(work, { recursive: true, force: true });
 });
 
 describe('local registry', () => {

@@ -1,18 +1,13 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { buildImage, type TestImage, tarball } from '../testing.js';
+import { describe, test } from 'node:test';
+import { buildImage, type TestImage, tarball, testWorkDir } from '../testing.js';
 import { sha256Digest } from './blob-store.js';
 import { ImageStore } from './image-store.js';
 
-let work: string;
-before(() => {
-  work = mkdtempSync(path.join(tmpdir(), 'skiff-store-'));
-});
-after(() => rmSync(work, { recursive: true, force: true }));
+const work = testWorkDir('skiff-store-');
 
 async function put(store: ImageStore, ref: string, image: TestImage) {
   for (const [digest, data] of image.blobs)

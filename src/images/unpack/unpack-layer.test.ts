@@ -1,32 +1,17 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import {
-  existsSync,
-  lstatSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  readlinkSync,
-  rmSync,
-  statSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { sha256Digest } from '../store/blob-store.js';
-import { compress, tarball } from '../testing.js';
+import { compress, tarball, testWorkDir } from '../testing.js';
 import { HostileLayerError } from './tar-guard.js';
 import { unpackLayer } from './unpack-layer.js';
 
 const isRoot = process.getuid?.() === 0;
-let work: string;
+const work = testWorkDir('skiff-unpack-');
 let n = 0;
-
-before(() => {
-  work = mkdtempSync(path.join(tmpdir(), 'skiff-unpack-'));
-});
-after(() => rmSync(work, { recursive: true, force: true }));
 
 async function unpack(
   tar: Buffer,
