@@ -56,7 +56,11 @@ export function bootstrapObjects(ctx: WiringContext): KObject[] {
       type: 'Opaque',
       stringData: { token: ctx.pki.kubeletToken },
     },
-    ...ingressAddonManifests({ httpPort: opts.ingressPort, statusPort: opts.ingressStatusPort }),
+    ...ingressAddonManifests({
+      httpPort: opts.ingressPort,
+      statusPort: opts.ingressStatusPort,
+      dataPlane: opts.ingressDataPlane,
+    }),
     ...metricsAddonManifests({
       securePort: opts.metricsPort,
       metricResolution: formatGoDuration(opts.metricResolutionMs),

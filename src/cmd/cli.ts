@@ -15,6 +15,11 @@ function duration(value: string): number {
   return Number(m[1]) * unit;
 }
 
+function dataPlane(value: string): 'auto' | 'nginx' | 'node' {
+  if (value === 'auto' || value === 'nginx' || value === 'node') return value;
+  throw new InvalidArgumentError('Not one of auto, nginx, node.');
+}
+
 function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
@@ -36,6 +41,12 @@ program
     'ingress controller health/stats port on the host',
     int,
     10254,
+  )
+  .option(
+    '--ingress-data-plane <mode>',
+    'ingress data plane: auto (nginx when installed, else Node), nginx or node',
+    dataPlane,
+    'auto',
   )
   .option('--kubelet-port <port>', 'node agent (kubelet) port on 127.0.0.1', int, 10250)
   .option('--metrics-port <port>', 'metrics-server port on 127.0.0.1', int, 4443)

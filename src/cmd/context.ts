@@ -35,6 +35,8 @@ export interface ClusterOptions {
   apiPort: number;
   ingressPort: number;
   ingressStatusPort: number;
+  /** The ingress add-on's data plane (its INGRESS_DATA_PLANE); default auto. */
+  ingressDataPlane?: 'auto' | 'nginx' | 'node';
   kubeletPort: number;
   metricsPort: number;
   dashboardPort: number;

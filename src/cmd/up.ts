@@ -20,6 +20,7 @@ export interface UpOptions {
   apiPort: number;
   ingressPort: number;
   ingressStatusPort: number;
+  ingressDataPlane: 'auto' | 'nginx' | 'node';
   kubeletPort: number;
   metricsPort: number;
   dashboardPort: number;
@@ -64,6 +65,7 @@ export async function upCommand(opts: UpOptions): Promise<number> {
     apiPort: opts.apiPort,
     ingressPort: opts.ingressPort,
     ingressStatusPort: opts.ingressStatusPort,
+    ingressDataPlane: opts.ingressDataPlane,
     kubeletPort: opts.kubeletPort,
     metricsPort: opts.metricsPort,
     dashboardPort: opts.dashboardPort,

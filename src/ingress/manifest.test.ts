@@ -28,3 +28,24 @@ test('the add-on has a default IngressClass and a host-network controller Deploy
   assert.equal(pod.containers[0]?.image, 'skiff/ingress-controller');
   assert.equal(pod.containers[0]?.env.find((e) => e.name === 'INGRESS_HTTP_PORT')?.value, '8081');
 });
+
+test('the data plane choice reaches the controller as INGRESS_DATA_PLANE (auto sets nothing)', () => {
+  const env = (o: Parameters<typeof ingressAddonManifests>[0]) => {
+    const dep = ingressAddonManifests(o).find((x) => x.kind === 'Deployment') as {
+      spec: { template: { spec: { containers: { env: { name: string; value?: string }[] }[] } } };
+    };
+    return dep.spec.template.spec.containers[0]?.env ?? [];
+  };
+  assert.equal(
+    env({ dataPlane: 'node' }).find((e) => e.name === 'INGRESS_DATA_PLANE')?.value,
+    'node',
+  );
+  assert.equal(
+    env({ dataPlane: 'auto' }).find((e) => e.name === 'INGRESS_DATA_PLANE'),
+    undefined,
+  );
+  assert.match(
+    env({}).find((e) => e.name === 'NODE_OPTIONS')?.value ?? '',
+    /--max-semi-space-size=1/,
+  );
+});

@@ -22,6 +22,11 @@ export interface IngressAddonOptions {
    * meaning 127.0.0.1 plus the pod bridge address.
    */
   bindAddress?: string;
+  /**
+   * INGRESS_DATA_PLANE: nginx (with its Lua module), node, or auto (nginx when installed, else
+   * the Node data path; the default).
+   */
+  dataPlane?: 'auto' | 'nginx' | 'node';
   /** Type of the ingress-nginx-controller Service; default ClusterIP. */
   serviceType?: 'ClusterIP' | 'NodePort';
 }
@@ -124,6 +129,9 @@ export function ingressAddonManifests(opts: IngressAddonOptions = {}): KObject[]
                     ? [{ name: 'INGRESS_BIND_ADDRESS', value: opts.bindAddress }]
                     : []),
                   { name: 'NODE_OPTIONS', value: addonNodeOptions },
+                  ...(opts.dataPlane && opts.dataPlane !== 'auto'
+                    ? [{ name: 'INGRESS_DATA_PLANE', value: opts.dataPlane }]
+                    : []),
                   { name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
                   { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
                   {
