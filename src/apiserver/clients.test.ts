@@ -172,4 +172,39 @@ except ApiException as e:
     const get = await t.kubectl('get', 'selfsubjectreviews');
     assert.match(get.err, /MethodNotAllowed/);
   });
+
+  it('/metrics answers Prometheus text: requests, latencies, watches, stored objects', async () => {
+    assert.equal((await t.kubectl('get', 'configmaps')).code, 0);
+    const r = await t.kubectl('get', '--raw', '/metrics');
+    assert.equal(r.code, 0, r.err);
+    const lines = r.out.trim().split('\n');
+    // Every line is a comment or `name{labels} value`.
+    for (const line of lines) {
+      assert.match(
+        line,
+        /^(# (HELP|TYPE) \w+ .+|\w+(\{(\w+="[^"]*",?)*\})? -?[0-9.e+Inf]+)$/,
+        line,
+      );
+    }
+    assert.ok(lines.includes('# TYPE apiserver_request_total counter'));
+    assert.ok(lines.includes('# TYPE apiserver_request_duration_seconds histogram'));
+    assert.ok(lines.includes('# TYPE apiserver_longrunning_requests gauge'));
+    const list = lines.find((l) =>
+      l.startsWith(
+        'apiserver_request_total{verb="LIST",group="",version="v1",resource="configmaps",subresource="",scope="namespace",component="apiserver",code="200"}',
+      ),
+    );
+    assert.ok(list && Number(list.split(' ')[1]) >= 1, 'LIST configmaps counted');
+    assert.ok(
+      lines.some((l) =>
+        /^apiserver_request_duration_seconds_count\{verb="LIST",group="",version="v1",resource="configmaps",.*\} [1-9]/.test(
+          l,
+        ),
+      ),
+    );
+    const stored = lines.find((l) =>
+      l.startsWith('apiserver_storage_objects{resource="configmaps"}'),
+    );
+    assert.ok(stored && Number(stored.split(' ')[1]) >= 2, stored);
+  });
 });

@@ -25,6 +25,7 @@ import type { ApiContext, UserInfo } from './handlers/context.js';
 import { parseGroupVersion, parseResourcePath } from './handlers/request-info.js';
 import { handleResource, type ResourceRequest } from './handlers/rest.js';
 import { parseMediaTypes, sendError, sendObject } from './http.js';
+import { ApiServerMetrics, requestLabels } from './metrics.js';
 import { OpenApiV3 } from './openapi.js';
 import { registryConfig } from './registry/config.js';
 import { GenericStore } from './registry/generic/store.js';
@@ -108,6 +109,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   const watches = new Set<() => void>();
   let ctx: ApiContext | undefined;
   let aggregator: Aggregator | undefined;
+  let metrics: ApiServerMetrics | undefined;
   let isReady = false;
   let boundPort = opts.port ?? 6443;
   const openapi = new OpenApiV3();
@@ -143,6 +145,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       }
     }
     aggregator = new Aggregator({ ctx, clock });
+    metrics = new ApiServerMetrics({ store });
     isReady = true;
   })();
 
@@ -244,6 +247,10 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       sendObject(res, 200, versionBody());
       return;
     }
+    if (path === '/metrics') {
+      sendText(res, 200, metrics!.render(), 'text/plain; version=0.0.4; charset=utf-8');
+      return;
+    }
     if (path === '/openapi/v2') {
       sendOpenApiV2(req, res, version.gitVersion);
       return;
@@ -305,6 +312,12 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         sendError(res, status);
       })
       .finally(() => {
+        const labels = requestLabels(req.method ?? 'GET', url, req.headers['content-type']);
+        metrics?.observe(labels, res.statusCode, (clock.now() - started) / 1000);
+        // A watch stays open after its handler returned: it counts as long-running until closed.
+        if (labels.verb === 'WATCH' && !res.writableEnded && metrics) {
+          res.on('close', metrics.startLongRunning(labels));
+        }
         log.debug('request', {
           method: req.method,
           path: url.pathname,
