@@ -26,6 +26,7 @@ describe('requestLabels', () => {
     ['DELETE', '/api/v1/namespaces/default/configmaps', undefined, 'DELETECOLLECTION', 'namespace'],
     ['POST', '/api/v1/namespaces/default/pods/web/exec', undefined, 'CONNECT', 'resource'],
     ['GET', '/version', undefined, 'GET', ''],
+    ['GET', '/api/v1/namespaces/%ZZ/pods', undefined, 'GET', ''],
   ];
   for (const [method, path, type, verb, scope] of cases) {
     it(`${method} ${path} is ${verb} at ${scope || 'no'} scope`, () => {

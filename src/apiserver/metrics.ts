@@ -145,7 +145,13 @@ export function requestLabels(
   url: URL,
   contentType: string | undefined,
 ): RequestLabels {
-  const info = parseResourcePath(url.pathname);
+  let info: ReturnType<typeof parseResourcePath>;
+  try {
+    info = parseResourcePath(url.pathname);
+  } catch {
+    // A malformed path (bad escape) was answered 400; it counts as a non-resource request.
+    info = undefined;
+  }
   if (!info) {
     return { verb: method, group: '', version: '', resource: '', subresource: '', scope: '' };
   }
