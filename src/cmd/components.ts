@@ -126,6 +126,7 @@ export function nodeComponents(ctx: WiringContext): NodeAgent {
     },
     reducedMode: opts.reduced || undefined,
     caCert: pki.caCert,
+    puller: ctx.images,
     ...hostNames(opts.podCIDR),
   });
 }

@@ -15,6 +15,7 @@ import { type Clock, realClock } from '../lib/clock.js';
 import type { Component } from '../lib/lifecycle.js';
 import { createLogger, type Logger } from '../lib/log.js';
 import { CgroupManager, detectCgroupVersion } from './cgroups/cgroups.js';
+import { ImageManager, type ImagePuller } from './lifecycle/image-pull.js';
 import { PodNetwork } from './network/pod-network.js';
 import { registerNode, renewLease, startHeartbeat } from './node-status.js';
 import type { NodeContext } from './pod-context.js';
@@ -41,6 +42,8 @@ export interface NodeAgentOptions {
   caCert?: string;
   /** Where image references resolve besides the bundled catalog; default: `skiff image add`'s. */
   images?: ImageSource;
+  /** Pulls images into the node's image store; without it only local and bundled images run. */
+  puller?: ImagePuller;
   /** How image roots are made; default: overlay when the kernel has it, else copy. */
   rootfsMode?: RootfsMode;
   /** Test hooks: bridge and namespace/cgroup names. */
@@ -112,7 +115,11 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
     network,
     cgroups,
     shims,
-    images: opts.images ?? new LocalImageStore({ dataDir: opts.dataDir }),
+    images: new ImageManager({
+      local: opts.images ?? new LocalImageStore({ dataDir: opts.dataDir }),
+      puller: opts.puller,
+      clock,
+    }),
     podsDir,
     nodeName: opts.nodeName,
     hostIP,

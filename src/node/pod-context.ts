@@ -3,10 +3,10 @@
 import type { Service } from 'kubernetes-types/core/v1.js';
 import type { EventRecorder } from '../client/events.js';
 import type { KubeClient } from '../client/rest.js';
-import type { ImageSource } from '../images/catalog.js';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/log.js';
 import type { CgroupManager } from './cgroups/cgroups.js';
+import type { ImageManager } from './lifecycle/image-pull.js';
 import type { PodNetwork } from './network/pod-network.js';
 import type { SandboxPool } from './sandbox/pool.js';
 import type { RootfsMode } from './sandbox/rootfs.js';
@@ -19,7 +19,8 @@ export interface NodeContext {
   events: EventRecorder;
   network: PodNetwork;
   cgroups?: CgroupManager;
-  images?: ImageSource;
+  /** Where container images come from (folder images, the store and its pulls, stand-ins). */
+  images: ImageManager;
   /** Where shims and spare namespaces come from (warm, shims started through the reaper). */
   shims: SandboxPool;
   podsDir: string;

@@ -7,12 +7,14 @@ import path from 'node:path';
 import type { Container, Pod, PodStatus } from 'kubernetes-types/core/v1.js';
 import { rfc3339 } from '../api/time.js';
 import { R } from '../client/resources.js';
-import { type ResolvedImage, resolveImage } from '../images/catalog.js';
+import type { ResolvedImage } from '../images/catalog.js';
+import type { RegistryCredential } from '../images/service.js';
 import type { Timer } from '../lib/clock.js';
 import { errorMessage } from '../lib/errors.js';
 import { cgroupResources } from './cgroups/cgroups.js';
 import { backOff } from './lifecycle/backoff.js';
 import { ContainerRunner, gracePeriodMs, type PodHandle, podEvent } from './lifecycle/container.js';
+import { ImageError, pullCredentials } from './lifecycle/image-pull.js';
 import { computePodActions, type PodActions } from './lifecycle/plan.js';
 import { podMounts } from './lifecycle/pod-setup.js';
 import { StartProfile } from './lifecycle/profile.js';
@@ -53,6 +55,7 @@ export class PodWorker {
   #isPreparing = false;
   // What each image-rooted container mounts (kept in the pod dir for adoption).
   #containerMounts = new Map<string, SandboxMount[]>();
+  #imageBackOffMs = 0;
   // Every image resolved: the plan may run.
   #hasImages = false;
   #message?: string;
@@ -184,26 +187,10 @@ export class PodWorker {
   async #start(): Promise<void> {
     const ctx = this.#ctx;
     const pod = this.pod;
-    // Images first: an unknown image keeps the pod Pending with ErrImagePull.
-    let missing = false;
-    for (const c of this.#all) {
-      try {
-        c.image = resolveImage(c.spec.image ?? '', { local: ctx.images });
-        c.view.imageID = c.image.imageID;
-      } catch (err) {
-        missing = true;
-        c.view.state = { waiting: { reason: 'ErrImagePull', message: errorMessage(err) } };
-        this.#event(
-          'Warning',
-          'Failed',
-          `Failed to pull image "${c.spec.image}": ${errorMessage(err)}`,
-        );
-        this.#event('Warning', 'Failed', 'Error: ErrImagePull');
-      }
-    }
-    if (missing) {
+    // Images first (pulled per policy): one missing keeps the pod Pending with ErrImagePull.
+    if (!(await this.#ensureImages())) {
       this.#status.queue();
-      this.#scheduleImageRetry(10_000);
+      this.#scheduleImageRetry();
       return;
     }
     this.#profile.mark('images');
@@ -508,31 +495,58 @@ export class PodWorker {
     this.sandbox?.client.close();
   }
 
-  #scheduleImageRetry(ms: number): void {
+  // Every container's image (in parallel; concurrent pulls of one image share a download).
+  async #ensureImages(): Promise<boolean> {
+    const ctx = this.#ctx;
+    let creds: Promise<RegistryCredential[]> | undefined;
+    const credentials = () => {
+      creds ??= pullCredentials(ctx.client, this.pod);
+      return creds;
+    };
+    const ok = await Promise.all(
+      this.#all.map(async (c) => {
+        try {
+          c.image = await ctx.images.ensure({
+            container: c.spec,
+            credentials,
+            event: (e) => this.#event(e.type, e.reason, e.message),
+          });
+          c.view.imageID = c.image.imageID;
+          return true;
+        } catch (err) {
+          const reason = err instanceof ImageError ? err.reason : 'ErrImagePull';
+          c.view.state = { waiting: { reason, message: errorMessage(err) } };
+          this.#event('Warning', 'Failed', `Error: ${reason}`);
+          return false;
+        }
+      }),
+    );
+    return ok.every(Boolean);
+  }
+
+  // The kubelet's image back-off: ImagePullBackOff at once, the next attempt after 10 s,
+  // doubling up to 5 min.
+  #scheduleImageRetry(): void {
+    this.#imageBackOffMs = Math.min(
+      (this.#imageBackOffMs || backOff.initialMs / 2) * 2,
+      backOff.maxMs,
+    );
+    const ms = this.#imageBackOffMs;
+    for (const c of this.#all) {
+      const w = c.view.state.waiting;
+      if (w?.reason !== 'ErrImagePull') continue;
+      c.view.state = {
+        waiting: {
+          reason: 'ImagePullBackOff',
+          message: `Back-off pulling image "${c.spec.image}": ${w.message}`,
+        },
+      };
+      this.#event('Normal', 'BackOff', `Back-off pulling image "${c.spec.image}"`);
+    }
+    // After the ErrImagePull write (the status writer coalesces per microtask).
+    this.#ctx.clock.setTimeout(() => this.#status.queue(), 1000);
     this.#ctx.clock.setTimeout(() => {
-      if (this.#isStopping) return;
-      for (const c of this.#all) {
-        if (c.view.state.waiting?.reason === 'ErrImagePull')
-          c.view.state = {
-            waiting: {
-              ...c.view.state.waiting,
-              reason: 'ImagePullBackOff',
-              message: `Back-off pulling image "${c.spec.image}": ${c.view.state.waiting.message}`,
-            },
-          };
-      }
-      this.#status.queue();
-      this.#event(
-        'Normal',
-        'BackOff',
-        `Back-off pulling image "${this.#containers[0]?.spec.image}"`,
-      );
-      try {
-        for (const c of this.#all) resolveImage(c.spec.image ?? '', { local: this.#ctx.images });
-        void this.start();
-      } catch {
-        this.#scheduleImageRetry(Math.min(ms * 2, backOff.maxMs));
-      }
+      if (!this.#isStopping) void this.start();
     }, ms);
   }
 

@@ -1,7 +1,7 @@
 // Test helpers for the node agent: a test API server plus a real agent on its own bridge, netns
 // prefix and cgroup (so parallel tests never share host state), pod waiters and an exec client.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before } from 'node:test';
@@ -10,6 +10,7 @@ import WebSocket from 'ws';
 import { startTestApiServer, type TestApiServer } from '../apiserver/testing.js';
 import { R } from '../client/resources.js';
 import type { ImageSource } from '../images/catalog.js';
+import { buildImage, type TarEntry, type TestImage, tarball } from '../images/testing.js';
 import { realClock } from '../lib/clock.js';
 import { createNodeAgent, type NodeAgent } from './agent.js';
 import { readProcStat } from './sandbox/proc.js';
@@ -230,31 +231,82 @@ export async function execWs(
   return { stdout, status };
 }
 
+/** One file of a test image's layer. */
+interface ImageFile {
+  name: string;
+  data?: Buffer | string;
+  linkname?: string;
+  mode?: number;
+  type?: 'file' | 'symlink' | 'dir';
+}
+
 /**
- * Unpacked layers of a small test image made from the host's busybox-static (no tools, no
- * network): layer 1 is busybox with its applets, /etc (passwd with www=33, os-release naming the
- * image) and /etc/motd; layer 2 adds /www/index.html and whites out /etc/motd (a char 0/0 device,
- * as unpacked layers store it). Returns the layer directories, bottom-most first.
+ * The layers of a small test image made from the host's busybox-static (no tools, no network):
+ * layer 1 is busybox with its applets, /etc (passwd with www=33, os-release naming the image)
+ * and /etc/motd; layer 2 adds /www/index.html and deletes /etc/motd.
  */
+function busyboxImageFiles(): { base: ImageFile[]; top: ImageFile[]; deleted: string[] } {
+  const applets = execFileSync('/bin/busybox', ['--list'], { encoding: 'utf8' })
+    .split('\n')
+    .filter((a) => a && a !== 'busybox');
+  return {
+    base: [
+      ...['bin', 'etc', 'root', 'www'].map((name) => ({ name, type: 'dir' as const, mode: 0o755 })),
+      { name: 'tmp', type: 'dir', mode: 0o1777 },
+      { name: 'bin/busybox', data: readFileSync('/bin/busybox'), mode: 0o755 },
+      ...applets.map((a) => ({ name: `bin/${a}`, type: 'symlink' as const, linkname: 'busybox' })),
+      { name: 'etc/passwd', data: 'root:x:0:0:root:/root:/bin/sh\nwww:x:33:33:www:/www:/bin/sh\n' },
+      { name: 'etc/group', data: 'root:x:0:\nwww:x:33:\n' },
+      { name: 'etc/os-release', data: 'NAME="skiff test image"\nID=skiff-busybox\n' },
+      { name: 'etc/motd', data: 'lower layer\n' },
+    ],
+    top: [
+      { name: 'www', type: 'dir', mode: 0o755 },
+      { name: 'www/index.html', data: 'hello from the image\n' },
+    ],
+    deleted: ['etc/motd'],
+  };
+}
+
+/** The test image's layers unpacked as the store keeps them (a whiteout is a char 0/0 device). */
 export function busyboxLayers(dir: string): string[] {
-  const l1 = path.join(dir, 'l1');
-  const l2 = path.join(dir, 'l2');
-  for (const d of ['bin', 'etc', 'tmp', 'root', 'www'])
-    mkdirSync(path.join(l1, d), { recursive: true });
-  execFileSync('cp', ['/bin/busybox', path.join(l1, 'bin/busybox')]);
-  const applets = execFileSync('/bin/busybox', ['--list'], { encoding: 'utf8' }).split('\n');
-  for (const a of applets)
-    if (a && a !== 'busybox') symlinkSync('busybox', path.join(l1, 'bin', a));
-  writeFileSync(
-    path.join(l1, 'etc/passwd'),
-    'root:x:0:0:root:/root:/bin/sh\nwww:x:33:33:www:/www:/bin/sh\n',
-  );
-  writeFileSync(path.join(l1, 'etc/group'), 'root:x:0:\nwww:x:33:\n');
-  writeFileSync(path.join(l1, 'etc/os-release'), 'NAME="skiff test image"\nID=skiff-busybox\n');
-  writeFileSync(path.join(l1, 'etc/motd'), 'lower layer\n');
-  mkdirSync(path.join(l2, 'www'), { recursive: true });
-  mkdirSync(path.join(l2, 'etc'), { recursive: true });
-  writeFileSync(path.join(l2, 'www/index.html'), 'hello from the image\n');
-  execFileSync('mknod', [path.join(l2, 'etc/motd'), 'c', '0', '0']);
-  return [l1, l2];
+  const { base, top, deleted } = busyboxImageFiles();
+  const write = (layer: string, files: ImageFile[]) => {
+    mkdirSync(layer, { recursive: true });
+    for (const f of files) {
+      const p = path.join(layer, f.name);
+      if (f.type === 'dir') mkdirSync(p, { recursive: true, mode: f.mode });
+      else if (f.type === 'symlink') symlinkSync(f.linkname ?? '', p);
+      else writeFileSync(p, f.data ?? '', { mode: f.mode ?? 0o644 });
+    }
+  };
+  const layers = [path.join(dir, 'l1'), path.join(dir, 'l2')];
+  write(layers[0] ?? '', base);
+  write(layers[1] ?? '', top);
+  for (const d of deleted) {
+    mkdirSync(path.dirname(path.join(dir, 'l2', d)), { recursive: true });
+    execFileSync('mknod', [path.join(dir, 'l2', d), 'c', '0', '0']);
+  }
+  return layers;
+}
+
+/** The test image as an OCI image (two gzip layers, a `.wh.` whiteout) with the given config. */
+export function busyboxImage(config: Record<string, unknown>): TestImage {
+  const { base, top, deleted } = busyboxImageFiles();
+  const entries = (files: ImageFile[]): TarEntry[] =>
+    files.map((f) => ({
+      name: f.name,
+      type: f.type,
+      data: f.data,
+      linkname: f.linkname,
+      mode: f.mode,
+    }));
+  const whiteouts = deleted.map((d) => ({
+    name: path.join(path.dirname(d), `.wh.${path.basename(d)}`),
+    data: '',
+  }));
+  return buildImage({
+    layers: [tarball(entries(base)), tarball([...entries(top), ...whiteouts])],
+    config,
+  });
 }

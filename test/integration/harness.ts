@@ -2,6 +2,7 @@
 // it with the real kubectl (k3s-style: each test file spins up and kills its own server).
 import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import http from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -300,3 +301,48 @@ export const seedCommands = {
     '-p=[{"op": "add", "path": "/spec/template/spec/containers/0/resources", "value": {"requests": {"memory": "100Mi", "cpu": "100m"}}}]',
   ],
 } as const;
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
+
+/** One GET (keep-alive): the status and body; status -1 when it failed. */
+export function httpGet(url: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve) => {
+    const req = http.get(url, { agent, timeout: 5000 }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => {
+        body += d.toString();
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on('error', () => resolve({ status: -1, body: '' }));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', () => resolve({ status: -1, body: '' }));
+  });
+}
+
+/**
+ * A steady request loop (every intervalMs) until stopped; counts failures and answers per pod
+ * (the body's last word names the pod).
+ */
+export function requestLoop(url: string, intervalMs: number) {
+  const stats = { ok: 0, failed: 0, pods: new Map<string, number>() };
+  let running = true;
+  const done = (async () => {
+    while (running) {
+      const r = await httpGet(url);
+      if (r.status === 200) {
+        stats.ok++;
+        const pod = r.body.trim().split(' ').pop() ?? '';
+        stats.pods.set(pod, (stats.pods.get(pod) ?? 0) + 1);
+      } else stats.failed++;
+      await new Promise((res) => setTimeout(res, intervalMs));
+    }
+  })();
+  return {
+    stats,
+    stop: async () => {
+      running = false;
+      await done;
+    },
+  };
+}

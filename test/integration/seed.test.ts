@@ -3,9 +3,15 @@
 // request; metrics-server becomes Available; autoscale + the JSON patch roll out; ab inside a pod
 // scales the Deployment up; it scales back down after the (shortened) stabilization window.
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import { after, before, test } from 'node:test';
-import { eventually, type SkiffUnderTest, seedCommands, startSkiff } from './harness.js';
+import {
+  eventually,
+  httpGet as get,
+  requestLoop,
+  type SkiffUnderTest,
+  seedCommands,
+  startSkiff,
+} from './harness.js';
 
 let skiff: SkiffUnderTest;
 let ingress: string;
@@ -17,48 +23,6 @@ before(async () => {
 after(async () => {
   await skiff?.stop();
 });
-
-const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
-
-/** One GET through the ingress: the body, or an error label. */
-function get(url: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve) => {
-    const req = http.get(url, { agent, timeout: 5000 }, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => {
-        body += d.toString();
-      });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      res.on('error', () => resolve({ status: -1, body: '' }));
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', () => resolve({ status: -1, body: '' }));
-  });
-}
-
-/** A steady request loop (every intervalMs) until stopped; counts answers per pod and failures. */
-function requestLoop(url: string, intervalMs: number) {
-  const stats = { ok: 0, failed: 0, pods: new Map<string, number>() };
-  let running = true;
-  const done = (async () => {
-    while (running) {
-      const r = await get(url);
-      if (r.status === 200) {
-        stats.ok++;
-        const pod = r.body.trim().split(' ').pop() ?? '';
-        stats.pods.set(pod, (stats.pods.get(pod) ?? 0) + 1);
-      } else stats.failed++;
-      await new Promise((res) => setTimeout(res, intervalMs));
-    }
-  })();
-  return {
-    stats,
-    stop: async () => {
-      running = false;
-      await done;
-    },
-  };
-}
 
 async function podNames(): Promise<string[]> {
   const out = await skiff.kubectlOk([

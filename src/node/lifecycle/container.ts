@@ -337,7 +337,8 @@ export class ContainerRunner {
       if (!overtaken) this.current = res;
       host.profile.mark(`started ${spec.name}`);
       if (!overtaken) this.view.containerID = this.containerID;
-      if (attempt === 0 || this.view.restartCount === 0) {
+      // The first attempt's image events came from the pod's image step (lifecycle/image-pull.ts).
+      if (attempt > 0) {
         podEvent(
           host,
           'Normal',

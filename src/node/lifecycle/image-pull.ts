@@ -178,12 +178,15 @@ export class ImageManager {
       return this.#useStandIn(ref, standIn, opts.event);
     opts.event({ type: 'Normal', reason: 'Pulling', message: `Pulling image "${ref}"` });
     const t0 = this.#clock.now();
+    const deadline = new AbortController();
+    const timer = standIn
+      ? this.#clock.setTimeout(() => deadline.abort(), standInPullDeadlineMs)
+      : undefined;
     try {
-      const signal = standIn ? AbortSignal.timeout(standInPullDeadlineMs) : undefined;
       const got = await puller.ensure(ref, {
         policy,
         credentials: await opts.credentials(),
-        signal,
+        signal: standIn ? deadline.signal : undefined,
       });
       this.#failedAt.delete(ref);
       const waited = this.#clock.now() - t0;
@@ -202,6 +205,8 @@ export class ImageManager {
       });
       this.#failedAt.set(ref, this.#clock.now());
       return this.#useStandIn(ref, standIn, opts.event);
+    } finally {
+      timer?.cancel();
     }
   }
 

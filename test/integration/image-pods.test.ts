@@ -1,0 +1,197 @@
+// Real images in pods, end to end: a busybox-httpd image built by the test, pushed with skopeo to
+// Debian's docker-registry on loopback, run by `kubectl create deployment`; pods Ready and serving
+// through a Service and the ingress, the kubelet's pull events and imageID, files that are the
+// image's, writes that stay in one pod, kubectl cp, the seed's self-heal (kill the main process:
+// RESTARTS 1, no failed request), and ErrImagePull/ImagePullBackOff for a missing tag.
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { writeLayout } from '../../src/images/testing.js';
+import {
+  skopeoPush,
+  startDockerRegistry,
+  type TestRegistry,
+} from '../../src/images/testing-registry.js';
+import { busyboxImage } from '../../src/node/testing.js';
+import { eventually, httpGet, requestLoop, type SkiffUnderTest, startSkiff } from './harness.js';
+
+let skiff: SkiffUnderTest;
+let registry: TestRegistry;
+let image: string;
+const work = mkdtempSync(join(tmpdir(), 'skiff-image-pods-'));
+
+before(async () => {
+  const layout = join(work, 'layout');
+  // The page names the pod serving it: the first thing the container does is write it.
+  writeLayout(layout, [
+    {
+      ref: '1',
+      image: busyboxImage({
+        Entrypoint: ['/bin/sh', '-c'],
+        Cmd: ['hostname > /www/host.txt; exec httpd -f -p 8080 -h /www'],
+        Env: ['PATH=/bin', 'GREETING=from-image'],
+        WorkingDir: '/www',
+        ExposedPorts: { '8080/tcp': {} },
+      }),
+    },
+  ]);
+  [skiff, registry] = await Promise.all([
+    startSkiff(),
+    startDockerRegistry(join(work, 'registry')),
+  ]);
+  image = `${registry.host}/busybox-httpd:1`;
+  await skopeoPush(layout, '1', image);
+});
+after(async () => {
+  await skiff?.stop();
+  await registry?.stop();
+  rmSync(work, { recursive: true, force: true });
+});
+
+const podNames = async () =>
+  (
+    await skiff.kubectlOk([
+      'get',
+      'pods',
+      '-l',
+      'app=web',
+      '--field-selector=status.phase==Running',
+      '-o',
+      'jsonpath={.items[*].metadata.name}',
+    ])
+  )
+    .split(' ')
+    .filter(Boolean);
+
+test('create deployment from a registry image: Ready, pulled as the kubelet says, served', async () => {
+  await skiff.kubectlOk([
+    'create',
+    'deployment',
+    'web',
+    `--image=${image}`,
+    '--replicas=2',
+    '--port=8080',
+  ]);
+  await skiff.kubectlOk(['expose', 'deployment', 'web', '--port=80', '--target-port=8080']);
+  await skiff.kubectlOk(['create', 'ingress', 'web', '--rule=/*=web:80']);
+  await skiff.kubectlOk(['rollout', 'status', 'deployment', 'web', '--timeout=60s'], {
+    timeoutMs: 70_000,
+  });
+  const ids = await skiff.kubectlOk([
+    'get',
+    'pods',
+    '-l',
+    'app=web',
+    '-o',
+    'jsonpath={.items[*].status.containerStatuses[0].imageID}',
+  ]);
+  for (const id of ids.split(' '))
+    assert.match(id, new RegExp(`^${registry.host}/busybox-httpd@sha256:[0-9a-f]{64}$`));
+  const events = await skiff.kubectlOk([
+    'get',
+    'events',
+    '--field-selector=involvedObject.kind=Pod',
+    '-o',
+    'jsonpath={range .items[*]}{.message}{"\\n"}{end}',
+  ]);
+  assert.match(events, new RegExp(`Pulling image "${image}"`));
+  assert.match(
+    events,
+    /Successfully pulled image ".*busybox-httpd:1" in [\d.]+m?s \([\d.]+m?s including waiting\)\. Image size: \d+ bytes\./,
+  );
+  const [pod] = await podNames();
+  assert.ok(pod);
+  // Through the Service by its DNS name, from inside a pod, and through the ingress.
+  const viaService = await skiff.kubectlOk([
+    'exec',
+    pod,
+    '--',
+    'wget',
+    '-qO-',
+    'http://web/host.txt',
+  ]);
+  assert.match(viaService, /^web-/);
+  const seen = new Set<string>();
+  await eventually(
+    async () => {
+      const r = await httpGet(`http://127.0.0.1:${skiff.ingressPort}/host.txt`);
+      if (r.status === 200) seen.add(r.body.trim());
+      return seen.size === 2;
+    },
+    { what: 'answers from both pods through the ingress', timeoutMs: 30_000, intervalMs: 50 },
+  );
+});
+
+test('the files are the image’s, a write stays in its pod, kubectl cp reads them', async () => {
+  const [a, b] = await podNames();
+  assert.ok(a && b);
+  assert.match(
+    await skiff.kubectlOk(['exec', a, '--', 'cat', '/etc/os-release']),
+    /ID=skiff-busybox/,
+  );
+  assert.equal(
+    await skiff.kubectlOk(['exec', a, '--', 'sh', '-c', 'echo $GREETING; pwd']),
+    'from-image\n/www\n',
+  );
+  await skiff.kubectlOk(['exec', a, '--', 'sh', '-c', 'echo mine > /written']);
+  assert.equal(
+    await skiff.kubectlOk(['exec', b, '--', 'sh', '-c', 'test -e /written || echo absent']),
+    'absent\n',
+  );
+  assert.equal(existsSync('/written'), false);
+  const copy = join(work, 'os-release');
+  await skiff.kubectlOk(['cp', `${a}:/etc/os-release`, copy]);
+  assert.match(readFileSync(copy, 'utf8'), /ID=skiff-busybox/);
+});
+
+test('self-heal: killing the main process restarts it in place with no failed request', async () => {
+  const [victim] = await podNames();
+  assert.ok(victim);
+  const loop = requestLoop(`http://127.0.0.1:${skiff.ingressPort}/host.txt`, 20);
+  await new Promise((r) => setTimeout(r, 1000));
+  await skiff.kubectlOk(['exec', victim, '--', 'killall', 'httpd']);
+  await eventually(
+    async () => {
+      const row = await skiff.kubectlOk(['get', 'pod', victim, '--no-headers']);
+      return /\s1\/1\s+Running\s+1 \(\d+s ago\)/.test(row);
+    },
+    { what: `${victim} Running again with 1 restart`, timeoutMs: 30_000 },
+  );
+  const before = loop.stats.pods.get(victim) ?? 0;
+  await eventually(async () => (loop.stats.pods.get(victim) ?? 0) > before, {
+    what: 'the healed pod to answer',
+    timeoutMs: 20_000,
+  });
+  await loop.stop();
+  assert.equal(loop.stats.failed, 0, 'no failed request while the pod restarted');
+  assert.ok(loop.stats.ok > 20);
+});
+
+test('a tag the registry lacks: ErrImagePull, then ImagePullBackOff', async () => {
+  await skiff.kubectlOk(['run', 'missing', `--image=${registry.host}/busybox-httpd:nope`]);
+  const seen = await eventually(
+    async () => {
+      const out = await skiff.kubectlOk([
+        'get',
+        'pod',
+        'missing',
+        '-o',
+        'jsonpath={.status.containerStatuses[0].state.waiting.reason}|{.status.containerStatuses[0].state.waiting.message}',
+      ]);
+      return out.startsWith('ImagePullBackOff') ? out : undefined;
+    },
+    { what: 'ImagePullBackOff', timeoutMs: 30_000 },
+  );
+  assert.match(seen, /failed to pull and unpack image/);
+  const events = await skiff.kubectlOk([
+    'get',
+    'events',
+    '--field-selector=involvedObject.name=missing',
+    '-o',
+    'jsonpath={range .items[*]}{.reason}: {.message}{"\\n"}{end}',
+  ]);
+  assert.match(events, /Failed: Error: ErrImagePull/);
+  assert.match(events, /BackOff: Back-off pulling image/);
+});
