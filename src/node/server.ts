@@ -38,41 +38,9 @@ export interface KubeletServerOptions {
   workers(): PodWorker[];
 }
 
-// A pty broker run inside the pod: allocates a pty, relays stdio, applies resize JSON lines read
-// from fd 3 with TIOCSWINSZ, exits with the shell's exit code.
-const ptyHelper = `
-import os,sys,pty,select,json,fcntl,termios,struct,ctypes
-ctypes.CDLL(None).prctl(15,b'skiff-pty',0,0,0)
-argv=sys.argv[1:]
-pid,fd=pty.fork()
-if pid==0:
-    try: os.execvp(argv[0],argv)
-    except OSError as e: sys.stderr.write('%s: %s\\n'%(argv[0],e.strerror)); os._exit(127)
-fds=[0,3,fd]; buf=b''
-while True:
-    r,_,_=select.select(fds,[],[])
-    if fd in r:
-        try: d=os.read(fd,65536)
-        except OSError: d=b''
-        if not d: break
-        os.write(1,d)
-    if 0 in r:
-        d=os.read(0,65536)
-        if not d: fds.remove(0)
-        else: os.write(fd,d)
-    if 3 in r:
-        d=os.read(3,4096)
-        if not d: fds.remove(3); continue
-        buf+=d
-        while b'\\n' in buf:
-            line,buf=buf.split(b'\\n',1)
-            try:
-                m=json.loads(line)
-                if m.get('Width') and m.get('Height'): fcntl.ioctl(fd,termios.TIOCSWINSZ,struct.pack('HHHH',m['Height'],m['Width'],0,0))
-            except ValueError: pass
-_,st=os.waitpid(pid,0)
-sys.exit(os.waitstatus_to_exitcode(st))
-`;
+// The pty broker for exec with a TTY (runtime/pty_helper.py): passed with `python3 -c`, since the
+// checkout may not be visible in the pod's root (a private /tmp, a separate mount).
+const ptyHelper = readFileSync(path.join(import.meta.dirname, 'runtime', 'pty_helper.py'), 'utf8');
 
 interface CriLine {
   ts: string;

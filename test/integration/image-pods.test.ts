@@ -104,14 +104,14 @@ test('create deployment from a registry image: Ready, pulled as the kubelet says
   const [pod] = await podNames();
   assert.ok(pod);
   // Through the Service by its DNS name, from inside a pod, and through the ingress.
-  const viaService = await skiff.kubectlOk([
-    'exec',
-    pod,
-    '--',
-    'wget',
-    '-qO-',
-    'http://web/host.txt',
-  ]);
+  // (The Service's DNS name may take a moment to appear in the cluster DNS.)
+  const viaService = await eventually(
+    async () => {
+      const r = await skiff.kubectl(['exec', pod, '--', 'wget', '-qO-', 'http://web/host.txt']);
+      return r.code === 0 && r.stdout;
+    },
+    { what: 'an answer through the Service name', timeoutMs: 20_000 },
+  );
   assert.match(viaService, /^web-/);
   const seen = new Set<string>();
   await eventually(

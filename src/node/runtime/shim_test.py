@@ -1,0 +1,124 @@
+# Unit tests of the shim's and the pty helper's pure parts (run by runtime/python.test.ts, so
+# `npm test` covers them): path resolution inside a root, CRI log lines, the copying fallback's
+# whiteouts, PATH lookup, resize messages.
+import os
+import pty
+import struct
+import fcntl
+import shutil
+import stat
+import sys
+import tempfile
+import termios
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pty_helper
+import shim
+
+
+class ResolveInRoot(unittest.TestCase):
+    def setUp(self):
+        self.root = tempfile.mkdtemp()
+        os.makedirs(os.path.join(self.root, 'run'))
+        os.makedirs(os.path.join(self.root, 'var'))
+        os.symlink('/run', os.path.join(self.root, 'var', 'run'))
+        os.symlink('../../../../etc', os.path.join(self.root, 'up'))
+
+    def tearDown(self):
+        shutil.rmtree(self.root)
+
+    def test_absolute_links_resolve_against_the_root(self):
+        self.assertEqual(shim.resolve_in_root(self.root, '/var/run/secrets'), self.root + '/run/secrets')
+
+    def test_dotdot_never_leaves_the_root(self):
+        self.assertEqual(shim.resolve_in_root(self.root, '/../../etc/x'), self.root + '/etc/x')
+        self.assertEqual(shim.resolve_in_root(self.root, '/up/x'), self.root + '/etc/x')
+
+
+class CriLog(unittest.TestCase):
+    def test_lines_partials_and_rotation(self):
+        d = tempfile.mkdtemp()
+        try:
+            fd = os.open(d, os.O_RDONLY | os.O_DIRECTORY)
+            log = shim.Log(fd, 'c.log', 200)
+            log.write(b'stdout', b'one\ntw')
+            log.write(b'stdout', b'o\n')
+            log.write(b'stderr', b'tail')
+            log.flush()
+            lines = open(os.path.join(d, 'c.log'), 'rb').read().split(b'\n')
+            self.assertEqual([l.split(b' ', 1)[1] for l in lines if l],
+                             [b'stdout F one', b'stdout F two', b'stderr P tail'])
+            for _ in range(5):
+                log.write(b'stdout', b'x' * 40 + b'\n')
+            log.close()
+            os.close(fd)
+            self.assertTrue(os.path.exists(os.path.join(d, 'c.log.1')))
+            self.assertLessEqual(os.path.getsize(os.path.join(d, 'c.log')), 200)
+        finally:
+            shutil.rmtree(d)
+
+
+@unittest.skipUnless(os.geteuid() == 0, 'whiteouts are device nodes: needs root')
+class CopyLayers(unittest.TestCase):
+    def test_whiteouts_and_opaque_dirs(self):
+        d = tempfile.mkdtemp()
+        try:
+            l1, l2, out = (os.path.join(d, n) for n in ('l1', 'l2', 'out'))
+            for p in ('etc', 'opq'):
+                os.makedirs(os.path.join(l1, p))
+            open(os.path.join(l1, 'etc', 'gone'), 'w').write('1')
+            open(os.path.join(l1, 'etc', 'kept'), 'w').write('1')
+            open(os.path.join(l1, 'opq', 'old'), 'w').write('1')
+            os.symlink('kept', os.path.join(l1, 'etc', 'link'))
+            os.makedirs(os.path.join(l2, 'etc'))
+            os.makedirs(os.path.join(l2, 'opq'))
+            os.mknod(os.path.join(l2, 'etc', 'gone'), stat.S_IFCHR, os.makedev(0, 0))
+            os.setxattr(os.path.join(l2, 'opq'), 'trusted.overlay.opaque', b'y')
+            open(os.path.join(l2, 'opq', 'new'), 'w').write('2')
+            os.makedirs(out)
+            shim.copy_layers([l1, l2], out)
+            self.assertEqual(sorted(os.listdir(os.path.join(out, 'etc'))), ['kept', 'link'])
+            self.assertEqual(os.readlink(os.path.join(out, 'etc', 'link')), 'kept')
+            self.assertEqual(os.listdir(os.path.join(out, 'opq')), ['new'])
+        finally:
+            shutil.rmtree(d)
+
+
+class ExecInPath(unittest.TestCase):
+    def run_child(self, argv, env):
+        pid = os.fork()
+        if pid == 0:
+            try:
+                shim.exec_in_path(argv, env)
+            except OSError as e:
+                os._exit(100 + e.errno % 100)
+        _, st = os.waitpid(pid, 0)
+        return os.waitstatus_to_exitcode(st)
+
+    def test_searches_the_env_path(self):
+        self.assertEqual(self.run_child(['true'], {'PATH': '/nonexistent:/bin:/usr/bin'}), 0)
+
+    def test_reports_a_missing_command(self):
+        self.assertEqual(self.run_child(['no-such-cmd'], {'PATH': '/bin'}), 102)
+
+
+class PtyResize(unittest.TestCase):
+    def test_resize_messages(self):
+        master, slave = pty.openpty()
+        try:
+            self.assertTrue(pty_helper.resize(master, b'{"Width": 91, "Height": 27}'))
+            rows, cols = struct.unpack('HHHH', fcntl.ioctl(slave, termios.TIOCGWINSZ, b'\0' * 8))[:2]
+            self.assertEqual((rows, cols), (27, 91))
+            self.assertFalse(pty_helper.resize(master, b'not json'))
+            self.assertFalse(pty_helper.resize(master, b'[1]'))
+        finally:
+            os.close(master)
+            os.close(slave)
+
+    def test_split_lines(self):
+        self.assertEqual(pty_helper.split_lines(b'a\nb\nc'), ([b'a', b'b'], b'c'))
+
+
+if __name__ == '__main__':
+    unittest.main()
