@@ -15,7 +15,7 @@ import type { ImageSource } from '../src/images/catalog.js';
 import { realClock } from '../src/lib/clock.js';
 import { configureLogging } from '../src/lib/log.js';
 import { createNodeAgent } from '../src/node/agent.js';
-import { busyboxLayers } from '../src/node/testing.js';
+import { busyboxLayers, testPod } from '../src/node/testing.js';
 import { type Figure, figuresToJson, formatFigureTable } from './lib/figures.js';
 import { summarize } from './lib/stats.js';
 
@@ -37,18 +37,8 @@ const isReady = (p: Pod) =>
 const du = (dir: string) =>
   Number(execFileSync('du', ['-sb', dir], { encoding: 'utf8' }).split('\t')[0]) || 0;
 
-function podManifest(name: string, image: string, port: number): Pod {
-  return {
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: { name, namespace: 'default' },
-    spec: {
-      nodeName: 'skiff',
-      terminationGracePeriodSeconds: 1,
-      containers: [{ name: 'app', image, ports: [{ containerPort: port }] }],
-    },
-  };
-}
+const podManifest = (name: string, image: string, port: number): Pod =>
+  testPod(name, { image, ports: [{ containerPort: port }] });
 
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) {

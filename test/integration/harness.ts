@@ -346,3 +346,14 @@ export function requestLoop(url: string, intervalMs: number) {
     },
   };
 }
+
+/** A pod's first container's waiting state as "reason|message" (empty parts when not waiting). */
+export function waitingState(s: SkiffUnderTest, pod: string): Promise<string> {
+  return s.kubectlOk([
+    'get',
+    'pod',
+    pod,
+    '-o',
+    'jsonpath={.status.containerStatuses[0].state.waiting.reason}|{.status.containerStatuses[0].state.waiting.message}',
+  ]);
+}

@@ -15,7 +15,14 @@ import {
   type TestRegistry,
 } from '../../src/images/testing-registry.js';
 import { busyboxImage } from '../../src/node/testing.js';
-import { eventually, httpGet, requestLoop, type SkiffUnderTest, startSkiff } from './harness.js';
+import {
+  eventually,
+  httpGet,
+  requestLoop,
+  type SkiffUnderTest,
+  startSkiff,
+  waitingState,
+} from './harness.js';
 
 let skiff: SkiffUnderTest;
 let registry: TestRegistry;
@@ -103,14 +110,14 @@ test('create deployment from a registry image: Ready, pulled as the kubelet says
   );
   const [pod] = await podNames();
   assert.ok(pod);
-  // Through the Service by its DNS name, from inside a pod, and through the ingress.
-  // (The Service's DNS name may take a moment to appear in the cluster DNS.)
+  // Through the Service's ClusterIP from inside a pod (kube-proxy's part), and the ingress.
+  const ip = await skiff.kubectlOk(['get', 'service', 'web', '-o', 'jsonpath={.spec.clusterIP}']);
   const viaService = await eventually(
     async () => {
-      const r = await skiff.kubectl(['exec', pod, '--', 'wget', '-qO-', 'http://web/host.txt']);
+      const r = await skiff.kubectl(['exec', pod, '--', 'wget', '-qO-', `http://${ip}/host.txt`]);
       return r.code === 0 && r.stdout;
     },
-    { what: 'an answer through the Service name', timeoutMs: 20_000 },
+    { what: 'an answer through the Service', timeoutMs: 20_000 },
   );
   assert.match(viaService, /^web-/);
   const seen = new Set<string>();
@@ -173,13 +180,7 @@ test('a tag the registry lacks: ErrImagePull, then ImagePullBackOff', async () =
   await skiff.kubectlOk(['run', 'missing', `--image=${registry.host}/busybox-httpd:nope`]);
   const seen = await eventually(
     async () => {
-      const out = await skiff.kubectlOk([
-        'get',
-        'pod',
-        'missing',
-        '-o',
-        'jsonpath={.status.containerStatuses[0].state.waiting.reason}|{.status.containerStatuses[0].state.waiting.message}',
-      ]);
+      const out = await waitingState(skiff, 'missing');
       return out.startsWith('ImagePullBackOff') ? out : undefined;
     },
     { what: 'ImagePullBackOff', timeoutMs: 30_000 },

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
-import { eventually, run, type SkiffUnderTest, startSkiff } from './harness.js';
+import { eventually, run, type SkiffUnderTest, startSkiff, waitingState } from './harness.js';
 
 const skiffBin = resolve(import.meta.dirname, '..', '..', 'bin', 'skiff.js');
 let skiff: SkiffUnderTest;
@@ -71,13 +71,7 @@ test('an image neither local nor pullable backs off with the pull error', async 
   await skiff.kubectlOk(['run', 'missing', '--image=example.com/nothing-here:1']);
   const reason = await eventually(
     async () => {
-      const out = await skiff.kubectlOk([
-        'get',
-        'pod',
-        'missing',
-        '-o',
-        'jsonpath={.status.containerStatuses[0].state.waiting.reason}|{.status.containerStatuses[0].state.waiting.message}',
-      ]);
+      const out = await waitingState(skiff, 'missing');
       return /ImagePullBackOff|ErrImagePull/.test(out) ? out : undefined;
     },
     { timeoutMs: 30_000, what: 'ErrImagePull' },
