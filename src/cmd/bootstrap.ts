@@ -4,6 +4,7 @@
 import { formatGoDuration } from '../api/exact-quantity.js';
 import { findByKind } from '../api/resources.js';
 import { isAlreadyExists, isNotFound, type KObject, type KubeClient } from '../client/rest.js';
+import { defaultStorageClass } from '../controllers/volume/provisioner.js';
 import { ingressAddonManifests } from '../ingress/manifest.js';
 import { nthAddress } from '../lib/cidr.js';
 import { metricsAddonManifests } from '../metrics/manifest.js';
@@ -56,6 +57,8 @@ export function bootstrapObjects(ctx: WiringContext): KObject[] {
       type: 'Opaque',
       stringData: { token: ctx.pki.kubeletToken },
     },
+    // The default StorageClass (kind's `standard`, backed by the local-path provisioner).
+    defaultStorageClass() as unknown as KObject,
     ...ingressAddonManifests({
       httpPort: opts.ingressPort,
       statusPort: opts.ingressStatusPort,

@@ -1,6 +1,7 @@
 // Builds the components of `skiff up` from the cluster options: controllers, node agent, network.
 
 import { createHash } from 'node:crypto';
+import { join } from 'node:path';
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import type { InformerFactory } from '../client/informer-factory.js';
 import { R } from '../client/resources.js';
@@ -18,6 +19,7 @@ import { createReplicaSetController } from '../controllers/replicaset/controller
 import { createScheduler } from '../controllers/scheduler/scheduler.js';
 import { createServiceAccountController } from '../controllers/serviceaccount/controller.js';
 import { createTTLAfterFinishedController } from '../controllers/ttlafterfinished/controller.js';
+import { createVolumeController } from '../controllers/volume/controller.js';
 import { createClusterDNS } from '../dns/server.js';
 import { ImageGC } from '../images/gc.js';
 import { createLocalRegistry } from '../images/local-registry/server.js';
@@ -75,6 +77,12 @@ export function controllerComponents(ctx: WiringContext, informers: InformerFact
       // Pod events of one Job coalesce over 50 ms instead of upstream's 1 s: API calls are local.
       batchPeriodMs: 50,
       log: log.child({ component: 'job-controller' }),
+    }),
+    createVolumeController({
+      informers,
+      storageRoot: join(ctx.layout.root, 'storage'),
+      nodeName: ctx.opts.nodeName,
+      log: log.child({ component: 'persistentvolume-controller' }),
     }),
     createCronJobController({
       informers,

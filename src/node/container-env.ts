@@ -1,7 +1,14 @@
 // A container's environment on the node (kubelet_pods.go makeEnvironmentVariables; service links
 // from api/service-env.ts, the downward API's fieldRef/resourceFieldRef) and the per-pod cache of
 // the ConfigMaps and Secrets it reads.
-import type { Container, EnvVar, Pod, Service } from 'kubernetes-types/core/v1.js';
+import type {
+  Container,
+  EnvVar,
+  PersistentVolume,
+  PersistentVolumeClaim,
+  Pod,
+  Service,
+} from 'kubernetes-types/core/v1.js';
 import { parseQuantity } from '../api/quantity.js';
 import { serviceEnvironment } from '../api/service-env.js';
 import { R } from '../client/resources.js';
@@ -16,6 +23,25 @@ export class ObjectCache {
 
   constructor(opts: { client: KubeClient }) {
     this.#client = opts.client;
+  }
+
+  /**
+   * The host directory of a claim's bound volume (hostPath or local PVs, as Skiff provisions);
+   * throws when the claim is missing or not bound yet, so the pod start is retried.
+   */
+  async claimPath(ns: string, claimName: string): Promise<string> {
+    const pvc = await this.#client
+      .get<PersistentVolumeClaim>(R.persistentvolumeclaims, ns, claimName)
+      .catch(() => undefined);
+    if (!pvc) throw new Error(`persistentvolumeclaim "${claimName}" not found`);
+    const pvName = pvc.spec?.volumeName;
+    if (!pvName || pvc.status?.phase !== 'Bound') {
+      throw new Error(`persistentvolumeclaim "${claimName}" is not bound`);
+    }
+    const pv = await this.#client.get<PersistentVolume>(R.persistentvolumes, undefined, pvName);
+    const dir = pv.spec?.hostPath?.path ?? pv.spec?.local?.path;
+    if (!dir) throw new Error(`persistentvolume "${pvName}" has no hostPath or local path`);
+    return dir;
   }
 
   /** Data of a ConfigMap (text) or Secret (decoded), undefined when it does not exist. */

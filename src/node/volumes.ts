@@ -76,6 +76,13 @@ export async function prepareVolumes(opts: {
       out.set(v.name, v.hostPath.path);
       continue;
     }
+    if (v.persistentVolumeClaim) {
+      // The claim's volume directory itself is mounted, so its data outlives the pod.
+      const claimDir = await opts.objects.claimPath(ns, v.persistentVolumeClaim.claimName);
+      mkdirSync(claimDir, { recursive: true });
+      out.set(v.name, claimDir);
+      continue;
+    }
     mkdirSync(dir, { recursive: true });
     out.set(v.name, dir);
     await fillVolume(v, dir, ns, opts);

@@ -1,7 +1,8 @@
 // A single-profile scheduler: binds each unscheduled pod to a node where it fits, or marks it
 // Unschedulable (kubernetes pkg/scheduler/schedule_one.go scheduleOne, handleSchedulingFailure;
 // the "assume" cache of pkg/scheduler/internal/cache so a burst of binds cannot overcommit).
-import type { Node, Pod, PodCondition } from 'kubernetes-types/core/v1.js';
+import type { Node, PersistentVolumeClaim, Pod, PodCondition } from 'kubernetes-types/core/v1.js';
+import type { StorageClass } from 'kubernetes-types/storage/v1.js';
 import { rfc3339 } from '../../api/time.js';
 import { EventRecorder } from '../../client/events.js';
 import { objectKey, splitKey } from '../../client/informer.js';
@@ -20,6 +21,7 @@ import {
   podRequests,
   type Resources,
 } from './predicates.js';
+import { checkPodVolumes } from './volumes.js';
 
 /** The scheduler name pods get by default. */
 export const defaultSchedulerName = 'default-scheduler';
@@ -55,6 +57,8 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
   const clock = opts.clock ?? realClock;
   const pods = informers.informerFor<Pod>(R.pods);
   const nodes = informers.informerFor<Node>(R.nodes);
+  const claims = informers.informerFor<PersistentVolumeClaim>(R.persistentvolumeclaims);
+  const classes = informers.informerFor<StorageClass>(R.storageclasses);
   const recorder = new EventRecorder({
     client,
     component: defaultSchedulerName,
@@ -126,6 +130,21 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
       await setUnschedulable(pod, message);
       return { result: { requeueAfter: unschedulableRetryMs } };
     }
+    // Volume binding (upstream VolumeBinding plugin): claims must exist; WaitForFirstConsumer
+    // claims learn the chosen node and the pod waits until they are bound.
+    const vol = checkPodVolumes(pod, { claims: claims.lister, classes: classes.lister });
+    if (vol.failure) {
+      const message = `0/${allNodes.length} nodes are available: ${vol.failure}.`;
+      unschedulable.add(key);
+      recorder.event(pod as KObject, 'Warning', 'FailedScheduling', message);
+      await setUnschedulable(pod, message);
+      return { result: { requeueAfter: unschedulableRetryMs } };
+    }
+    if (vol.unbound.length) {
+      for (const c of vol.unbound) await selectNode(c, chosen);
+      unschedulable.add(key); // retried when a claim changes
+      return { result: { requeueAfter: unschedulableRetryMs } };
+    }
     // Assume first so the next pod sees these requests even before the watch shows the bind;
     // then bind asynchronously (upstream's binding cycle) so binds of a burst overlap.
     assumed.set(key, { node: chosen, req: podRequests(pod) });
@@ -159,6 +178,19 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
       'Normal',
       'Scheduled',
       `Successfully assigned ${namespace}/${name} to ${node}`,
+    );
+  };
+
+  // Records the scheduler's pick on a WaitForFirstConsumer claim (upstream AnnSelectedNode).
+  const selectNode = async (c: PersistentVolumeClaim, node: string): Promise<void> => {
+    const ann = 'volume.kubernetes.io/selected-node';
+    if (c.metadata?.annotations?.[ann] === node) return;
+    await client.patch(
+      R.persistentvolumeclaims,
+      c.metadata?.namespace,
+      c.metadata?.name ?? '',
+      { metadata: { annotations: { [ann]: node } } },
+      { type: 'merge' },
     );
   };
 
@@ -241,6 +273,9 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
       if (p.spec?.nodeName) retryUnschedulable();
     },
   });
+  // A claim created or bound may unblock pods waiting on it.
+  controller.watchWith(claims, { onAdd: retryUnschedulable, onUpdate: retryUnschedulable });
+  controller.watchWith(classes, { onAdd: retryUnschedulable });
   controller.watchWith(nodes, {
     onAdd: retryUnschedulable,
     onUpdate: (o, n) => {
