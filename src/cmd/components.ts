@@ -18,6 +18,7 @@ import { createNamespaceController } from '../controllers/namespace/controller.j
 import { createReplicaSetController } from '../controllers/replicaset/controller.js';
 import { createScheduler } from '../controllers/scheduler/scheduler.js';
 import { createServiceAccountController } from '../controllers/serviceaccount/controller.js';
+import { createStatefulSetController } from '../controllers/statefulset/controller.js';
 import { createTTLAfterFinishedController } from '../controllers/ttlafterfinished/controller.js';
 import { createVolumeController } from '../controllers/volume/controller.js';
 import { createClusterDNS } from '../dns/server.js';
@@ -77,6 +78,10 @@ export function controllerComponents(ctx: WiringContext, informers: InformerFact
       // Pod events of one Job coalesce over 50 ms instead of upstream's 1 s: API calls are local.
       batchPeriodMs: 50,
       log: log.child({ component: 'job-controller' }),
+    }),
+    createStatefulSetController({
+      informers,
+      log: log.child({ component: 'statefulset-controller' }),
     }),
     createVolumeController({
       informers,

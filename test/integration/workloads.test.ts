@@ -166,3 +166,128 @@ test('CronJob: kubectl create cronjob, create job --from=cronjob/x, history in g
     what: 'owned job collected',
   });
 });
+
+test('StatefulSet: ordered pods with stable DNS and claims whose data survives pod deletion; rollout history/undo', async () => {
+  const manifests = [
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'web' },
+      spec: { clusterIP: 'None', selector: { app: 'web' }, ports: [{ port: 80 }] },
+    },
+    {
+      apiVersion: 'apps/v1',
+      kind: 'StatefulSet',
+      metadata: { name: 'web' },
+      spec: {
+        serviceName: 'web',
+        replicas: 3,
+        selector: { matchLabels: { app: 'web' } },
+        template: {
+          metadata: { labels: { app: 'web' } },
+          spec: {
+            containers: [
+              {
+                name: 'c',
+                image: 'busybox',
+                command: ['sh', '-c', 'hostname >> /data/log; exec sleep 3600'],
+                volumeMounts: [{ name: 'data', mountPath: '/data' }],
+              },
+            ],
+          },
+        },
+        volumeClaimTemplates: [
+          {
+            metadata: { name: 'data' },
+            spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Mi' } } },
+          },
+        ],
+      },
+    },
+  ];
+  for (const m of manifests) {
+    await skiff.kubectlOk(['apply', '-f', '-'], { input: JSON.stringify(m) });
+  }
+  await skiff.kubectlOk(['rollout', 'status', 'statefulset/web', '--timeout=90s'], {
+    timeoutMs: 100_000,
+  });
+  const pods = await json<{ items: { metadata: { name: string; creationTimestamp: string } }[] }>([
+    'get',
+    'pods',
+    '-l',
+    'app=web',
+  ]);
+  const byName = pods.items.sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
+  assert.deepEqual(
+    byName.map((p) => p.metadata.name),
+    ['web-0', 'web-1', 'web-2'],
+  );
+  // OrderedReady: each ordinal was created after the previous one.
+  const created = byName.map((p) => Date.parse(p.metadata.creationTimestamp));
+  assert.ok(created[0]! <= created[1]! && created[1]! <= created[2]!, 'created in order');
+  const pvcs = await skiff.kubectlOk([
+    'get',
+    'pvc',
+    '-o',
+    'custom-columns=N:.metadata.name,S:.status.phase,C:.spec.storageClassName',
+    '--no-headers',
+  ]);
+  assert.match(pvcs, /data-web-0\s+Bound\s+standard/);
+  assert.match(pvcs, /data-web-2\s+Bound\s+standard/);
+  // Stable DNS through the headless Service.
+  const resolved = await skiff.kubectlOk([
+    'exec',
+    'web-0',
+    '--',
+    'getent',
+    'hosts',
+    'web-1.web.default.svc.cluster.local',
+  ]);
+  assert.match(resolved, /web-1\.web\.default\.svc\.cluster\.local/);
+  // Data outlives the pod: the recreated web-1 finds the line the first one wrote.
+  assert.equal(
+    (await skiff.kubectlOk(['exec', 'web-1', '--', 'cat', '/data/log'])).trim(),
+    'web-1',
+  );
+  await skiff.kubectlOk(['delete', 'pod', 'web-1', '--wait=true', '--timeout=30s'], {
+    timeoutMs: 40_000,
+  });
+  await skiff.kubectlOk(['rollout', 'status', 'statefulset/web', '--timeout=60s'], {
+    timeoutMs: 70_000,
+  });
+  await eventually(
+    async () =>
+      (await skiff.kubectl(['exec', 'web-1', '--', 'cat', '/data/log'])).stdout.trim() ===
+      'web-1\nweb-1',
+    { what: 'web-1 data kept across pod deletion' },
+  );
+  // A template change rolls out as revision 2; undo brings revision 1 back as revision 3.
+  await skiff.kubectlOk(['set', 'env', 'statefulset/web', 'COLOR=blue']);
+  await skiff.kubectlOk(['rollout', 'status', 'statefulset/web', '--timeout=90s'], {
+    timeoutMs: 100_000,
+  });
+  const history = await skiff.kubectlOk(['rollout', 'history', 'statefulset/web']);
+  assert.match(history, /^1\s/m);
+  assert.match(history, /^2\s/m);
+  await skiff.kubectlOk(['rollout', 'undo', 'statefulset/web']);
+  await skiff.kubectlOk(['rollout', 'status', 'statefulset/web', '--timeout=90s'], {
+    timeoutMs: 100_000,
+  });
+  const env = await skiff.kubectlOk([
+    'get',
+    'sts',
+    'web',
+    '-o',
+    'jsonpath={.spec.template.spec.containers[0].env}',
+  ]);
+  assert.equal(env, '');
+  // Scaling down keeps the claims (retention policy Retain).
+  await skiff.kubectlOk(['scale', 'statefulset/web', '--replicas=1']);
+  await eventually(
+    async () =>
+      (await skiff.kubectlOk(['get', 'pods', '-l', 'app=web', '-o', 'name'])).trim() ===
+      'pod/web-0',
+    { what: 'scaled down to web-0', timeoutMs: 60_000 },
+  );
+  assert.match(await skiff.kubectlOk(['get', 'pvc', 'data-web-2']), /Bound/);
+});

@@ -32,6 +32,7 @@ import { serviceAccountStorage } from './serviceaccount-storage.js';
 import { endpointSliceStrategy, endpointsStrategy, serviceStrategy } from './services.js';
 import type { Registry, ResourceStorage, SubresourceStorage } from './storage.js';
 import type { Strategy } from './types.js';
+import { pvcStrategy, pvStrategy, storageClassStrategy } from './volumes.js';
 import {
   daemonSetStrategy,
   deploymentStrategy,
@@ -76,8 +77,8 @@ export const resourceStorage: ReadonlyMap<string, ResourceStorage> = new Map(
       ['/configmaps', storage(configMapStrategy)],
       ['/secrets', storage(secretStrategy)],
       ['/serviceaccounts', serviceAccountStorage],
-      ['/persistentvolumeclaims', storage(fallback, status)],
-      ['/persistentvolumes', storage(fallback, status)],
+      ['/persistentvolumeclaims', storage(pvcStrategy, status)],
+      ['/persistentvolumes', storage(pvStrategy, status)],
       ['/resourcequotas', storage(fallback, status)],
       ['/replicationcontrollers', storage(replicationControllerStrategy, statusAndScale)],
       ['apps/deployments', storage(deploymentStrategy, statusAndScale)],
@@ -102,6 +103,7 @@ export const resourceStorage: ReadonlyMap<string, ResourceStorage> = new Map(
       ['rbac.authorization.k8s.io/clusterrolebindings', storage(roleBindingStrategy)],
       ['policy/poddisruptionbudgets', storage(pdbStrategy, status)],
       ['scheduling.k8s.io/priorityclasses', storage(priorityClassStrategy)],
+      ['storage.k8s.io/storageclasses', storage(storageClassStrategy)],
       [
         'admissionregistration.k8s.io/validatingwebhookconfigurations',
         storage(webhookConfigurationStrategy),
