@@ -113,7 +113,8 @@ async function serveNginx(cfg: ServeConfig): Promise<void> {
     nginx: cfg.nginx ?? 'nginx',
     listen: [`127.0.0.1:${cfg.ingressPort}`],
     log: createLogger({ component: 'bench-ingress' }),
-    accessLog: false,
+    // Logged like the Node path and the nginx baseline: a file (stdout carries the protocol).
+    accessLog: cfg.accessLog,
   });
   const holder = http.createServer();
   new IngressProxy({
@@ -127,7 +128,6 @@ async function serveNginx(cfg: ServeConfig): Promise<void> {
       ...table.servers(),
       backends: new Map([[upstreamName(table.backends()[0]!), picker.targets()]]),
     });
-  // The access log of nginx goes to this process's stdout: a file, as for the Node path.
   await plane.start(config());
   process.once('SIGTERM', () => void plane.stop().then(() => process.exit(0)));
   const lines = createInterface({ input: process.stdin });
@@ -417,7 +417,12 @@ async function main(): Promise<void> {
     const found = findNginx();
     const skiffNginxPort = await freePort();
     const skiffNginx = found.path
-      ? await spawnServe({ ...cfg, ingressPort: skiffNginxPort, nginx: found.path })
+      ? await spawnServe({
+          ...cfg,
+          ingressPort: skiffNginxPort,
+          nginx: found.path,
+          accessLog: join(dir, 'skiff-nginx-access.log'),
+        })
       : undefined;
 
     const nginxPort = await freePort();

@@ -20,8 +20,8 @@ export interface NginxConfOptions {
   luaDir: string;
   /** Where the Lua module lives. */
   luaModulesDir: string;
-  /** false: no access log. */
-  accessLog: boolean;
+  /** Where the access log goes (default the process's stdout, the pod log); false: none. */
+  accessLog: boolean | string;
   /** Run the workers as root (the master runs as root: the default user "nobody" cannot read dir). */
   asRoot: boolean;
   /** Endpoints tried per request before the holder; default 3 (proxy-next-upstream-tries). */
@@ -51,7 +51,7 @@ http {
   init_worker_by_lua_block { ngx.timer.every(1, skiff_ingress.flush) }
   # ingress-nginx's upstreaminfo format (what the Node data path logs too).
   log_format upstreaminfo '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" $request_time [$skiff_backend] [] $upstream_addr $upstream_status $req_id';
-  access_log ${o.accessLog ? '/dev/stdout upstreaminfo buffer=64k flush=200ms' : 'off'};
+  access_log ${o.accessLog === false ? 'off' : `${o.accessLog === true ? '/dev/stdout' : o.accessLog} upstreaminfo buffer=64k flush=200ms`};
   client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy;
   fastcgi_temp_path ${dir}/fcgi; uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
   server_tokens off;

@@ -128,15 +128,22 @@ end
 local lg = log(1.05)
 local buckets = ceil(log(120000 / 0.05) / lg) + 1
 
+-- nginx's clock has millisecond steps: the bucket of each whole millisecond, computed once.
+local bucketOfMs = setmetatable({}, { __index = function(t, ms)
+  local b = 0
+  if ms > 0.05 then b = min(buckets - 1, ceil(log(ms / 0.05) / lg)) end
+  t[ms] = b
+  return b
+end })
+
 function M.log()
   local status = ngx.status
   requests = requests + 1
   statuses[status] = (statuses[status] or 0) + 1
   local now = ngx.now()
-  local ms = (now - ngx.req.start_time()) * 1000
-  local b = 0
-  if ms > 0.05 then b = min(buckets - 1, ceil(log(ms / 0.05) / lg)) end
-  local key = floor(now) * 10000 + b
+  local ms = floor((now - ngx.req.start_time()) * 1000 + 0.5)
+  if ms > 120000 then ms = 120000 end
+  local key = floor(now) * 10000 + bucketOfMs[ms]
   hist[key] = (hist[key] or 0) + 1
 end
 

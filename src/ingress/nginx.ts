@@ -40,7 +40,8 @@ export interface NginxDataPlaneOptions {
   holderSocket?: string;
   /** Worker processes; default 2 (one dying leaves the other serving while nginx replaces it). */
   workers?: number;
-  accessLog?: boolean;
+  /** Access log: stdout (true, the default), a file, or none (false). */
+  accessLog?: boolean | string;
   log: Logger;
   clock?: Clock;
   /** Runtime directory; default a new 0700 directory under the temp dir, removed at stop. */
