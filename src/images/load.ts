@@ -11,6 +11,7 @@ import {
   openSync,
   readFileSync,
   readSync,
+  realpathSync,
   rmSync,
   statSync,
 } from 'node:fs';
@@ -94,9 +95,10 @@ async function importDockerSave(store: ImageStore, dir: string): Promise<string[
   ) as DockerSaveItem[];
   const loaded: string[] = [];
   for (const item of items) {
+    // Legacy archives link shared layers (`b/layer.tar -> ../a/layer.tar`): follow, but never out.
     const inside = (p: string) => {
-      const abs = path.resolve(dir, p);
-      if (!abs.startsWith(`${dir}/`))
+      const abs = realpathSync(path.resolve(dir, p));
+      if (!abs.startsWith(`${realpathSync(dir)}/`))
         throw new TypeError(`manifest.json path "${p}" leaves the archive`);
       return abs;
     };

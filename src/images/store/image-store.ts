@@ -242,6 +242,7 @@ export class ImageStore {
         removedLayers++;
       }
     this.blobs.sweepTemp(opts.now);
+    this.layers.sweepTemp(opts.now);
     return { blobs: removedBlobs, layers: removedLayers };
   }
 }

@@ -10,6 +10,7 @@ import {
   readFileSync,
   renameSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from 'node:fs';
 import path from 'node:path';
@@ -83,6 +84,15 @@ export class LayerStore {
     const dir = this.path(diffID);
     rmSync(dir, { recursive: true, force: true });
     rmSync(`${dir}.id`, { force: true });
+  }
+
+  /** Removes temp directories older than maxAgeMs (an unpack that crashed; live ones are young). */
+  sweepTemp(now: number, maxAgeMs = 3_600_000): void {
+    for (const n of readdirSync(this.#dir)) {
+      if (!n.startsWith('.tmp-')) continue;
+      const p = path.join(this.#dir, n);
+      if (now - statSync(p).mtimeMs > maxAgeMs) rmSync(p, { recursive: true, force: true });
+    }
   }
 
   /** Removes a temp directory from tempDir() (a failed unpack). */
