@@ -73,11 +73,21 @@ export async function listDeviceAddresses(name = serviceDeviceName): Promise<Set
   return addrs;
 }
 
-/** Adds one address as a /32 to the device, creating the device first if needed (idempotent). */
+/**
+ * Adds one address as a /32 to the device, creating the device first if needed (idempotent).
+ * Only adds: a sync to "what was there plus this" would remove an address another component
+ * (the service proxy) added meanwhile, leaving that ClusterIP unreachable until its next full
+ * sync, 30 s later (seen after `skiff up`: DNS and the proxy start together).
+ */
 export async function addServiceAddress(addr: string, name = serviceDeviceName): Promise<void> {
   await ensureServiceDevice(name);
-  const have = await listDeviceAddresses(name);
-  if (!have.has(addr)) await syncDeviceAddresses(new Set([...have, addr]), name);
+  if ((await listDeviceAddresses(name)).has(addr)) return;
+  try {
+    await ip(['addr', 'add', `${addr}/32`, 'dev', name]);
+  } catch (err) {
+    // Added concurrently by someone else: fine.
+    if (!(await listDeviceAddresses(name)).has(addr)) throw err;
+  }
 }
 
 /**
