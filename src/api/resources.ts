@@ -250,6 +250,8 @@ const specs: Spec[] = [
     kind: 'ClusterRoleBinding',
     namespaced: false,
   },
+  // events.k8s.io/v1: the core events seen through the newer schema (one storage)
+  { group: 'events.k8s.io', versions: ['v1'], resource: 'events', kind: 'Event' },
   // reviews: create-only, answered from the request and the caller, never stored
   {
     group: 'authentication.k8s.io',

@@ -2,6 +2,7 @@
 // official Python client (Debian's python3-kubernetes) against a TLS API server.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
@@ -206,5 +207,64 @@ except ApiException as e:
       l.startsWith('apiserver_storage_objects{resource="configmaps"}'),
     );
     assert.ok(stored && Number(stored.split(' ')[1]) >= 2, stored);
+  });
+
+  it('events.k8s.io/v1 serves the core events (one storage, both views)', async () => {
+    const core = `apiVersion: v1
+kind: Event
+metadata: {name: ev-core, namespace: default}
+involvedObject: {kind: Pod, name: web-1, namespace: default}
+reason: Pulled
+message: Container image pulled
+type: Normal
+source: {component: kubelet}
+count: 2
+`;
+    await writeFile(join(t.dir, 'ev-core.yaml'), core);
+    const c = await t.kubectl('create', '-f', 'ev-core.yaml');
+    assert.equal(c.code, 0, c.err);
+    const asNew = JSON.parse(
+      (await t.kubectl('get', 'events.v1.events.k8s.io', 'ev-core', '-o', 'json')).out,
+    ) as Record<string, unknown>;
+    assert.equal(asNew['apiVersion'], 'events.k8s.io/v1');
+    assert.equal(asNew['note'], 'Container image pulled');
+    assert.deepEqual(asNew['regarding'], { kind: 'Pod', name: 'web-1', namespace: 'default' });
+    assert.deepEqual(asNew['deprecatedSource'], { component: 'kubelet' });
+    assert.equal(asNew['deprecatedCount'], 2);
+    assert.equal(asNew['message'], undefined);
+
+    const v1 = `apiVersion: events.k8s.io/v1
+kind: Event
+metadata: {name: ev-new, namespace: default}
+regarding: {kind: Deployment, name: web, namespace: default}
+reason: ScalingReplicaSet
+note: Scaled up replica set web-1 to 2
+type: Normal
+action: Scale
+reportingController: deployment-controller
+reportingInstance: skiff
+eventTime: "2026-01-01T00:00:00.000000Z"
+`;
+    await writeFile(join(t.dir, 'ev-new.yaml'), v1);
+    const a = await t.kubectl('apply', '-f', 'ev-new.yaml');
+    assert.equal(a.code, 0, a.err);
+    assert.equal(a.out.trim(), 'event.events.k8s.io/ev-new created');
+    const asCore = JSON.parse(
+      (await t.kubectl('get', 'event', 'ev-new', '-o', 'json')).out,
+    ) as Record<string, unknown>;
+    assert.equal(asCore['apiVersion'], 'v1');
+    assert.equal(asCore['message'], 'Scaled up replica set web-1 to 2');
+    assert.equal(asCore['reportingComponent'], 'deployment-controller');
+    assert.deepEqual(asCore['involvedObject'], {
+      kind: 'Deployment',
+      name: 'web',
+      namespace: 'default',
+    });
+    const table = await t.kubectl('get', 'events.events.k8s.io');
+    assert.equal(table.code, 0, table.err);
+    assert.match(
+      table.out,
+      /ScalingReplicaSet\s+deployment\/web\s+Scaled up replica set web-1 to 2/,
+    );
   });
 });

@@ -5,6 +5,7 @@
 import { eventStrategy, nodeStrategy } from './cluster.js';
 import { defaultTable } from './common.js';
 import { cronJobStrategy } from './cronjobs.js';
+import { eventsV1Strategy } from './events.js';
 import { findTypeErrors, findUnknownFields } from './field-schema.js';
 import { proxySubresource, scaleSubresource, statusSubresource } from './generic/subresources.js';
 import { hpaStrategy } from './hpa.js';
@@ -94,6 +95,7 @@ export const resourceStorage: ReadonlyMap<string, ResourceStorage> = new Map(
       ['coordination.k8s.io/leases', storage(leaseStrategy)],
       ['apiregistration.k8s.io/apiservices', storage(apiServiceStrategy, status)],
       ['apiextensions.k8s.io/customresourcedefinitions', storage(fallback, status)],
+      ['events.k8s.io/events', storage(eventsV1Strategy)],
       ['authentication.k8s.io/selfsubjectreviews', selfSubjectReviewStorage],
       ['authorization.k8s.io/selfsubjectaccessreviews', selfSubjectAccessReviewStorage],
       ['authorization.k8s.io/selfsubjectrulesreviews', selfSubjectRulesReviewStorage],

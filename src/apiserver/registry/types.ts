@@ -96,6 +96,11 @@ export interface Strategy {
   /** Present when several served versions share one stored form. */
   converter?: VersionConverter;
   /**
+   * Where the objects are stored when another resource owns them (events.k8s.io events are the
+   * core events); the converter maps between the two forms.
+   */
+  storedAs?: { group: string; resource: string };
+  /**
    * Whether objects with a spec start at generation 1 and count spec changes; default: true for
    * named groups, false for the core group (whose strategies set it themselves, e.g. RCs).
    */

@@ -123,15 +123,20 @@ export class GenericStore {
 
   /** Storage key of one object. */
   key(r: ResourceInfo, namespace: string | undefined, name: string): string {
-    return r.namespaced
-      ? `/registry/${r.group || 'core'}/${r.resource}/${namespace ?? ''}/${name}`
-      : `/registry/${r.group || 'core'}/${r.resource}/${name}`;
+    const base = this.#base(r);
+    return r.namespaced ? `${base}${namespace ?? ''}/${name}` : `${base}${name}`;
   }
 
   /** Storage prefix of a collection (all namespaces when namespace is empty). */
   prefix(r: ResourceInfo, namespace?: string): string {
-    const base = `/registry/${r.group || 'core'}/${r.resource}/`;
+    const base = this.#base(r);
     return r.namespaced && namespace ? `${base}${namespace}/` : base;
+  }
+
+  /** "/registry/<group|core>/<resource>/" of where r's objects live (strategy.storedAs or r). */
+  #base(r: ResourceInfo): string {
+    const at = this.strategy(r).storedAs ?? r;
+    return `/registry/${at.group || 'core'}/${at.resource}/`;
   }
 
   #parse(kv: KeyValue): KObject {
@@ -148,17 +153,19 @@ export class GenericStore {
   /** Converts a stored object to r's version when it differs from the storage version. */
   toServed(r: ResourceInfo, obj: KObject): KObject {
     const apiVersion = r.group ? `${r.group}/${r.version}` : r.version;
-    if (r.version === r.storageVersion || obj.apiVersion === apiVersion) return obj;
+    if (obj.apiVersion === apiVersion) return obj;
     const conv = this.strategy(r).converter;
-    return conv ? conv.fromStorage(obj, apiVersion) : { ...obj, apiVersion };
+    if (conv) return conv.fromStorage(obj, apiVersion);
+    return r.version === r.storageVersion ? obj : { ...obj, apiVersion };
   }
 
-  /** Converts an object in r's version to the storage version. */
+  /** Converts an object in r's version to the storage version (or the owning resource's form). */
   toStorage(r: ResourceInfo, obj: KObject): KObject {
-    if (r.version === r.storageVersion) return obj;
     const conv = this.strategy(r).converter;
+    if (conv) return conv.toStorage(obj);
+    if (r.version === r.storageVersion) return obj;
     const storageApiVersion = r.group ? `${r.group}/${r.storageVersion}` : r.storageVersion;
-    return conv ? conv.toStorage(obj) : { ...obj, apiVersion: storageApiVersion };
+    return { ...obj, apiVersion: storageApiVersion };
   }
 
   #encode(obj: KObject): string {
