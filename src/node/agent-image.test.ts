@@ -165,6 +165,22 @@ test('the image User runs the process; runAsNonRoot refuses a root image', { ski
   );
 });
 
+test('after an agent restart an image pod is adopted: exec as its user, restarts keep mounts', {
+  skip,
+}, async () => {
+  node.stopAgent();
+  const agent = await node.restartAgent();
+  await waitFor(
+    'adopted img-www',
+    async () =>
+      [...agent.workers.values()].find((w) => w.pod.metadata?.name === 'img-www')?.sandbox,
+  );
+  assert.equal(await sh(node, 'img-www', 'id -u'), '33\n');
+  await sh(node, 'img-www', 'killall httpd');
+  await waitForPod(node, 'img-www', (x) => firstContainer(x)?.restartCount === 1 && isReady(x));
+  assert.equal(await sh(node, 'img-www', 'cat /etc/hostname; id -u'), 'img-www\n33\n');
+});
+
 test('deleting a pod removes its upper dirs', { skip }, async () => {
   const podsDir = path.join(node.dataDir, 'pods');
   const dir = readdirSync(podsDir).find((d) => d.includes('_img-a_'));

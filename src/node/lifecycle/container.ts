@@ -163,6 +163,15 @@ export class ContainerRunner {
     this.attempt = s.attempt;
     this.current = s;
     this.view.containerID = this.containerID;
+    // Exec runs as the container's user: the same lookup its start made.
+    const layers = this.image?.layers;
+    if (this.image && layers) {
+      try {
+        this.#user = this.#imageUser(this.image, layers);
+      } catch {
+        // The attempt started with this image, so its user resolved then; nothing to redo.
+      }
+    }
     if (s.exit) this.onExit(s);
     else {
       this.view.state = { running: { startedAt: trimNanos(s.startedAt) } };
@@ -259,15 +268,7 @@ export class ContainerRunner {
     if (!host.ctx.isolated)
       throw new Error(`image "${this.spec.image}" needs namespaces: run Skiff as root`);
     verifyRunAsNonRoot(host.pod, this.spec, img.user);
-    this.#user = containerUser({
-      pod: host.pod,
-      container: this.spec,
-      imageUser: img.user,
-      etc: {
-        passwd: readImageFile(layers, 'etc/passwd'),
-        group: readImageFile(layers, 'etc/group'),
-      },
-    });
+    this.#user = this.#imageUser(img, layers);
     return prepareRootfs({
       podDir: host.podDir,
       container: this.spec.name,
@@ -275,6 +276,19 @@ export class ContainerRunner {
       layers,
       mode: host.ctx.rootfsMode,
       mounts: host.containerMounts.get(this.spec.name) ?? [],
+    });
+  }
+
+  // The uid/gid of an image container: its User in its own /etc/passwd, runAs* on top.
+  #imageUser(img: ResolvedImage, layers: string[]): { uid: number; gid: number } {
+    return containerUser({
+      pod: this.#host.pod,
+      container: this.spec,
+      imageUser: img.user,
+      etc: {
+        passwd: readImageFile(layers, 'etc/passwd'),
+        group: readImageFile(layers, 'etc/group'),
+      },
     });
   }
 
