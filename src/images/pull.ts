@@ -236,15 +236,7 @@ export class Puller {
     const what = `layer ${layer.digest}`;
     const haveBlob = store.blobs.has(layer.digest);
     if (haveBlob) {
-      await store.unpackOnce(diffID, (dir) =>
-        unpackLayer(store.blobs.open(layer.digest), {
-          dir,
-          expectedDiffID: diffID,
-          maxBytes: store.freeBytes(),
-          what,
-          signal,
-        }).then(() => undefined),
-      );
+      await store.unpackBlob(layer.digest, diffID, signal);
       return 0;
     }
     const upload = store.blobs.begin(layer, what);
@@ -259,7 +251,8 @@ export class Puller {
       if (store.layers.has(diffID) || store.isUnpacking(diffID)) {
         for await (const _ of tee());
         await upload.commit();
-        await store.unpackOnce(diffID, () => Promise.reject(new Error('unreachable')));
+        // Joins the unpack in flight; should that one have failed, unpack the blob just stored.
+        await store.unpackBlob(layer.digest, diffID, signal);
       } else {
         // Unpack while downloading; the layer is committed only once the blob verified too.
         await store.unpackOnce(diffID, async (dir) => {

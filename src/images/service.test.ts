@@ -133,6 +133,18 @@ describe('ImageService with a real registry (docker-registry + skopeo)', () => {
     assert.equal(counting.seen.length, 4, 'nothing downloaded again');
   });
 
+  test('a stored name whose content went missing is pulled again', async () => {
+    const svc = service();
+    const ref = `${registry.host}/team/app:1`;
+    const first = await svc.ensure(ref, { policy: 'IfNotPresent' });
+    svc.store.blobs.remove(app.config.digest);
+    for (const id of app.diffIDs) svc.store.layers.remove(id);
+    const again = await svc.ensure(ref, { policy: 'IfNotPresent' });
+    assert.equal(again.pulled, true);
+    assert.deepEqual(again.image.layers, first.image.layers);
+    assert.equal(readFileSync(path.join(again.image.layers![0]!, 'bin/app'), 'utf8'), 'app v1');
+  });
+
   test('zstd layers and the host platform of a multi-arch index', async () => {
     const svc = service();
     const z = await svc.ensure(`${registry.host}/zstd:1`, { policy: 'IfNotPresent' });

@@ -9,7 +9,7 @@ import { LocalImageStore } from './local.js';
 import { toResolvedImage } from './manifest.js';
 import type { Puller } from './pull.js';
 import { formatReference, type ImageReference, parseReference, repoName } from './reference.js';
-import { ImageStore, type StoredImage } from './store/image-store.js';
+import { ImageStore, IncompleteImageError, type StoredImage } from './store/image-store.js';
 
 /** Credentials for one registry, as a dockerconfigjson `auths` entry carries them. */
 export interface RegistryCredential {
@@ -173,7 +173,11 @@ export class ImageService {
     const name = formatReference(parsed);
     const stored = this.#storedName(parsed);
     if (stored && opts.policy !== 'Always') {
-      const img = await this.store.image(stored);
+      // A name whose content went missing (an interrupted load, a removed blob) is pulled again.
+      const img = await this.store.image(stored).catch((err: unknown) => {
+        if (err instanceof IncompleteImageError && opts.policy !== 'Never') return undefined;
+        throw err;
+      });
       if (img) {
         const layers = await this.store.unpackImage(img, opts.signal);
         return {

@@ -131,16 +131,21 @@ export class ImageStore {
         if (this.layers.has(diffID)) return this.layers.path(diffID);
         if (!this.blobs.has(layer.digest))
           throw new IncompleteImageError(img.ref, `layer ${layer.digest} is missing`);
-        return this.unpackOnce(diffID, (dir) =>
-          unpackLayer(this.blobs.open(layer.digest), {
-            dir,
-            expectedDiffID: diffID,
-            maxBytes: this.freeBytes(),
-            what: `layer ${layer.digest}`,
-            signal,
-          }).then(() => undefined),
-        );
+        return this.unpackBlob(layer.digest, diffID, signal);
       }),
+    );
+  }
+
+  /** Unpacks a stored layer blob as diffID (once, shared with concurrent callers). */
+  unpackBlob(digest: string, diffID: string, signal?: AbortSignal): Promise<string> {
+    return this.unpackOnce(diffID, (dir) =>
+      unpackLayer(this.blobs.open(digest), {
+        dir,
+        expectedDiffID: diffID,
+        maxBytes: this.freeBytes(),
+        what: `layer ${digest}`,
+        signal,
+      }).then(() => undefined),
     );
   }
 
