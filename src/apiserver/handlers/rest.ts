@@ -155,26 +155,24 @@ export async function handleResource(
     sendObject(res, 201, virtualCreate(ctx, { r, body: obj, user: rr.user }), rendering);
     return;
   }
+  if (method === 'GET' && (rr.isWatchPath || queryBool(q, 'watch'))) {
+    const params = listParams(store, rr);
+    // A watch of one object is the collection's watch narrowed to its name.
+    if (rr.name !== undefined) {
+      params.fieldSelector = [
+        ...(params.fieldSelector ?? []),
+        { field: 'metadata.name', op: 'eq', value: rr.name },
+      ];
+    }
+    const rendering = negotiate(req.headers.accept, { allowTable: true });
+    const w = { r, params, rendering, ...watchQuery(q), includeObject: includeObjectOf(q) };
+    serveWatch(store, req, res, w, ctx.trackWatch);
+    return;
+  }
   if (rr.name === undefined) {
     if (method === 'GET') {
       const rendering = negotiate(req.headers.accept, { allowTable: true });
       const params = listParams(store, rr);
-      if (rr.isWatchPath || queryBool(q, 'watch')) {
-        serveWatch(
-          store,
-          req,
-          res,
-          {
-            r,
-            params,
-            rendering,
-            ...watchQuery(q),
-            includeObject: includeObjectOf(q),
-          },
-          ctx.trackWatch,
-        );
-        return;
-      }
       const list = store.list(r, params);
       sendObject(
         res,
@@ -224,26 +222,6 @@ export async function handleResource(
   const name = rr.name;
   if (method === 'GET') {
     const rendering = negotiate(req.headers.accept, { allowTable: true });
-    if (rr.isWatchPath || queryBool(q, 'watch')) {
-      const params = listParams(store, rr);
-      params.fieldSelector = [
-        ...(params.fieldSelector ?? []),
-        { field: 'metadata.name', op: 'eq', value: name },
-      ];
-      serveWatch(
-        store,
-        req,
-        res,
-        {
-          r,
-          params,
-          rendering,
-          ...watchQuery(q),
-        },
-        ctx.trackWatch,
-      );
-      return;
-    }
     // GET honours resourceVersion as a minimum (etcd3 store Get): malformed is 400, future 504.
     store.checkMinimumResourceVersion(parseResourceVersion(q.get('resourceVersion')));
     const obj = store.get(r, rr.namespace, name);

@@ -20,7 +20,7 @@ const unknownType = root.lookupType('k8s.io.apimachinery.pkg.runtime.Unknown');
 const metaPkg = 'k8s.io.apimachinery.pkg.apis.meta.v1';
 
 // Go structs embedded with `json:",inline"`: a nested message in proto, flat in JSON.
-const inlineFields = new Set([
+export const inlineFields: ReadonlySet<string> = new Set([
   'volumeSource',
   'persistentVolumeSource',
   'localObjectReference',

@@ -3,18 +3,9 @@
 import protobuf from 'protobufjs';
 import type { KObject } from '../../api/object.js';
 import { isObject } from '../../lib/json.js';
-import { jsonNameOf, protobufMagic, protoRoot, protoTypeName } from './decode.js';
+import { inlineFields, jsonNameOf, protobufMagic, protoRoot, protoTypeName } from './decode.js';
 
 const metaPkg = 'k8s.io.apimachinery.pkg.apis.meta.v1';
-// Go structs embedded inline in JSON (decode.ts inlineFields).
-const inlineFields = new Set([
-  'volumeSource',
-  'persistentVolumeSource',
-  'localObjectReference',
-  'handler',
-  'ephemeralContainerCommon',
-  'ingressRuleValue',
-]);
 
 /** The protobufjs plain-object form of a JSON value of `type`. */
 function fromJSON(type: protobuf.Type, json: Record<string, unknown>): Record<string, unknown> {
