@@ -22,15 +22,8 @@ import { Controller, type Result } from '../runtime/controller.js';
 import { canonicalJSON } from '../runtime/hash.js';
 import { claimObjects, getControllerOf } from '../runtime/owner.js';
 import { isPodAvailable, isPodReady } from '../runtime/pods.js';
-import {
-  claimsFor,
-  getOrdinal,
-  newPod,
-  newRevision,
-  revisionLabel,
-  revisionTemplate,
-  setGVK,
-} from './identity.js';
+import { ensureRevision } from '../runtime/revision.js';
+import { claimsFor, getOrdinal, newPod, revisionLabel, setGVK } from './identity.js';
 
 /** Options of createStatefulSetController. */
 export interface StatefulSetControllerOptions {
@@ -104,32 +97,11 @@ export function createStatefulSetController(
       .list(set.metadata?.namespace)
       .filter((r) => getControllerOf(r)?.uid === set.metadata?.uid)
       .sort((a, b) => (a.revision ?? 0) - (b.revision ?? 0));
-    const maxRev = history.reduce((m, r) => Math.max(m, r.revision ?? 0), 0);
-    const want = canonicalJSON(set.spec?.template);
-    let update = history.find((r) => canonicalJSON(revisionTemplate(r)) === want);
-    if (!update) {
-      const rev = newRevision(set, maxRev + 1);
-      try {
-        update = await client.create<ControllerRevision>(R.controllerrevisions, rev);
-      } catch (err) {
-        if (!isAlreadyExists(err)) throw err;
-        update = await client.get<ControllerRevision>(
-          R.controllerrevisions,
-          set.metadata?.namespace,
-          rev.metadata?.name ?? '',
-        );
-      }
-      history.push(update);
-    } else if ((update.revision ?? 0) < maxRev) {
-      // Rolling back to an old template makes it the newest revision again.
-      update = await client.patch<ControllerRevision>(
-        R.controllerrevisions,
-        set.metadata?.namespace,
-        update.metadata?.name ?? '',
-        { revision: maxRev + 1 },
-        { type: 'merge' },
-      );
-    }
+    const update = await ensureRevision(client, set, {
+      gvk: setGVK,
+      history,
+      collisionCount: set.status?.collisionCount,
+    });
     const current = history.find((r) => r.metadata?.name === set.status?.currentRevision) ?? update;
     return { current, update, history };
   };

@@ -2,14 +2,9 @@
 // the ControllerRevisions that version the pod template (kubernetes pkg/controller/statefulset/
 // stateful_set_utils.go newStatefulSetPod, getPersistentVolumeClaims, newRevision, getPatch).
 import type { ControllerRevision, StatefulSet } from 'kubernetes-types/apps/v1.js';
-import type {
-  PersistentVolumeClaim,
-  Pod,
-  PodTemplateSpec,
-  Volume,
-} from 'kubernetes-types/core/v1.js';
-import { computeHash } from '../runtime/hash.js';
+import type { PersistentVolumeClaim, Pod, Volume } from 'kubernetes-types/core/v1.js';
 import { newControllerRef } from '../runtime/owner.js';
+import { revisionTemplate } from '../runtime/revision.js';
 
 export const setGVK = { apiVersion: 'apps/v1', kind: 'StatefulSet' } as const;
 /** Pod label naming the revision it runs (upstream ControllerRevisionHashLabelKey). */
@@ -18,8 +13,6 @@ export const revisionLabel = 'controller-revision-hash';
 export const podNameLabel = 'statefulset.kubernetes.io/pod-name';
 /** Pod label with the ordinal (upstream PodIndexLabel). */
 export const podIndexLabel = 'apps.kubernetes.io/pod-index';
-/** Revision label with the template hash (upstream ControllerRevisionHashLabel). */
-export const revisionHashLabel = 'controller.kubernetes.io/hash';
 
 /** "<set>-<ordinal>". */
 export const podName = (set: StatefulSet, ordinal: number) => `${set.metadata?.name}-${ordinal}`;
@@ -86,39 +79,5 @@ export function newPod(set: StatefulSet, rev: ControllerRevision, ordinal: numbe
       ownerReferences: [newControllerRef(set, setGVK)],
     },
     spec,
-  };
-}
-
-// The revision data is the strategic-merge patch that restores the template (upstream getPatch),
-// which is what `kubectl rollout undo` applies.
-function revisionData(set: StatefulSet): { spec: { template: Record<string, unknown> } } {
-  return {
-    spec: { template: { ...structuredClone(set.spec?.template ?? {}), $patch: 'replace' } },
-  };
-}
-
-/** The template a revision records. */
-export function revisionTemplate(rev: ControllerRevision): PodTemplateSpec | undefined {
-  const data = rev.data as { spec?: { template?: Record<string, unknown> } } | undefined;
-  if (!data?.spec?.template) return undefined;
-  const { $patch: _p, ...template } = data.spec.template;
-  return template as PodTemplateSpec;
-}
-
-/** A new revision of the set's current template (upstream newRevision). */
-export function newRevision(set: StatefulSet, revision: number): ControllerRevision {
-  const data = revisionData(set);
-  const hash = computeHash(set.spec?.template, set.status?.collisionCount);
-  return {
-    apiVersion: 'apps/v1',
-    kind: 'ControllerRevision',
-    metadata: {
-      name: `${set.metadata?.name}-${hash}`,
-      namespace: set.metadata?.namespace,
-      labels: { ...(set.spec?.template?.metadata?.labels ?? {}), [revisionHashLabel]: hash },
-      ownerReferences: [newControllerRef(set, setGVK)],
-    },
-    data,
-    revision,
   };
 }
