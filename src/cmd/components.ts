@@ -7,6 +7,7 @@ import type { InformerFactory } from '../client/informer-factory.js';
 import { R } from '../client/resources.js';
 import type { KObject } from '../client/rest.js';
 import { createCronJobController } from '../controllers/cronjob/controller.js';
+import { createDaemonSetController } from '../controllers/daemonset/controller.js';
 import { createDeploymentController } from '../controllers/deployment/controller.js';
 import { createEndpointsController } from '../controllers/endpoints/endpoints-controller.js';
 import { createEndpointSliceController } from '../controllers/endpoints/endpointslice-controller.js';
@@ -78,6 +79,10 @@ export function controllerComponents(ctx: WiringContext, informers: InformerFact
       // Pod events of one Job coalesce over 50 ms instead of upstream's 1 s: API calls are local.
       batchPeriodMs: 50,
       log: log.child({ component: 'job-controller' }),
+    }),
+    createDaemonSetController({
+      informers,
+      log: log.child({ component: 'daemonset-controller' }),
     }),
     createStatefulSetController({
       informers,

@@ -291,3 +291,40 @@ test('StatefulSet: ordered pods with stable DNS and claims whose data survives p
   );
   assert.match(await skiff.kubectlOk(['get', 'pvc', 'data-web-2']), /Bound/);
 });
+
+test('DaemonSet: one pod on the node, rolling update and rollout history', async () => {
+  const ds = {
+    apiVersion: 'apps/v1',
+    kind: 'DaemonSet',
+    metadata: { name: 'agent' },
+    spec: {
+      selector: { matchLabels: { app: 'agent' } },
+      template: {
+        metadata: { labels: { app: 'agent' } },
+        spec: {
+          containers: [{ name: 'c', image: 'busybox', command: ['sh', '-c', 'exec sleep 3600'] }],
+        },
+      },
+    },
+  };
+  await skiff.kubectlOk(['apply', '-f', '-'], { input: JSON.stringify(ds) });
+  await skiff.kubectlOk(['rollout', 'status', 'daemonset/agent', '--timeout=60s'], {
+    timeoutMs: 70_000,
+  });
+  const first = (await skiff.kubectlOk(['get', 'pods', '-l', 'app=agent', '-o', 'name'])).trim();
+  assert.equal(first.split('\n').length, 1, 'one pod for the one node');
+  assert.match(await skiff.kubectlOk(['get', 'ds', 'agent']), /agent\s+1\s+1\s+1\s+1\s+1\s/);
+  await skiff.kubectlOk(['set', 'env', 'daemonset/agent', 'MODE=v2']);
+  await skiff.kubectlOk(['rollout', 'status', 'daemonset/agent', '--timeout=60s'], {
+    timeoutMs: 70_000,
+  });
+  await eventually(
+    async () => {
+      const now = (await skiff.kubectlOk(['get', 'pods', '-l', 'app=agent', '-o', 'name'])).trim();
+      return now !== first && now.split('\n').length === 1;
+    },
+    { what: 'daemon pod replaced' },
+  );
+  const history = await skiff.kubectlOk(['rollout', 'history', 'daemonset/agent']);
+  assert.match(history, /^2\s/m);
+});
