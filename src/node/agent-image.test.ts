@@ -56,7 +56,11 @@ const imagePod = (name: string, image = 'test/busybox:1', extra: object = {}): P
   testPod(name, {
     image,
     env: [{ name: 'OVERRIDDEN', value: 'pod' }],
-    readinessProbe: { exec: { command: ['test', '-f', '/www/index.html'] }, periodSeconds: 1 },
+    // An exec probe runs in the image's root: its busybox wget asks the pod's own httpd.
+    readinessProbe: {
+      exec: { command: ['wget', '-q', '-O', '/dev/null', 'http://127.0.0.1:8080/index.html'] },
+      periodSeconds: 1,
+    },
     ...extra,
   });
 
@@ -175,7 +179,10 @@ test('after an agent restart an image pod is adopted: exec as its user, restarts
     async () =>
       [...agent.workers.values()].find((w) => w.pod.metadata?.name === 'img-www')?.sandbox,
   );
-  assert.equal(await sh(node, 'img-www', 'id -u'), '33\n');
+  // (Until the adoption has read the shim's state, exec answers that the container is not running.)
+  await waitFor('exec as www after the adoption', async () =>
+    (await sh(node, 'img-www', 'id -u')) === '33\n' ? true : undefined,
+  );
   await sh(node, 'img-www', 'killall httpd');
   await waitForPod(node, 'img-www', (x) => firstContainer(x)?.restartCount === 1 && isReady(x));
   assert.equal(await sh(node, 'img-www', 'cat /etc/hostname; id -u'), 'img-www\n33\n');

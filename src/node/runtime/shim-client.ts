@@ -1,5 +1,6 @@
 // Client of a pod shim's control socket: newline-delimited JSON requests with ids, plus the
-// `exit` events the shim pushes when a container dies.
+// `exit` events the shim pushes when a container dies. The protocol is runtime/shim-protocol.json
+// (shim.py enforces it; protocol.test.ts keeps these types equal to it).
 import net from 'node:net';
 import type { ContainerRootfs } from '../sandbox/rootfs.js';
 

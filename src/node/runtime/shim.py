@@ -1,6 +1,7 @@
 # Skiff's pod shim (containerd-shim + conmon + pause in one small process): PID 1 of the pod's PID
 # namespace. It builds the pod's mount namespace, runs containers as its children, writes their
 # output as CRI log lines, reaps every process, and keeps running when Skiff dies (Skiff re-attaches).
+# Its control protocol is shim-protocol.json, next to this file.
 import ctypes
 import fcntl
 import json
@@ -19,6 +20,33 @@ MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVA
 MNT_DETACH = 2
 libc = ctypes.CDLL(None, use_errno=True)
 libc.mount.argtypes = [ctypes.c_char_p] * 3 + [ctypes.c_ulong, ctypes.c_char_p]
+
+
+# The control protocol's schema, shared with shim-client.ts (read before the pod's root hides it).
+with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), 'shim-protocol.json')) as _f:
+    PROTOCOL = json.load(_f)
+JSON_TYPES = {'string': str, 'array': list, 'object': dict, 'boolean': bool}
+
+
+def check_request(req):
+    """Raises ValueError unless `req` is a request shim-protocol.json describes."""
+    spec = PROTOCOL['requests'].get(req.get('op'))
+    if spec is None:
+        raise ValueError('unknown op %r' % req.get('op'))
+    fields = dict(spec['required'], **spec['optional'])
+    for name in spec['required']:
+        if name not in req:
+            raise ValueError('%s: missing %s' % (req['op'], name))
+    for name, value in req.items():
+        if name in ('op', 'id'):
+            continue
+        kind = fields.get(name)
+        if kind is None:
+            raise ValueError('%s: unknown field %s' % (req['op'], name))
+        ok = (isinstance(value, (int, float)) and not isinstance(value, bool)) if kind == 'number' \
+            else isinstance(value, JSON_TYPES[kind])
+        if not ok:
+            raise ValueError('%s: %s must be a %s' % (req['op'], name, kind))
 
 
 def die(msg):
@@ -434,6 +462,7 @@ class Shim:
     def handle(self, conn, req):
         op = req.get('op')
         try:
+            check_request(req)
             if op == 'start':
                 res = {'container': self.start(req)}
             elif op == 'signal':

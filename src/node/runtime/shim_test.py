@@ -17,6 +17,30 @@ import pty_helper
 import shim
 
 
+class Protocol(unittest.TestCase):
+    start = {'op': 'start', 'id': 1, 'name': 'app', 'attempt': 0, 'argv': ['sh'], 'env': {},
+             'cwd': '/', 'cgroupProcs': [], 'logFile': 'app/0.log'}
+
+    def test_requests_as_the_schema_says_pass(self):
+        shim.check_request(self.start)
+        shim.check_request(dict(self.start, uid=33, gid=33, rootfs={'layers': []}))
+        shim.check_request({'op': 'signal', 'id': 2, 'name': 'app', 'signal': 15, 'group': True})
+        shim.check_request({'op': 'state', 'id': 3})
+
+    def test_bad_requests_are_refused_with_a_reason(self):
+        cases = [
+            ({'op': 'exec', 'id': 1}, "unknown op 'exec'"),
+            ({k: v for k, v in self.start.items() if k != 'argv'}, 'start: missing argv'),
+            (dict(self.start, extra=1), 'start: unknown field extra'),
+            (dict(self.start, attempt='0'), 'start: attempt must be a number'),
+            ({'op': 'signal', 'name': 'app', 'signal': True}, 'signal: signal must be a number'),
+        ]
+        for req, message in cases:
+            with self.assertRaises(ValueError) as ctx:
+                shim.check_request(req)
+            self.assertEqual(str(ctx.exception), message)
+
+
 class ResolveInRoot(unittest.TestCase):
     def setUp(self):
         self.root = tempfile.mkdtemp()
