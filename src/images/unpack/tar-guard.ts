@@ -66,6 +66,18 @@ function numeric(buf: Buffer, start: number, len: number): number {
   return text ? Number.parseInt(text, 8) : 0;
 }
 
+function checksumOk(header: Buffer): boolean {
+  const want = Number.parseInt(cstring(header, 148, 8).trim(), 8);
+  let unsigned = 0;
+  let signed = 0;
+  for (let i = 0; i < block; i++) {
+    const b = i >= 148 && i < 156 ? 0x20 : (header[i] ?? 0);
+    unsigned += b;
+    signed += b > 127 ? b - 256 : b;
+  }
+  return want === unsigned || want === signed;
+}
+
 function checksum(header: Buffer): void {
   header.fill(0x20, 148, 156);
   let sum = 0;
@@ -199,6 +211,10 @@ export class TarGuard extends Transform {
       return;
     }
     const what = this.#opts.what;
+    // GNU tar skips a bad header and hunts for the next one, which could sit inside data this
+    // reader skipped: a header it cannot vouch for ends the layer.
+    if (!checksumOk(header))
+      throw new HostileLayerError(`${what}: a tar header with a bad checksum`);
     const type = String.fromCharCode(header[156] ?? 0x30);
     let size = numeric(header, 124, 12);
     if (['x', 'g', 'L', 'K'].includes(type)) {

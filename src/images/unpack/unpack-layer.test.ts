@@ -104,6 +104,15 @@ describe('unpackLayer', () => {
     assert.equal(existsSync(path.join(work, 'escape')), false);
   });
 
+  test('a header with a bad checksum ends the layer', async () => {
+    const tar = tarball([
+      { name: 'a', data: 'x' },
+      { name: 'b', data: 'y' },
+    ]);
+    tar[1024 + 10] = 0x41; // inside the second header's name, after its checksum was computed
+    await assert.rejects(unpack(tar), /bad checksum/);
+  });
+
   test('absolute paths land inside the layer', async () => {
     const { dir } = await unpack(tarball([{ name: '/abs.txt', data: 'in' }]));
     assert.equal(readFileSync(path.join(dir, 'abs.txt'), 'utf8'), 'in');
