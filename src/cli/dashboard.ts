@@ -2,7 +2,7 @@
 // and, on a desktop session, opens it in the browser.
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { dataDirLayout, runningPid } from '../lib/data-dir.js';
+import { dataDirLayout, runningPid, waitUntilReady } from '../lib/data-dir.js';
 import { errorMessage } from '../lib/errors.js';
 
 /** The dashboard URL recorded by the running `skiff up` of dataDir, or an explanation. */
@@ -34,6 +34,15 @@ function openInBrowser(url: string): void {
 
 /** Runs `skiff dashboard`; resolves with the exit code. */
 export async function dashboardCommand(opts: { dataDir?: string }): Promise<number> {
+  try {
+    // A cluster still starting has no dashboard URL yet: wait for it (issue 18).
+    await waitUntilReady(dataDirLayout(opts.dataDir), {
+      onWait: (pid) => process.stderr.write(`Waiting for Skiff (pid ${pid}) to be ready...\n`),
+    });
+  } catch (err) {
+    process.stderr.write(`error: ${errorMessage(err)}\n`);
+    return 1;
+  }
   const found = readDashboardUrl(opts.dataDir);
   if ('error' in found) {
     process.stderr.write(`error: ${found.error}\n`);

@@ -24,7 +24,11 @@ export async function demoCommand(opts: DemoOptions): Promise<number> {
   let cluster: Awaited<ReturnType<typeof ensureCluster>>;
   try {
     out(pc.bold('Skiff demo: the self-healing and autoscaling walkthrough (SEED.md)'));
-    cluster = await ensureCluster({ dataDir: opts.dataDir, ingressPort: opts.ingressPort });
+    cluster = await ensureCluster({
+      dataDir: opts.dataDir,
+      ingressPort: opts.ingressPort,
+      onWait: (pid) => out(`  waiting for Skiff (pid ${pid}) to be ready...`),
+    });
   } catch (err) {
     if (opts.json)
       process.stdout.write(JSON.stringify({ ok: false, problems: [errorMessage(err)] }) + '\n');

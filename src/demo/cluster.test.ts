@@ -38,8 +38,18 @@ test('uses the running cluster named by the pid file, and the dashboard from the
   assert.equal(other.ingressUrl, 'http://127.0.0.1:9090/');
 });
 
-test('a cluster that is still starting is an error, not a second start', async (t) => {
+test('a cluster that is still starting is waited for, not started a second time', async (t) => {
   const dir = dataDir(t);
-  writeFileSync(join(dir, 'skiff.pid'), JSON.stringify({ pid: process.pid }));
-  await assert.rejects(ensureCluster({ dataDir: dir }), /still starting/);
+  const pidFile = join(dir, 'skiff.pid');
+  writeFileSync(pidFile, JSON.stringify({ pid: process.pid }));
+  // `skiff up` writes ready: true when it prints its ready banner.
+  const ready = setTimeout(
+    () => writeFileSync(pidFile, JSON.stringify({ pid: process.pid, ready: true })),
+    300,
+  );
+  t.after(() => clearTimeout(ready));
+  const waited: number[] = [];
+  const c = await ensureCluster({ dataDir: dir, onWait: (pid) => waited.push(pid) });
+  assert.equal(c.started, false);
+  assert.deepEqual(waited, [process.pid], 'told once that it waits');
 });

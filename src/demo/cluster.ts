@@ -3,7 +3,7 @@
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { dataDirLayout, runningPid } from '../lib/data-dir.js';
+import { dataDirLayout, waitUntilReady } from '../lib/data-dir.js';
 import { packageRoot } from '../lib/paths.js';
 
 /** Where the demo's cluster is. */
@@ -59,17 +59,13 @@ function infoFrom(
 export async function ensureCluster(opts: {
   dataDir?: string;
   ingressPort?: number;
+  /** Told once when the running cluster is still starting. */
+  onWait?: (pid: number) => void;
 }): Promise<ClusterInfo> {
   const layout = dataDirLayout(opts.dataDir);
-  const pid = runningPid(layout);
-  if (pid !== undefined) {
-    const info = readInfo(layout.pidFile);
-    if (info['ready'] !== true)
-      throw new Error(
-        `Skiff (pid ${pid}) of "${layout.root}" is still starting: retry in a moment`,
-      );
-    return { ...infoFrom(layout.root, info, opts), started: false };
-  }
+  // A cluster still starting is waited for (issue 18), not refused.
+  const running = await waitUntilReady(layout, { onWait: opts.onWait });
+  if (running) return { ...infoFrom(layout.root, running, opts), started: false };
   const args = [join(repo, 'bin', 'skiff.js'), 'up', '--detach', '--data-dir', layout.root];
   if (opts.ingressPort !== undefined) args.push('--ingress-port', String(opts.ingressPort));
   const output = await new Promise<string>((resolveRun, reject) => {

@@ -2,6 +2,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { type Clock, realClock } from './clock.js';
 
 /** Paths inside a data directory. */
 export interface DataDirLayout {
@@ -74,4 +75,40 @@ export function lockDataDir(layout: DataDirLayout, info: Record<string, unknown>
   return () => {
     if (runningPid(layout) === process.pid) rmSync(layout.pidFile, { force: true });
   };
+}
+
+/** How long a subcommand waits for a cluster that is still starting. */
+export const readyWaitMs = 90_000;
+
+/**
+ * The record of the running `skiff up` of a data dir once it is ready (it writes `ready: true`
+ * when it would print its ready banner); undefined when no Skiff runs there. A Skiff still starting
+ * is waited for (onWait is told once); one that exits meanwhile, or is not ready within timeoutMs,
+ * is an error saying so and where its log is.
+ */
+export async function waitUntilReady(
+  layout: DataDirLayout,
+  opts: { timeoutMs?: number; clock?: Clock; onWait?: (pid: number) => void } = {},
+): Promise<Record<string, unknown> | undefined> {
+  const clock = opts.clock ?? realClock;
+  const deadline = clock.now() + (opts.timeoutMs ?? readyWaitMs);
+  let told = false;
+  for (;;) {
+    const pid = runningPid(layout);
+    if (pid === undefined) {
+      if (!told) return undefined;
+      throw new Error(`Skiff of "${layout.root}" exited while starting; see ${layout.logFile}`);
+    }
+    const info = JSON.parse(readFileSync(layout.pidFile, 'utf8')) as Record<string, unknown>;
+    if (info['ready'] === true) return info;
+    if (!told) opts.onWait?.(pid);
+    told = true;
+    if (clock.now() >= deadline) {
+      const secs = Math.round((opts.timeoutMs ?? readyWaitMs) / 1000);
+      throw new Error(
+        `Skiff (pid ${pid}) of "${layout.root}" is not ready after ${secs} s; see ${layout.logFile}`,
+      );
+    }
+    await clock.sleep(100);
+  }
 }

@@ -286,8 +286,9 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
       );
       mark('pods');
       workers.clear();
-      await removeOrphans(new Set());
+      // The network first: one batch for every namespace, before removeOrphans would go one by one.
       await network.cleanupAll();
+      await removeOrphans(new Set());
       cgroups?.cleanupAll();
       mark('orphans, network, cgroups');
     },

@@ -462,22 +462,27 @@ export class PodWorker {
       for (const c of this.#all) c.quiesce();
       await Promise.all(this.#all.map((c) => c.kill(gracePeriodMs(this.pod))));
       await this.#status.flush();
-      await this.destroy();
+      // The namespaces and the bridge go together afterwards (PodNetwork.cleanupAll: one process).
+      await this.destroy({ keepNetwork: true });
     })();
     await this.#terminating;
   }
 
-  /** Stops everything and removes the sandbox, network, cgroups and files (pod gone). */
-  async destroy(): Promise<void> {
+  /**
+   * Stops everything and removes the sandbox, network, cgroups and files (pod gone); keepNetwork:
+   * the caller removes every pod's network at once.
+   */
+  async destroy(opts: { keepNetwork?: boolean } = {}): Promise<void> {
     this.#stopped = true;
     this.#retry?.cancel();
     this.#status.stop();
     for (const c of this.#all) c.quiesce();
     const sb = this.sandbox ?? (await attachSandbox(this.podDir));
     await sb?.stop(this.#ctx.clock);
-    await this.#ctx.network
-      .teardown(this.uid)
-      .catch((err) => this.#ctx.log.warn('network teardown', { err }));
+    if (!opts.keepNetwork)
+      await this.#ctx.network
+        .teardown(this.uid)
+        .catch((err) => this.#ctx.log.warn('network teardown', { err }));
     try {
       this.#ctx.cgroups?.remove(this.uid);
     } catch (err) {

@@ -276,10 +276,8 @@ export class PodNetwork {
       await this.#deleteNetns(ns);
       // A half-made setup may have left the host side of the pair behind.
       const veth = this.#vethName(podUID);
-      const shown = await runCommand('ip', ['-br', 'link', 'show', 'dev', veth], {
-        allowFailure: true,
-      });
-      if (shown.trim()) await runCommand('ip', ['link', 'del', veth], { allowFailure: true });
+      if (existsSync(`/sys/class/net/${veth}`))
+        await runCommand('ip', ['link', 'del', veth], { allowFailure: true });
     }
     this.#ipam.release(podUID);
   }
@@ -297,13 +295,32 @@ export class PodNetwork {
 
   /** Removes everything this network made: every pod namespace, every IP, the bridge. */
   async cleanupAll(): Promise<void> {
-    for (const uid of this.knownPods()) await this.teardown(uid);
+    const uids = this.knownPods();
+    if (!this.isReduced) {
+      // One `ip` process for every namespace (a pod's veth pair goes with it) and the bridge:
+      // `skiff down` with 10 pods would otherwise spawn two processes per pod (issue 18).
+      const names = existsSync(netnsDir)
+        ? readdirSync(netnsDir).filter(
+            (f) => f.startsWith(`${this.netnsPrefix}-`) || f.startsWith(this.#sparePrefix),
+          )
+        : [];
+      const bridge = existsSync(`/sys/class/net/${this.bridgeName}`);
+      const lines = [
+        ...names.map((n) => `netns del ${n}`),
+        ...(bridge ? [`link del ${this.bridgeName}`] : []),
+      ];
+      if (lines.length)
+        await runCommand('ip', ['-force', '-batch', '-'], {
+          input: `${lines.join('\n')}\n`,
+          allowFailure: true,
+        });
+    }
+    // What the batch left (stacked mounts, a half-made veth) goes one by one, as before.
+    for (const uid of uids) await this.teardown(uid);
     await this.removeStaleSpares();
     if (this.isReduced) return;
-    const shown = await runCommand('ip', ['-br', 'link', 'show', 'dev', this.bridgeName], {
-      allowFailure: true,
-    });
-    if (shown.trim()) await runCommand('ip', ['link', 'del', this.bridgeName]);
+    if (existsSync(`/sys/class/net/${this.bridgeName}`))
+      await runCommand('ip', ['link', 'del', this.bridgeName]);
   }
 
   async #deleteNetns(ns: string): Promise<void> {
