@@ -1,5 +1,6 @@
 // `skiff status`: whether the cluster of a data dir runs, and where its endpoints are.
 import { existsSync, readFileSync } from 'node:fs';
+import { actedOn, storedOnly } from '../api/support.js';
 import { dataDirLayout, runningPid } from '../lib/data-dir.js';
 
 /** Prints the state of the cluster of opts.dataDir; exit code 0 when running, 3 when stopped. */
@@ -24,6 +25,10 @@ export async function statusCommand(opts: { dataDir?: string }): Promise<number>
     if (typeof info[key] === 'string')
       lines.push(`  ${(label + ':').padEnd(12)}${info[key] as string}`);
   }
+  // Say plainly which kinds run and which are only kept, so an applied manifest never fails silently.
+  lines.push('  acted on:');
+  for (const a of actedOn) lines.push(`    ${a.kind.padEnd(28)}${a.by}`);
+  lines.push(`  stored only: ${storedOnly.join('; ')}`);
   process.stdout.write(lines.join('\n') + '\n');
   return 0;
 }
