@@ -79,6 +79,10 @@ describe('image GC', () => {
         '100 22 0:51 / /x rw - overlay overlay rw,lowerdir=l/ccc,upperdir=u,workdir=w',
       ].join('\n'),
     );
-    assert.deepEqual([...mountedLayers(file)].sort(), ['aaa', 'bbb', 'ccc']);
+    assert.deepEqual([...mountedLayers([file, path.join(work, 'gone')])].sort(), [
+      'aaa',
+      'bbb',
+      'ccc',
+    ]);
   });
 });

@@ -2,7 +2,7 @@
 // the image filesystem is above the high threshold (85%), remove least-recently-used images until
 // it would be at the low threshold (80%); never an image a pod uses, a pinned one (loaded or
 // pushed, as k3s pins imports) or one first seen less than the minimum age (2 min) ago.
-import { readFileSync, statfsSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, statfsSync } from 'node:fs';
 import path from 'node:path';
 import { type Clock, realClock } from '../lib/clock.js';
 import { errorMessage, isAbortError } from '../lib/errors.js';
@@ -39,18 +39,8 @@ export function diskUsage(dir: string): DiskUsage {
   return { capacity: s.blocks * s.bsize, available: s.bavail * s.bsize };
 }
 
-/**
- * Short names of layer directories some overlay mount uses right now (from mountinfo), so nothing
- * under a running container is removed, whoever mounted it and however it wrote the paths.
- */
-export function mountedLayers(mountinfo = '/proc/self/mountinfo'): Set<string> {
-  const out = new Set<string>();
-  let text = '';
-  try {
-    text = readFileSync(mountinfo, 'utf8');
-  } catch {
-    return out;
-  }
+/** Adds the short layer names an overlay line of a mountinfo text lists as lowerdirs. */
+function addLowerDirs(text: string, out: Set<string>): void {
   for (const line of text.split('\n')) {
     const m = / - overlay \S+ (\S+)/.exec(line);
     if (!m?.[1]) continue;
@@ -58,7 +48,41 @@ export function mountedLayers(mountinfo = '/proc/self/mountinfo'): Set<string> {
       if (opt.startsWith('lowerdir='))
         for (const dir of opt.slice(9).split(':')) out.add(path.basename(dir.replace(/\/+$/, '')));
   }
+}
+
+/**
+ * Short names of layer directories some overlay mount uses right now, so nothing under a running
+ * container is removed, whoever mounted it and however it wrote the paths. Containers mount in
+ * their own mount namespaces, so every namespace is read (one process's mountinfo each).
+ */
+export function mountedLayers(mountinfos?: string[]): Set<string> {
+  const out = new Set<string>();
+  const files = mountinfos ?? mountinfoPerNamespace();
+  for (const file of files) {
+    try {
+      addLowerDirs(readFileSync(file, 'utf8'), out);
+    } catch {
+      // the process exited meanwhile: its mounts went with it
+    }
+  }
   return out;
+}
+
+function mountinfoPerNamespace(): string[] {
+  const seen = new Set<string>();
+  const files: string[] = [];
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const ns = readlinkSync(`/proc/${pid}/ns/mnt`);
+      if (seen.has(ns)) continue;
+      seen.add(ns);
+      files.push(`/proc/${pid}/mountinfo`);
+    } catch {
+      // exited, or not ours to read
+    }
+  }
+  return files;
 }
 
 /** Options of removeImages. */

@@ -186,6 +186,16 @@ test('skiff image load of docker save and OCI archives; kubectl run with imagePu
     'jsonpath={.status.containerStatuses[0].imageID}',
   ]);
   assert.match(imageID, /^example\.com\/saved@sha256:[0-9a-f]{64}$/);
+  // Removing the names and pruning never take layers from under running containers (their
+  // overlays, in the pods' mount namespaces, are all that keeps them).
+  for (const name of ['example.com/oci:1', 'example.com/saved:1']) {
+    const rm = await skiffCli(['image', 'rm', name]);
+    assert.equal(rm.stdout, `Deleted: ${name}\n`, rm.stderr);
+  }
+  const prune = await skiffCli(['image', 'prune']);
+  assert.equal(prune.code, 0, prune.stderr);
+  assert.match(prune.stdout, /^Total reclaimed: \d+ blobs, 0 layer directories/m);
+  for (const pod of ['saved', 'oci']) await servesPage(pod);
 });
 
 test('an image pushed to the local registry runs from it', async () => {
