@@ -69,6 +69,16 @@ describe('image GC', () => {
     assert.equal(store.blobs.list().length, 0);
   });
 
+  test("a pod's short image name keeps the stored full name", async () => {
+    const store = await storeWith(['docker.io/library/nginx:1', 'docker.io/library/redis:7']);
+    const res = await removeImages(store, {
+      inUse: ['nginx:1'],
+      keepPinned: true,
+      now: Date.now(),
+    });
+    assert.deepEqual(res.removed, ['docker.io/library/redis:7']);
+  });
+
   test('reads overlay lowerdirs from mountinfo', () => {
     const file = path.join(work, 'mountinfo');
     writeFileSync(
