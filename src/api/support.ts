@@ -28,12 +28,12 @@ export const actedOn: readonly ActedOn[] = [
   { kind: 'ServiceAccount', by: 'serviceaccount controller, token issuer' },
   { kind: 'ConfigMap / Secret', by: 'node agent (env, volumes)' },
   { kind: 'Node / Lease', by: 'node agent' },
+  { kind: 'PodDisruptionBudget', by: 'disruption controller, pods/eviction (kubectl drain)' },
   { kind: 'Event', by: 'every controller (written)' },
 ];
 
 /** Stored and served, but nothing acts on them (yet). */
 export const storedOnly: readonly string[] = [
-  'PodDisruptionBudget (no eviction check yet)',
   'RBAC (Role, ClusterRole and bindings: not enforced)',
   'admission webhooks',
   'CustomResourceDefinitions (and their objects)',

@@ -19,6 +19,7 @@ export type StatusReason =
   | 'Gone'
   | 'Timeout'
   | 'ServiceUnavailable'
+  | 'TooManyRequests'
   | 'InternalError';
 
 /** metav1.StatusDetails. */

@@ -9,6 +9,7 @@ import type { KObject } from '../client/rest.js';
 import { createCronJobController } from '../controllers/cronjob/controller.js';
 import { createDaemonSetController } from '../controllers/daemonset/controller.js';
 import { createDeploymentController } from '../controllers/deployment/controller.js';
+import { createDisruptionController } from '../controllers/disruption/controller.js';
 import { createEndpointsController } from '../controllers/endpoints/endpoints-controller.js';
 import { createEndpointSliceController } from '../controllers/endpoints/endpointslice-controller.js';
 import { createGarbageCollector } from '../controllers/garbagecollector/controller.js';
@@ -79,6 +80,10 @@ export function controllerComponents(ctx: WiringContext, informers: InformerFact
       // Pod events of one Job coalesce over 50 ms instead of upstream's 1 s: API calls are local.
       batchPeriodMs: 50,
       log: log.child({ component: 'job-controller' }),
+    }),
+    createDisruptionController({
+      informers,
+      log: log.child({ component: 'disruption-controller' }),
     }),
     createDaemonSetController({
       informers,

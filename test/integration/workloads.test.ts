@@ -328,3 +328,56 @@ test('DaemonSet: one pod on the node, rolling update and rollout history', async
   const history = await skiff.kubectlOk(['rollout', 'history', 'daemonset/agent']);
   assert.match(history, /^2\s/m);
 });
+
+test('PodDisruptionBudget: kubectl drain evicts what the budget allows and is refused with 429 beyond', async () => {
+  await skiff.kubectlOk([
+    'create',
+    'deployment',
+    'guarded',
+    '--image=busybox',
+    '--replicas=2',
+    '--',
+    'sh',
+    '-c',
+    'exec sleep 3600',
+  ]);
+  await skiff.kubectlOk(['rollout', 'status', 'deployment/guarded', '--timeout=60s'], {
+    timeoutMs: 70_000,
+  });
+  await skiff.kubectlOk([
+    'create',
+    'pdb',
+    'guarded',
+    '--selector=app=guarded',
+    '--min-available=1',
+  ]);
+  await eventually(
+    async () =>
+      (await skiff.kubectlOk([
+        'get',
+        'pdb',
+        'guarded',
+        '-o',
+        'jsonpath={.status.disruptionsAllowed}',
+      ])) === '1',
+    { what: 'pdb status computed' },
+  );
+  assert.match(await skiff.kubectlOk(['get', 'pdb', 'guarded']), /guarded\s+1\s+N\/A\s+1\s/);
+  const node = (
+    await skiff.kubectlOk(['get', 'nodes', '-o', 'jsonpath={.items[0].metadata.name}'])
+  ).trim();
+  try {
+    // One pod may go; the other would break the budget (its replacement cannot land on the
+    // cordoned node), so drain keeps retrying on 429 until its timeout.
+    const drain = await skiff.kubectl(
+      ['drain', node, '--pod-selector=app=guarded', '--ignore-daemonsets', '--timeout=12s'],
+      { timeoutMs: 40_000 },
+    );
+    const out = drain.stdout + drain.stderr;
+    assert.notEqual(drain.code, 0, out);
+    assert.match(out, /evicted/);
+    assert.match(out, /Cannot evict pod as it would violate the pod's disruption budget/);
+  } finally {
+    await skiff.kubectlOk(['uncordon', node]);
+  }
+});

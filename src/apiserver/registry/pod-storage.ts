@@ -1,10 +1,11 @@
 // The pod's REST storage: its subresource table (upstream pkg/registry/core/pod/storage/storage.go
-// PodStorage): status, binding (BindingREST assignPod), eviction (EvictionREST, without PDB
-// checks yet), and the node-agent subresources of pod-connect.ts.
+// PodStorage): status, binding (BindingREST assignPod), eviction (EvictionREST, eviction.ts),
+// and the node-agent subresources of pod-connect.ts.
 
 import { rfc3339 } from '../../api/time.js';
 import { isObject } from '../../lib/json.js';
 import { conflict, StatusError } from '../status-error.js';
+import { evictPod } from './eviction.js';
 import { proxySubresource, statusSubresource } from './generic/subresources.js';
 import {
   podAttachSubresource,
@@ -80,12 +81,12 @@ const bindingSubresource: SubresourceStorage = {
   },
 };
 
-/** pods/eviction: deletes the pod (gracefully, as a DELETE would). */
+/** pods/eviction: deletes the pod (gracefully) when its PodDisruptionBudget allows it. */
 const evictionSubresource: SubresourceStorage = {
   kind: { group: 'policy', version: 'v1', kind: 'Eviction' },
   verbs: ['create'],
   create(ctx, sr, _body, opts) {
-    ctx.store.delete(sr.r, sr.namespace, sr.name, { dryRun: opts.dryRun });
+    evictPod(ctx, sr, opts);
     return created;
   },
 };
