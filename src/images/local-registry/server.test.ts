@@ -125,6 +125,18 @@ describe('local registry', () => {
     assert.equal(put.status, 400);
     assert.match(await put.text(), /DIGEST_INVALID/);
     assert.equal(svc.store.blobs.has(`sha256:${'2'.repeat(64)}`), false);
+    // ranged reads resume a download
+    const blob = app.config.digest;
+    const whole = Buffer.from(
+      await (await fetch(`http://${host}/v2/team/app/blobs/${blob}`)).arrayBuffer(),
+    );
+    const part = await fetch(`http://${host}/v2/team/app/blobs/${blob}`, {
+      headers: { range: 'bytes=5-' },
+    });
+    assert.equal(part.status, 206);
+    assert.deepEqual(Buffer.from(await part.arrayBuffer()), whole.subarray(5));
+    const bogus = await fetch(`http://${host}/v2/team/app/blobs/sha256:nothex`);
+    assert.equal(bogus.status, 404);
     const badName = await fetch(`http://${host}/v2/UPPER/tags/list`);
     assert.equal(badName.status, 400);
   });

@@ -164,19 +164,28 @@ export function createLocalRegistry(opts: LocalRegistryOptions): LocalRegistry {
   }
 
   async function getBlob(req: IncomingMessage, res: ServerResponse, digest: string) {
-    const size = store.blobs.size(digest);
-    if (!digestRe.test(digest) || size === undefined)
-      throw new HttpError(404, 'BLOB_UNKNOWN', 'blob unknown to registry');
-    res.writeHead(200, {
+    const size = digestRe.test(digest) ? store.blobs.size(digest) : undefined;
+    if (size === undefined) throw new HttpError(404, 'BLOB_UNKNOWN', 'blob unknown to registry');
+    // `Range: bytes=N-[M]` lets an interrupted download resume (containerd does).
+    const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
+    const start = range ? Number(range[1]) : 0;
+    const end = range?.[2] ? Math.min(Number(range[2]), size - 1) : size - 1;
+    if (range && (start > end || start >= size)) {
+      res.writeHead(416, { 'content-range': `bytes */${size}` });
+      return void res.end();
+    }
+    res.writeHead(range ? 206 : 200, {
       'content-type': 'application/octet-stream',
-      'content-length': size,
+      'content-length': end - start + 1,
       'docker-content-digest': digest,
       etag: `"${digest}"`,
+      'accept-ranges': 'bytes',
+      ...(range ? { 'content-range': `bytes ${start}-${end}/${size}` } : {}),
     });
-    if (req.method === 'HEAD') return void res.end();
+    if (req.method === 'HEAD' || size === 0) return void res.end();
     await new Promise<void>((resolve, reject) => {
       store.blobs
-        .open(digest)
+        .open(digest, { start, end })
         .on('error', reject)
         .pipe(res)
         .on('finish', resolve)
