@@ -17,6 +17,7 @@ import type { Component } from '../../lib/lifecycle.js';
 import type { Logger } from '../../lib/log.js';
 import { Controller } from '../runtime/controller.js';
 import {
+  claimRefOf,
   deleteVolumeDir,
   isDefaultClassAnnotation,
   localPathProvisioner,
@@ -257,14 +258,7 @@ export function createVolumeController(opts: VolumeControllerOptions): VolumeCon
             annotations: { [boundByControllerAnnotation]: 'yes' },
           },
           spec: {
-            claimRef: {
-              apiVersion: 'v1',
-              kind: 'PersistentVolumeClaim',
-              namespace: pvc.metadata?.namespace,
-              name: pvc.metadata?.name,
-              uid: pvc.metadata?.uid,
-              resourceVersion: pvc.metadata?.resourceVersion,
-            },
+            claimRef: { ...claimRefOf(pvc), resourceVersion: pvc.metadata?.resourceVersion },
           },
         },
         { type: 'merge' },

@@ -3,7 +3,11 @@
 // rancher/local-path-provisioner plays; PV shape as its provisioner.go Provision builds it).
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import type { PersistentVolume, PersistentVolumeClaim } from 'kubernetes-types/core/v1.js';
+import type {
+  ObjectReference,
+  PersistentVolume,
+  PersistentVolumeClaim,
+} from 'kubernetes-types/core/v1.js';
 import type { StorageClass } from 'kubernetes-types/storage/v1.js';
 
 /** The provisioner name of Skiff's default StorageClass (as kind and k3s name theirs). */
@@ -34,6 +38,17 @@ export function volumeDir(root: string, pvc: PersistentVolumeClaim): string {
   return path.join(root, `pvc-${m?.uid}_${m?.namespace}_${m?.name}`);
 }
 
+/** The reference a volume bound to the claim carries in spec.claimRef. */
+export function claimRefOf(pvc: PersistentVolumeClaim): ObjectReference {
+  return {
+    apiVersion: 'v1',
+    kind: 'PersistentVolumeClaim',
+    namespace: pvc.metadata?.namespace,
+    name: pvc.metadata?.name,
+    uid: pvc.metadata?.uid,
+  };
+}
+
 /** Creates the claim's directory and returns the PV that exposes it, pre-bound to the claim. */
 export async function provisionVolume(opts: {
   root: string;
@@ -59,13 +74,7 @@ export async function provisionVolume(opts: {
       storageClassName: storageClass.metadata?.name,
       volumeMode: pvc.spec?.volumeMode ?? 'Filesystem',
       hostPath: { path: dir, type: 'DirectoryOrCreate' },
-      claimRef: {
-        apiVersion: 'v1',
-        kind: 'PersistentVolumeClaim',
-        namespace: pvc.metadata?.namespace,
-        name: pvc.metadata?.name,
-        uid: pvc.metadata?.uid,
-      },
+      claimRef: claimRefOf(pvc),
       nodeAffinity: {
         required: {
           nodeSelectorTerms: [
