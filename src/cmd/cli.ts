@@ -100,6 +100,12 @@ program
   .option('--reduced', 'force the reduced mode (no namespaces or cgroups)', false)
   .option('--no-kubeconfig', "do not merge a 'skiff' context into the user's kubeconfig")
   .option('--detach', 'run in the background and return once ready', false)
+  .option(
+    '--wait <d>',
+    'also wait until the add-ons (ingress controller, metrics-server) are available, as kind create cluster --wait',
+    duration,
+    0,
+  )
   .action(async (opts) => {
     const { upCommand } = await import('./up.js');
     // Exit as soon as the cluster has stopped (or the detached one is ready): `skiff down` waits

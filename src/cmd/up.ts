@@ -3,7 +3,11 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import type { Deployment } from 'kubernetes-types/apps/v1.js';
 import pc from 'picocolors';
+import { loadKubeconfig } from '../client/config.js';
+import { R } from '../client/resources.js';
+import { KubeClient } from '../client/rest.js';
 import {
   DataDirLockedError,
   dataDirLayout,
@@ -37,6 +41,8 @@ export interface UpOptions {
   reduced: boolean;
   kubeconfig: boolean;
   detach: boolean;
+  /** Milliseconds to wait for the add-ons before the ready banner (0: do not wait). */
+  wait: number;
   registryMirror?: string[];
   insecureRegistry?: string[];
   localRegistryPort: number;
@@ -95,6 +101,18 @@ export async function upCommand(opts: UpOptions): Promise<number> {
   } catch (err) {
     process.stderr.write(`error: ${errorMessage(err)}\n`);
     return 1;
+  }
+  if (opts.wait > 0) {
+    const t1 = performance.now();
+    const pending = await waitForAddons(cluster.client, opts.wait);
+    if (pending.length)
+      out(
+        `  ${pc.yellow('!')} add-ons not available after ${opts.wait / 1000} s: ${pending.join(', ')}`,
+      );
+    else
+      out(
+        `  ${pc.green('✓')} add-ons available ${pc.dim(`(${Math.round(performance.now() - t1)} ms)`)}`,
+      );
   }
   const secs = ((performance.now() - t0) / 1000).toFixed(2);
   out('');
@@ -163,6 +181,17 @@ async function detach(opts: UpOptions, root: string): Promise<number> {
     try {
       const info = JSON.parse(readFileSync(layout.pidFile, 'utf8')) as Record<string, unknown>;
       if (info['pid'] === child.pid && info['ready'] === true) {
+        if (opts.wait > 0) {
+          const client = new KubeClient({ config: loadKubeconfig(String(info['kubeconfig'])) });
+          const pending = await waitForAddons(client, opts.wait);
+          client.close();
+          if (pending.length) {
+            process.stderr.write(
+              `error: Skiff (pid ${child.pid}) runs, but these add-ons are not available after ${opts.wait / 1000} s: ${pending.join(', ')}; see ${layout.logFile}\n`,
+            );
+            return 1;
+          }
+        }
         out(`Skiff is running in the background (pid ${child.pid}, log ${layout.logFile}).`);
         out(`  API server   ${String(info['apiUrl'])}`);
         out(`  kubeconfig   ${String(info['kubeconfig'])}`);
@@ -177,4 +206,28 @@ async function detach(opts: UpOptions, root: string): Promise<number> {
   }
   process.stderr.write(`error: skiff did not become ready; see ${layout.logFile}\n`);
   return 1;
+}
+
+/** The add-on Deployments `skiff up --wait` waits for. */
+const addons = ['ingress-nginx/ingress-nginx-controller', 'kube-system/metrics-server'];
+
+/**
+ * Waits until every add-on Deployment is Available (or timeoutMs passes); resolves with those
+ * that are not (empty: all available).
+ */
+async function waitForAddons(client: KubeClient, timeoutMs: number): Promise<string[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const pending: string[] = [];
+    for (const key of addons) {
+      const [ns, name] = key.split('/');
+      const d = await client.get<Deployment>(R.deployments, ns, name ?? '').catch(() => undefined);
+      const available = d?.status?.conditions?.some(
+        (c) => c.type === 'Available' && c.status === 'True',
+      );
+      if (!available) pending.push(key);
+    }
+    if (pending.length === 0 || Date.now() >= deadline) return pending;
+    await new Promise((r) => setTimeout(r, 250));
+  }
 }

@@ -60,7 +60,21 @@ function assertSamePods(before: Map<string, WebPod>, after: Map<string, WebPod>,
 }
 
 before(async () => {
-  c = await bootCluster();
+  // --wait: the ready banner (which the harness waits for) comes once the add-ons are available.
+  c = await bootCluster({ args: ['--wait', '120s'] });
+});
+
+test('skiff up --wait: the add-ons are available when the ready banner prints', async () => {
+  assert.match(c.skiff.logs(), /add-ons available/);
+  const out = await c.skiff.kubectlOk([
+    'get',
+    'deployments',
+    '-A',
+    '-o',
+    'jsonpath={range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Available")].status} {end}',
+  ]);
+  assert.match(out, /ingress-nginx-controller=True/);
+  assert.match(out, /metrics-server=True/);
   await c.skiff.kubectlOk(['apply', '-f', '-'], { input: webManifest(2) });
 });
 
