@@ -16,7 +16,7 @@ import {
   type WebPod,
   webManifest,
 } from '../chaos/lib/restart.js';
-import { eventually, run } from './harness.js';
+import { eventually, run, startSkiff } from './harness.js';
 
 // Bounds (loaded 2-core CI machine): from `skiff up` printing its ready banner to every pod Ready
 // and a burst of requests through the ingress all answered 200.
@@ -60,21 +60,7 @@ function assertSamePods(before: Map<string, WebPod>, after: Map<string, WebPod>,
 }
 
 before(async () => {
-  // --wait: the ready banner (which the harness waits for) comes once the add-ons are available.
-  c = await bootCluster({ args: ['--wait', '120s'] });
-});
-
-test('skiff up --wait: the add-ons are available when the ready banner prints', async () => {
-  assert.match(c.skiff.logs(), /add-ons available/);
-  const out = await c.skiff.kubectlOk([
-    'get',
-    'deployments',
-    '-A',
-    '-o',
-    'jsonpath={range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Available")].status} {end}',
-  ]);
-  assert.match(out, /ingress-nginx-controller=True/);
-  assert.match(out, /metrics-server=True/);
+  c = await bootCluster();
   await c.skiff.kubectlOk(['apply', '-f', '-'], { input: webManifest(2) });
 });
 
@@ -204,4 +190,23 @@ test('a failing sandbox setup: FailedCreatePodSandBox, retried with back-off, Re
     timeoutMs: 40_000,
   });
   await k.kubectlOk(['delete', 'pod', 'faulty', '--wait=false']);
+});
+
+test('skiff up --wait: the add-ons are available when the ready banner prints', async () => {
+  // Its own cluster: the restarts above stay free of the add-on wait.
+  const w = await startSkiff({ args: ['--wait', '120s', '--dashboard-port', '0'] });
+  try {
+    assert.match(w.logs(), /add-ons available/);
+    const out = await w.kubectlOk([
+      'get',
+      'deployments',
+      '-A',
+      '-o',
+      'jsonpath={range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Available")].status} {end}',
+    ]);
+    assert.match(out, /ingress-nginx-controller=True/);
+    assert.match(out, /metrics-server=True/);
+  } finally {
+    await w.stop();
+  }
 });
