@@ -14,12 +14,17 @@ import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
-import { type WebSocket, WebSocketServer } from 'ws';
+import { createWebSocketStream, type WebSocket, WebSocketServer } from 'ws';
 import { queryBool } from '../api/query.js';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/log.js';
 import type { CgroupManager } from './cgroups/cgroups.js';
 import type { PodWorker } from './pod-worker.js';
+import {
+  portForwardProtocol,
+  portForwardTunnelProtocol,
+  servePortForward,
+} from './port-forward.js';
 import { readProcUsage } from './sandbox/proc.js';
 
 /** Options of startKubeletServer. */
@@ -101,6 +106,10 @@ export async function startKubeletServer(
     handleProtocols: (protocols) =>
       ['v5.channel.k8s.io', 'v4.channel.k8s.io'].find((p) => protocols.has(p)) ?? false,
   });
+  wss.on('headers', (headers, req) => {
+    if (tunnelRequests.delete(req))
+      headers.push(`Sec-WebSocket-Protocol: ${portForwardTunnelProtocol}`);
+  });
   const authorized = (req: http.IncomingMessage) =>
     !opts.token || req.headers.authorization === `Bearer ${opts.token}`;
   const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
@@ -126,8 +135,16 @@ export async function startKubeletServer(
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = new URL(req.url ?? '/', 'http://kubelet');
     const parts = url.pathname.split('/').filter(Boolean);
-    if (!authorized(req) || parts[0] !== 'exec' || parts.length !== 4) {
+    if (!authorized(req)) {
       socket.end('HTTP/1.1 401 Unauthorized\r\n\r\n');
+      return;
+    }
+    if (parts[0] === 'portForward' && parts.length === 3) {
+      upgradePortForward(opts, parts, req, socket, head, wss);
+      return;
+    }
+    if (parts[0] !== 'exec' || parts.length !== 4) {
+      socket.end('HTTP/1.1 404 Not Found\r\n\r\n');
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => serveExec(opts, parts, url.searchParams, ws));
@@ -250,6 +267,53 @@ function serveLogs(
     timer = opts.clock.setTimeout(check, watcher ? 1000 : 100);
   }, 100);
   req.on('close', stop);
+}
+
+/** Port-forward websocket upgrades in flight, whose answer names the tunnel subprotocol. */
+const tunnelRequests = new WeakSet<http.IncomingMessage>();
+
+/** pods/portforward: a plain SPDY/3.1 upgrade, or SPDY tunnelled in a websocket. */
+function upgradePortForward(
+  opts: KubeletServerOptions,
+  parts: string[],
+  req: http.IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+  wss: WebSocketServer,
+) {
+  const [, ns = '', podName = ''] = parts;
+  const worker = opts.findPod(ns, podName);
+  if (!worker) {
+    socket.end(`HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\n\r\npod not found`);
+    return;
+  }
+  const target = { namespace: ns, name: podName, worker };
+  const upgrade = String(req.headers.upgrade ?? '').toLowerCase();
+  if (upgrade === 'websocket') {
+    const offered = String(req.headers['sec-websocket-protocol'] ?? '').split(/\s*,\s*/);
+    if (!offered.includes(portForwardTunnelProtocol)) {
+      socket.end('HTTP/1.1 400 Bad Request\r\n\r\nport-forward needs a SPDY tunnel subprotocol');
+      return;
+    }
+    // `/` is no token character, so ws refuses the subprotocol: take it out of the request and
+    // name it in the answer (the 'headers' hook below).
+    delete req.headers['sec-websocket-protocol'];
+    tunnelRequests.add(req);
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      servePortForward(createWebSocketStream(ws), target);
+    });
+    return;
+  }
+  if (upgrade !== 'spdy/3.1') {
+    socket.end('HTTP/1.1 400 Bad Request\r\n\r\nunsupported upgrade');
+    return;
+  }
+  socket.write(
+    'HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\n' +
+      `X-Stream-Protocol-Version: ${portForwardProtocol}\r\n\r\n`,
+  );
+  if (head.length) socket.unshift(head);
+  servePortForward(socket, target);
 }
 
 function serveExec(opts: KubeletServerOptions, parts: string[], q: URLSearchParams, ws: WebSocket) {

@@ -50,9 +50,13 @@ export function pickContainer(pod: KObject, requested: string | null): string {
 }
 
 /** Resolves the node agent address of a pod and the container addressed by the query. */
-export function locateKubelet(ctx: StorageContext, rr: SubresourceRequest): KubeletLocation {
+export function locateKubelet(
+  ctx: StorageContext,
+  rr: SubresourceRequest,
+  wantsContainer = true,
+): KubeletLocation {
   const pod = ctx.store.get(podsResource, rr.namespace, rr.name);
-  const container = pickContainer(pod, rr.query.get('container'));
+  const container = wantsContainer ? pickContainer(pod, rr.query.get('container')) : '';
   const spec = isObject(pod['spec']) ? pod['spec'] : {};
   const nodeName = spec['nodeName'];
   if (typeof nodeName !== 'string' || nodeName === '') {
@@ -77,12 +81,13 @@ function forwardedQuery(q: URLSearchParams): string {
 }
 
 function kubeletPath(
-  kind: 'containerLogs' | 'exec',
+  kind: 'containerLogs' | 'exec' | 'portForward',
   rr: SubresourceRequest,
-  container: string,
+  container: string | undefined,
 ): string {
   const seg = (s: string) => encodeURIComponent(s);
-  return `/${kind}/${seg(rr.namespace ?? '')}/${seg(rr.name)}/${seg(container)}${forwardedQuery(rr.query)}`;
+  const c = container === undefined ? '' : `/${seg(container)}`;
+  return `/${kind}/${seg(rr.namespace ?? '')}/${seg(rr.name)}${c}${forwardedQuery(rr.query)}`;
 }
 
 /** Streams a container log from the node agent (follow keeps the response open). */
@@ -160,15 +165,16 @@ const forwardedUpgradeHeaders = [
   'content-length',
 ];
 
-/** Pipes an exec upgrade request to the node agent; the 101 answer flows back untouched. */
-function upgradePodExec(
+/** Pipes an exec or port-forward upgrade to the node agent; the 101 answer flows back untouched. */
+function upgradeToKubelet(
+  kind: 'exec' | 'portForward',
   ctx: StorageContext,
   req: http.IncomingMessage,
   socket: Duplex,
   head: Buffer,
   rr: SubresourceRequest,
 ): void {
-  const loc = locateKubelet(ctx, rr);
+  const loc = locateKubelet(ctx, rr, kind === 'exec');
   const kubelet = ctx.kubelet ?? {};
   const upstream = tls.connect({
     host: loc.host,
@@ -177,7 +183,8 @@ function upgradePodExec(
     rejectUnauthorized: !kubelet.insecureSkipTLSVerify,
     ALPNProtocols: ['http/1.1'],
   });
-  const lines = [`${req.method ?? 'GET'} ${kubeletPath('exec', rr, loc.container)} HTTP/1.1`];
+  const path = kubeletPath(kind, rr, kind === 'exec' ? loc.container : undefined);
+  const lines = [`${req.method ?? 'GET'} ${path} HTTP/1.1`];
   lines.push(`Host: ${loc.host}:${loc.port}`);
   for (const h of forwardedUpgradeHeaders) {
     const v = req.headers[h];
@@ -210,6 +217,8 @@ function upgradePodExec(
 }
 
 const connectVerbs = ['create', 'get'] as const;
+const upgradePodExec: SubresourceStorage['upgrade'] = (...args) =>
+  upgradeToKubelet('exec', ...args);
 
 /** pods/log: the container's log from its node agent (PodLogOptions). */
 export const podLogSubresource: SubresourceStorage = {
@@ -233,9 +242,10 @@ export const podAttachSubresource: SubresourceStorage = {
   upgrade: upgradePodExec,
 };
 
-/** pods/portforward: upgraded like exec. */
+/** pods/portforward: SPDY (plain or tunnelled in a websocket) to the node agent, no container. */
 export const podPortForwardSubresource: SubresourceStorage = {
   kind: { group: '', version: 'v1', kind: 'PodPortForwardOptions' },
   verbs: connectVerbs,
-  upgrade: upgradePodExec,
+  connect: refuseWithoutUpgrade,
+  upgrade: (...args) => upgradeToKubelet('portForward', ...args),
 };

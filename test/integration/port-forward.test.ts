@@ -1,0 +1,158 @@
+// `kubectl port-forward` to a pod and to a service with the real kubectl: 1.32 tunnels SPDY in a
+// websocket (SPDY/3.1+portforward.k8s.io), 1.28 upgrades to SPDY/3.1 directly. Real HTTP goes
+// through the forwarded port into the pod's network namespace (issue 15, streaming).
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { eventually, freePort, type SkiffUnderTest, seedCommands, startSkiff } from './harness.js';
+
+/** One GET on a fresh connection (each one is a new forwarded stream pair). */
+function get(url: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve) => {
+    const req = http.get(url, { agent: false, timeout: 5000 }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => {
+        body += d.toString();
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', () => resolve({ status: -1, body: '' }));
+  });
+}
+
+/** Starts `kubectl port-forward` and waits for its "Forwarding from" line. */
+async function portForward(
+  skiff: SkiffUnderTest,
+  target: string,
+  remote: number,
+): Promise<{ port: number; child: ChildProcess; output: () => string }> {
+  const port = await freePort();
+  const child = spawn(
+    'kubectl',
+    [
+      // -v=7 logs which dialer kubectl used (websocket tunnel or SPDY fallback).
+      '-v=7',
+      'port-forward',
+      target,
+      `${port}:${remote}`,
+    ],
+    {
+      env: {
+        ...process.env,
+        KUBECONFIG: skiff.kubeconfig,
+        KUBECACHEDIR: mkdtempSync(join(tmpdir(), 'skiff-kcache-pf-')),
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  child.stderr?.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  await eventually(
+    async () => out.includes(`Forwarding from 127.0.0.1:${port}`) || child.exitCode !== null,
+    {
+      timeoutMs: 20_000,
+      intervalMs: 50,
+      what: 'kubectl port-forward to listen',
+    },
+  );
+  assert.equal(child.exitCode, null, out);
+  return { port, child, output: () => out };
+}
+
+function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.on('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
+}
+
+for (const version of ['1.32', '1.28']) {
+  describe(`kubectl ${version} port-forward`, () => {
+    let skiff: SkiffUnderTest;
+    let pod = '';
+    before(async () => {
+      skiff = await startSkiff({ kubeVersion: version });
+      await skiff.kubectlOk([...seedCommands.createDeployment.slice(0, 4), '--replicas=1']);
+      await skiff.kubectlOk([...seedCommands.createService]);
+      await skiff.kubectlOk(
+        ['wait', 'pod', '-l', 'app=hello-world-flask', '--for=condition=Ready', '--timeout=60s'],
+        { timeoutMs: 70_000 },
+      );
+      pod = (
+        await skiff.kubectlOk(['get', 'pods', '-l', 'app=hello-world-flask', '-o', 'name'])
+      ).trim();
+    });
+    after(async () => {
+      await skiff?.stop();
+    });
+
+    test('pod/x LOCAL:REMOTE carries several HTTP requests, each on its own connection', async () => {
+      const pf = await portForward(skiff, pod, 5000);
+      try {
+        for (let i = 0; i < 3; i++) {
+          const r = await get(`http://127.0.0.1:${pf.port}/`);
+          assert.equal(r.status, 200, pf.output());
+          assert.match(r.body, new RegExp(pod.replace('pod/', '')));
+        }
+        // Two at once: two stream pairs in one session.
+        const both = await Promise.all([
+          get(`http://127.0.0.1:${pf.port}/`),
+          get(`http://127.0.0.1:${pf.port}/`),
+        ]);
+        assert.deepEqual(
+          both.map((r) => r.status),
+          [200, 200],
+        );
+        assert.match(pf.output(), /Handling connection for/);
+        // 1.32 tunnels over a websocket and must not have fallen back to a SPDY upgrade.
+        assert.doesNotMatch(pf.output(), /fallback to secondary dialer/);
+        if (version === '1.32') assert.match(pf.output(), /Before WebSocket Upgrade/);
+      } finally {
+        await stop(pf.child);
+      }
+    });
+
+    // kubectl 1.28 execs over SPDY, which the exec path does not speak yet.
+    if (version === '1.32') {
+      test('exec still goes the same upgrade path to the node agent', async () => {
+        assert.equal((await skiff.kubectlOk(['exec', pod, '--', 'echo', 'hi'])).trim(), 'hi');
+      });
+    }
+
+    test('svc/x resolves to a pod and its target port', async () => {
+      const pf = await portForward(skiff, 'svc/hello-world-flask', 5000);
+      try {
+        const r = await get(`http://127.0.0.1:${pf.port}/`);
+        assert.equal(r.status, 200, pf.output());
+      } finally {
+        await stop(pf.child);
+      }
+    });
+
+    test('a port nobody listens on: the error travels back on the error stream', async () => {
+      const pf = await portForward(skiff, pod, 5999);
+      try {
+        const r = await get(`http://127.0.0.1:${pf.port}/`);
+        assert.notEqual(r.status, 200);
+        await eventually(async () => /connection refused/i.test(pf.output()), {
+          timeoutMs: 5000,
+          intervalMs: 50,
+          what: 'the forwarding error',
+        });
+      } finally {
+        await stop(pf.child);
+      }
+    });
+  });
+}
