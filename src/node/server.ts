@@ -74,15 +74,20 @@ export function renderLogs(
 ): string {
   const out: string[] = [];
   let pending = '';
+  let lastTs = '';
   for (const line of raw.split('\n')) {
     const l = parseCri(line);
     if (!l) continue;
     if (q.sinceMs !== undefined && Date.parse(l.ts) < q.sinceMs) continue;
     pending += l.text;
+    lastTs = l.ts;
     if (l.partial) continue;
     out.push(q.timestamps ? `${l.ts} ${pending}\n` : `${pending}\n`);
     pending = '';
   }
+  // A last partial line (the container exited mid-line) is shown as is, without a newline, like
+  // the kubelet shows a partial CRI record.
+  if (pending) out.push(q.timestamps ? `${lastTs} ${pending}` : pending);
   let lines = q.tailLines !== undefined ? out.slice(Math.max(0, out.length - q.tailLines)) : out;
   if (q.tailLines === 0) lines = [];
   let text = lines.join('');
@@ -212,6 +217,8 @@ function serveLogs(
   let reading = false;
   let again = false;
   let done = false;
+  let stopWhenRead = false;
+  let sawExit = false;
   const attempt = w.container(container)?.attempt;
   const stop = () => {
     if (done) return;
@@ -248,7 +255,7 @@ function serveLogs(
       if (again) {
         again = false;
         pump();
-      }
+      } else if (stopWhenRead) stop();
     });
   };
   let watcher: FSWatcher | undefined;
@@ -259,12 +266,22 @@ function serveLogs(
     opts.log.debug('log follow: no fs.watch, polling', { err: String(err) });
   }
   let timer = opts.clock.setTimeout(function check() {
+    // Like the kubelet, follow ends once the container has stopped (after its last bytes).
+    const exited = w.containerPid(container) === undefined;
     pump();
     if (w.container(container)?.attempt !== attempt || !opts.findPod(ns, podName)) {
       stop();
       return;
     }
-    timer = opts.clock.setTimeout(check, watcher ? 1000 : 100);
+    // The shim writes the last partial line at pipe EOF, which may follow the exit a moment:
+    // one more round before ending.
+    if (exited && sawExit) {
+      stopWhenRead = true;
+      if (!reading) stop();
+      return;
+    }
+    sawExit = exited;
+    timer = opts.clock.setTimeout(check, watcher && !exited ? 1000 : 100);
   }, 100);
   req.on('close', stop);
 }
