@@ -19,6 +19,7 @@ import { queryBool } from '../api/query.js';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/log.js';
 import type { CgroupManager } from './cgroups/cgroups.js';
+import { upgradeSpdyExec } from './exec-spdy.js';
 import type { PodWorker } from './pod-worker.js';
 import {
   portForwardProtocol,
@@ -152,7 +153,15 @@ export async function startKubeletServer(
       socket.end('HTTP/1.1 404 Not Found\r\n\r\n');
       return;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => serveExec(opts, parts, url.searchParams, ws));
+    if (String(req.headers.upgrade ?? '').toLowerCase() === 'spdy/3.1') {
+      upgradeSpdyExec(req, socket, head, url.searchParams, (io) =>
+        serveExec(opts, parts, url.searchParams, io),
+      );
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) =>
+      serveExec(opts, parts, url.searchParams, websocketExecIO(ws)),
+    );
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -333,16 +342,60 @@ function upgradePortForward(
   servePortForward(socket, target);
 }
 
-function serveExec(opts: KubeletServerOptions, parts: string[], q: URLSearchParams, ws: WebSocket) {
-  const [, ns = '', podName = '', container = ''] = parts;
+/** The streams of one exec, whatever carries them (websocket channels or SPDY streams). */
+export interface ExecIO {
+  stdout(data: Buffer): void;
+  stderr(data: Buffer): void;
+  /** Sends the final metav1.Status and ends the session. */
+  finish(status: object): void;
+  onStdin(data: (d: Buffer) => void, end: () => void): void;
+  /** Resize messages, one JSON object ({"Width":..,"Height":..}) per line. */
+  onResize(cb: (line: string) => void): void;
+  onClose(cb: () => void): void;
+}
+
+function websocketExecIO(ws: WebSocket): ExecIO {
   const isV5 = ws.protocol === 'v5.channel.k8s.io';
   const send = (ch: number, data: Buffer | string) => {
     if (ws.readyState === ws.OPEN) ws.send(Buffer.concat([Buffer.from([ch]), Buffer.from(data)]));
   };
-  const finish = (status: object) => {
-    send(3, JSON.stringify(status));
-    ws.close(1000);
+  let stdin: ((d: Buffer) => void) | undefined;
+  let stdinEnd: (() => void) | undefined;
+  let resize: ((line: string) => void) | undefined;
+  ws.on('message', (data: Buffer) => {
+    const ch = data[0];
+    const payload = data.subarray(1);
+    if (ch === 0) stdin?.(payload);
+    else if (ch === 4) resize?.(payload.toString().trim());
+    else if (ch === 255 && isV5 && payload[0] === 0) stdinEnd?.();
+  });
+  return {
+    stdout: (d) => send(1, d),
+    stderr: (d) => send(2, d),
+    finish: (status) => {
+      send(3, JSON.stringify(status));
+      ws.close(1000);
+    },
+    onStdin: (data, end) => {
+      stdin = data;
+      stdinEnd = end;
+    },
+    onResize: (cb) => {
+      resize = cb;
+    },
+    onClose: (cb) => ws.on('close', cb),
   };
+}
+
+/** Runs an exec in a container over the given streams. */
+export function serveExec(
+  opts: KubeletServerOptions,
+  parts: string[],
+  q: URLSearchParams,
+  io: ExecIO,
+): void {
+  const [, ns = '', podName = '', container = ''] = parts;
+  const finish = io.finish;
   const w = opts.findPod(ns, podName);
   const c = w?.container(container);
   const command = q.getAll('command');
@@ -378,17 +431,15 @@ function serveExec(opts: KubeletServerOptions, parts: string[], q: URLSearchPara
     wrapper: tty ? [python, '-c', ptyHelper] : undefined,
   });
   const resize = tty ? (child.stdio[3] as NodeJS.WritableStream | null) : null;
-  child.stdout?.on('data', (d: Buffer) => send(1, d));
-  child.stderr?.on('data', (d: Buffer) => send(tty ? 1 : 2, d));
+  child.stdout?.on('data', (d: Buffer) => io.stdout(d));
+  child.stderr?.on('data', (d: Buffer) => (tty ? io.stdout(d) : io.stderr(d)));
   child.stdin?.on('error', () => undefined);
-  ws.on('message', (data: Buffer) => {
-    const ch = data[0];
-    const payload = data.subarray(1);
-    if (ch === 0) child.stdin?.write(payload);
-    else if (ch === 4) resize?.write(`${payload.toString().trim()}\n`);
-    else if (ch === 255 && isV5 && payload[0] === 0) child.stdin?.end();
-  });
-  ws.on('close', () => {
+  io.onStdin(
+    (d) => child.stdin?.write(d),
+    () => child.stdin?.end(),
+  );
+  io.onResize((line) => resize?.write(`${line}\n`));
+  io.onClose(() => {
     if (child.exitCode === null) child.kill('SIGKILL');
   });
   child.on('error', (err) =>

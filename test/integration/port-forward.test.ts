@@ -1,4 +1,4 @@
-// `kubectl port-forward` to a pod and to a service with the real kubectl: 1.32 tunnels SPDY in a
+// `kubectl port-forward` to a pod and to a service, and exec, with the real kubectl: 1.32 tunnels SPDY in a
 // websocket (SPDY/3.1+portforward.k8s.io), 1.28 upgrades to SPDY/3.1 directly. Real HTTP goes
 // through the forwarded port into the pod's network namespace (issue 15, streaming).
 import assert from 'node:assert/strict';
@@ -78,7 +78,7 @@ function stop(child: ChildProcess): Promise<void> {
 }
 
 for (const version of ['1.32', '1.28']) {
-  describe(`kubectl ${version} port-forward`, () => {
+  describe(`kubectl ${version} port-forward and exec`, () => {
     let skiff: SkiffUnderTest;
     let pod = '';
     before(async () => {
@@ -123,12 +123,19 @@ for (const version of ['1.32', '1.28']) {
       }
     });
 
-    // kubectl 1.28 execs over SPDY, which the exec path does not speak yet.
-    if (version === '1.32') {
-      test('exec still goes the same upgrade path to the node agent', async () => {
-        assert.equal((await skiff.kubectlOk(['exec', pod, '--', 'echo', 'hi'])).trim(), 'hi');
-      });
-    }
+    // 1.32 execs over a websocket, 1.28 over SPDY/3.1 (v4.channel.k8s.io), to the same agent.
+    test('exec: output, stdin and the exit code', async () => {
+      assert.equal((await skiff.kubectlOk(['exec', pod, '--', 'echo', 'hi'])).trim(), 'hi');
+      const cat = await skiff.kubectl(
+        ['exec', '-i', pod, '--', 'sh', '-c', 'cat; echo err >&2; exit 3'],
+        {
+          input: 'from stdin\n',
+        },
+      );
+      assert.equal(cat.stdout, 'from stdin\n');
+      assert.equal(cat.stderr.trim().split('\n')[0], 'err');
+      assert.equal(cat.code, 3, cat.stderr);
+    });
 
     test('svc/x resolves to a pod and its target port', async () => {
       const pf = await portForward(skiff, 'svc/hello-world-flask', 5000);

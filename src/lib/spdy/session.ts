@@ -261,8 +261,9 @@ export class SpdySession extends EventEmitter<{ stream: [SpdyStream]; close: [] 
     this.#closed = true;
     for (const s of [...this.#streams.values()]) s.destroy();
     this.#streams.clear();
+    // end() lets the frames already written (a final status) drain; destroy if the peer stalls.
     this.#socket.end();
-    this.#socket.destroy();
+    setTimeout(() => this.#socket.destroy(), 1000).unref();
     this.emit('close');
   }
 
