@@ -7,7 +7,7 @@
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import net from 'node:net';
-import type { Duplex } from 'node:stream';
+import { type Duplex, PassThrough } from 'node:stream';
 import { SpdySession, type SpdyStream } from '../lib/spdy/session.js';
 import type { PodWorker } from './pod-worker.js';
 
@@ -59,7 +59,13 @@ function connectInPod(
   port: number,
 ): { sock: Duplex; failed: Promise<string> } | { child: ChildProcess; failed: Promise<string> } {
   const sandbox = target.worker.sandbox;
-  if (sandbox?.isolated) {
+  if (!sandbox || !sandbox.isAlive) {
+    // No sandbox (yet, or any more): there is no pod network to enter, and the host's localhost
+    // must never stand in for it.
+    const sock = new PassThrough();
+    return { sock, failed: Promise.resolve('the pod sandbox is not running') };
+  }
+  if (sandbox.isolated) {
     const python = '/usr/bin/python3';
     const child = spawn(
       'nsenter',
@@ -76,7 +82,7 @@ function connectInPod(
     });
     return { child, failed };
   }
-  // A pod without its own network namespace shares the host's: localhost is the host's.
+  // Reduced mode (no namespaces): pods share the host's network, so its localhost is theirs.
   const sock = net.connect(port, '127.0.0.1');
   const failed = new Promise<string>((resolve) => {
     sock.on('error', (e) => resolve(`dial tcp4 127.0.0.1:${port}: ${e.message}`));
