@@ -175,10 +175,14 @@ export class SpdyStream extends Duplex {
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    let ok = true;
     for (let i = 0; i < chunk.length; i += maxDataChunk) {
-      this.#session.writeRaw(dataFrame(this.id, 0, chunk.subarray(i, i + maxDataChunk)));
+      ok = this.#session.writeRaw(dataFrame(this.id, 0, chunk.subarray(i, i + maxDataChunk)));
     }
-    cb();
+    // Backpressure: a fast producer (a pod's download) waits for the connection to drain
+    // instead of queueing its whole body in memory.
+    if (ok) cb();
+    else this.#session.whenDrained(() => cb());
   }
 
   override _final(cb: (err?: Error | null) => void): void {
@@ -227,8 +231,23 @@ export class SpdySession extends EventEmitter<{ stream: [SpdyStream]; close: [] 
   }
 
   /** Writes bytes to the socket unless the session is over. */
-  writeRaw(b: Buffer): void {
-    if (!this.#closed && this.#socket.writable) this.#socket.write(b);
+  writeRaw(b: Buffer): boolean {
+    if (!this.#closed && this.#socket.writable) return this.#socket.write(b);
+    return true;
+  }
+
+  /** Calls cb once the socket has drained (or at once when the session is over). */
+  whenDrained(cb: () => void): void {
+    if (this.#closed || !this.#socket.writable) cb();
+    else {
+      const done = () => {
+        this.#socket.off('drain', done);
+        this.off('close', done);
+        cb();
+      };
+      this.#socket.on('drain', done);
+      this.on('close', done);
+    }
   }
 
   #headerBlock(headers: SpdyHeaders): Buffer {
