@@ -201,7 +201,10 @@ export async function runSupervisor(opts: SupervisorOptions): Promise<void> {
         for (const h of handles) h.close();
         resolve();
       };
+      // A worker leaves cluster.workers on whichever of 'exit' and 'disconnect' comes last, and
+      // when 'disconnect' is last no 'exit' follows it: check on both, or stop waits forever.
       cluster.on('exit', check);
+      cluster.on('disconnect', check);
       check();
     };
     if (opts.signal) {
