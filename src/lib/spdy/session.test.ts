@@ -36,6 +36,25 @@ async function pair(): Promise<{ client: SpdySession; server: SpdySession; done(
   };
 }
 
+/** A server session whose peer is a raw socket, for writing hand-made frames at it. */
+async function rawClient(): Promise<{ c: net.Socket; server: SpdySession; done(): void }> {
+  const srv = net.createServer();
+  srv.listen(0, '127.0.0.1');
+  await once(srv, 'listening');
+  const c = net.connect((srv.address() as net.AddressInfo).port, '127.0.0.1');
+  const [sock] = (await once(srv, 'connection')) as [net.Socket];
+  const server = new SpdySession(sock, { server: true });
+  return {
+    c,
+    server,
+    done: () => {
+      server.close();
+      c.destroy();
+      srv.close();
+    },
+  };
+}
+
 function collect(s: SpdyStream): Promise<string> {
   return new Promise((resolve) => {
     let text = '';
@@ -88,12 +107,7 @@ test('a reset on one side destroys the stream on the other; the session lives on
 });
 
 test('frames split across reads are reassembled; a peer ping is echoed', async () => {
-  const srv = net.createServer();
-  srv.listen(0, '127.0.0.1');
-  await once(srv, 'listening');
-  const c = net.connect((srv.address() as net.AddressInfo).port, '127.0.0.1');
-  const [sock] = (await once(srv, 'connection')) as [net.Socket];
-  const server = new SpdySession(sock, { server: true });
+  const { c, server, done } = await rawClient();
   const ping = Buffer.alloc(4);
   ping.writeUInt32BE(7);
   const frame = controlFrame(frameType.ping, 0, ping);
@@ -104,32 +118,19 @@ test('frames split across reads are reassembled; a peer ping is echoed', async (
   const { frames } = parseFrames(echo);
   assert.equal(frames[0]?.type, frameType.ping);
   assert.equal(frames[0]?.payload.readUInt32BE(0), 7);
-  server.close();
-  c.destroy();
-  srv.close();
+  done();
 });
 
 test('garbage (a wrong version) ends the session instead of throwing', async () => {
-  const srv = net.createServer();
-  srv.listen(0, '127.0.0.1');
-  await once(srv, 'listening');
-  const c = net.connect((srv.address() as net.AddressInfo).port, '127.0.0.1');
-  const [sock] = (await once(srv, 'connection')) as [net.Socket];
-  const server = new SpdySession(sock, { server: true });
+  const { c, server, done } = await rawClient();
   const closed = once(server, 'close');
   c.write(Buffer.from([0x80, 0x02, 0, 1, 0, 0, 0, 0]));
   await closed;
-  c.destroy();
-  srv.close();
+  done();
 });
 
 test('a SYN_STREAM whose headers zlib compressed with the SPDY dictionary is decoded', async () => {
-  const srv = net.createServer();
-  srv.listen(0, '127.0.0.1');
-  await once(srv, 'listening');
-  const c = net.connect((srv.address() as net.AddressInfo).port, '127.0.0.1');
-  const [sock] = (await once(srv, 'connection')) as [net.Socket];
-  const server = new SpdySession(sock, { server: true });
+  const { c, server, done } = await rawClient();
   const block = zlib.deflateSync(
     encodeHeaderBlock({ streamtype: 'data', port: '5000', requestid: '0' }),
     { dictionary: spdyDictionary, finishFlush: zlib.constants.Z_SYNC_FLUSH },
@@ -140,7 +141,5 @@ test('a SYN_STREAM whose headers zlib compressed with the SPDY dictionary is dec
   c.write(controlFrame(frameType.synStream, 0, Buffer.concat([ids, block])));
   const [s] = (await incoming) as [SpdyStream];
   assert.deepEqual(s.headers, { streamtype: 'data', port: '5000', requestid: '0' });
-  server.close();
-  c.destroy();
-  srv.close();
+  done();
 });
