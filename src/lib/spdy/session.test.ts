@@ -107,7 +107,7 @@ test('a reset on one side destroys the stream on the other; the session lives on
 });
 
 test('frames split across reads are reassembled; a peer ping is echoed', async () => {
-  const { c, server, done } = await rawClient();
+  const { c, done } = await rawClient();
   const ping = Buffer.alloc(4);
   ping.writeUInt32BE(7);
   const frame = controlFrame(frameType.ping, 0, ping);
