@@ -40,6 +40,8 @@ export interface SkiffUnderTest {
   kubeconfig: string;
   apiPort: number;
   ingressPort: number;
+  /** The ingress controller's status port (/healthz, /stats). */
+  ingressStatusPort: number;
   /** Runs the real kubectl against this Skiff with its own cache dir. */
   kubectl(
     args: string[],
@@ -96,7 +98,13 @@ export function run(
 /** Polls fn until it returns a truthy value or the deadline passes (kwok-style bounded retry). */
 export async function eventually<T>(
   fn: () => Promise<T | undefined | false>,
-  opts: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
+  opts: {
+    timeoutMs?: number;
+    intervalMs?: number;
+    what?: string;
+    /** What to print with the timeout (the state that explains it; a CI log is all we get). */
+    diagnose?: () => Promise<string>;
+  } = {},
 ): Promise<T> {
   const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
   let last: unknown;
@@ -107,10 +115,14 @@ export async function eventually<T>(
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline)
+    if (Date.now() > deadline) {
+      const why = opts.diagnose
+        ? `\n--- diagnostics ---\n${await opts.diagnose().catch((e: unknown) => String(e))}`
+        : '';
       throw new Error(
-        `Timed out waiting for ${opts.what ?? 'condition'}${last ? `: ${String(last)}` : ''}`,
+        `Timed out waiting for ${opts.what ?? 'condition'}${last ? `: ${String(last)}` : ''}${why}`,
       );
+    }
     await new Promise((r) => setTimeout(r, opts.intervalMs ?? 200));
   }
 }
@@ -222,6 +234,7 @@ export async function startSkiff(
     kubeconfig,
     apiPort,
     ingressPort,
+    ingressStatusPort: statusPort,
     kubectl: (a, o = {}) =>
       run('kubectl', a, { input: o.input, timeoutMs: o.timeoutMs, env: env(o.env) }),
     async kubectlOk(a, o = {}) {
@@ -356,4 +369,47 @@ export function waitingState(s: SkiffUnderTest, pod: string): Promise<string> {
     '-o',
     'jsonpath={.status.containerStatuses[0].state.waiting.reason}|{.status.containerStatuses[0].state.waiting.message}',
   ]);
+}
+
+/**
+ * What explains a request that does not reach a pod: pods with their IPs, the EndpointSlices, an
+ * answer from each pod IP straight from the host, the ingress's stats and Skiff's warnings.
+ */
+export async function networkDiagnostics(
+  s: SkiffUnderTest,
+  opts: { port: number; path: string },
+): Promise<string> {
+  const out: string[] = [];
+  const step = async (title: string, f: () => Promise<string>) => {
+    out.push(`## ${title}`, await f().catch((e: unknown) => `(failed: ${String(e)})`));
+  };
+  await step('pods', () => s.kubectlOk(['get', 'pods', '-o', 'wide']));
+  await step('endpointslices', () =>
+    s.kubectlOk([
+      'get',
+      'endpointslices',
+      '-o',
+      'jsonpath={range .items[*]}{.metadata.name}: {range .endpoints[*]}{.addresses[0]} ready={.conditions.ready} {end}{"\\n"}{end}',
+    ]),
+  );
+  const ips = (await s.kubectl(['get', 'pods', '-o', 'jsonpath={.items[*].status.podIP}'])).stdout
+    .split(' ')
+    .filter(Boolean);
+  for (const ip of ips)
+    await step(`GET http://${ip}:${opts.port}${opts.path} from the host`, async () => {
+      const r = await httpGet(`http://${ip}:${opts.port}${opts.path}`);
+      return `${r.status} ${r.body.trim().slice(0, 200)}`;
+    });
+  await step('ingress /stats', async () => {
+    const r = await httpGet(`http://127.0.0.1:${s.ingressStatusPort}/stats`);
+    return `${r.status} ${r.body.slice(0, 1500)}`;
+  });
+  const warnings = s
+    .logs()
+    .split('\n')
+    .filter((l) => /warn|error|fail/i.test(l))
+    .slice(-40)
+    .join('\n');
+  out.push('## skiff warnings (last 40)', warnings);
+  return out.join('\n');
 }

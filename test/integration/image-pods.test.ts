@@ -18,6 +18,7 @@ import { busyboxImage } from '../../src/node/testing.js';
 import {
   eventually,
   httpGet,
+  networkDiagnostics,
   requestLoop,
   type SkiffUnderTest,
   startSkiff,
@@ -125,7 +126,13 @@ test('create deployment from a registry image: Ready, pulled as the kubelet says
       if (r.status === 200) seen.add(r.body.trim());
       return seen.size === 2;
     },
-    { what: 'answers from both pods through the ingress', timeoutMs: 30_000, intervalMs: 50 },
+    {
+      what: 'answers from both pods through the ingress',
+      timeoutMs: 30_000,
+      intervalMs: 50,
+      diagnose: async () =>
+        `seen through the ingress: ${[...seen].join(', ') || 'none'}\n${await networkDiagnostics(skiff, { port: 8080, path: '/host.txt' })}`,
+    },
   );
 });
 
@@ -168,6 +175,8 @@ test('self-heal: killing the main process restarts it in place with no failed re
   await eventually(async () => (loop.stats.pods.get(victim) ?? 0) > before, {
     what: 'the healed pod to answer',
     timeoutMs: 20_000,
+    diagnose: async () =>
+      `answers per pod: ${JSON.stringify([...loop.stats.pods])}, failed ${loop.stats.failed}\n${await networkDiagnostics(skiff, { port: 8080, path: '/host.txt' })}`,
   });
   await loop.stop();
   assert.equal(loop.stats.failed, 0, 'no failed request while the pod restarted');
