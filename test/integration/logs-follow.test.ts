@@ -2,18 +2,20 @@
 // the official Python client (follow=True, _preload_content=False) and `kubectl logs -f` as it is
 // written, and a last line without a trailing newline is not lost.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { after, before, test } from 'node:test';
-import { promisify } from 'node:util';
 import { eventually, type SkiffUnderTest, startSkiff } from './harness.js';
 
-const run = promisify(execFile);
 /** Debian's python3 (python3-kubernetes lives there, not in a pyenv one earlier on PATH). */
 const python = '/usr/bin/python3';
 
 let skiff: SkiffUnderTest;
-// Two lines a second apart, a pause, then a last line with no newline; then the container exits.
-const script = 'sleep 2; echo one; sleep 1; echo two; sleep 1; printf last';
+// Once /tmp/go exists (the test creates it when its client is reading): two lines a second apart,
+// a pause, then a last line with no newline; then the container exits. The gate, not a sleep,
+// orders start and reader, so a slow pod start on a loaded machine cannot merge the lines.
+const script =
+  'until [ -e /tmp/go ]; do sleep 0.05; done; echo one; sleep 1; echo two; sleep 1; printf last';
+const openGate = (name: string) => skiff.kubectlOk(['exec', name, '--', 'touch', '/tmp/go']);
 
 async function startTicker(name: string): Promise<void> {
   await skiff.kubectlOk([
@@ -42,7 +44,8 @@ after(async () => {
 
 test('the Python client reads each followed line as it is written, and the last partial line', async () => {
   await startTicker('py-ticker');
-  const { stdout } = await run(
+  // The client prints "open" once the follow request has its answer's headers, then each piece.
+  const child = spawn(
     python,
     [
       '-c',
@@ -52,15 +55,35 @@ from kubernetes import client, config
 config.load_kube_config(config_file=sys.argv[1])
 v1 = client.CoreV1Api()
 resp = v1.read_namespaced_pod_log('py-ticker', 'default', follow=True, _preload_content=False)
-start = time.monotonic()
+print('open', flush=True)
+start = None
 for chunk in resp.stream():
     for piece in chunk.decode().splitlines(keepends=True):
+        start = start or time.monotonic()
         print('%.2f %r' % (time.monotonic() - start, piece), flush=True)
 `,
       skiff.kubeconfig,
     ],
-    { timeout: 30_000, env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' } },
-  ).catch((err: { stdout?: string }) => assert.fail(`python failed, read so far: ${err.stdout}`));
+    { env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' }, timeout: 60_000 },
+  );
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  child.stderr.on('data', (d: Buffer) => {
+    err += d.toString();
+  });
+  const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+  await eventually(async () => out.startsWith('open\n'), {
+    timeoutMs: 30_000,
+    intervalMs: 50,
+    what: 'the Python client to open the log stream',
+    diagnose: async () => `stdout: ${out}\nstderr: ${err}`,
+  });
+  await openGate('py-ticker');
+  assert.equal(await exited, 0, `python failed: ${out}${err}`);
+  const stdout = out.slice('open\n'.length);
   const rows = stdout
     .trim()
     .split('\n')
@@ -80,6 +103,7 @@ for chunk in resp.stream():
 
 test('kubectl logs -f and kubectl logs keep a last line without a newline', async () => {
   await startTicker('k-ticker');
+  await openGate('k-ticker');
   const followed = await skiff.kubectlOk(['logs', '-f', 'k-ticker'], { timeoutMs: 30_000 });
   assert.equal(followed, 'one\ntwo\nlast');
   await eventually(
