@@ -55,7 +55,10 @@ export async function startDockerRegistry(dir: string): Promise<TestRegistry> {
     host,
     stop: async () => {
       if (child.exitCode === null) child.kill();
+      // A registry draining connections must not hold the test file open.
+      const force = setTimeout(() => child.kill('SIGKILL'), 5000);
       await exited;
+      clearTimeout(force);
     },
   };
 }

@@ -254,6 +254,7 @@ export async function startSkiff(
       await waitExit(child, 5000);
     },
     async stop(o = {}) {
+      await stopRequestLoops();
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');
         if (!(await waitExit(child, 30_000))) {
@@ -351,13 +352,24 @@ export function requestLoop(url: string, intervalMs: number) {
       await new Promise((res) => setTimeout(res, intervalMs));
     }
   })();
-  return {
+  const loop = {
     stats,
     stop: async () => {
       running = false;
+      loops.delete(loop);
       await done;
     },
   };
+  loops.add(loop);
+  return loop;
+}
+
+/** Running request loops: a test that failed before stopping its loop must not keep its file alive. */
+const loops = new Set<{ stop: () => Promise<void> }>();
+
+/** Stops every request loop still running (SkiffUnderTest.stop calls it first). */
+export async function stopRequestLoops(): Promise<void> {
+  await Promise.all([...loops].map((l) => l.stop()));
 }
 
 /** A pod's first container's waiting state as "reason|message" (empty parts when not waiting). */
