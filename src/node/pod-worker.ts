@@ -144,6 +144,10 @@ export class PodWorker {
         image?: ResolvedImage;
         /** How to run a command in it (kubectl exec). */
         execOptions(argv: string[]): SpawnInOptions;
+        /** Its stdin FIFO while it runs with spec.stdin (attach). */
+        stdinPath(): string | undefined;
+        closeStdin(): Promise<void>;
+        resize(width: number, height: number): Promise<void>;
       }
     | undefined {
     const c = this.#find(name);
@@ -154,6 +158,9 @@ export class PodWorker {
         env: c.env,
         image: c.image,
         execOptions: (argv) => c.execOptions(argv),
+        stdinPath: () => c.stdinPath(),
+        closeStdin: () => c.closeStdin(),
+        resize: (width, height) => c.resize(width, height),
       }
     );
   }

@@ -1,14 +1,8 @@
-// The kubelet server (pkg/kubelet/server/server.go): container logs, exec over WebSocket
-// (v5/v4.channel.k8s.io) and the Summary API (/stats/summary), behind a bearer token.
+// The kubelet server (pkg/kubelet/server/server.go): container logs, exec and attach over WebSocket
+// (v5/v4.channel.k8s.io) or SPDY, port-forward, and the Summary API (/stats/summary), behind a
+// bearer token.
 
-import {
-  createReadStream,
-  existsSync,
-  type FSWatcher,
-  readFileSync,
-  statSync,
-  watch,
-} from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import os from 'node:os';
@@ -18,8 +12,10 @@ import { createWebSocketStream, type WebSocket, WebSocketServer } from 'ws';
 import { queryBool } from '../api/query.js';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/log.js';
+import { serveAttach } from './attach.js';
 import type { CgroupManager } from './cgroups/cgroups.js';
 import { upgradeSpdyExec } from './exec-spdy.js';
+import { attemptState, LogTail } from './log-tail.js';
 import type { PodWorker } from './pod-worker.js';
 import {
   portForwardProtocol,
@@ -149,18 +145,20 @@ export async function startKubeletServer(
       upgradePortForward(opts, parts, req, socket, head, wss);
       return;
     }
-    if (parts[0] !== 'exec' || parts.length !== 4) {
+    if ((parts[0] !== 'exec' && parts[0] !== 'attach') || parts.length !== 4) {
       socket.end('HTTP/1.1 404 Not Found\r\n\r\n');
       return;
     }
+    // Attach speaks exec's channel protocols, to the container's main process.
+    const serve = parts[0] === 'exec' ? serveExec : serveAttach;
     if (String(req.headers.upgrade ?? '').toLowerCase() === 'spdy/3.1') {
       upgradeSpdyExec(req, socket, head, url.searchParams, (io) =>
-        serveExec(opts, parts, url.searchParams, io),
+        serve(opts, parts, url.searchParams, io),
       );
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) =>
-      serveExec(opts, parts, url.searchParams, websocketExecIO(ws)),
+      serve(opts, parts, url.searchParams, websocketExecIO(ws)),
     );
   });
   await new Promise<void>((resolve, reject) => {
@@ -219,80 +217,19 @@ function serveLogs(
     res.end();
     return;
   }
-  // Follow: read on every change of the log directory (fs.watch), with a slow timer for the
-  // stop conditions; stop when the container is restarted or the client leaves.
-  let offset = existsSync(file) ? statSync(file).size : 0;
-  let carry = '';
-  let reading = false;
-  let again = false;
-  let done = false;
-  let stopWhenRead = false;
-  let sawExit = false;
+  // Follow until the container is restarted, has stopped (after its last bytes), or the client
+  // leaves.
   const attempt = w.container(container)?.attempt;
-  const stop = () => {
-    if (done) return;
-    done = true;
-    watcher?.close();
-    timer.cancel();
-    res.end();
-  };
-  const pump = () => {
-    if (done) return;
-    if (reading) {
-      again = true;
-      return;
-    }
-    const size = existsSync(file) ? statSync(file).size : 0;
-    if (size < offset) offset = 0; // rotated
-    if (size <= offset) return;
-    reading = true;
-    const stream = createReadStream(file, { start: offset, end: size - 1, encoding: 'utf8' });
-    let chunk = '';
-    stream.on('data', (d) => {
-      chunk += d;
-    });
-    stream.on('error', () => {
-      reading = false;
-    });
-    stream.on('end', () => {
-      reading = false;
-      offset = size;
-      const text = carry + chunk;
-      const cut = text.lastIndexOf('\n') + 1;
-      carry = text.slice(cut);
-      if (!done) res.write(renderLogs(text.slice(0, cut), { timestamps: fmt.timestamps }));
-      if (again) {
-        again = false;
-        pump();
-      } else if (stopWhenRead) stop();
-    });
-  };
-  let watcher: FSWatcher | undefined;
-  try {
-    watcher = watch(path.dirname(file), () => pump());
-    watcher.on('error', () => undefined);
-  } catch (err) {
-    opts.log.debug('log follow: no fs.watch, polling', { err: String(err) });
-  }
-  let timer = opts.clock.setTimeout(function check() {
-    // Like the kubelet, follow ends once the container has stopped (after its last bytes).
-    const exited = w.containerPid(container) === undefined;
-    pump();
-    if (w.container(container)?.attempt !== attempt || !opts.findPod(ns, podName)) {
-      stop();
-      return;
-    }
-    // The shim writes the last partial line at pipe EOF, which may follow the exit a moment:
-    // one more round before ending.
-    if (exited && sawExit) {
-      stopWhenRead = true;
-      if (!reading) stop();
-      return;
-    }
-    sawExit = exited;
-    timer = opts.clock.setTimeout(check, watcher && !exited ? 1000 : 100);
-  }, 100);
-  req.on('close', stop);
+  const tail = new LogTail({
+    file,
+    offset: existsSync(file) ? statSync(file).size : 0,
+    clock: opts.clock,
+    log: opts.log,
+    onLines: (text) => res.write(renderLogs(text, { timestamps: fmt.timestamps })),
+    state: () => attemptState(opts.findPod, w, container, attempt),
+    onEnd: () => res.end(),
+  });
+  req.on('close', () => tail.stop());
 }
 
 /** Port-forward websocket upgrades in flight, whose answer names the tunnel subprotocol. */

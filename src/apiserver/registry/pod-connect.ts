@@ -81,7 +81,7 @@ function forwardedQuery(q: URLSearchParams): string {
 }
 
 function kubeletPath(
-  kind: 'containerLogs' | 'exec' | 'portForward',
+  kind: 'containerLogs' | 'exec' | 'attach' | 'portForward',
   rr: SubresourceRequest,
   container: string | undefined,
 ): string {
@@ -167,14 +167,14 @@ const forwardedUpgradeHeaders = [
 
 /** Pipes an exec or port-forward upgrade to the node agent; the 101 answer flows back untouched. */
 function upgradeToKubelet(
-  kind: 'exec' | 'portForward',
+  kind: 'exec' | 'attach' | 'portForward',
   ctx: StorageContext,
   req: http.IncomingMessage,
   socket: Duplex,
   head: Buffer,
   rr: SubresourceRequest,
 ): void {
-  const loc = locateKubelet(ctx, rr, kind === 'exec');
+  const loc = locateKubelet(ctx, rr, kind !== 'portForward');
   const kubelet = ctx.kubelet ?? {};
   const upstream = tls.connect({
     host: loc.host,
@@ -183,7 +183,7 @@ function upgradeToKubelet(
     rejectUnauthorized: !kubelet.insecureSkipTLSVerify,
     ALPNProtocols: ['http/1.1'],
   });
-  const path = kubeletPath(kind, rr, kind === 'exec' ? loc.container : undefined);
+  const path = kubeletPath(kind, rr, kind !== 'portForward' ? loc.container : undefined);
   const lines = [`${req.method ?? 'GET'} ${path} HTTP/1.1`];
   lines.push(`Host: ${loc.host}:${loc.port}`);
   for (const h of forwardedUpgradeHeaders) {
@@ -217,8 +217,6 @@ function upgradeToKubelet(
 }
 
 const connectVerbs = ['create', 'get'] as const;
-const upgradePodExec: SubresourceStorage['upgrade'] = (...args) =>
-  upgradeToKubelet('exec', ...args);
 
 /** pods/log: the container's log from its node agent (PodLogOptions). */
 export const podLogSubresource: SubresourceStorage = {
@@ -232,14 +230,15 @@ export const podExecSubresource: SubresourceStorage = {
   kind: { group: '', version: 'v1', kind: 'PodExecOptions' },
   verbs: connectVerbs,
   connect: refuseWithoutUpgrade,
-  upgrade: upgradePodExec,
+  upgrade: (...args) => upgradeToKubelet('exec', ...args),
 };
 
-/** pods/attach: as exec, to the running container's streams. */
+/** pods/attach: as exec, to the running container's main process. */
 export const podAttachSubresource: SubresourceStorage = {
   kind: { group: '', version: 'v1', kind: 'PodAttachOptions' },
   verbs: connectVerbs,
-  upgrade: upgradePodExec,
+  connect: refuseWithoutUpgrade,
+  upgrade: (...args) => upgradeToKubelet('attach', ...args),
 };
 
 /** pods/portforward: SPDY (plain or tunnelled in a websocket) to the node agent, no container. */

@@ -2,6 +2,7 @@
 // shim with CrashLoopBackOff between attempts, probes, exit recording, graceful kill with preStop.
 // Whether it starts, restarts or is killed is the pod's plan (plan.ts), not the container's.
 
+import path from 'node:path';
 import type {
   Container,
   ContainerStatus,
@@ -68,6 +69,9 @@ export function podEvent(
 ): void {
   host.ctx.events.event(host.pod as KObject, type, reason, message);
 }
+
+/** A container attempt's stdin FIFO, relative to the pod directory (beside its log). */
+const stdinFile = (name: string, attempt: number) => `${name}/${attempt}.stdin`;
 
 const trimNanos = (t: string) => t.replace(/\.\d+Z$/, 'Z');
 
@@ -253,6 +257,22 @@ export class ContainerRunner {
     return sb.capture(opts, host.ctx.clock, timeoutMs);
   }
 
+  /** The host path of the current attempt's stdin FIFO (spec.stdin), for attach. */
+  stdinPath(): string | undefined {
+    if (!this.spec.stdin || !this.current || this.current.exit) return undefined;
+    return path.join(this.#host.podDir, stdinFile(this.spec.name, this.current.attempt));
+  }
+
+  /** Ends the container's stdin once attached writers leave (stdinOnce after the first attach). */
+  async closeStdin(): Promise<void> {
+    await this.#host.sandbox?.client.closeStdin(this.spec.name);
+  }
+
+  /** Sets the terminal size of a TTY container (attach's resize stream). */
+  async resize(width: number, height: number): Promise<void> {
+    if (this.spec.tty) await this.#host.sandbox?.client.resize(this.spec.name, width, height);
+  }
+
   // The working directory: the container's, else the image's (reduced mode: the image folder).
   #cwd(): string {
     const img = this.image;
@@ -343,6 +363,8 @@ export class ContainerRunner {
         rootfs,
         cgroupProcs: ctx.cgroups?.procsFiles(host.uid, spec.name) ?? [],
         logFile: `${spec.name}/${this.attempt}.log`,
+        ...(spec.stdin ? { stdinFile: stdinFile(spec.name, attempt) } : {}),
+        ...(spec.tty ? { tty: true } : {}),
       });
       // A fast-failing process can exit, and onExit record it (and even start the next attempt),
       // before the shim's start reply is processed here: never overwrite that newer state.

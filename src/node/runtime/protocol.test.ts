@@ -37,6 +37,8 @@ test('start: ShimStartRequest has the schema fields, required ones required', ()
     logFile: 'app/0.log',
     maxLogBytes: 1,
     rootfs: { layers: [], upper: '', work: '', root: '', copy: false, mounts: [] },
+    stdinFile: 'app/0.stdin',
+    tty: false,
   };
   const minimal: ShimStartRequest = {
     name: 'app',
@@ -56,4 +58,5 @@ test('the client sends exactly the ops the schema lists', () => {
   const sent = [...client.matchAll(/#call\(\{ op: '(\w+)'/g)].map((m) => m[1]).sort();
   assert.deepEqual(sent, Object.keys(schema.requests).sort());
   assert.deepEqual(fields('signal').all, ['group', 'name', 'signal']);
+  assert.deepEqual(fields('resize').all, ['height', 'name', 'width']);
 });

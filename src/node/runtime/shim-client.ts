@@ -29,6 +29,13 @@ export interface ShimStartRequest {
   maxLogBytes?: number;
   /** The container's own root from image layers; absent: the pod's root. */
   rootfs?: ContainerRootfs;
+  /**
+   * A FIFO (relative to the pod directory) the shim makes as the container's stdin (spec.stdin);
+   * attach writes to it. Absent: stdin is /dev/null.
+   */
+  stdinFile?: string;
+  /** Runs the container on a pseudo-terminal (spec.tty): one output stream, resizable. */
+  tty?: boolean;
 }
 
 type Pending = { resolve: (v: Record<string, unknown>) => void; reject: (e: Error) => void };
@@ -100,6 +107,16 @@ export class ShimClient {
   /** Sends a signal to a container's main process (group: to its whole process group). */
   async signal(name: string, signal: number, group = false): Promise<void> {
     await this.#call({ op: 'signal', name, signal, group });
+  }
+
+  /** Closes the shim's own end of a container's stdin: EOF once attached writers leave. */
+  async closeStdin(name: string): Promise<void> {
+    await this.#call({ op: 'closeStdin', name });
+  }
+
+  /** Sets the terminal size of a TTY container. */
+  async resize(name: string, width: number, height: number): Promise<void> {
+    await this.#call({ op: 'resize', name, width, height });
   }
 
   /** The shim's record of every container. */

@@ -13,6 +13,7 @@ import socket
 import stat
 import struct
 import sys
+import termios
 import time
 
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = (
@@ -271,8 +272,11 @@ def now_rfc3339():
 class Log:
     """CRI log file: `<time> <stream> <P|F> <text>`; rotated at max_bytes into `<file>.1`."""
 
-    def __init__(self, dir_fd, rel, max_bytes):
+    def __init__(self, dir_fd, rel, max_bytes, eager=False):
         self.dir_fd, self.rel, self.max_bytes = dir_fd, rel, max_bytes
+        # An interactive container's prompt ("name? ") has no newline yet: write it at once as a
+        # partial record, so an attached client sees it (readers join partials as before).
+        self.eager = eager
         self.fd = os.open(rel, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o640, dir_fd=dir_fd)
         self.size = os.fstat(self.fd).st_size
         self.partial = {}
@@ -285,7 +289,7 @@ class Log:
         ts = now_rfc3339().encode()
         for line in lines:
             out.append(b'%s %s F %s\n' % (ts, stream, line))
-        if len(rest) >= 16384:
+        if len(rest) >= 16384 or (rest and self.eager):
             out.append(b'%s %s P %s\n' % (ts, stream, rest))
         elif rest:
             self.partial[stream] = rest
@@ -323,6 +327,9 @@ class Shim:
         self.by_pid = {}
         self.pipes = {}  # fd -> (name, stream)
         self.logs = {}
+        self.stdin_holders = {}  # name -> write end of the container's stdin FIFO, kept open
+        self.stdin_relays = {}  # fd -> pty master: a TTY container's stdin copied to its terminal
+        self.masters = {}  # name -> pty master of a TTY container
         self.stopping = False
 
     def save(self):
@@ -353,15 +360,27 @@ class Shim:
         old = self.containers.get(name)
         if old and old.get('pid') and not old.get('exit'):
             raise RuntimeError('container %s is still running' % name)
-        log = Log(self.dir_fd, req['logFile'], req.get('maxLogBytes', 10 * 1024 * 1024))
-        out_r, out_w = os.pipe()
-        err_r, err_w = os.pipe()
+        tty = req.get('tty', False)
+        log = Log(self.dir_fd, req['logFile'], req.get('maxLogBytes', 10 * 1024 * 1024),
+                  eager=tty or 'stdinFile' in req)
+        self.close_stdin(name)
+        stdin_r = self.open_stdin(name, req['stdinFile']) if 'stdinFile' in req else None
+        if tty:
+            master, slave = os.openpty()
+            out_r, out_w, err_r, err_w = master, slave, None, slave
+        else:
+            out_r, out_w = os.pipe()
+            err_r, err_w = os.pipe()
         ready_r, ready_w = os.pipe()
         pid = os.fork()
         if pid == 0:
             try:
                 os.close(ready_r)
-                os.setpgid(0, 0)
+                if tty:  # a session of its own whose controlling terminal is the pty
+                    os.setsid()
+                    fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
+                else:
+                    os.setpgid(0, 0)
                 for procs in req.get('cgroupProcs', []):
                     with open(procs, 'w') as f:
                         f.write('0')
@@ -369,7 +388,12 @@ class Shim:
                     if self.host_mnt is None:
                         raise RuntimeError('image root filesystems need an isolated sandbox')
                     enter_image_root(self.host_mnt, req['rootfs'])
-                os.dup2(os.open('/dev/null', os.O_RDONLY), 0)
+                if tty:
+                    os.dup2(slave, 0)
+                elif stdin_r is not None:
+                    os.dup2(stdin_r, 0)
+                else:
+                    os.dup2(os.open('/dev/null', os.O_RDONLY), 0)
                 os.dup2(out_w, 1)
                 os.dup2(err_w, 2)
                 os.chdir(req.get('cwd') or '/')
@@ -389,8 +413,18 @@ class Shim:
                 finally:
                     os._exit(127)
         os.close(out_w)
-        os.close(err_w)
+        if err_w != out_w:
+            os.close(err_w)
         os.close(ready_w)
+        if stdin_r is not None:
+            if tty:  # the shim copies what arrives to the terminal
+                os.set_blocking(stdin_r, False)
+                self.stdin_relays[stdin_r] = out_r
+                self.sel.register(stdin_r, selectors.EVENT_READ, 'stdin')
+            else:
+                os.close(stdin_r)
+        if tty:
+            self.masters[name] = out_r
         # The ready pipe closes on a successful exec (CLOEXEC) or carries the exec error.
         err = b''
         while True:
@@ -407,6 +441,8 @@ class Shim:
             self.logs[name].close()
         self.logs[name] = log
         for fd, stream in ((out_r, b'stdout'), (err_r, b'stderr')):
+            if fd is None:
+                continue
             os.set_blocking(fd, False)
             self.pipes[fd] = (name, stream, log)
             self.sel.register(fd, selectors.EVENT_READ, 'pipe')
@@ -416,16 +452,69 @@ class Shim:
         self.reap()
         return st
 
+    def open_stdin(self, name, rel):
+        """Makes the container's stdin FIFO; returns its read end. The shim holds a write end open
+        so the container sees no EOF between attaches, until close_stdin (stdinOnce)."""
+        try:
+            os.unlink(rel, dir_fd=self.dir_fd)
+        except FileNotFoundError:
+            pass
+        os.mkfifo(rel, 0o600, dir_fd=self.dir_fd)
+        # Read end first, non-blocking, so neither open waits for the other side.
+        r = os.open(rel, os.O_RDONLY | os.O_NONBLOCK, dir_fd=self.dir_fd)
+        self.stdin_holders[name] = os.open(rel, os.O_WRONLY | os.O_NONBLOCK, dir_fd=self.dir_fd)
+        os.set_blocking(r, True)
+        return r
+
+    def close_stdin(self, name):
+        """Lets the container's stdin reach EOF once the attached writers are gone."""
+        fd = self.stdin_holders.pop(name, None)
+        if fd is not None:
+            os.close(fd)
+
+    def on_stdin(self, fd):
+        master = self.stdin_relays[fd]
+        try:
+            data = os.read(fd, 65536)
+        except BlockingIOError:
+            return
+        try:
+            # Every writer gone (stdinOnce) ends the input as a terminal's ^D does.
+            os.write(master, data or b'\x04')
+            if data:
+                return
+        except OSError:
+            pass  # the terminal is gone: the container exited
+        self.drop_relay(fd)
+
+    def drop_relay(self, fd):
+        self.sel.unregister(fd)
+        del self.stdin_relays[fd]
+        os.close(fd)
+
+    def resize(self, name, width, height):
+        master = self.masters.get(name)
+        if master is not None:
+            fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack('HHHH', height, width, 0, 0))
+
     def on_pipe(self, fd):
         name, stream, log = self.pipes[fd]
         try:
             data = os.read(fd, 65536)
         except BlockingIOError:
             return
+        except OSError:  # EIO: a pty whose last user is gone reads as an error, not as EOF
+            data = b''
         if data:
             log.write(stream, data)
             return
         self.sel.unregister(fd)
+        # A closed pty master's number may be reused: forget whatever still points at it.
+        for relay, master in list(self.stdin_relays.items()):
+            if master == fd:
+                self.drop_relay(relay)
+        if self.masters.get(name) == fd:
+            del self.masters[name]
         os.close(fd)
         del self.pipes[fd]
         log.flush()
@@ -470,6 +559,12 @@ class Shim:
                 if st and not st.get('exit'):
                     target = -st['pid'] if req.get('group') else st['pid']
                     os.kill(target, req['signal'])
+                res = {}
+            elif op == 'closeStdin':
+                self.close_stdin(req['name'])
+                res = {}
+            elif op == 'resize':
+                self.resize(req['name'], req['width'], req['height'])
                 res = {}
             elif op == 'state':
                 res = {'containers': self.containers}
@@ -547,6 +642,9 @@ class Shim:
                 elif key.data == 'pipe':
                     if key.fd in self.pipes:
                         self.on_pipe(key.fd)
+                elif key.data == 'stdin':
+                    if key.fd in self.stdin_relays:
+                        self.on_stdin(key.fd)
                 elif key.data == 'client':
                     self.on_client(key.fileobj)
             self.reap()
