@@ -3,10 +3,10 @@
 // Usage: node --import tsx bench/load.ts [--url URL] [--rounds 3] [-c 50] [-n 10000] [-k]
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Command } from 'commander';
+import { freePort } from '../src/lib/testing-ports.js';
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -21,15 +21,6 @@ const opts = new Command('bench/load.ts')
   .option('--node-target', 'use a small node server even when the bundled flask app exists', false)
   .parse()
   .opts<{ url?: string; rounds: number; c: number; n: number; k: boolean; nodeTarget: boolean }>();
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const addr = s.address();
-  await new Promise((r) => s.close(r));
-  if (addr === null || typeof addr === 'string') throw new Error('no port');
-  return addr.port;
-}
 
 const nodeTarget = `
 const http = require('node:http');

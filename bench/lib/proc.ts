@@ -1,8 +1,8 @@
 // Process and network helpers for bench scripts: RSS from /proc, process state (PID 1 does not
 // reap, so a zombie counts as gone), free ports and readiness polls. Generic: no Skiff knowledge.
 import { readdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { realClock } from '../../src/lib/clock.js';
+import { freePort } from '../../src/lib/testing-ports.js';
 
 /** Resident set size of a process in bytes (VmRSS of /proc/<pid>/status); undefined when gone. */
 export function readRssBytes(pid: number): number | undefined {
@@ -64,15 +64,8 @@ export async function settledRss(
   }
 }
 
-/** A TCP port that was free on 127.0.0.1 a moment ago. */
-export async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const addr = s.address();
-  await new Promise((r) => s.close(r));
-  if (addr === null || typeof addr === 'string') throw new Error('Cannot pick a free port');
-  return addr.port;
-}
+/** A free TCP port (src/lib/testing-ports.ts says why not port 0). */
+export { freePort };
 
 /**
  * Polls `probe` every `intervalMs` until it resolves true or `timeoutMs` passes; returns the

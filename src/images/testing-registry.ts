@@ -2,21 +2,14 @@
 // its own, images pushed into it with skopeo from an OCI layout the test wrote.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { freePort } from '../lib/testing-ports.js';
 
 const run = promisify(execFile);
 
-/** A free TCP port on 127.0.0.1. */
-export async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((resolve) => srv.close(() => resolve()));
-  return port;
-}
-
+/** A free TCP port (src/lib/testing-ports.ts says why not port 0). */
+export { freePort };
 /** A running docker-registry. */
 export interface TestRegistry {
   /** host:port */

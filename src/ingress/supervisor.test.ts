@@ -5,12 +5,12 @@ import assert from 'node:assert/strict';
 import cluster from 'node:cluster';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { realClock } from '../lib/clock.js';
 import { createLogger } from '../lib/log.js';
+import { freePort } from '../lib/testing-ports.js';
 import type { StatsReport } from './stats.js';
 import { runSupervisor } from './supervisor.js';
 
@@ -38,14 +38,6 @@ before(() => {
   cluster.setupPrimary({ exec: join(dir, 'worker.cjs'), execArgv: [], silent: true });
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 /** GET on a fresh connection: the status and body, or the error code. */
 function get(port: number, path = '/'): Promise<{ status: number; body: string } | string> {

@@ -3,9 +3,9 @@
 import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { freePort } from '../../src/lib/testing-ports.js';
 
 const repo = resolve(import.meta.dirname, '..', '..');
 
@@ -59,18 +59,8 @@ export interface SkiffUnderTest {
   stop(opts?: { keepDataDir?: boolean }): Promise<void>;
 }
 
-/** Finds a free TCP port on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => resolvePort(typeof addr === 'object' && addr ? addr.port : 0));
-    });
-  });
-}
-
+/** A free TCP port (src/lib/testing-ports.ts says why not port 0). */
+export { freePort };
 /** Runs a command and collects its output (never throws on a non-zero exit). */
 export function run(
   cmd: string,
