@@ -11,7 +11,8 @@ export type Subresource =
   | 'eviction'
   | 'proxy'
   | 'attach'
-  | 'portforward';
+  | 'portforward'
+  | 'resize';
 
 /** One served group/version/resource. */
 export interface ResourceInfo {
@@ -73,7 +74,17 @@ const specs: Spec[] = [
     kind: 'Pod',
     short: ['po'],
     all: true,
-    sub: ['status', 'log', 'exec', 'binding', 'eviction', 'attach', 'portforward', 'proxy'],
+    sub: [
+      'status',
+      'log',
+      'exec',
+      'binding',
+      'eviction',
+      'attach',
+      'portforward',
+      'proxy',
+      'resize',
+    ],
   },
   {
     group: '',
@@ -187,6 +198,23 @@ const specs: Spec[] = [
     short: ['hpa'],
     all: true,
     sub: ['status'],
+  },
+  // autoscaling.k8s.io/v1: the Vertical Pod Autoscaler's kinds, a CRD upstream
+  // (vertical-pod-autoscaler/deploy/vpa-v1-crd-gen.yaml), served here like a built-in.
+  {
+    group: 'autoscaling.k8s.io',
+    versions: ['v1'],
+    resource: 'verticalpodautoscalers',
+    kind: 'VerticalPodAutoscaler',
+    short: ['vpa'],
+    sub: ['status'],
+  },
+  {
+    group: 'autoscaling.k8s.io',
+    versions: ['v1'],
+    resource: 'verticalpodautoscalercheckpoints',
+    kind: 'VerticalPodAutoscalerCheckpoint',
+    short: ['vpacheckpoint'],
   },
   // batch/v1
   { group: 'batch', versions: ['v1'], resource: 'jobs', kind: 'Job', all: true, sub: ['status'] },

@@ -31,6 +31,8 @@ export const R = {
   poddisruptionbudgets: must('policy', 'v1', 'poddisruptionbudgets'),
   hpas: must('autoscaling', 'v2', 'horizontalpodautoscalers'),
   hpasV1: must('autoscaling', 'v1', 'horizontalpodautoscalers'),
+  vpas: must('autoscaling.k8s.io', 'v1', 'verticalpodautoscalers'),
+  vpaCheckpoints: must('autoscaling.k8s.io', 'v1', 'verticalpodautoscalercheckpoints'),
   ingresses: must('networking.k8s.io', 'v1', 'ingresses'),
   ingressclasses: must('networking.k8s.io', 'v1', 'ingressclasses'),
   endpointslices: must('discovery.k8s.io', 'v1', 'endpointslices'),

@@ -34,6 +34,7 @@ import { endpointSliceStrategy, endpointsStrategy, serviceStrategy } from './ser
 import type { Registry, ResourceStorage, SubresourceStorage } from './storage.js';
 import type { Strategy } from './types.js';
 import { pvcStrategy, pvStrategy, storageClassStrategy } from './volumes.js';
+import { vpaCheckpointStrategy, vpaStrategy } from './vpa.js';
 import {
   daemonSetStrategy,
   deploymentStrategy,
@@ -87,6 +88,8 @@ export const resourceStorage: ReadonlyMap<string, ResourceStorage> = new Map(
       ['apps/statefulsets', storage(statefulSetStrategy, statusAndScale)],
       ['apps/daemonsets', storage(daemonSetStrategy, status)],
       ['autoscaling/horizontalpodautoscalers', storage(hpaStrategy, status)],
+      ['autoscaling.k8s.io/verticalpodautoscalers', storage(vpaStrategy, status)],
+      ['autoscaling.k8s.io/verticalpodautoscalercheckpoints', storage(vpaCheckpointStrategy)],
       ['batch/jobs', storage(jobStrategy, status)],
       ['batch/cronjobs', storage(cronJobStrategy, status)],
       ['networking.k8s.io/ingresses', storage(ingressStrategy, status)],

@@ -1,6 +1,6 @@
 // The pod's REST storage: its subresource table (upstream pkg/registry/core/pod/storage/storage.go
 // PodStorage): status, binding (BindingREST assignPod), eviction (EvictionREST, eviction.ts),
-// and the node-agent subresources of pod-connect.ts.
+// resize (pod-resize.ts) and the node-agent subresources of pod-connect.ts.
 
 import { rfc3339 } from '../../api/time.js';
 import { isObject } from '../../lib/json.js';
@@ -13,6 +13,7 @@ import {
   podLogSubresource,
   podPortForwardSubresource,
 } from './pod-connect.js';
+import { podResizeSubresource } from './pod-resize.js';
 import { podStrategy } from './pods.js';
 import type { ResourceStorage, SubresourceStorage } from './storage.js';
 
@@ -103,5 +104,6 @@ export const podStorage: ResourceStorage = {
     attach: podAttachSubresource,
     portforward: podPortForwardSubresource,
     proxy: proxySubresource,
+    resize: podResizeSubresource,
   },
 };
