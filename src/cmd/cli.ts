@@ -76,6 +76,24 @@ program
     30_000,
   )
   .option(
+    '--vpa-recommender-interval <d>',
+    'VPA sampling and recommendation interval (upstream 1m)',
+    duration,
+    10_000,
+  )
+  .option(
+    '--vpa-memory-aggregation-interval <d>',
+    'VPA memory peak interval (upstream 24h)',
+    duration,
+    24 * 3_600_000,
+  )
+  .option(
+    '--vpa-pod-lifetime-update-threshold <d>',
+    'pod age after which the VPA applies a 10% change (upstream 12h)',
+    duration,
+    60_000,
+  )
+  .option(
     '--metric-resolution <d>',
     'metrics-server scrape interval (upstream 15s)',
     duration,

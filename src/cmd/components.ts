@@ -23,6 +23,7 @@ import { createServiceAccountController } from '../controllers/serviceaccount/co
 import { createStatefulSetController } from '../controllers/statefulset/controller.js';
 import { createTTLAfterFinishedController } from '../controllers/ttlafterfinished/controller.js';
 import { createVolumeController } from '../controllers/volume/controller.js';
+import { createVPAController, RestPodMetricsSource } from '../controllers/vpa/controller.js';
 import { createClusterDNS } from '../dns/server.js';
 import { ImageGC } from '../images/gc.js';
 import { createLocalRegistry } from '../images/local-registry/server.js';
@@ -59,6 +60,7 @@ export function hostNames(podCIDR: string | undefined): HostNames {
 export function controllerComponents(ctx: WiringContext, informers: InformerFactory): Component[] {
   const log = ctx.log;
   const hpa = ctx.opts.hpa;
+  const vpa = ctx.opts.vpa;
   return [
     createScheduler({ informers, log: log.child({ component: 'scheduler' }) }),
     createGarbageCollector({ informers, log: log.child({ component: 'garbage-collector' }) }),
@@ -127,6 +129,15 @@ export function controllerComponents(ctx: WiringContext, informers: InformerFact
       initialReadinessDelayMs: hpa.initialReadinessDelayMs,
       downscaleStabilizationMs: hpa.downscaleStabilizationMs,
       log: log.child({ component: 'hpa-controller' }),
+    }),
+    createVPAController({
+      client: ctx.client,
+      informers,
+      metrics: new RestPodMetricsSource({ client: ctx.client }),
+      intervalMs: vpa?.recommenderIntervalMs,
+      aggregation: vpa ? { memoryAggregationIntervalMs: vpa.memoryAggregationIntervalMs } : {},
+      podLifetimeUpdateThresholdMs: vpa?.podLifetimeUpdateThresholdMs ?? 60_000,
+      log: log.child({ component: 'vpa-controller' }),
     }),
   ];
 }

@@ -29,6 +29,16 @@ export interface HPASettings {
   initialReadinessDelayMs: number;
 }
 
+/** Settings of the VPA recommender/updater that `skiff up` exposes as flags. */
+export interface VPASettings {
+  /** Sampling and recommendation interval (upstream --recommender-interval 1m). */
+  recommenderIntervalMs: number;
+  /** Length of one memory-peak interval (upstream --memory-aggregation-interval 24h). */
+  memoryAggregationIntervalMs: number;
+  /** Pod age after which a 10% difference is applied (upstream podLifetimeUpdateThreshold 12h). */
+  podLifetimeUpdateThresholdMs: number;
+}
+
 /** Everything `skiff up` configures. */
 export interface ClusterOptions {
   dataDir: string;
@@ -45,6 +55,8 @@ export interface ClusterOptions {
   serviceCIDR: string;
   nodeName: string;
   hpa: HPASettings;
+  /** VPA settings; Skiff's defaults when absent. */
+  vpa?: VPASettings;
   metricResolutionMs: number;
   reduced: boolean;
   mergeKubeconfig: boolean;

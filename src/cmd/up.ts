@@ -37,6 +37,9 @@ export interface UpOptions {
   hpaTolerance: number;
   hpaCpuInitializationPeriod: number;
   hpaInitialReadinessDelay: number;
+  vpaRecommenderInterval: number;
+  vpaMemoryAggregationInterval: number;
+  vpaPodLifetimeUpdateThreshold: number;
   metricResolution: number;
   reduced: boolean;
   kubeconfig: boolean;
@@ -85,6 +88,11 @@ export async function upCommand(opts: UpOptions): Promise<number> {
       tolerance: opts.hpaTolerance,
       cpuInitializationPeriodMs: opts.hpaCpuInitializationPeriod,
       initialReadinessDelayMs: opts.hpaInitialReadinessDelay,
+    },
+    vpa: {
+      recommenderIntervalMs: opts.vpaRecommenderInterval,
+      memoryAggregationIntervalMs: opts.vpaMemoryAggregationInterval,
+      podLifetimeUpdateThresholdMs: opts.vpaPodLifetimeUpdateThreshold,
     },
     metricResolutionMs: opts.metricResolution,
     reduced: opts.reduced,

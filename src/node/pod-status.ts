@@ -6,6 +6,7 @@ import type {
   Pod,
   PodCondition,
   PodStatus,
+  ResourceRequirements,
 } from 'kubernetes-types/core/v1.js';
 import { parseQuantity } from '../api/quantity.js';
 
@@ -42,7 +43,22 @@ export function podQOSClass(pod: Pod): 'Guaranteed' | 'Burstable' | 'BestEffort'
   return guaranteed ? 'Guaranteed' : 'Burstable';
 }
 
-function toStatus(v: ContainerView): ContainerStatus {
+/**
+ * The resources a container's status reports (1.33 in-place resize): allocatedResources are the
+ * requests the node allocated, resources the requests and limits its cgroup holds.
+ */
+function resourceStatus(r: ResourceRequirements | undefined): Partial<ContainerStatus> {
+  if (!r || (!r.requests && !r.limits)) return {};
+  return {
+    ...(r.requests ? { allocatedResources: { ...r.requests } } : {}),
+    resources: {
+      ...(r.limits ? { limits: { ...r.limits } } : {}),
+      ...(r.requests ? { requests: { ...r.requests } } : {}),
+    },
+  };
+}
+
+function toStatus(v: ContainerView, allocated?: ResourceRequirements): ContainerStatus {
   return {
     name: v.name,
     image: v.image,
@@ -53,6 +69,7 @@ function toStatus(v: ContainerView): ContainerStatus {
     restartCount: v.restartCount,
     state: v.state,
     lastState: v.lastState,
+    ...resourceStatus(allocated),
   };
 }
 
@@ -88,6 +105,10 @@ export function computePodStatus(opts: {
   terminalPhase?: 'Succeeded' | 'Failed';
   message?: string;
   reason?: string;
+  /** What each container's cgroup holds (in-place resize); absent in tests of other fields. */
+  allocated?: (container: string) => ResourceRequirements | undefined;
+  /** A resize the node has not applied (PodResizePending's reason and message). */
+  resizePending?: { reason: string; message: string };
 }): PodStatus {
   const { pod, containers } = opts;
   const prev = pod.status?.conditions;
@@ -136,6 +157,11 @@ export function computePodStatus(opts: {
     prev?.find((c) => c.type === 'PodScheduled') ??
       condition(undefined, 'PodScheduled', true, opts.now),
   ];
+  if (opts.resizePending) {
+    // Upstream sets it with status True while the resize waits; it goes once the resize is done.
+    const pending = condition(prev, 'PodResizePending', true, opts.now);
+    conditions.push({ ...pending, ...opts.resizePending });
+  }
   for (const c of conditions) {
     if (
       (c.type === 'Ready' || c.type === 'ContainersReady') &&
@@ -161,8 +187,8 @@ export function computePodStatus(opts: {
     hostIPs: [{ ip: opts.hostIP }],
     ...(opts.podIP ? { podIP: opts.podIP, podIPs: ips } : {}),
     ...(opts.startTime ? { startTime: opts.startTime } : {}),
-    ...(opts.init.length ? { initContainerStatuses: opts.init.map(toStatus) } : {}),
-    containerStatuses: containers.map(toStatus),
+    ...(opts.init.length ? { initContainerStatuses: opts.init.map((c) => toStatus(c)) } : {}),
+    containerStatuses: containers.map((c) => toStatus(c, opts.allocated?.(c.name))),
     qosClass: podQOSClass(pod),
   };
 }

@@ -4,7 +4,9 @@
 // termination. One container is lifecycle/container.ts; the mounts are lifecycle/pod-setup.ts.
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Container, Pod, PodStatus } from 'kubernetes-types/core/v1.js';
+import { isDeepStrictEqual } from 'node:util';
+import type { Container, Pod, PodStatus, ResourceRequirements } from 'kubernetes-types/core/v1.js';
+import { parseQuantity } from '../api/quantity.js';
 import { rfc3339 } from '../api/time.js';
 import { R } from '../client/resources.js';
 import type { ResolvedImage } from '../images/catalog.js';
@@ -31,6 +33,31 @@ import {
 import { podHostname } from './volumes.js';
 
 export type { NodeContext } from './pod-context.js';
+
+/**
+ * Why the node cannot hold a resized pod (kubelet canResizePod): its cpu or memory requests
+ * exceed the node's capacity; undefined when it fits.
+ */
+export function resizeInfeasible(
+  pod: Pod,
+  capacity: { cpu: number; memory: number },
+): string | undefined {
+  let cpuMilli = 0;
+  let memory = 0;
+  for (const c of pod.spec?.containers ?? []) {
+    const req = c.resources?.requests ?? {};
+    if (req['cpu'] !== undefined) cpuMilli += Math.round(parseQuantity(req['cpu']) * 1000);
+    if (req['memory'] !== undefined) memory += Math.round(parseQuantity(req['memory']));
+  }
+  const capMilli = Math.round(capacity.cpu * 1000);
+  if (cpuMilli > capMilli) {
+    return `Node didn't have enough capacity: cpu, requested: ${cpuMilli}, capacity: ${capMilli}`;
+  }
+  if (memory > capacity.memory) {
+    return `Node didn't have enough capacity: memory, requested: ${memory}, capacity: ${capacity.memory}`;
+  }
+  return undefined;
+}
 
 /** Pod worker back-off after a failed sync (kubelet backOffPeriod) and its jitter factor. */
 const syncBackOffMs = 10_000;
@@ -62,6 +89,11 @@ export class PodWorker {
   // A failed sandbox waits out its back-off here; the plan makes no new one meanwhile.
   #retry?: Timer;
   #hasCarriedOver = false;
+  // What each container's cgroup holds (in-place resize compares the spec with it); a container
+  // missing here holds the resources of the spec the worker started with.
+  #allocated = new Map<string, ResourceRequirements>();
+  // Set while a resize cannot be applied (PodResizePending).
+  #resizePending?: { reason: 'Infeasible' | 'Deferred'; message: string };
 
   constructor(opts: { ctx: NodeContext; pod: Pod }) {
     this.#ctx = opts.ctx;
@@ -314,7 +346,10 @@ export class PodWorker {
       try {
         for (const c of this.#all) {
           mkdirSync(path.join(this.podDir, c.spec.name), { recursive: true });
-          ctx.cgroups?.create(this.uid, c.spec.name, cgroupResources(c.spec));
+          // The pod's current spec: a resize may have landed before the sandbox was made.
+          const spec = this.pod.spec?.containers?.find((x) => x.name === c.spec.name) ?? c.spec;
+          ctx.cgroups?.create(this.uid, c.spec.name, cgroupResources(spec));
+          this.#allocated.set(c.spec.name, structuredClone(spec.resources ?? {}));
         }
       } finally {
         this.sandbox = await made;
@@ -434,6 +469,47 @@ export class PodWorker {
   update(pod: Pod): void {
     this.pod = pod;
     if (pod.metadata?.deletionTimestamp) this.#sync();
+    else this.#resize();
+  }
+
+  #allocatedOf(name: string): ResourceRequirements {
+    return this.#allocated.get(name) ?? this.#find(name)?.spec.resources ?? {};
+  }
+
+  /**
+   * In-place resize (kubelet handlePodResourcesResize + UpdateContainerResources): a container
+   * whose spec resources differ from what its cgroup holds gets the new values written, with no
+   * restart, when the node can hold the pod's new requests; else the resize stays pending
+   * (Infeasible). Before the sandbox exists there is nothing to resize: create applies the spec.
+   */
+  #resize(): void {
+    if (!this.sandbox || this.#isStopping) return;
+    const changed = (this.pod.spec?.containers ?? []).filter(
+      (c) => !isDeepStrictEqual(c.resources ?? {}, this.#allocatedOf(c.name)),
+    );
+    if (changed.length === 0) {
+      if (this.#resizePending) {
+        this.#resizePending = undefined;
+        this.#status.queue();
+      }
+      return;
+    }
+    const infeasible = resizeInfeasible(this.pod, this.#ctx.nodeCapacity);
+    this.#resizePending = infeasible ? { reason: 'Infeasible', message: infeasible } : undefined;
+    if (!infeasible) {
+      for (const c of changed) {
+        try {
+          this.#ctx.cgroups?.update(this.uid, c.name, cgroupResources(c));
+          this.#allocated.set(c.name, structuredClone(c.resources ?? {}));
+        } catch (err) {
+          // The cgroup refused the value (e.g. memory.max below what the container holds): the
+          // resize stays pending and the next pod update tries again.
+          this.#resizePending = { reason: 'Deferred', message: errorMessage(err) };
+          this.#ctx.log.warn('in-place resize failed', { key: this.#key, container: c.name, err });
+        }
+      }
+    }
+    this.#status.queue();
   }
 
   /** Graceful termination: preStop, SIGTERM, grace period, SIGKILL; then the pod object is removed. */
@@ -576,6 +652,8 @@ export class PodWorker {
       now: rfc3339(this.#ctx.clock.now()),
       terminalPhase: plan.hasInitFailed ? 'Failed' : undefined,
       message: this.#message,
+      allocated: (name) => this.#allocatedOf(name),
+      resizePending: this.#resizePending,
     });
   }
 }

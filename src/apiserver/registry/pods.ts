@@ -6,6 +6,7 @@ import { timestampSince } from './duration.js';
 import { defaultPodOnly, defaultPodSpec, podQOSClass, validatePodSpec } from './podspec.js';
 import type { FieldError, Strategy } from './types.js';
 import { child, forbidden, isObj, jsonEqual, list, type Obj, str, sub } from './util.js';
+import { admitPodForVPA } from './vpa-admission.js';
 
 const podUpdateMessage =
   'pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)';
@@ -178,7 +179,8 @@ export const podStrategy: Strategy = {
     defaultPodSpec(spec);
     defaultPodOnly(spec);
   },
-  prepareForCreate(obj) {
+  prepareForCreate(obj, ctx) {
+    admitPodForVPA(obj, ctx);
     const spec = sub(obj, 'spec') ?? {};
     (obj as Obj).status = { phase: 'Pending', qosClass: podQOSClass(spec) };
   },

@@ -71,6 +71,11 @@ export function milliCPUToShares(milli: number | undefined): number {
   return Math.max(2, Math.floor((milli * 1024) / 1000));
 }
 
+/** cgroup v2 cpu.weight from milli-CPU: 1 + ((shares - 2) * 9999) / 262142, as runc converts shares. */
+export function cpuWeight(milli: number | undefined): number {
+  return 1 + Math.floor(((milliCPUToShares(milli) - 2) * 9999) / 262142);
+}
+
 /** Creates, configures, reads and removes cgroups under `<own cgroup>/<name>`. */
 export class CgroupManager {
   readonly version: 'v1' | 'v2';
@@ -103,6 +108,14 @@ export class CgroupManager {
   create(podUID: string, container: string, res: CgroupResources): void {
     if (this.version === 'v2') this.#enableV2Controllers(podUID);
     for (const d of this.#dirs(podUID, container)) mkdirSync(d, { recursive: true });
+    this.update(podUID, container, res);
+  }
+
+  /**
+   * Writes a container cgroup's cpu and memory settings (and pids.max) in place: the processes
+   * keep running (in-place pod resize; the kubelet's UpdateContainerResources).
+   */
+  update(podUID: string, container: string, res: CgroupResources): void {
     const quota = res.cpuLimitMilli ? Math.max(1000, Math.floor(res.cpuLimitMilli * 100)) : -1;
     if (this.version === 'v1') {
       this.#write('cpu', podUID, container, 'cpu.shares', milliCPUToShares(res.cpuRequestMilli));
@@ -111,9 +124,7 @@ export class CgroupManager {
       this.#write('memory', podUID, container, 'memory.limit_in_bytes', res.memoryLimitBytes ?? -1);
       this.#write('pids', podUID, container, 'pids.max', res.pidsLimit ?? 'max');
     } else {
-      // cpu.weight = 1 + ((shares - 2) * 9999) / 262142, as runc converts shares.
-      const weight = 1 + Math.floor(((milliCPUToShares(res.cpuRequestMilli) - 2) * 9999) / 262142);
-      this.#write('unified', podUID, container, 'cpu.weight', weight);
+      this.#write('unified', podUID, container, 'cpu.weight', cpuWeight(res.cpuRequestMilli));
       this.#write(
         'unified',
         podUID,
@@ -124,6 +135,27 @@ export class CgroupManager {
       this.#write('unified', podUID, container, 'memory.max', res.memoryLimitBytes ?? 'max');
       this.#write('unified', podUID, container, 'pids.max', res.pidsLimit ?? 'max');
     }
+  }
+
+  /** Reads back a container cgroup's cpu.max / cpu.weight / memory.max (v2) or v1 equivalents. */
+  settings(podUID: string, container: string): Record<string, string> {
+    const files =
+      this.version === 'v2'
+        ? [
+            ['unified', 'cpu.max'],
+            ['unified', 'cpu.weight'],
+            ['unified', 'memory.max'],
+          ]
+        : [
+            ['cpu', 'cpu.cfs_quota_us'],
+            ['cpu', 'cpu.shares'],
+            ['memory', 'memory.limit_in_bytes'],
+          ];
+    const out: Record<string, string> = {};
+    for (const [ctrl = '', file = ''] of files) {
+      out[file] = this.#read(ctrl, podUID, container, file).trim();
+    }
+    return out;
   }
 
   /** Usage of a container cgroup, or of the whole pod when container is undefined. */
