@@ -29,6 +29,8 @@ import { ServicePortListener } from './tcp-proxy.js';
 
 /** Upstream default of sessionAffinityConfig.clientIP.timeoutSeconds. */
 export const defaultAffinityTimeoutSeconds = 10_800;
+/** How often a sync re-reads the device though no ClusterIP changed (kube-proxy syncPeriod). */
+const resyncMs = 30_000;
 /** The cluster DNS address, kept on the device for the in-process DNS server. */
 export const defaultDNSServiceIP = '10.96.0.10';
 
@@ -99,6 +101,8 @@ class ServiceProxy implements Component {
   #pickers = new Map<string, EndpointPicker>();
   #listeners = new Map<string, { svcPortKey: string; listener: ServicePortListener }>();
   #manageDevice: boolean;
+  // The ClusterIPs last put on the device, and when.
+  #appliedAddresses = { set: '', at: 0 };
   #done: Promise<void> = Promise.resolve();
 
   constructor(opts: ServiceProxyOptions) {
@@ -113,7 +117,7 @@ class ServiceProxy implements Component {
     this.#runner = new BoundedFrequencyRunner({
       fn: () => this.#syncProxyRules(),
       minIntervalMs: opts.minSyncIntervalMs ?? 100,
-      maxIntervalMs: opts.maxSyncIntervalMs ?? 30_000,
+      maxIntervalMs: opts.maxSyncIntervalMs ?? resyncMs,
       clock: this.#clock,
       onError: (err) => this.#log.warn('Proxy sync failed', { err: errorMessage(err) }),
     });
@@ -160,6 +164,10 @@ class ServiceProxy implements Component {
     }
   }
 
+  get #localServices(): ReadonlySet<string> {
+    return new Set(this.#opts.localServices ?? ['kube-system/kube-dns']);
+  }
+
   get #deviceName(): string {
     return this.#opts.deviceName ?? serviceDeviceName;
   }
@@ -170,9 +178,12 @@ class ServiceProxy implements Component {
     const ns = slice.metadata?.namespace ?? '';
     if (!svcName) return;
     const svc = this.#services.lister.get(ns, svcName);
-    if (!svc) return;
+    // Headless, DNS-served and non-TCP ports never get a balancer: a slice change there needs
+    // no rebuild (a StatefulSet's pods becoming Ready used to cost a full sync, `ip` included).
+    if (!svc || !isProxied(svc) || this.#localServices.has(`${ns}/${svcName}`)) return;
     let missing = false;
     for (const sp of svc.spec?.ports ?? []) {
+      if ((sp.protocol ?? 'TCP') !== 'TCP') continue;
       const picker = this.#pickers.get(`${ns}/${svcName}:${sp.name ?? ''}`);
       if (picker) picker.setEndpoints(this.#endpointsFor(ns, svcName, sp.name ?? ''));
       else missing = true;
@@ -194,7 +205,7 @@ class ServiceProxy implements Component {
 
   /** The full rebuild: device addresses, balancers and listeners from the Service cache. */
   async #syncProxyRules(): Promise<void> {
-    const local = new Set(this.#opts.localServices ?? ['kube-system/kube-dns']);
+    const local = this.#localServices;
     const addresses = new Set(this.#opts.reservedAddresses ?? [defaultDNSServiceIP]);
     const desired = new Map<string, DesiredPort>();
     const pickers = new Map<string, EndpointPicker>();
@@ -236,9 +247,17 @@ class ServiceProxy implements Component {
     }
     this.#pickers = pickers;
 
-    if (this.#manageDevice) {
+    // Listing the device costs an `ip` process (a fork of this whole process): only when the set
+    // changed, or once per resync period in case someone else changed the device.
+    const wanted = [...addresses].sort().join(',');
+    const now = this.#clock.now();
+    if (
+      this.#manageDevice &&
+      (wanted !== this.#appliedAddresses.set || now - this.#appliedAddresses.at >= resyncMs)
+    ) {
       const { added, removed } = await syncDeviceAddresses(addresses, this.#deviceName);
       if (added.length || removed.length) this.#log.debug('Service addresses', { added, removed });
+      this.#appliedAddresses = { set: wanted, at: now };
     }
     // Close listeners that are gone or now belong to another Service port.
     for (const [k, l] of this.#listeners) {

@@ -5,6 +5,7 @@ import {
   createHash,
   createPrivateKey,
   createPublicKey,
+  type KeyObject,
   randomUUID,
   sign,
   verify,
@@ -42,6 +43,18 @@ export interface IssueTokenOptions {
   audiences?: string[];
 }
 
+// Parsed keys by PEM: parsing costs milliseconds, and every pod start asks for a token (and
+// every in-cluster API call verifies one). A cluster has one key pair, tests a few.
+const parsedKeys = new Map<string, { key: KeyObject; kid?: string }>();
+function parsedKey(pem: string, kind: 'public' | 'private'): { key: KeyObject; kid?: string } {
+  let entry = parsedKeys.get(pem);
+  if (!entry) {
+    entry = { key: kind === 'public' ? createPublicKey(pem) : createPrivateKey(pem) };
+    parsedKeys.set(pem, entry);
+  }
+  return entry;
+}
+
 // Tolerated clock skew for nbf/iat (upstream validates with a one-minute leeway).
 const leewaySeconds = 60;
 
@@ -65,7 +78,7 @@ export function issueServiceAccountToken(pki: Pki, opts: IssueTokenOptions): str
   const header = { alg: 'ES256', kid: keyId(pki.saPublicKey) };
   const input = `${b64json(header)}.${b64json(claims)}`;
   const signature = sign('sha256', Buffer.from(input), {
-    key: createPrivateKey(pki.saPrivateKey),
+    key: parsedKey(pki.saPrivateKey, 'private').key,
     dsaEncoding: 'ieee-p1363',
   });
   return `${input}.${signature.toString('base64url')}`;
@@ -92,7 +105,7 @@ export function verifyServiceAccountToken(
   const isValid = verify(
     'sha256',
     Buffer.from(`${h}.${p}`),
-    { key: createPublicKey(pki.saPublicKey), dsaEncoding: 'ieee-p1363' },
+    { key: parsedKey(pki.saPublicKey, 'public').key, dsaEncoding: 'ieee-p1363' },
     signature,
   );
   if (!isValid) return undefined;
@@ -114,8 +127,11 @@ export function verifyServiceAccountToken(
 
 /** The JWS key id upstream uses: unpadded base64url of SHA-256 over the DER public key. */
 export function keyId(publicKeyPem: string): string {
-  const der = createPublicKey(publicKeyPem).export({ type: 'spki', format: 'der' });
-  return createHash('sha256').update(der).digest('base64url');
+  const entry = parsedKey(publicKeyPem, 'public');
+  entry.kid ??= createHash('sha256')
+    .update(entry.key.export({ type: 'spki', format: 'der' }))
+    .digest('base64url');
+  return entry.kid;
 }
 
 function b64json(value: unknown): string {

@@ -103,3 +103,18 @@ export function hasCondition(status: unknown, type: string): boolean {
   if (!isObj(status) || !Array.isArray(status.conditions)) return false;
   return status.conditions.some((c) => isObj(c) && c.type === type && c.status === 'True');
 }
+
+/**
+ * The class marked default by any of `annotations` (value "true"); the newest wins when several
+ * are (upstream's DefaultStorageClass and DefaultIngressClass admission plugins).
+ */
+export function newestDefaultClass(classes: KObject[], annotations: string[]): string | undefined {
+  const defaults = classes
+    .filter((c) => annotations.some((a) => c.metadata?.annotations?.[a] === 'true'))
+    .sort((a, b) =>
+      String(b.metadata?.creationTimestamp ?? '').localeCompare(
+        String(a.metadata?.creationTimestamp ?? ''),
+      ),
+    );
+  return defaults[0]?.metadata?.name;
+}

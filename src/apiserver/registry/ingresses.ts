@@ -1,7 +1,7 @@
 // Ingress and IngressClass strategies: validation (pkg/apis/networking/validation), generation
 // rules and printIngress / printIngressClass columns.
 import type { KObject } from '../../api/object.js';
-import { ageColumn, ageOf, col, generationHooks, printer } from './common.js';
+import { ageColumn, ageOf, col, generationHooks, newestDefaultClass, printer } from './common.js';
 import { validatePortName, validatePortNumber } from './podspec.js';
 import { loadBalancerIngress } from './services.js';
 import type { FieldError, Strategy } from './types.js';
@@ -93,14 +93,7 @@ function assignDefaultIngressClass(ing: Obj, classes: KObject[]): void {
     ((ing.metadata as Obj).annotations as Obj)['kubernetes.io/ingress.class']
   )
     return;
-  const defaults = classes
-    .filter((c) => c.metadata?.annotations?.[defaultClassAnnotation] === 'true')
-    .sort((a, b) =>
-      String(b.metadata?.creationTimestamp ?? '').localeCompare(
-        String(a.metadata?.creationTimestamp ?? ''),
-      ),
-    );
-  const name = defaults[0]?.metadata?.name;
+  const name = newestDefaultClass(classes, [defaultClassAnnotation]);
   if (name) spec.ingressClassName = name;
 }
 

@@ -2,9 +2,17 @@
 // (pkg/apis/core/v1/defaults.go) and printer columns (printers.go printPersistentVolumeClaim,
 // printPersistentVolume, printStorageClass).
 import type { KObject } from '../../api/object.js';
-import { ageColumn, ageOf, col, keepStatusOnUpdate, nameColumn, printer } from './common.js';
+import {
+  ageColumn,
+  ageOf,
+  col,
+  keepStatusOnUpdate,
+  nameColumn,
+  newestDefaultClass,
+  printer,
+} from './common.js';
 import type { Strategy } from './types.js';
-import { child, isObj, type Obj, setDefault, str, sub } from './util.js';
+import { child, isObj, meta, type Obj, setDefault, str, sub } from './util.js';
 
 const modeShort: Record<string, string> = {
   ReadWriteOnce: 'RWO',
@@ -16,11 +24,37 @@ const accessModes = (v: unknown): string =>
   Array.isArray(v) ? v.map((m) => modeShort[str(m)] ?? str(m)).join(',') : '';
 const capacity = (v: unknown): string => (isObj(v) ? str(v.storage) : '');
 
+const defaultClassAnnotations = [
+  'storageclass.kubernetes.io/is-default-class',
+  'storageclass.beta.kubernetes.io/is-default-class',
+];
+const pvcProtectionFinalizer = 'kubernetes.io/pvc-protection';
+
+/**
+ * What upstream's admission plugins do to a new claim: DefaultStorageClass names the default class
+ * when the claim names none (null, not ""), and StorageObjectInUseProtection adds the
+ * pvc-protection finalizer. Done here, at create, the volume controller need not write either
+ * back (two watch round trips before a claim can be provisioned).
+ */
+function admitClaim(pvc: KObject, classes: KObject[]): void {
+  const spec = child(pvc as Obj, 'spec');
+  if (spec.storageClassName == null) {
+    const name = newestDefaultClass(classes, defaultClassAnnotations);
+    if (name) spec.storageClassName = name;
+  }
+  const m = meta(pvc);
+  const finalizers = Array.isArray(m.finalizers) ? (m.finalizers as unknown[]) : [];
+  if (!finalizers.includes(pvcProtectionFinalizer)) {
+    m.finalizers = [...finalizers, pvcProtectionFinalizer];
+  }
+}
+
 /** The core/v1 PersistentVolumeClaim strategy. */
 export const pvcStrategy: Strategy = {
   defaults: (obj) => setDefault(child(obj as Obj, 'spec'), 'volumeMode', 'Filesystem'),
-  prepareForCreate: (obj) => {
+  prepareForCreate: (obj, ctx) => {
     (obj as Obj).status = { phase: 'Pending' };
+    admitClaim(obj, ctx.listStored('storage.k8s.io', 'storageclasses'));
   },
   prepareForUpdate: keepStatusOnUpdate,
   table: printer(
@@ -97,8 +131,7 @@ export const pvStrategy: Strategy = {
 };
 
 const isDefault = (sc: KObject) =>
-  sc.metadata?.annotations?.['storageclass.kubernetes.io/is-default-class'] === 'true' ||
-  sc.metadata?.annotations?.['storageclass.beta.kubernetes.io/is-default-class'] === 'true';
+  defaultClassAnnotations.some((a) => sc.metadata?.annotations?.[a] === 'true');
 
 /** The storage.k8s.io/v1 StorageClass strategy. */
 export const storageClassStrategy: Strategy = {

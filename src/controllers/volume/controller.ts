@@ -170,16 +170,6 @@ export function createVolumeController(opts: VolumeControllerOptions): VolumeCon
       await setClaimPending(pvc);
       return;
     }
-    if (pvc.metadata?.annotations?.[storageProvisionerAnnotation] !== localPathProvisioner) {
-      await patchClaim(pvc, {
-        metadata: {
-          annotations: {
-            [storageProvisionerAnnotation]: localPathProvisioner,
-            [betaStorageProvisionerAnnotation]: localPathProvisioner,
-          },
-        },
-      });
-    }
     recorder.event(
       ref(pvc),
       'Normal',
@@ -212,7 +202,12 @@ export function createVolumeController(opts: VolumeControllerOptions): VolumeCon
       'ProvisioningSucceeded',
       `Successfully provisioned volume ${created.metadata?.name}`,
     );
-    await bindVolume(created, pvc);
+    // The provisioner annotations ride on the binding write: one write less on the way to a
+    // bound claim (upstream's in-tree controller sets them in an update of their own).
+    await bindVolume(created, pvc, {
+      [storageProvisionerAnnotation]: localPathProvisioner,
+      [betaStorageProvisionerAnnotation]: localPathProvisioner,
+    });
   };
 
   const setClaimPending = async (pvc: PersistentVolumeClaim) => {
@@ -245,7 +240,11 @@ export function createVolumeController(opts: VolumeControllerOptions): VolumeCon
 
   // Volume side first (claimRef, Bound), then the claim (volumeName, Bound): a crash in between
   // leaves a volume pre-bound to the claim, which the next sync completes.
-  const bindVolume = async (pv: PersistentVolume, pvc: PersistentVolumeClaim) => {
+  const bindVolume = async (
+    pv: PersistentVolume,
+    pvc: PersistentVolumeClaim,
+    annotations: Record<string, string> = {},
+  ) => {
     let bound = pv;
     if (pv.spec?.claimRef?.uid !== pvc.metadata?.uid) {
       bound = await client.patch<PersistentVolume>(
@@ -276,6 +275,7 @@ export function createVolumeController(opts: VolumeControllerOptions): VolumeCon
     const claimed = await patchClaim(pvc, {
       metadata: {
         annotations: {
+          ...annotations,
           [bindCompletedAnnotation]: 'yes',
           [boundByControllerAnnotation]: 'yes',
         },
