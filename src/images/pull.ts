@@ -20,6 +20,7 @@ import { RegistryClient, RegistryError } from './registry/client.js';
 import type { RegistryHosts } from './registry/hosts.js';
 import type { RegistryCredential } from './service.js';
 import { sha256Digest } from './store/blob-store.js';
+import { recordCrossLinks } from './store/cross-links.js';
 import type { Descriptor } from './store/image-index.js';
 import type { ImageStore, StoredImage } from './store/image-store.js';
 import { unpackLayer } from './unpack/unpack-layer.js';
@@ -256,13 +257,14 @@ export class Puller {
       } else {
         // Unpack while downloading; the layer is committed only once the blob verified too.
         await store.unpackOnce(diffID, async (dir) => {
-          await unpackLayer(tee(), {
+          const unpacked = await unpackLayer(tee(), {
             dir,
             expectedDiffID: diffID,
             maxBytes: store.freeBytes(),
             what,
             signal,
           });
+          recordCrossLinks(dir, unpacked.crossLinks);
           await upload.commit();
         });
       }

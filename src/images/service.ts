@@ -9,6 +9,7 @@ import { LocalImageStore } from './local.js';
 import { toResolvedImage } from './manifest.js';
 import type { Puller } from './pull.js';
 import { formatReference, type ImageReference, parseReference, repoName } from './reference.js';
+import { resolveCrossLinks } from './store/cross-links.js';
 import { ImageStore, IncompleteImageError, type StoredImage } from './store/image-store.js';
 
 /** Credentials for one registry, as a dockerconfigjson `auths` entry carries them. */
@@ -181,7 +182,7 @@ export class ImageService {
       if (img) {
         const layers = await this.store.unpackImage(img, opts.signal);
         return {
-          image: this.#resolved(ref, parsed, img, layers),
+          image: await this.#resolved(ref, parsed, img, layers),
           pulled: false,
           size: img.size,
           pullMs: 0,
@@ -198,7 +199,7 @@ export class ImageService {
       });
       this.lastUsed.set(name, this.#clock.now());
       return {
-        image: this.#resolved(ref, parsed, res.image, res.layers),
+        image: await this.#resolved(ref, parsed, res.image, res.layers),
         pulled: true,
         size: res.image.size,
         pullMs: this.#clock.now() - started,
@@ -210,12 +211,13 @@ export class ImageService {
     }
   }
 
-  #resolved(
+  async #resolved(
     ref: string,
     parsed: ImageReference,
     img: StoredImage,
     layers: string[],
-  ): ResolvedImage {
+  ): Promise<ResolvedImage> {
+    await resolveCrossLinks(layers);
     this.lastUsed.set(img.ref, this.#clock.now());
     return toResolvedImage({
       ref,

@@ -14,6 +14,7 @@ import {
 } from '../manifest.js';
 import { unpackLayer } from '../unpack/unpack-layer.js';
 import { BlobStore } from './blob-store.js';
+import { recordCrossLinks } from './cross-links.js';
 import { type Descriptor, ImageIndex } from './image-index.js';
 import { LayerStore } from './layer-store.js';
 
@@ -145,7 +146,7 @@ export class ImageStore {
         maxBytes: this.freeBytes(),
         what: `layer ${digest}`,
         signal,
-      }).then(() => undefined),
+      }).then((r) => recordCrossLinks(dir, r.crossLinks)),
     );
   }
 

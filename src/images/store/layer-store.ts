@@ -15,6 +15,7 @@ import {
 } from 'node:fs';
 import path from 'node:path';
 import { digestHex } from './blob-store.js';
+import { moveCrossLinks, removeCrossLinks } from './cross-links.js';
 
 const shortLength = 24;
 
@@ -65,10 +66,11 @@ export class LayerStore {
     if (!id) writeFileSync(idFile, `${diffID}\n`);
     try {
       renameSync(tempDir, dir);
+      moveCrossLinks(tempDir, dir);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
-      rmSync(tempDir, { recursive: true, force: true });
+      this.removeTemp(tempDir);
     }
     return dir;
   }
@@ -84,6 +86,7 @@ export class LayerStore {
     const dir = this.path(diffID);
     rmSync(dir, { recursive: true, force: true });
     rmSync(`${dir}.id`, { force: true });
+    removeCrossLinks(dir);
   }
 
   /** Removes temp directories older than maxAgeMs (an unpack that crashed; live ones are young). */
@@ -97,7 +100,9 @@ export class LayerStore {
 
   /** Removes a temp directory from tempDir() (a failed unpack). */
   removeTemp(dir: string): void {
-    if (path.dirname(dir) === this.#dir && path.basename(dir).startsWith('.tmp-'))
+    if (path.dirname(dir) === this.#dir && path.basename(dir).startsWith('.tmp-')) {
       rmSync(dir, { recursive: true, force: true });
+      removeCrossLinks(dir);
+    }
   }
 }

@@ -40,6 +40,17 @@ export interface TarGuardResult {
   whiteouts: WhiteoutEntry[];
   /** Device nodes turned into empty files. */
   neutralised: string[];
+  /**
+   * Hard links to a file this layer does not hold (it is in a lower layer): extracted as empty
+   * files, to be filled from the lower layers (store/cross-links.ts).
+   */
+  crossLinks: CrossLink[];
+}
+
+/** A hard link at `path` to `target`, a file of a lower layer. */
+export interface CrossLink {
+  path: string;
+  target: string;
 }
 
 /** Normalises an entry name; refuses one that climbs out with `..`. */
@@ -121,6 +132,9 @@ export class TarGuard extends Transform {
   #afterEnd = 0;
   readonly #whiteouts: WhiteoutEntry[] = [];
   readonly #neutralised: string[] = [];
+  readonly #crossLinks: CrossLink[] = [];
+  /** Every path this layer has extracted so far (a hard link's target must be one of them). */
+  readonly #seen = new Set<string>();
 
   constructor(opts: TarGuardOptions) {
     super();
@@ -133,6 +147,7 @@ export class TarGuard extends Transform {
       size: this.#size,
       whiteouts: this.#whiteouts,
       neutralised: this.#neutralised,
+      crossLinks: this.#crossLinks,
     };
   }
 
@@ -237,7 +252,17 @@ export class TarGuard extends Transform {
         `${what}: entry "${rawName}" declares ${size} bytes, more than the ${this.#opts.maxBytes} allowed`,
       );
     const name = safeEntryPath(rawName, what);
-    if (type === '1') safeEntryPath(rawLink, what);
+    if (type === '1') {
+      const target = safeEntryPath(rawLink, what);
+      if (!this.#seen.has(target)) {
+        // GNU tar cannot link to a file it never extracted: an empty file stands in for it.
+        header[156] = 0x30;
+        header.fill(0, 157, 257);
+        checksum(header);
+        this.#crossLinks.push({ path: name, target });
+      }
+    }
+    this.#seen.add(name);
     if (type === '3' || type === '4') {
       // Device nodes would hand a pod the host's devices: keep an empty regular file instead.
       header[156] = 0x30;
