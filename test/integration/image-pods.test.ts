@@ -2,7 +2,8 @@
 // Debian's docker-registry on loopback, run by `kubectl create deployment`; pods Ready and serving
 // through a Service and the ingress, the kubelet's pull events and imageID, files that are the
 // image's, writes that stay in one pod, kubectl cp, the seed's self-heal (kill the main process:
-// RESTARTS 1, no failed request), and ErrImagePull/ImagePullBackOff for a missing tag.
+// RESTARTS 1, no failed request), ErrImagePull/ImagePullBackOff for a missing tag, and the HPA
+// scaling the Deployment on CPU.
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -202,4 +203,53 @@ test('a tag the registry lacks: ErrImagePull, then ImagePullBackOff', async () =
   ]);
   assert.match(events, /Failed: Error: ErrImagePull/);
   assert.match(events, /BackOff: Back-off pulling image/);
+});
+
+test('the HPA scales the image’s Deployment on CPU, as in the seed', async () => {
+  await skiff.kubectlOk(['set', 'resources', 'deployment', 'web', '--requests=cpu=50m']);
+  await skiff.kubectlOk(['rollout', 'status', 'deployment', 'web', '--timeout=60s'], {
+    timeoutMs: 70_000,
+  });
+  await skiff.kubectlOk([
+    'autoscale',
+    'deployment',
+    'web',
+    '--cpu-percent=50',
+    '--min=2',
+    '--max=4',
+  ]);
+  // CPU burnt in one pod's container (the image's own shell) is what metrics-server reports.
+  const [busy] = await podNames();
+  assert.ok(busy);
+  await skiff.kubectlOk([
+    'exec',
+    busy,
+    '--',
+    'sh',
+    '-c',
+    'timeout 90 sh -c "while :; do :; done" </dev/null >/dev/null 2>&1 &',
+  ]);
+  const replicas = await eventually(
+    async () => {
+      const n = Number(
+        await skiff.kubectlOk(['get', 'deployment', 'web', '-o', 'jsonpath={.spec.replicas}']),
+      );
+      return n > 2 && n;
+    },
+    {
+      what: 'the HPA to scale web above 2 replicas',
+      timeoutMs: 60_000,
+      diagnose: () => skiff.kubectlOk(['describe', 'hpa', 'web']),
+    },
+  );
+  assert.ok(replicas <= 4);
+  const reasons = await skiff.kubectlOk([
+    'get',
+    'events',
+    '--field-selector=involvedObject.kind=HorizontalPodAutoscaler',
+    '-o',
+    'jsonpath={range .items[*]}{.reason}: {.message}{"\\n"}{end}',
+  ]);
+  assert.match(reasons, /SuccessfulRescale: New size: [34]; reason: cpu resource utilization/);
+  await skiff.kubectl(['exec', busy, '--', 'killall', 'timeout', 'sh']);
 });
