@@ -59,7 +59,7 @@ function connectInPod(
   port: number,
 ): { sock: Duplex; failed: Promise<string> } | { child: ChildProcess; failed: Promise<string> } {
   const sandbox = target.worker.sandbox;
-  if (!sandbox || !sandbox.isAlive) {
+  if (!sandbox?.isAlive) {
     // No sandbox (yet, or any more): there is no pod network to enter, and the host's localhost
     // must never stand in for it.
     const sock = new PassThrough();

@@ -64,7 +64,8 @@ export function parseResourcePath(pathname: string): RequestInfo | undefined {
   }
   info.resource = rest[0] ?? '';
   if (rest.length >= 2) info.name = rest[1];
-  if (rest.length >= 3) info.subresource = rest.slice(2).join('/');
+  // Only proxy takes a path after the subresource (resource/name/proxy/<path to the backend>).
+  if (rest.length >= 3) info.subresource = rest[2] === 'proxy' ? 'proxy' : rest.slice(2).join('/');
   if (info.resource === '') return undefined;
   return info;
 }

@@ -24,6 +24,7 @@ import {
 } from './misc.js';
 import { namespaceStorage } from './namespace-storage.js';
 import { podStorage } from './pod-storage.js';
+import { serviceProxySubresource } from './proxy.js';
 import {
   selfSubjectAccessReviewStorage,
   selfSubjectReviewStorage,
@@ -72,7 +73,7 @@ export const resourceStorage: ReadonlyMap<string, ResourceStorage> = new Map(
     [
       ['/namespaces', namespaceStorage],
       ['/pods', podStorage],
-      ['/services', storage(serviceStrategy, { ...status, proxy: proxySubresource })],
+      ['/services', storage(serviceStrategy, { ...status, proxy: serviceProxySubresource })],
       ['/endpoints', storage(endpointsStrategy)],
       ['/events', storage(eventStrategy)],
       ['/nodes', storage(nodeStrategy, { ...status, proxy: proxySubresource })],

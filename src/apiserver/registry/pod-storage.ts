@@ -6,7 +6,7 @@ import { rfc3339 } from '../../api/time.js';
 import { isObject } from '../../lib/json.js';
 import { conflict, StatusError } from '../status-error.js';
 import { evictPod } from './eviction.js';
-import { proxySubresource, statusSubresource } from './generic/subresources.js';
+import { statusSubresource } from './generic/subresources.js';
 import {
   podAttachSubresource,
   podExecSubresource,
@@ -15,6 +15,7 @@ import {
 } from './pod-connect.js';
 import { podResizeSubresource } from './pod-resize.js';
 import { podStrategy } from './pods.js';
+import { podProxySubresource } from './proxy.js';
 import type { ResourceStorage, SubresourceStorage } from './storage.js';
 
 /** The metav1.Status a successful binding or eviction answers (201). */
@@ -103,7 +104,7 @@ export const podStorage: ResourceStorage = {
     eviction: evictionSubresource,
     attach: podAttachSubresource,
     portforward: podPortForwardSubresource,
-    proxy: proxySubresource,
+    proxy: podProxySubresource,
     resize: podResizeSubresource,
   },
 };

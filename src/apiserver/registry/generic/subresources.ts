@@ -113,8 +113,8 @@ export const scaleSubresource: SubresourceStorage = {
 };
 
 /**
- * The proxy subresource: advertised in discovery as upstream does, not served yet, so every verb
- * answers 405 (TODO(#15): pods/proxy and services/proxy).
+ * nodes/proxy: advertised in discovery as upstream does, not served, so every verb answers 405
+ * (pods/proxy and services/proxy are registry/proxy.ts).
  */
 export const proxySubresource: SubresourceStorage = {
   kind: 'proxyOptions',
