@@ -34,8 +34,8 @@ test('bundled flask image resolves for any tag to python3 app.py in /app', () =>
 
 test('add-on images run skiff addon', () => {
   const img = resolveImage('registry.k8s.io/ingress-nginx/controller:v1.12.0@sha256:abc');
-  assert.deepEqual(img.command.slice(2), ['addon', 'ingress-controller']);
-  assert.deepEqual(resolveImage('skiff/metrics-server').command.slice(2), [
+  assert.deepEqual(img.command.slice(-2), ['addon', 'ingress-controller']);
+  assert.deepEqual(resolveImage('skiff/metrics-server').command.slice(-2), [
     'addon',
     'metrics-server',
   ]);

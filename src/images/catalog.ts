@@ -3,6 +3,7 @@
 // `skiff image add` (see local.ts). Pulling OCI images from a registry is a later step.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { addonEnv, addonV8Flags } from '../lib/addon-runtime.js';
 import { packageRoot } from '../lib/paths.js';
 
 /** Root of the Skiff checkout (holds images/ and bin/). */
@@ -73,9 +74,9 @@ function addon(name: string): Bundled {
     // when it lives under /tmp (pods get a private /tmp).
     rootDir: repoRoot,
     workingDir: repoRoot,
-    command: [process.execPath, path.join(repoRoot, 'bin/skiff.js'), 'addon', name],
+    command: [process.execPath, ...addonV8Flags, path.join(repoRoot, 'bin/skiff.js'), 'addon', name],
     args: [],
-    env: [{ name: 'PATH', value: defaultPath }],
+    env: [{ name: 'PATH', value: defaultPath }, ...addonEnv],
     ports: [],
   };
 }

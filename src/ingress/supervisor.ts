@@ -92,6 +92,9 @@ export async function runSupervisor(opts: SupervisorOptions): Promise<void> {
 
   // SCHED_NONE: no round-robin listener in this process, should a worker ever listen by port.
   cluster.schedulingPolicy = cluster.SCHED_NONE;
+  // The add-on image runs this process with --lite-mode (footprint); the workers proxy every
+  // request, where the optimizing compiler pays for itself.
+  cluster.setupPrimary({ execArgv: process.execArgv.filter((a) => a !== '--lite-mode') });
   const fork = () => {
     const w = cluster.fork();
     w.on('disconnect', () => forget(w));

@@ -4,3 +4,18 @@
 
 /** NODE_OPTIONS of the add-on pods. */
 export const addonNodeOptions = '--max-semi-space-size=1 --max-old-space-size=96';
+
+/**
+ * V8 flags on the add-on images' entrypoint (NODE_OPTIONS refuses them). Measured side by side on
+ * an idle metrics-server (PSS): --lite-mode (no optimizing compiler, feedback allocated lazily)
+ * saves ~2.5 MB, --single-threaded (no background compile/GC threads) a little more, at no
+ * visible CPU cost for an API client. The ingress's Node data path forks its serving workers
+ * without --lite-mode (supervisor.ts), as there the optimizing compiler pays.
+ */
+export const addonV8Flags = ['--lite-mode', '--single-threaded'];
+
+/**
+ * Environment of the add-on images: one malloc arena instead of one per thread that ever
+ * allocated (~1 MB each, mostly free), which these mostly single-threaded processes do not need.
+ */
+export const addonEnv = [{ name: 'MALLOC_ARENA_MAX', value: '1' }];
