@@ -6,6 +6,7 @@
 // rounds). Then endpoint churn: 10 endpoint changes per second under load, the time until a change
 // serves, and the failed requests. Prints the figures and the ratios against the targets.
 // Usage: node --import tsx bench/ingress.ts [-c 50] [-n 20000] [--rounds 3] [--node-target] [--json]
+//        [--churn-only] [--churn-seconds 10]  (only the endpoint churn: p50, p99 and max)
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import cluster from 'node:cluster';
 import {
@@ -55,6 +56,8 @@ const opts = new Command('bench/ingress.ts')
   .option('--rounds <n>', 'rounds (the best is reported)', Number, 3)
   .option('--node-target', 'small node servers instead of the bundled flask app', false)
   .option('--only <names>', 'comma-separated targets to measure (e.g. skiff-ingress,nginx)')
+  .option('--churn-only', 'only the endpoint churn through the nginx data plane', false)
+  .option('--churn-seconds <s>', 'seconds of 10 endpoint changes per second', Number, 10)
   .option('--json', 'print JSON for the report script', false)
   .option('--serve <json>', 'internal: run the Skiff proxies in this child process')
   .parse()
@@ -66,6 +69,8 @@ const opts = new Command('bench/ingress.ts')
     json: boolean;
     serve?: string;
     only?: string;
+    churnOnly: boolean;
+    churnSeconds: number;
   }>();
 
 interface ServeConfig {
@@ -457,6 +462,7 @@ async function main(): Promise<void> {
         measured(skiffNginx.pid, `http://127.0.0.1:${skiffNginxPort}/`),
       ]);
     if (nginxURL) targets.push(['nginx', measured(nginxChild?.pid, nginxURL)]);
+    if (opts.churnOnly) targets.length = 0;
     if (opts.only) {
       const keep = new Set(opts.only.split(','));
       targets.splice(0, targets.length, ...targets.filter(([name]) => keep.has(name)));
@@ -509,15 +515,16 @@ async function main(): Promise<void> {
           });
       }
     }
-    figures.push({
-      figure: 'clusterip overhead vs direct',
-      value: (1 - best('clusterip', 'rps') / best('direct', 'rps')) * 100,
-      unit: '%',
-      target: { op: '<', value: 10 },
-      decimals: 1,
-    });
+    if (!opts.churnOnly)
+      figures.push({
+        figure: 'clusterip overhead vs direct',
+        value: (1 - best('clusterip', 'rps') / best('direct', 'rps')) * 100,
+        unit: '%',
+        target: { op: '<', value: 10 },
+        decimals: 1,
+      });
     const note = nginxNote || skiffNote;
-    for (const mode of modes) {
+    for (const mode of opts.churnOnly ? [] : modes) {
       for (const ingress of ['skiff-ingress', 'skiff-node-ingress']) {
         const a = `${ingress}${mode.suffix}`;
         const b = `nginx${mode.suffix}`;
@@ -547,7 +554,13 @@ async function main(): Promise<void> {
     }
     if (skiffNginx)
       figures.push(
-        ...(await churn(skiffNginx, `http://127.0.0.1:${skiffNginxPort}/`, pods, opts.c)),
+        ...(await churn(
+          skiffNginx,
+          `http://127.0.0.1:${skiffNginxPort}/`,
+          pods,
+          opts.c,
+          opts.churnSeconds,
+        )),
       );
     const what = useFlask ? 'bundled flask-equivalent app' : 'node servers';
     if (opts.json) {
@@ -575,7 +588,7 @@ async function answeredBy(url: string): Promise<string> {
 }
 
 /**
- * 10 endpoint changes per second for 5 s under keep-alive load through the nginx data plane
+ * 10 endpoint changes per second for `seconds` under keep-alive load through the nginx data plane
  * (alternating both pods and the first alone), then single changes timed until they serve.
  */
 async function churn(
@@ -583,6 +596,7 @@ async function churn(
   url: string,
   pods: number[],
   c: number,
+  seconds: number,
 ): Promise<Figure[]> {
   const pushed: number[] = [];
   let acked: (() => void) | undefined;
@@ -594,9 +608,9 @@ async function churn(
   });
   const set = (ports: number[]) => plane.stdin?.write(`endpoints ${ports.join(',')}\n`);
   let changes = 0;
-  const load = ab(url, c, 1_000_000, true, 5).catch(() => undefined);
+  const load = ab(url, c, 1_000_000, true, seconds).catch(() => undefined);
   const t0 = performance.now();
-  for (let i = 0; performance.now() - t0 < 5000; i++) {
+  for (let i = 0; performance.now() - t0 < seconds * 1000; i++) {
     set(i % 2 ? [pods[0]!] : pods);
     changes++;
     await realClock.sleep(100);
@@ -619,13 +633,18 @@ async function churn(
   const sorted = [...underLoad].sort((a, b) => a - b);
   const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
   return [
-    { figure: 'endpoint churn: changes per second', value: changes / 5, unit: '/s', decimals: 1 },
+    {
+      figure: 'endpoint churn: changes per second',
+      value: changes / seconds,
+      unit: '/s',
+      decimals: 1,
+    },
     {
       figure: 'endpoint churn: failed requests',
       value: r?.failed ?? Number.NaN,
       unit: '',
       decimals: 0,
-      note: r ? `at ${r.rps.toFixed(0)} req/s for 5 s` : 'ab did not report',
+      note: r ? `at ${r.rps.toFixed(0)} req/s for ${seconds} s` : 'ab did not report',
     },
     {
       figure: 'endpoint change → in nginx, p50',
@@ -633,7 +652,14 @@ async function churn(
       unit: 'ms',
       target: { op: '<', value: 50 },
       decimals: 1,
-      note: 'push until nginx acknowledged, during the churn under load',
+      note: `push until nginx acknowledged, during the churn under load (${sorted.length} changes)`,
+    },
+    {
+      figure: 'endpoint change → in nginx, p99',
+      value: at(0.99) ?? Number.NaN,
+      unit: 'ms',
+      target: { op: '<', value: 50 },
+      decimals: 1,
     },
     {
       figure: 'endpoint change → in nginx, max',
