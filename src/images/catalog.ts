@@ -74,7 +74,13 @@ function addon(name: string): Bundled {
     // when it lives under /tmp (pods get a private /tmp).
     rootDir: repoRoot,
     workingDir: repoRoot,
-    command: [process.execPath, ...addonV8Flags, path.join(repoRoot, 'bin/skiff.js'), 'addon', name],
+    command: [
+      process.execPath,
+      ...addonV8Flags,
+      path.join(repoRoot, 'bin/skiff.js'),
+      'addon',
+      name,
+    ],
     args: [],
     env: [{ name: 'PATH', value: defaultPath }, ...addonEnv],
     ports: [],
