@@ -1,8 +1,14 @@
 // Client configuration sources: a kubeconfig file (the one `skiff up` writes) and the in-cluster
 // service-account files mounted into pods (rest.InClusterConfig analog).
 import { readFileSync } from 'node:fs';
-import { parse } from 'yaml';
+import { createRequire } from 'node:module';
 import type { ClientConfig } from './rest.js';
+
+/**
+ * The YAML parser, loaded on first use: the add-on pods read the in-cluster files only, and the
+ * parser's code would cost each of them ~1 MB of heap (issue #17).
+ */
+const yaml = (): typeof import('yaml') => createRequire(import.meta.url)('yaml');
 
 /** Upstream in-cluster mount path of the service-account token, CA and namespace. */
 export const serviceAccountDir = '/var/run/secrets/kubernetes.io/serviceaccount';
@@ -27,7 +33,7 @@ export function loadKubeconfig(
   path: string,
   contextName?: string,
 ): ClientConfig & { namespace: string } {
-  const kc = parse(readFileSync(path, 'utf8')) as Kubeconfig;
+  const kc = yaml().parse(readFileSync(path, 'utf8')) as Kubeconfig;
   const name = contextName ?? kc['current-context'];
   const ctx = kc.contexts?.find((c) => c.name === name)?.context;
   if (!ctx) throw new TypeError(`Context "${name}" not found in kubeconfig "${path}"`);

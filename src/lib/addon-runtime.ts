@@ -10,9 +10,10 @@ export const addonNodeOptions = '--max-semi-space-size=1 --max-old-space-size=96
  * an idle metrics-server (PSS): --lite-mode (no optimizing compiler, feedback allocated lazily)
  * saves ~2.5 MB, --single-threaded (no background compile/GC threads) a little more, at no
  * visible CPU cost for an API client. The ingress's Node data path forks its serving workers
- * without --lite-mode (supervisor.ts), as there the optimizing compiler pays.
+ * without --lite-mode (supervisor.ts), as there the optimizing compiler pays. --single-threaded
+ * turns WebAssembly off (no add-on uses it) and says so on stderr unless --no-expose-wasm is given.
  */
-export const addonV8Flags = ['--lite-mode', '--single-threaded'];
+export const addonV8Flags = ['--lite-mode', '--single-threaded', '--no-expose-wasm'];
 
 /**
  * Environment of the add-on images: one malloc arena instead of one per thread that ever
