@@ -15,6 +15,13 @@ function duration(value: string): number {
   return Number(m[1]) * unit;
 }
 
+function timeScale(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 1 || n > 3600)
+    throw new InvalidArgumentError('Not a factor from 1 to 3600.');
+  return n;
+}
+
 function dataPlane(value: string): 'auto' | 'nginx' | 'node' {
   if (value === 'auto' || value === 'nginx' || value === 'node') return value;
   throw new InvalidArgumentError('Not one of auto, nginx, node.');
@@ -98,6 +105,12 @@ program
     'metrics-server scrape interval (upstream 15s)',
     duration,
     1000,
+  )
+  .option(
+    '--cronjob-time-scale <factor>',
+    'test knob: CronJobs run on a clock FACTOR times faster than real time (60: `* * * * *` fires every second)',
+    timeScale,
+    1,
   )
   .option(
     '--registry-mirror <registry=url>',

@@ -30,6 +30,7 @@ import { createLocalRegistry } from '../images/local-registry/server.js';
 import { parseMirrorFlags } from '../images/registry/hosts.js';
 import { ImageService } from '../images/service.js';
 import { nthAddress } from '../lib/cidr.js';
+import { realClock, scaledClock } from '../lib/clock.js';
 import { errorMessage } from '../lib/errors.js';
 import type { Component } from '../lib/lifecycle.js';
 import { cleanupNode, createNodeAgent, type NodeAgent } from '../node/agent.js';
@@ -103,6 +104,11 @@ export function controllerComponents(ctx: WiringContext, informers: InformerFact
     }),
     createCronJobController({
       informers,
+      // Test knob (--cronjob-time-scale): cron minutes pass in real seconds.
+      clock:
+        ctx.opts.cronJobTimeScale > 1
+          ? scaledClock(realClock, ctx.opts.cronJobTimeScale)
+          : undefined,
       log: log.child({ component: 'cronjob-controller' }),
     }),
     createTTLAfterFinishedController({

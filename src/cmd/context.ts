@@ -58,6 +58,12 @@ export interface ClusterOptions {
   /** VPA settings; Skiff's defaults when absent. */
   vpa?: VPASettings;
   metricResolutionMs: number;
+  /**
+   * Test knob: the CronJob controller's clock runs this many times faster than real time (1 =
+   * real time), so tests see schedules fire in seconds. Its timestamps (lastScheduleTime, the
+   * scheduled-time annotation, event times) are then in that faster time.
+   */
+  cronJobTimeScale: number;
   reduced: boolean;
   mergeKubeconfig: boolean;
   /** `--registry-mirror REGISTRY=URL` values. */

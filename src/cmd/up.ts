@@ -41,6 +41,7 @@ export interface UpOptions {
   vpaMemoryAggregationInterval: number;
   vpaPodLifetimeUpdateThreshold: number;
   metricResolution: number;
+  cronjobTimeScale: number;
   reduced: boolean;
   kubeconfig: boolean;
   detach: boolean;
@@ -95,6 +96,7 @@ export async function upCommand(opts: UpOptions): Promise<number> {
       podLifetimeUpdateThresholdMs: opts.vpaPodLifetimeUpdateThreshold,
     },
     metricResolutionMs: opts.metricResolution,
+    cronJobTimeScale: opts.cronjobTimeScale,
     reduced: opts.reduced,
     mergeKubeconfig: opts.kubeconfig,
     registryMirrors: opts.registryMirror ?? [],

@@ -6,8 +6,11 @@ import { eventually, type SkiffUnderTest, startSkiff } from './harness.js';
 
 let skiff: SkiffUnderTest;
 
+// CronJobs run on a clock 60 times real time (a test knob), so `* * * * *` fires every second.
+const cronTimeScale = 60;
+
 before(async () => {
-  skiff = await startSkiff();
+  skiff = await startSkiff({ args: ['--cronjob-time-scale', String(cronTimeScale)] });
 });
 after(async () => {
   await skiff?.stop();
@@ -132,14 +135,15 @@ test('CronJob: kubectl create cronjob, create job --from=cronjob/x, history in g
     'cronjob',
     'tick',
     '--image=busybox',
-    '--schedule=*/30 * * * *',
+    // Yearly: it must not fire during the test, even on the test's fast CronJob clock.
+    '--schedule=0 3 1 1 *',
     '--',
     'sh',
     '-c',
     'echo tick',
   ]);
   const table = await skiff.kubectlOk(['get', 'cronjob', 'tick']);
-  assert.match(table, /tick\s+\*\/30 \* \* \* \*\s+<none>\s+False\s+0\s+<none>/);
+  assert.match(table, /tick\s+0 3 1 1 \*\s+<none>\s+False\s+0\s+<none>/);
   await skiff.kubectlOk(['create', 'job', 'tick-manual', '--from=cronjob/tick']);
   await skiff.kubectlOk(['wait', '--for=condition=complete', 'job/tick-manual', '--timeout=60s'], {
     timeoutMs: 70_000,
@@ -165,6 +169,101 @@ test('CronJob: kubectl create cronjob, create job --from=cronjob/x, history in g
   await eventually(async () => (await skiff.kubectl(['get', 'job', 'tick-manual'])).code !== 0, {
     what: 'owned job collected',
   });
+});
+
+test('CronJob: fires on schedule, Forbid skips overlaps, history limits trim, suspend stops it', async () => {
+  const cj = {
+    apiVersion: 'batch/v1',
+    kind: 'CronJob',
+    metadata: { name: 'fire' },
+    spec: {
+      schedule: '* * * * *',
+      concurrencyPolicy: 'Forbid',
+      successfulJobsHistoryLimit: 2,
+      failedJobsHistoryLimit: 1,
+      jobTemplate: {
+        spec: {
+          template: {
+            spec: {
+              restartPolicy: 'Never',
+              terminationGracePeriodSeconds: 1,
+              containers: [{ name: 'c', image: 'busybox', command: ['sh', '-c', 'echo fired'] }],
+            },
+          },
+        },
+      },
+    },
+  };
+  interface JobList {
+    items: {
+      metadata: { name: string; ownerReferences?: { kind: string; name: string }[] };
+      status?: { succeeded?: number; active?: number };
+    }[];
+  }
+  interface CronJSON {
+    status?: { lastScheduleTime?: string; lastSuccessfulTime?: string; active?: unknown[] };
+  }
+  const owned = async () =>
+    (await json<JobList>(['get', 'jobs'])).items.filter(
+      (j) =>
+        j.metadata.ownerReferences?.[0]?.kind === 'CronJob' &&
+        j.metadata.ownerReferences[0].name === 'fire',
+    );
+  const diagnose = async () =>
+    [
+      await skiff
+        .kubectl(['get', 'cronjob,jobs,pods', '-o', 'wide'])
+        .then((r) => r.stdout + r.stderr),
+      await skiff.kubectl(['get', 'cronjob', 'fire', '-o', 'yaml']).then((r) => r.stdout),
+      skiff
+        .logs()
+        .split('\n')
+        .filter((l) => l.includes('cronjob'))
+        .slice(-20)
+        .join('\n'),
+    ].join('\n');
+  try {
+    await skiff.kubectlOk(['apply', '-f', '-'], { input: JSON.stringify(cj) });
+    // Each scheduled Job runs and completes; the names carry the scheduled minute.
+    const seen = new Set<string>();
+    let running = 0;
+    await eventually(
+      async () => {
+        const cron = await json<CronJSON>(['get', 'cronjob', 'fire']);
+        const jobs = await owned();
+        for (const j of jobs) if (j.status?.succeeded === 1) seen.add(j.metadata.name);
+        // Forbid: never a second Job while one runs (every tick meanwhile is skipped).
+        running = Math.max(running, jobs.filter((j) => !j.status?.succeeded).length);
+        return seen.size >= 3 && !!cron.status?.lastSuccessfulTime && seen;
+      },
+      { timeoutMs: 120_000, intervalMs: 500, what: 'three scheduled runs of fire', diagnose },
+    );
+    for (const name of seen) assert.match(name, /^fire-\d+$/);
+    assert.ok(running <= 1, `at most one Job at a time under Forbid, saw ${running}`);
+    const any = [...seen].at(-1) ?? '';
+    // Finished Jobs are trimmed to successfulJobsHistoryLimit (the newest may still be running).
+    await eventually(
+      async () => {
+        const done = (await owned()).filter((j) => (j.status?.succeeded ?? 0) > 0);
+        return done.length <= 2 && done;
+      },
+      { timeoutMs: 30_000, what: 'history trimmed to 2 successful jobs', diagnose },
+    );
+    const logs = await skiff.kubectl(['logs', `job/${any}`]);
+    // The Job may just have been trimmed; when it is still there its pod printed the line.
+    if (logs.code === 0) assert.match(logs.stdout, /fired/);
+    // Suspended, it schedules nothing more.
+    await skiff.kubectlOk(['patch', 'cronjob', 'fire', '-p', '{"spec":{"suspend":true}}']);
+    const before = (await json<CronJSON>(['get', 'cronjob', 'fire'])).status?.lastScheduleTime;
+    // Three scheduled minutes (3 s) pass: a running CronJob would have fired again.
+    await new Promise((r) => setTimeout(r, (3 * 60_000) / cronTimeScale + 500));
+    const after = (await json<CronJSON>(['get', 'cronjob', 'fire'])).status?.lastScheduleTime;
+    assert.equal(after, before, 'a suspended CronJob does not schedule');
+    const table = await skiff.kubectlOk(['get', 'cronjob', 'fire']);
+    assert.match(table, /fire\s+\* \* \* \* \*\s+<none>\s+True\s+/);
+  } finally {
+    await skiff.kubectl(['delete', 'cronjob', 'fire', '--wait=false']);
+  }
 });
 
 test('StatefulSet: ordered pods with stable DNS and claims whose data survives pod deletion; rollout history/undo', async () => {
