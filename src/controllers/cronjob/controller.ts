@@ -67,10 +67,26 @@ export function createCronJobController(opts: CronJobControllerOptions): CronJob
     log: opts.log,
   });
 
+  // The resourceVersion of each CronJob's last status write. A cache still older than it would
+  // show the Active list without the Job just created: under Forbid, a new minute could then start
+  // a second Job. The write's own watch event brings the key back once the cache has it.
+  const written = new Map<string, number>();
+  const isStale = (key: string, cached: CronJob): boolean => {
+    const mine = written.get(key);
+    const seen = Number(cached.metadata?.resourceVersion);
+    if (mine === undefined || !Number.isFinite(seen)) return false;
+    if (seen >= mine) written.delete(key);
+    return seen < mine;
+  };
+
   const sync = async (key: string): Promise<Result | undefined> => {
     const { namespace, name } = splitKey(key);
     const cached = cjInformer.lister.get(namespace, name);
-    if (!cached) return undefined;
+    if (!cached) {
+      written.delete(key);
+      return undefined;
+    }
+    if (isStale(key, cached)) return undefined;
     const cj = structuredClone(cached) as CronJob;
     const jobs = jobInformer.lister
       .list(namespace)
@@ -79,7 +95,9 @@ export function createCronJobController(opts: CronJobControllerOptions): CronJob
     // Trim history unless the CronJob is going away.
     const trimmed = !cj.metadata?.deletionTimestamp && (await cleanupFinishedJobs(cj, jobs));
     if (changed || trimmed) {
-      await client.updateStatus<CronJob>(R.cronjobs, { ...cj, ...cronJobGVK });
+      const updated = await client.updateStatus<CronJob>(R.cronjobs, { ...cj, ...cronJobGVK });
+      const rv = Number(updated.metadata?.resourceVersion);
+      if (Number.isFinite(rv)) written.set(key, rv);
     }
     return delay === undefined ? undefined : { requeueAfter: delay };
   };

@@ -20,6 +20,7 @@ import { claimObjects, getControllerOf, newControllerRef } from '../runtime/owne
 import { isPodAvailable, isPodReady } from '../runtime/pods.js';
 import { ensureRevision, revisionHashLabel } from '../runtime/revision.js';
 import { toleratesTaint } from '../scheduler/predicates.js';
+import { type NodeDaemonPods, surgeUpdate, surplusUnderSurge } from './surge.js';
 
 const dsGVK = { apiVersion: 'apps/v1', kind: 'DaemonSet' } as const;
 const revisionLabel = 'controller-revision-hash';
@@ -122,6 +123,12 @@ export function createDaemonSetController(opts: DaemonSetControllerOptions): Dae
     const allNodes = nodes.lister.list();
     const now = clock.now();
     const minReady = ds.spec?.minReadySeconds ?? 0;
+    const strategy = ds.spec?.updateStrategy;
+    const isRolling = strategy?.type !== 'OnDelete';
+    const desired = allNodes.filter((n) => shouldRunOnNode(ds, n)).length;
+    // maxSurge rounds up as upstream's; with surge, maxUnavailable plays no part.
+    const maxSurge = isRolling ? intOrPercent(strategy?.rollingUpdate?.maxSurge, desired, 0) : 0;
+    const surgeNodes: NodeDaemonPods[] = [];
     let unavailable = 0;
     const oldAvailable: Pod[] = [];
     for (const node of allNodes) {
@@ -141,6 +148,13 @@ export function createDaemonSetController(opts: DaemonSetControllerOptions): Dae
         unavailable++;
         continue;
       }
+      if (maxSurge > 0) {
+        // One old and one new pod may share the node while the new one comes up.
+        const surplus = surplusUnderSurge(alive, hash);
+        for (const p of surplus) await deletePod(ds, p);
+        surgeNodes.push({ node: nodeName, pods: alive.filter((p) => !surplus.includes(p)) });
+        continue;
+      }
       for (const p of alive.slice(1)) await deletePod(ds, p);
       const p = alive[0] as Pod;
       const available = isPodAvailable(p, minReady, now);
@@ -149,7 +163,11 @@ export function createDaemonSetController(opts: DaemonSetControllerOptions): Dae
     }
     // Pods on nodes that are gone.
     for (const rest of byNode.values()) for (const p of rest) await deletePod(ds, p);
-    if (ds.spec?.updateStrategy?.type !== 'OnDelete') {
+    if (isRolling && maxSurge > 0) {
+      const plan = surgeUpdate(surgeNodes, { hash, maxSurge, minReadySeconds: minReady, now });
+      for (const p of plan.remove) await deletePod(ds, p);
+      for (const node of plan.createOn) await createPod(ds, node, hash);
+    } else if (isRolling) {
       const maxUnavailable = intOrPercent(
         ds.spec?.updateStrategy?.rollingUpdate?.maxUnavailable,
         allNodes.length,
@@ -163,7 +181,9 @@ export function createDaemonSetController(opts: DaemonSetControllerOptions): Dae
     }
     await updateStatus(ds, computeStatus(ds, owned, allNodes, hash, now));
     await truncateHistory(ds, owned, history, rev);
-    return undefined;
+    // A Ready pod becomes available only after minReadySeconds: look again then.
+    const isWaiting = owned.some((p) => isPodReady(p) && !isPodAvailable(p, minReady, now));
+    return minReady > 0 && isWaiting ? { requeueAfter: minReady * 1000 } : undefined;
   };
 
   // Old-revision pods that are not available: replacing them costs no availability.
