@@ -18,6 +18,7 @@ import { RestMetricsClient } from '../controllers/hpa/metrics-client.js';
 import { createJobController } from '../controllers/job/controller.js';
 import { createNamespaceController } from '../controllers/namespace/controller.js';
 import { createReplicaSetController } from '../controllers/replicaset/controller.js';
+import { createScaleToZeroController } from '../controllers/scale-to-zero/controller.js';
 import { createScheduler } from '../controllers/scheduler/scheduler.js';
 import { createServiceAccountController } from '../controllers/serviceaccount/controller.js';
 import { createStatefulSetController } from '../controllers/statefulset/controller.js';
@@ -144,6 +145,10 @@ export function controllerComponents(ctx: WiringContext, informers: InformerFact
       aggregation: vpa ? { memoryAggregationIntervalMs: vpa.memoryAggregationIntervalMs } : {},
       podLifetimeUpdateThresholdMs: vpa?.podLifetimeUpdateThresholdMs ?? 60_000,
       log: log.child({ component: 'vpa-controller' }),
+    }),
+    createScaleToZeroController({
+      informers,
+      log: log.child({ component: 'scale-to-zero-controller' }),
     }),
   ];
 }

@@ -18,6 +18,7 @@ import { errorMessage } from '../lib/errors.js';
 import type { Component } from '../lib/lifecycle.js';
 import { createLogger, type Logger } from '../lib/log.js';
 import { BufferedLog } from './access-log.js';
+import { ActivityReporter } from './activity.js';
 import { acceptBacklog, bindAll, listenOn, type ServerHandle } from './listen.js';
 import { NginxDataPlane } from './nginx.js';
 import { renderLuaConfig, upstreamName } from './nginx-conf.js';
@@ -34,6 +35,12 @@ import { createStatusServer } from './status.js';
 
 /** nginx's fail_timeout: how long a refused endpoint stays out before it is tried again. */
 const failTimeoutMs = 10_000;
+/**
+ * A Service that scales from zero: how soon a refused endpoint is tried again (a pod just started
+ * may be Ready a moment before it listens), and how long its requests may wait for a pod.
+ */
+const coldRetryMs = 50;
+const coldStartWaitMs = 30_000;
 
 /** Options of createIngressController. */
 export interface IngressControllerOptions {
@@ -114,6 +121,7 @@ class Controller implements IngressController {
   #pickers = new Map<string, EndpointPicker>();
   #runner: BoundedFrequencyRunner;
   #proxy: IngressProxy;
+  #activity: ActivityReporter;
   /** HTTP servers listening (closed at stop). */
   #servers: http.Server[] = [];
   #done: Promise<void> = Promise.resolve();
@@ -148,6 +156,12 @@ class Controller implements IngressController {
       onError: (err) => this.#log.warn('Ingress sync failed', { err: errorMessage(err) }),
     });
     this.stats = new TrafficStats({ clock: this.#clock });
+    this.#activity = new ActivityReporter({
+      client: opts.client,
+      clock: this.#clock,
+      log: this.#log,
+      stats: this.stats,
+    });
     if (opts.accessLog === undefined) {
       this.#accessLog = new BufferedLog({
         write: (chunk) => process.stdout.write(chunk),
@@ -167,14 +181,30 @@ class Controller implements IngressController {
         // Passive health check: drop the endpoint now, give it another chance after fail_timeout.
         const p = this.#pickers.get(this.#backendKey(b));
         p?.remove(t);
-        this.#clock.setTimeout(() => this.#refreshService(b.namespace, b.service), failTimeoutMs);
+        const cold = this.#activity.scalesFromZero(b.namespace, b.service);
+        this.#clock.setTimeout(
+          () => this.#refreshService(b.namespace, b.service),
+          cold ? coldRetryMs : failTimeoutMs,
+        );
       },
       accessLog: sink,
       stats: this.stats,
       clock: this.#clock,
       endpointWaitMs: opts.endpointWaitMs,
       endpointsChanged: (b, ms) => this.#endpointsChanged(`${b.namespace}/${b.service}`, ms),
-      mayWait: (b) => this.#mayWait(`${b.namespace}/${b.service}`),
+      mayWait: (b) =>
+        this.#mayWait(`${b.namespace}/${b.service}`) ||
+        this.#activity.scalesFromZero(b.namespace, b.service),
+      onRequest: (b) => this.#activity.seen(b.namespace, b.service),
+      onHeld: (b) => {
+        // No endpoint at all (not even a starting pod): the workload may be at zero.
+        if (!this.#withEndpoints.has(`${b.namespace}/${b.service}`))
+          this.#activity.held(b.namespace, b.service);
+      },
+      holdBudgetMs: (b) =>
+        this.#activity.scalesFromZero(b.namespace, b.service)
+          ? Math.max(coldStartWaitMs, opts.endpointWaitMs ?? defaultEndpointWaitMs)
+          : undefined,
       synced: this.#synced,
       trustForwarded: !!opts.nginx,
     });
@@ -271,12 +301,18 @@ class Controller implements IngressController {
       else signal.addEventListener('abort', stop, { once: true });
     });
     this.#informers.start(signal);
-    await this.#informers.waitForCacheSync(signal);
+    await Promise.all([
+      this.#informers.waitForCacheSync(signal),
+      this.#activity.start(signal).catch((err: unknown) => {
+        if (!signal.aborted) throw err;
+      }),
+    ]);
     if (signal.aborted) return;
     await this.#sync();
     this.#runner.start();
     this.#markSynced();
     await this.#pushNow();
+    this.#pollActivity(signal);
     this.serving = true;
     this.#log.info('Ingress controller serving', {
       httpPort: this.httpPort,
@@ -356,6 +392,31 @@ class Controller implements IngressController {
 
   async #pushNow(): Promise<void> {
     await this.#nginx?.push(this.#dataPlaneConfig());
+  }
+
+  /**
+   * With nginx serving, requests it served itself are seen here only through its counters: reads
+   * the per-backend last-request times once a second while some Service scales from zero.
+   */
+  #pollActivity(signal: AbortSignal): void {
+    const plane = this.#nginx;
+    if (!plane) return;
+    const tick = async () => {
+      if (signal.aborted) return;
+      if (this.#activity.active) {
+        try {
+          const seen = await plane.activity();
+          for (const b of this.#routes.backends()) {
+            const at = seen.get(upstreamName(b));
+            if (at !== undefined) this.#activity.seen(b.namespace, b.service, at);
+          }
+        } catch (err) {
+          this.#log.debug('Cannot read nginx activity', { err: errorMessage(err) });
+        }
+      }
+      if (!signal.aborted) this.#clock.setTimeout(() => void tick(), 1000);
+    };
+    void tick();
   }
 
   /** Traffic counters: nginx's and the holder's events, or this process's (Node data path). */
@@ -446,6 +507,7 @@ class Controller implements IngressController {
     if (any) {
       this.#withEndpoints.add(key);
       this.#emptySince.delete(key);
+      this.#activity.endpointsAppeared(ns, svcName);
     } else if (this.#withEndpoints.delete(key)) this.#emptySince.set(key, this.#clock.now());
   }
 

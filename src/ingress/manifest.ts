@@ -76,6 +76,12 @@ export function ingressAddonManifests(opts: IngressAddonOptions = {}): KObject[]
         },
         { apiGroups: ['networking.k8s.io'], resources: ['ingresses/status'], verbs: ['update'] },
         { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
+        // Activity Leases of Services that scale to zero: renewed with each request's time.
+        {
+          apiGroups: ['coordination.k8s.io'],
+          resources: ['leases'],
+          verbs: ['get', 'list', 'watch', 'patch'],
+        },
       ],
     },
     {

@@ -12,8 +12,9 @@
  *    whether a failure may be retried: connect errors always, others for idempotent methods).
  * 2. A request without a route, or whose backend lists no ready endpoint, goes to the holder.
  * 3. An endpoint that failed stays out of the rotation for failTimeout seconds unless all did.
- * 4. Counters (requests, status codes, a per-second latency histogram) reach shared memory
- *    within a second (each worker adds its own every second).
+ * 4. Counters (requests, status codes, a per-second latency histogram) and each backend's
+ *    last-request second (a:<backend>, for scale to zero) reach shared memory within a second
+ *    (each worker adds its own every second).
  */
 export const ingressLuaModule = String.raw`
 local balancer = require "ngx.balancer"
@@ -27,7 +28,7 @@ local rr = 0
 local failedUntil = {}
 -- This worker's counters since the last flush to shared memory (flush(), every second): a
 -- request only touches Lua tables, never the shared dictionary's lock.
-local requests, retries, statuses, hist = 0, 0, {}, {}
+local requests, retries, statuses, hist, seen = 0, 0, {}, {}, {}
 
 local function sync()
   local v = shared:get("version")
@@ -73,6 +74,7 @@ function M.route()
   end
   b = b or s.def or cfg.any.def
   if not b then return "" end
+  seen[b] = true
   local eps = cfg.backends[b]
   if eps and #eps > 0 then ngx.ctx.eps = eps end
   return b
@@ -154,7 +156,11 @@ function M.flush()
   for key, n in pairs(hist) do
     shared:incr("h:" .. floor(key / 10000) .. ":" .. key % 10000, n, 0, 15)
   end
-  requests, retries, statuses, hist = 0, 0, {}, {}
+  if next(seen) then
+    local now = ngx.now()
+    for b in pairs(seen) do shared:set("a:" .. b, now) end
+  end
+  requests, retries, statuses, hist, seen = 0, 0, {}, {}, {}
 end
 
 function M.configure()

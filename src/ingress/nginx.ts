@@ -236,6 +236,11 @@ export class NginxDataPlane {
     return parseNginxStats(await this.#request('GET', '/stats'), this.#clock.now(), windowSec);
   }
 
+  /** When each backend (upstream name) last had a request, in ms (to the second; see flush). */
+  async activity(): Promise<Map<string, number>> {
+    return parseNginxActivity(await this.#request('GET', '/stats'));
+  }
+
   /** Stops nginx (graceful: in-flight requests finish) and removes the runtime directory. */
   async stop(): Promise<void> {
     this.#stopping = true;
@@ -277,4 +282,16 @@ export function parseNginxStats(text: string, nowMs: number, windowSec: number):
     } else if (key === 'e:retry') snap.events = { ...snap.events, retry: n };
   }
   return snap;
+}
+
+/** The control socket's a:<upstream> lines (seconds since the epoch) as ms per upstream name. */
+export function parseNginxActivity(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('a:')) continue;
+    const sp = line.lastIndexOf(' ');
+    const at = Number(line.slice(sp + 1));
+    if (sp > 2 && Number.isFinite(at)) out.set(line.slice(2, sp), Math.round(at * 1000));
+  }
+  return out;
 }

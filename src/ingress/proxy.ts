@@ -60,6 +60,12 @@ export interface IngressProxyOptions {
    * endpoint (starting, unready or terminating) or did within the wait budget.
    */
   mayWait?: (b: RouteBackend) => boolean;
+  /** Called for each request with a route (activity of its Service, for scale to zero). */
+  onRequest?: (b: RouteBackend) => void;
+  /** Called when a request starts waiting for a ready endpoint of its backend. */
+  onHeld?: (b: RouteBackend) => void;
+  /** The wait budget of a backend's requests when not endpointWaitMs (a cold start's is longer). */
+  holdBudgetMs?: (b: RouteBackend) => number | undefined;
   /** Resolves once routes and endpoints are synced; requests arriving earlier wait for it. */
   synced?: Promise<void>;
   /**
@@ -210,7 +216,9 @@ export class IngressProxy {
       return;
     }
     backendName = `${backend.namespace}-${backend.service}-${backend.port.number ?? backend.port.name}`;
-    const waitMs = this.#opts.endpointWaitMs ?? defaultEndpointWaitMs;
+    this.#opts.onRequest?.(backend);
+    const waitMs =
+      this.#opts.holdBudgetMs?.(backend) ?? this.#opts.endpointWaitMs ?? defaultEndpointWaitMs;
     const deadline = start + waitMs;
     const count = (e: UpstreamEvent) => this.#opts.stats?.count(e);
     const method = req.method ?? 'GET';
@@ -223,7 +231,10 @@ export class IngressProxy {
         finish(status);
         return;
       }
-      if (!held) count('held');
+      if (!held) {
+        count('held');
+        this.#opts.onHeld?.(backend);
+      }
       held = true;
       const changed = this.#opts.endpointsChanged?.(backend, Math.min(ms, left));
       if (!changed) {

@@ -34,8 +34,9 @@ export interface StatsSnapshot {
 /**
  * What happened on the way to an answer: upstream connect errors, resets before the answer,
  * read timeouts, retries on another endpoint, requests held while no endpoint was ready (and holds
- * that ran out of budget), upstream answers cut off after the client got headers, and client
- * connections closed before their answer was complete.
+ * that ran out of budget), upstream answers cut off after the client got headers, client
+ * connections closed before their answer was complete, and cold starts (a Service at zero woken
+ * by a held request, see activity.ts).
  */
 export type UpstreamEvent =
   | 'connectError'
@@ -45,7 +46,8 @@ export type UpstreamEvent =
   | 'held'
   | 'holdExpired'
   | 'cutOff'
-  | 'clientClosed';
+  | 'clientClosed'
+  | 'coldStart';
 
 /** The supervisor section of /stats. */
 export interface SupervisorCounters {

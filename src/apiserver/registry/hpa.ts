@@ -58,8 +58,10 @@ function validateHPA(obj: KObject): FieldError[] {
   if (str(ref.kind) === '') errs.push(required('spec.scaleTargetRef.kind'));
   if (str(ref.name) === '') errs.push(required('spec.scaleTargetRef.name'));
   const min = spec.minReplicas;
-  if (typeof min === 'number' && min < 1) {
-    errs.push(invalid('spec.minReplicas', min, 'must be greater than or equal to 1'));
+  // Upstream's HPAScaleToZero gate, on: 0 is allowed. Upstream then requires an Object or External
+  // metric to wake the target; here the ingress wakes it (the scale-to-zero controller).
+  if (typeof min === 'number' && min < 0) {
+    errs.push(invalid('spec.minReplicas', min, 'must be greater than or equal to 0'));
   }
   const max = num(spec.maxReplicas);
   if (max < 1) errs.push(invalid('spec.maxReplicas', max, 'must be greater than 0'));

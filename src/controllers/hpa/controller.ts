@@ -207,6 +207,9 @@ export function createHPAController(opts: HPAControllerOptions): HPAController {
     recordInitialRecommendation(history, currentReplicas, clock.now());
 
     const minReplicas = hpa.spec?.minReplicas ?? 1;
+    // minReplicas 0 (HPAScaleToZero): metrics never take the target below one replica; the
+    // scale-to-zero controller does, after the idle window, and wakes it on the next request.
+    const metricsFloor = Math.max(1, minReplicas);
     const maxReplicas = hpa.spec?.maxReplicas ?? minReplicas;
     let desiredReplicas = 0;
     let rescaleReason = '';
@@ -217,14 +220,19 @@ export function createHPAController(opts: HPAControllerOptions): HPAController {
       ? resolveBehavior(hpa.spec.behavior, downscaleStabilizationMs / 1000)
       : undefined;
 
-    if (currentReplicas === 0 && minReplicas !== 0) {
+    if (currentReplicas === 0) {
       isRescale = false;
+      // Woken later, the target starts afresh at one: recommendations from before it went to zero
+      // would otherwise hold it up for the stabilization window.
+      if (minReplicas === 0) histories.delete(key);
       setCondition(
         hpa,
         'ScalingActive',
         'False',
-        'ScalingDisabled',
-        'scaling is disabled since the replica count of the target is zero',
+        minReplicas === 0 ? 'ScaledToZero' : 'ScalingDisabled',
+        minReplicas === 0
+          ? 'the target is scaled to zero; the next request through the ingress scales it to one'
+          : 'scaling is disabled since the replica count of the target is zero',
       );
     } else if (currentReplicas > maxReplicas) {
       rescaleReason = 'Current number of replicas above Spec.MaxReplicas';
@@ -259,7 +267,7 @@ export function createHPAController(opts: HPAControllerOptions): HPAController {
         now: clock.now(),
         currentReplicas,
         desiredReplicas,
-        minReplicas,
+        minReplicas: metricsFloor,
         maxReplicas,
       };
       const normalized = behavior
