@@ -10,7 +10,7 @@ import type { Ingress } from 'kubernetes-types/networking/v1.js';
 import { EndpointPicker, type Target } from '../api/endpoint-picker.js';
 import { realClock } from '../lib/clock.js';
 import { createLogger } from '../lib/log.js';
-import { findNginx, NginxDataPlane } from './nginx.js';
+import { findNginx, NginxDataPlane, parseNginxActivity } from './nginx.js';
 import { renderLuaConfig, upstreamName } from './nginx-conf.js';
 import { IngressProxy } from './proxy.js';
 import { RouteTable } from './routes.js';
@@ -237,4 +237,22 @@ test('findNginx names what is missing, so the add-on can say why it serves with 
     if (saved === undefined) delete process.env['INGRESS_NGINX'];
     else process.env['INGRESS_NGINX'] = saved;
   }
+});
+
+test('activity: each backend that had a request reports its last second (for scale to zero)', async () => {
+  await setEndpoints([await app('a')]);
+  const before = Date.now();
+  assert.equal((await get('/app/busy')).status, 200);
+  // Each worker adds its own within a second (its flush timer); the control request flushes its own.
+  let seen: Map<string, number> = new Map();
+  for (let i = 0; i < 40 && !((seen.get(upstreamName(backend)) ?? 0) >= before - 1000); i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    seen = await plane.activity();
+  }
+  const at = seen.get(upstreamName(backend));
+  assert.ok(at !== undefined && at >= before - 1000 && at <= Date.now() + 1000, `at=${at}`);
+  assert.deepEqual(
+    parseNginxActivity('r 3\na:default-app-80 1700000000.5\ns:200 3\n'),
+    new Map([['default-app-80', 1_700_000_000_500]]),
+  );
 });

@@ -400,6 +400,18 @@ describe('other kinds', () => {
     assert.deepEqual(msg(noMetrics.errs), [
       'spec.maxReplicas: FieldValueInvalid 1: must be greater than or equal to `minReplicas`',
     ]);
+    // HPAScaleToZero is on: minReplicas 0 is valid (the ingress wakes the target), -1 is not.
+    const hpaWithMin = (minReplicas: number) =>
+      create('autoscaling/horizontalpodautoscalers', {
+        apiVersion: 'autoscaling/v2',
+        kind: 'HorizontalPodAutoscaler',
+        metadata: { name: 'h' },
+        spec: { scaleTargetRef: { kind: 'Deployment', name: 'd' }, maxReplicas: 3, minReplicas },
+      }).errs;
+    assert.deepEqual(hpaWithMin(0), []);
+    assert.deepEqual(msg(hpaWithMin(-1)), [
+      'spec.minReplicas: FieldValueInvalid -1: must be greater than or equal to 0',
+    ]);
     assert.deepEqual((noMetrics.obj.spec as { metrics: unknown }).metrics, [
       {
         type: 'Resource',

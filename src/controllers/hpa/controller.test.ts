@@ -124,7 +124,9 @@ async function setup(
     const x = h.status?.conditions?.find((k) => k.type === type);
     return `${x?.status} ${x?.reason}`;
   };
-  return { clock, metrics, usage, sync, replicas, events, cond };
+  const scaleTo = (n: number) =>
+    c.patch(R.deployments, 'default', 'web', { spec: { replicas: n } }, { subresource: 'scale' });
+  return { clock, metrics, usage, sync, replicas, events, cond, scaleTo };
 }
 
 test('scales up on CPU above target and writes status, conditions and the event', async (t) => {
@@ -245,4 +247,22 @@ test('a behavior block: +4 pods per 15 s on the way up, no window on the way dow
   hpa = await h.sync();
   assert.equal(await h.replicas(), 2, 'no stabilization window: straight to minReplicas');
   assert.equal(h.cond(hpa, 'ScalingLimited'), 'True TooFewReplicas');
+});
+
+test('minReplicas 0 (HPAScaleToZero): metrics stop at one replica; at zero the target is left alone', async (t) => {
+  const h = await setup(t, {
+    replicas: 2,
+    pods: 2,
+    hpa: { minReplicas: 0, behavior: { scaleDown: { stabilizationWindowSeconds: 0 } } },
+  });
+  h.usage('0m');
+  let hpa = await h.sync();
+  assert.equal(await h.replicas(), 1, 'idle pods: down to one, never to zero on metrics');
+  assert.equal(h.cond(hpa, 'ScalingLimited'), 'True TooFewReplicas');
+  // The scale-to-zero controller took it to zero (idle window): the HPA does not undo that.
+  await h.scaleTo(0);
+  hpa = await h.sync();
+  assert.equal(await h.replicas(), 0);
+  assert.equal(h.cond(hpa, 'ScalingActive'), 'False ScaledToZero');
+  assert.equal(hpa.status?.desiredReplicas, 0);
 });

@@ -130,10 +130,12 @@ export function createScaleToZeroController(opts: ScaleToZeroOptions): ScaleToZe
     return current;
   };
 
-  const annotateZeroAt = async (list: LeaseObj[], at: number) => {
+  /** Sets (a time) or removes (null) the scaled-to-zero-at annotation of the Leases. */
+  const annotateZeroAt = async (list: LeaseObj[], at: number | null) => {
+    const value = at === null ? null : new Date(at).toISOString();
     for (const l of list) {
       await client.patch(R.leases, l.metadata?.namespace, l.metadata?.name ?? '', {
-        metadata: { annotations: { [scaledToZeroAtAnnotation]: new Date(at).toISOString() } },
+        metadata: { annotations: { [scaledToZeroAtAnnotation]: value } },
       });
     }
   };
@@ -228,6 +230,9 @@ export function createScaleToZeroController(opts: ScaleToZeroOptions): ScaleToZe
         const from = await rescale(ns, name, 'zero', 1);
         if (from !== undefined) {
           awakeSince.set(key, clock.now());
+          // Awake for sure now: a later scale to zero by someone else starts a new episode
+          // (annotated when seen) instead of being undone by this wake's requests.
+          await annotateZeroAt(list, null);
           recorder.event(
             d,
             'Normal',
