@@ -4,6 +4,7 @@ import pc from 'picocolors';
 import { ensureCluster } from '../demo/cluster.js';
 import { formatSummary } from '../demo/figures.js';
 import { runDemo } from '../demo/run.js';
+import { runScaleToZeroDemo } from '../demo/scale-to-zero.js';
 import { formatEntry } from '../demo/timeline.js';
 import { errorMessage } from '../lib/errors.js';
 
@@ -13,6 +14,8 @@ export interface DemoOptions {
   json: boolean;
   ingressPort?: number;
   keepGoing?: boolean;
+  /** Show scale to zero and back (issue #19) instead of the seed walkthrough. */
+  scaleToZero?: boolean;
 }
 
 /** Runs `skiff demo`; returns 0 only when the walkthrough succeeded. */
@@ -23,7 +26,13 @@ export async function demoCommand(opts: DemoOptions): Promise<number> {
   };
   let cluster: Awaited<ReturnType<typeof ensureCluster>>;
   try {
-    out(pc.bold('Skiff demo: the self-healing and autoscaling walkthrough (SEED.md)'));
+    out(
+      pc.bold(
+        opts.scaleToZero
+          ? 'Skiff demo: scale to zero, and back on the first request'
+          : 'Skiff demo: the self-healing and autoscaling walkthrough (SEED.md)',
+      ),
+    );
     cluster = await ensureCluster({
       dataDir: opts.dataDir,
       ingressPort: opts.ingressPort,
@@ -38,6 +47,24 @@ export async function demoCommand(opts: DemoOptions): Promise<number> {
   if (cluster.started && cluster.startOutput) out(cluster.startOutput.trimEnd());
   out(`  kubeconfig ${cluster.kubeconfig}   ingress ${cluster.ingressUrl}`);
   out('');
+  if (opts.scaleToZero) {
+    const r = await runScaleToZeroDemo({
+      cluster,
+      statsUrl: cluster.ingressStatsUrl,
+      out: (line) => out(line),
+    });
+    if (opts.json) process.stdout.write(JSON.stringify(r) + '\n');
+    else {
+      const ms = r.coldStartMs;
+      const pct = (p: number) => ms[Math.max(0, Math.ceil((p / 100) * ms.length) - 1)] ?? '-';
+      out('');
+      out(
+        `${r.ok ? pc.green('✓') : pc.red('✗')} cold start (sent → first byte): p50 ${pct(50)} ms, max ${ms.at(-1) ?? '-'} ms over ${ms.length} concurrent requests; failed requests ${r.failedRequests}`,
+      );
+      for (const p of r.problems) out(pc.red(`  problem: ${p}`));
+    }
+    return r.ok ? 0 : 1;
+  }
   const report = await runDemo({
     cluster,
     keepGoing: opts.keepGoing,

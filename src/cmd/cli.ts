@@ -280,6 +280,11 @@ program
   .option('--ingress-port <port>', 'ingress port of the cluster', int)
   .option('--json', 'print one JSON object with the figures', false)
   .option('--keep-going', 'continue after a failed step', false)
+  .option(
+    '--scale-to-zero',
+    'show scale to zero instead: an idle Deployment goes to zero, requests wake it',
+    false,
+  )
   .action(async (opts) => {
     const { demoCommand } = await import('../cli/demo.js');
     process.exitCode = await demoCommand(opts);

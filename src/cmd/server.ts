@@ -165,11 +165,12 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
       });
     }
     const ingressUrl = `http://127.0.0.1${opts.ingressPort === 80 ? '' : `:${opts.ingressPort}`}/`;
+    const ingressStatsUrl = `http://127.0.0.1:${opts.ingressStatusPort}/stats`;
     const dashboard = createDashboard({
       client,
       port: opts.dashboardPort,
       ingressUrl,
-      ingressStatsUrl: `http://127.0.0.1:${opts.ingressStatusPort}/stats`,
+      ingressStatsUrl,
     });
     await step('dashboard', () => dashboard.start(abort.signal));
     components.push(dashboard);
@@ -183,6 +184,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
       apiUrl,
       kubeconfig: layout.kubeconfig,
       ingressUrl,
+      ingressStatsUrl,
       dashboardUrl,
     };
     writeFileSync(layout.pidFile, JSON.stringify(info), { mode: 0o600 });

@@ -12,6 +12,8 @@ export interface ClusterInfo {
   kubeconfig: string;
   ingressUrl: string;
   dashboardUrl?: string;
+  /** The ingress controller's /stats (absent from a cluster started by an older Skiff). */
+  ingressStatsUrl?: string;
   pid: number;
   /** True when the demo started it. */
   started: boolean;
@@ -51,6 +53,7 @@ function infoFrom(
     kubeconfig: str('kubeconfig') ?? join(root, 'kubeconfig'),
     ingressUrl,
     dashboardUrl: str('dashboardUrl') ?? dashboardFromLog(join(root, 'skiff.log')),
+    ingressStatsUrl: str('ingressStatsUrl'),
     pid: Number(info['pid']),
   };
 }

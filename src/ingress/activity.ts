@@ -33,6 +33,8 @@ export interface ActivityReporterOptions {
  *    the time of the latest request (never moved backwards).
  * 3. The first request held while its Service is at zero renews the Lease at once (the wake-up
  *    signal) and counts one cold start; the cold start ends when the Service has endpoints.
+ * 4. While requests of a Service are held, its Lease is renewed every interval: a cold start
+ *    longer than the idle window does not let the workload go back to zero under them.
  */
 export class ActivityReporter {
   #opts: ActivityReporterOptions;
@@ -45,6 +47,8 @@ export class ActivityReporter {
   #written = new Map<string, number>();
   /** Services at zero whose wake-up was signalled ("ns/svc" → when). */
   #waking = new Map<string, number>();
+  /** Requests held now, per Service ("ns/svc" → count). */
+  #held = new Map<string, number>();
   #timer: Timer | undefined;
   #flushing: Promise<void> | undefined;
   #stopped = false;
@@ -106,14 +110,23 @@ export class ActivityReporter {
    * the Lease at once (the workload may be at zero) and counts a cold start.
    */
   held(ns: string, svc: string): void {
+    this.holding(ns, svc, +1);
     if (!this.scalesFromZero(ns, svc)) return;
     const key = `${ns}/${svc}`;
     const now = this.#clock.now();
-    this.seen(ns, svc, now);
     if (this.#waking.has(key)) return;
     this.#waking.set(key, now);
     this.#opts.stats?.count('coldStart');
     this.#schedule(0);
+  }
+
+  /** One more (+1) or one fewer (-1) request of Service ns/svc held now (see guarantee 4). */
+  holding(ns: string, svc: string, delta: 1 | -1): void {
+    const key = `${ns}/${svc}`;
+    const n = (this.#held.get(key) ?? 0) + delta;
+    if (n > 0) this.#held.set(key, n);
+    else this.#held.delete(key);
+    if (n > 0 && delta > 0) this.seen(ns, svc);
   }
 
   /** Service ns/svc lists endpoints again: its cold start, if any, is over. */
@@ -138,6 +151,11 @@ export class ActivityReporter {
       await this.#flushing;
       if (this.#pending.size > 0) this.#schedule(0);
       return;
+    }
+    // Held requests are activity as long as they wait (guarantee 4).
+    for (const key of this.#held.keys()) {
+      const slash = key.indexOf('/');
+      this.seen(key.slice(0, slash), key.slice(slash + 1));
     }
     const batch = [...this.#pending];
     this.#pending.clear();

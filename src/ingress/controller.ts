@@ -200,7 +200,9 @@ class Controller implements IngressController {
         // No endpoint at all (not even a starting pod): the workload may be at zero.
         if (!this.#withEndpoints.has(`${b.namespace}/${b.service}`))
           this.#activity.held(b.namespace, b.service);
+        else this.#activity.holding(b.namespace, b.service, +1);
       },
+      onHeldDone: (b) => this.#activity.holding(b.namespace, b.service, -1),
       holdBudgetMs: (b) =>
         this.#activity.scalesFromZero(b.namespace, b.service)
           ? Math.max(coldStartWaitMs, opts.endpointWaitMs ?? defaultEndpointWaitMs)

@@ -64,6 +64,8 @@ export interface IngressProxyOptions {
   onRequest?: (b: RouteBackend) => void;
   /** Called when a request starts waiting for a ready endpoint of its backend. */
   onHeld?: (b: RouteBackend) => void;
+  /** Called when a request that was held (onHeld) is over, answered or not. */
+  onHeldDone?: (b: RouteBackend) => void;
   /** The wait budget of a backend's requests when not endpointWaitMs (a cold start's is longer). */
   holdBudgetMs?: (b: RouteBackend) => number | undefined;
   /** Resolves once routes and endpoints are synced; requests arriving earlier wait for it. */
@@ -197,7 +199,10 @@ export class IngressProxy {
       }
     };
     let cutOff = false;
+    /** The backend of a request that was held (onHeldDone is owed at its end). */
+    let heldFor: RouteBackend | undefined;
     res.once('close', () => {
+      if (heldFor) this.#opts.onHeldDone?.(heldFor);
       const finished = res.writableFinished;
       this.#opts.stats?.record(finished ? res.statusCode : 0, this.#clock.now() - start);
       if (!finished && !cutOff) this.#opts.stats?.count('clientClosed');
@@ -233,6 +238,7 @@ export class IngressProxy {
       }
       if (!held) {
         count('held');
+        heldFor = backend;
         this.#opts.onHeld?.(backend);
       }
       held = true;
