@@ -24,6 +24,10 @@ export const actedOn: readonly ActedOn[] = [
   { kind: 'Endpoints / EndpointSlice', by: 'endpoints controllers' },
   { kind: 'Ingress / IngressClass', by: 'ingress add-on' },
   { kind: 'HorizontalPodAutoscaler', by: 'hpa controller (metrics add-on)' },
+  {
+    kind: 'VerticalPodAutoscaler',
+    by: 'vpa recommender and updater (in-place resize), pod admission (metrics add-on)',
+  },
   { kind: 'Namespace', by: 'namespace controller' },
   { kind: 'ServiceAccount', by: 'serviceaccount controller, token issuer' },
   { kind: 'ConfigMap / Secret', by: 'node agent (env, volumes)' },
@@ -38,6 +42,7 @@ export const storedOnly: readonly string[] = [
   'admission webhooks',
   'CustomResourceDefinitions (and their objects)',
   'ResourceQuota',
+  'VerticalPodAutoscalerCheckpoint',
   'ReplicationController',
   'PriorityClass',
 ];

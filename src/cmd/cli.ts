@@ -101,6 +101,18 @@ program
     60_000,
   )
   .option(
+    '--vpa-pod-recommendation-min-cpu-millicores <n>',
+    'smallest VPA cpu recommendation per pod, in millicores (upstream 25)',
+    Number,
+    25,
+  )
+  .option(
+    '--vpa-pod-recommendation-min-memory-mb <n>',
+    'smallest VPA memory recommendation per pod, in MiB (upstream 250)',
+    Number,
+    250,
+  )
+  .option(
     '--metric-resolution <d>',
     'metrics-server scrape interval (upstream 15s)',
     duration,

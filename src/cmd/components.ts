@@ -144,6 +144,9 @@ export function controllerComponents(ctx: WiringContext, informers: InformerFact
       intervalMs: vpa?.recommenderIntervalMs,
       aggregation: vpa ? { memoryAggregationIntervalMs: vpa.memoryAggregationIntervalMs } : {},
       podLifetimeUpdateThresholdMs: vpa?.podLifetimeUpdateThresholdMs ?? 60_000,
+      recommendation: vpa
+        ? { podMinCPUMillicores: vpa.podMinCPUMillicores, podMinMemoryMb: vpa.podMinMemoryMb }
+        : {},
       log: log.child({ component: 'vpa-controller' }),
     }),
     createScaleToZeroController({

@@ -37,6 +37,10 @@ export interface VPASettings {
   memoryAggregationIntervalMs: number;
   /** Pod age after which a 10% difference is applied (upstream podLifetimeUpdateThreshold 12h). */
   podLifetimeUpdateThresholdMs: number;
+  /** Smallest recommendation per pod (upstream --pod-recommendation-min-cpu-millicores 25). */
+  podMinCPUMillicores: number;
+  /** Smallest recommendation per pod (upstream --pod-recommendation-min-memory-mb 250). */
+  podMinMemoryMb: number;
 }
 
 /** Everything `skiff up` configures. */

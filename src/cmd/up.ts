@@ -40,6 +40,8 @@ export interface UpOptions {
   vpaRecommenderInterval: number;
   vpaMemoryAggregationInterval: number;
   vpaPodLifetimeUpdateThreshold: number;
+  vpaPodRecommendationMinCpuMillicores: number;
+  vpaPodRecommendationMinMemoryMb: number;
   metricResolution: number;
   cronjobTimeScale: number;
   reduced: boolean;
@@ -94,6 +96,8 @@ export async function upCommand(opts: UpOptions): Promise<number> {
       recommenderIntervalMs: opts.vpaRecommenderInterval,
       memoryAggregationIntervalMs: opts.vpaMemoryAggregationInterval,
       podLifetimeUpdateThresholdMs: opts.vpaPodLifetimeUpdateThreshold,
+      podMinCPUMillicores: opts.vpaPodRecommendationMinCpuMillicores,
+      podMinMemoryMb: opts.vpaPodRecommendationMinMemoryMb,
     },
     metricResolutionMs: opts.metricResolution,
     cronJobTimeScale: opts.cronjobTimeScale,
