@@ -277,6 +277,37 @@ async function k8sSettle(c: ChaosCluster): Promise<boolean> {
   return rolled.code === 0 && gone;
 }
 
+/**
+ * RSS over each half of the run (for a 2-hour soak: the first hour against the second), and how
+ * far it moved within the second half (issue #18: flat within ±5 MB, i.e. a spread under 10 MB).
+ */
+export function halvesFigures(samples: readonly SoakSample[]): Figure[] {
+  const end = samples.at(-1)?.atMs ?? 0;
+  const mbOf = (xs: readonly SoakSample[]) => xs.map((s) => s.rssBytes / 2 ** 20);
+  const first = mbOf(samples.filter((s) => s.atMs < end / 2));
+  const second = mbOf(samples.filter((s) => s.atMs >= end / 2));
+  const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
+  const minutes = (end / 120_000).toFixed(0);
+  return [
+    {
+      figure: 'RSS mean, first half',
+      value: mean(first),
+      unit: 'MB',
+      decimals: 1,
+      note: `${minutes} min`,
+    },
+    { figure: 'RSS mean, second half', value: mean(second), unit: 'MB', decimals: 1 },
+    {
+      figure: 'RSS spread in the second half (max − min)',
+      value: second.length ? Math.max(...second) - Math.min(...second) : NaN,
+      unit: 'MB',
+      decimals: 1,
+      target: { op: '<', value: 10 },
+      note: `${second.length} samples, ${Math.min(...second).toFixed(1)}–${Math.max(...second).toFixed(1)} MB`,
+    },
+  ];
+}
+
 /** The figures of a soak run, for the bench table and bench/report. */
 export function soakFigures(r: SoakResult): Figure[] {
   const first = r.samples[0];
@@ -299,6 +330,7 @@ export function soakFigures(r: SoakResult): Figure[] {
       unit: 'MB/min',
       target: { op: '<', value: 1 },
     },
+    ...halvesFigures(r.samples),
     {
       figure: 'open fds start → end',
       value: last?.fds,
