@@ -303,7 +303,9 @@ export function halvesFigures(samples: readonly SoakSample[]): Figure[] {
       unit: 'MB',
       decimals: 1,
       target: { op: '<', value: 10 },
-      note: `${second.length} samples, ${Math.min(...second).toFixed(1)}–${Math.max(...second).toFixed(1)} MB`,
+      note: second.length
+        ? `${second.length} samples, ${Math.min(...second).toFixed(1)}–${Math.max(...second).toFixed(1)} MB`
+        : 'no samples',
     },
   ];
 }
