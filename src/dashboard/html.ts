@@ -87,7 +87,11 @@ export function renderIngress(
     return `<p class="empty">no ingress stats yet from ${escapeHtml(statsUrl)}</p><div class="chart" data-chart="ingress"></div>`;
   }
   const ms = (v: number | undefined) => (v === undefined ? '–' : `${v.toFixed(1)} ms`);
-  return `<p class="figures">requests <b class="rps">${last.rps.toFixed(1)}/s</b> · errors <b class="eps">${last.errorsPerSecond.toFixed(1)}/s</b> · p50 ${ms(last.p50)} · p99 ${ms(last.p99)} · total ${last.requests}</p>
+  const held =
+    last.held || last.coldStarts
+      ? ` · held ${last.held ?? 0} · cold starts ${last.coldStarts ?? 0}`
+      : '';
+  return `<p class="figures">requests <b class="rps">${last.rps.toFixed(1)}/s</b> · errors <b class="eps">${last.errorsPerSecond.toFixed(1)}/s</b> · p50 ${ms(last.p50)} · p99 ${ms(last.p99)} · total ${last.requests}${held}</p>
 <div class="chart" data-chart="ingress"></div>`;
 }
 

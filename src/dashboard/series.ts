@@ -38,6 +38,8 @@ export interface IngressStats {
   latencyMs?: { p50?: number; p90?: number; p99?: number };
   /** Optional: counts by status class, e.g. {"2xx": 120, "5xx": 1}. */
   status?: Record<string, number>;
+  /** Optional: data-path events since start, e.g. held requests and cold starts (scale to zero). */
+  events?: Record<string, number>;
 }
 
 /** One chart point of ingress traffic. */
@@ -49,6 +51,10 @@ export interface IngressSample {
   p50?: number;
   p99?: number;
   requests: number;
+  /** Requests held for a ready endpoint since the controller started. */
+  held?: number;
+  /** Services woken from zero by a held request since the controller started. */
+  coldStarts?: number;
 }
 
 /** True when v has the IngressStats shape. */
@@ -82,6 +88,10 @@ export class IngressRates {
       p50: stats.latencyMs?.p50,
       p99: stats.latencyMs?.p99,
       requests: stats.requests,
+      ...(stats.events?.['held'] !== undefined ? { held: stats.events['held'] } : {}),
+      ...(stats.events?.['coldStart'] !== undefined
+        ? { coldStarts: stats.events['coldStart'] }
+        : {}),
     };
   }
 

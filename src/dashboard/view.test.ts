@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Deployment, ReplicaSet } from 'kubernetes-types/apps/v1.js';
 import type { Event, Pod, PodStatus } from 'kubernetes-types/core/v1.js';
-import { age, escapeHtml, renderWorkloads } from './html.js';
+import { age, escapeHtml, renderIngress, renderWorkloads } from './html.js';
 import { IngressRates, isIngressStats, SeriesTable } from './series.js';
 import { groupWorkloads, hpaSample, podStatus, recentEvents } from './view.js';
 
@@ -226,6 +226,10 @@ describe('helpers', () => {
     const s = r.next(3000, { requests: 300, errors: 5, latencyMs: { p50: 1, p99: 4 } });
     assert.deepEqual(s, { t: 3, rps: 100, errorsPerSecond: 2, p50: 1, p99: 4, requests: 300 });
     assert.equal(r.next(4000, { requests: 10, errors: 0 }), undefined, 'counters went back');
+    const cold = r.next(5000, { requests: 30, errors: 0, events: { held: 20, coldStart: 1 } });
+    assert.equal(cold?.held, 20);
+    assert.equal(cold?.coldStarts, 1);
+    assert.match(renderIngress(cold, 'http://x/stats'), /held 20 · cold starts 1/);
     assert.equal(isIngressStats({ requests: 1 }), false);
   });
 });

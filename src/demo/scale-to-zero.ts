@@ -187,8 +187,13 @@ export async function runScaleToZeroDemo(
         if (!isAlreadyExists(err)) throw err;
       });
     }
-    // A first request (the pod may still be starting: the ingress holds it).
-    const warm = await get(o.cluster.ingressUrl);
+    // A first request (the pod may still be starting: the ingress holds it); 404 until the
+    // ingress controller has the new Ingress.
+    let warm = await get(o.cluster.ingressUrl);
+    for (let i = 0; i < 100 && warm.status === 404; i++) {
+      await sleep(100);
+      warm = await get(o.cluster.ingressUrl);
+    }
     out(`▸ curl -H 'Host: ${host}' ${o.cluster.ingressUrl} → ${warm.status} ${warm.body.trim()}`);
     const lastRequest = performance.now();
     out(`▸ no more requests: waiting for the idle window (${idleWindow})…`);
