@@ -159,6 +159,7 @@ export class ActivityReporter {
     }
     const batch = [...this.#pending];
     this.#pending.clear();
+    if (this.#held.size > 0) this.#schedule(this.#opts.intervalMs ?? 1000);
     this.#flushing = (async () => {
       await Promise.all(batch.map(([key, at]) => this.#renew(key, at)));
     })();
