@@ -105,8 +105,14 @@ export function vpaTargetsPod(
   return false;
 }
 
-function format(resource: string, value: number): string {
-  return resource === 'cpu' ? formatMilli(Math.ceil(value * 1000)) : formatBytes(Math.ceil(value));
+// Quantities as whole milli-cores (cpu) or bytes (memory), the units upstream's arithmetic uses.
+function units(resource: string, q: string | number): bigint {
+  const v = parseQuantity(q);
+  return BigInt(Math.round(resource === 'cpu' ? v * 1000 : v));
+}
+
+function format(resource: string, n: bigint): string {
+  return resource === 'cpu' ? formatMilli(Number(n)) : formatBytes(Number(n));
 }
 
 /**
@@ -127,20 +133,16 @@ export function recommendedResources(
   for (const r of controlledResourcesOf(policy)) {
     const t = rec.target[r];
     if (t === undefined) continue;
-    let want = parseQuantity(t);
+    let want = units(r, t);
     const oldReq = requests[r] ?? limits[r];
     const oldLim = limits[r];
-    if (onlyRequests && oldLim !== undefined) want = Math.min(want, parseQuantity(oldLim));
-    if (oldReq !== undefined && parseQuantity(oldReq) === want) continue;
+    if (onlyRequests && oldLim !== undefined && units(r, oldLim) < want) want = units(r, oldLim);
+    if (oldReq !== undefined && units(r, oldReq) === want) continue;
     requests[r] = format(r, want);
     changed = true;
-    if (
-      !onlyRequests &&
-      oldLim !== undefined &&
-      oldReq !== undefined &&
-      parseQuantity(oldReq) > 0
-    ) {
-      limits[r] = format(r, (parseQuantity(oldLim) * want) / parseQuantity(oldReq));
+    // GetProportionalLimit: limit × new request / old request, in whole units, rounded down.
+    if (!onlyRequests && oldLim !== undefined && oldReq !== undefined && units(r, oldReq) > 0n) {
+      limits[r] = format(r, (units(r, oldLim) * want) / units(r, oldReq));
     }
   }
   if (!changed) return undefined;

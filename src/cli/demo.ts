@@ -6,6 +6,7 @@ import { formatSummary } from '../demo/figures.js';
 import { runDemo } from '../demo/run.js';
 import { runScaleToZeroDemo } from '../demo/scale-to-zero.js';
 import { formatEntry } from '../demo/timeline.js';
+import { runVPADemo } from '../demo/vpa.js';
 import { errorMessage } from '../lib/errors.js';
 
 /** Options of `skiff demo` as commander parses them. */
@@ -16,6 +17,8 @@ export interface DemoOptions {
   keepGoing?: boolean;
   /** Show scale to zero and back (issue #19) instead of the seed walkthrough. */
   scaleToZero?: boolean;
+  /** Show the VPA's recommendation and in-place resize (issue #19) instead. */
+  vpa?: boolean;
 }
 
 /** Runs `skiff demo`; returns 0 only when the walkthrough succeeded. */
@@ -30,7 +33,9 @@ export async function demoCommand(opts: DemoOptions): Promise<number> {
       pc.bold(
         opts.scaleToZero
           ? 'Skiff demo: scale to zero, and back on the first request'
-          : 'Skiff demo: the self-healing and autoscaling walkthrough (SEED.md)',
+          : opts.vpa
+            ? 'Skiff demo: right-size with the VPA, resized in place'
+            : 'Skiff demo: the self-healing and autoscaling walkthrough (SEED.md)',
       ),
     );
     cluster = await ensureCluster({
@@ -60,6 +65,18 @@ export async function demoCommand(opts: DemoOptions): Promise<number> {
       out('');
       out(
         `${r.ok ? pc.green('✓') : pc.red('✗')} cold start (sent → first byte): p50 ${pct(50)} ms, max ${ms.at(-1) ?? '-'} ms over ${ms.length} concurrent requests; failed requests ${r.failedRequests}`,
+      );
+      for (const p of r.problems) out(pc.red(`  problem: ${p}`));
+    }
+    return r.ok ? 0 : 1;
+  }
+  if (opts.vpa) {
+    const r = await runVPADemo({ cluster, out: (line) => out(line) });
+    if (opts.json) process.stdout.write(JSON.stringify(r) + '\n');
+    else {
+      out('');
+      out(
+        `${r.ok ? pc.green('✓') : pc.red('✗')} recommendation ${JSON.stringify(r.target ?? {})} after ${r.secondsToRecommendation?.toFixed(1) ?? '-'} s; resized in place ${r.secondsToResize?.toFixed(1) ?? '-'} s later (restarts ${r.restarts ?? '-'}); resize by hand applied in ${r.manualResizeMs?.toFixed(0) ?? '-'} ms (kubectl included)`,
       );
       for (const p of r.problems) out(pc.red(`  problem: ${p}`));
     }

@@ -297,6 +297,11 @@ program
     'show scale to zero instead: an idle Deployment goes to zero, requests wake it',
     false,
   )
+  .option(
+    '--vpa',
+    'show the VPA instead: a recommendation, then the running pod resized in place',
+    false,
+  )
   .action(async (opts) => {
     const { demoCommand } = await import('../cli/demo.js');
     process.exitCode = await demoCommand(opts);
