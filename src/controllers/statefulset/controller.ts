@@ -24,6 +24,7 @@ import { claimObjects, getControllerOf } from '../runtime/owner.js';
 import { isPodAvailable, isPodReady } from '../runtime/pods.js';
 import { ensureRevision } from '../runtime/revision.js';
 import { claimsFor, getOrdinal, newPod, revisionLabel, setGVK } from './identity.js';
+import { podsToUpdate, statefulSetMaxUnavailable } from './rolling.js';
 
 /** Options of createStatefulSetController. */
 export interface StatefulSetControllerOptions {
@@ -161,6 +162,21 @@ export function createStatefulSetController(
       if (ordered) return status;
     }
     if (set.spec?.updateStrategy?.type === 'OnDelete') return status;
+    const maxUnavailable = set.spec?.updateStrategy?.rollingUpdate?.maxUnavailable;
+    if (maxUnavailable !== undefined) {
+      // maxUnavailable set: up to that many pods (counting those already down) at once.
+      const minReady = set.spec?.minReadySeconds ?? 0;
+      const now = clock.now();
+      const batch = podsToUpdate(replicas, {
+        updateRevision: update.metadata?.name ?? '',
+        partition,
+        maxUnavailable: statefulSetMaxUnavailable(maxUnavailable, replicaCount),
+        isHealthy: (p) =>
+          isRunningAndReady(p) && !isTerminating(p) && isPodAvailable(p, minReady, now),
+      });
+      for (const p of batch) await deletePod(set, p);
+      return status;
+    }
     // Rolling update: highest ordinal first, down to the partition, one unavailable pod at a time.
     for (let ord = replicaCount - 1; ord >= partition; ord--) {
       const pod = replicas[ord];
