@@ -149,6 +149,37 @@ describe('Job controller', () => {
     );
   });
 
+  it('successPolicy: the listed indexes succeeding completes the Job and stops the rest', async () => {
+    const name = await newJob({
+      completions: 3,
+      parallelism: 3,
+      completionMode: 'Indexed',
+      successPolicy: { rules: [{ succeededIndexes: '0' }] },
+    });
+    await sync(name);
+    const pods = await livePods(name);
+    const leader = pods.find(
+      (p) => p.metadata?.annotations?.['batch.kubernetes.io/job-completion-index'] === '0',
+    );
+    assert.ok(leader);
+    await finish(leader, 0);
+    await settle();
+    await sync(name);
+    // The other indexes are stopped; the Job says why it succeeded.
+    assert.equal((await activePods(name)).length, 0);
+    await settle();
+    await sync(name);
+    const job = await getJob(name);
+    const met = job.status?.conditions?.find((c) => c.type === 'SuccessCriteriaMet');
+    assert.equal(met?.status, 'True');
+    assert.equal(met?.reason, 'SuccessPolicy');
+    assert.equal(met?.message, 'Matched rules at index 0');
+    const complete = job.status?.conditions?.find((c) => c.type === 'Complete');
+    assert.equal(complete?.reason, 'SuccessPolicy');
+    assert.equal(job.status?.completedIndexes, '0');
+    assert.equal(job.status?.succeeded, 1);
+  });
+
   it('Indexed: one pod per index with annotation, label, hostname and JOB_COMPLETION_INDEX', async () => {
     const name = await newJob({ completions: 3, parallelism: 3, completionMode: 'Indexed' });
     await sync(name);

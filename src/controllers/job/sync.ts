@@ -32,6 +32,7 @@ import {
   validIndex,
   withIndexes,
 } from './indexes.js';
+import { matchSuccessPolicy } from './success-policy.js';
 
 export const jobGVK = { apiVersion: 'batch/v1', kind: 'Job' } as const;
 /** The finalizer that keeps a finished pod until the Job has counted it (upstream JobTrackingFinalizer). */
@@ -240,6 +241,11 @@ export function createJobSync(d: JobSyncDeps): (key: string) => Promise<Result |
       c.prevSucceededIndexes = idx.prev;
       c.succeededIndexes = idx.now;
       c.succeeded = totalIndexes(idx.now);
+      // successPolicy: enough of the right indexes succeeded; the rest of the pods are stopped.
+      const matched = c.finished
+        ? undefined
+        : matchSuccessPolicy(job.spec?.successPolicy, job.spec?.completions ?? 0, idx.now);
+      if (matched) c.finished = newCondition('SuccessCriteriaMet', 'SuccessPolicy', matched);
     }
 
     let activeCount = active.length;
