@@ -252,7 +252,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       return;
     }
     if (path === '/openapi/v2') {
-      sendOpenApiV2(req, res, version.gitVersion);
+      sendOpenApiV2(req, res, version.gitVersion, openapi);
       return;
     }
     if (path === '/openapi/v3') {
@@ -462,14 +462,16 @@ function withPki(
 }
 
 /**
- * A minimal OpenAPI v2 document with no definitions. kubectl ≤1.29 fetches /openapi/v2 (as
- * gnostic protobuf) before `apply` and fails on a 404; with no schema for a kind, kubectl falls
- * back to its compiled-in types for the strategic merge patch, exactly as after a 404 in 1.32.
+ * The OpenAPI v2 document. As gnostic protobuf (what kubectl asks for) it is minimal, with no
+ * definitions: kubectl ≤1.29 fetches it before `apply` and fails on a 404, and with no schema for
+ * a kind it falls back to its compiled-in types for the strategic merge patch. As JSON it carries
+ * every kind's definitions (openapi.ts).
  */
 function sendOpenApiV2(
   req: http.IncomingMessage,
   res: http.ServerResponse,
   gitVersion: string,
+  openapi: OpenApiV3,
 ): void {
   const accept = String(req.headers.accept ?? '');
   if (accept.includes('protobuf')) {
@@ -493,11 +495,8 @@ function sendOpenApiV2(
     res.end(body);
     return;
   }
-  const body = JSON.stringify({
-    swagger: '2.0',
-    info: { title: 'Kubernetes', version: gitVersion },
-    paths: {},
-  });
+  // JSON (the Python client, curl) gets the definitions too.
+  const body = openapi.v2(gitVersion);
   res.writeHead(200, {
     'Content-Type': 'application/json',
     'Content-Length': Buffer.byteLength(body),
