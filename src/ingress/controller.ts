@@ -19,6 +19,7 @@ import type { Component } from '../lib/lifecycle.js';
 import { createLogger, type Logger } from '../lib/log.js';
 import { BufferedLog } from './access-log.js';
 import { ActivityReporter } from './activity.js';
+import { ColdStartPods } from './cold-start.js';
 import { acceptBacklog, bindAll, listenOn, type ServerHandle } from './listen.js';
 import { NginxDataPlane } from './nginx.js';
 import { renderLuaConfig, upstreamName } from './nginx-conf.js';
@@ -122,6 +123,7 @@ class Controller implements IngressController {
   #runner: BoundedFrequencyRunner;
   #proxy: IngressProxy;
   #activity: ActivityReporter;
+  #coldPods: ColdStartPods;
   /** HTTP servers listening (closed at stop). */
   #servers: http.Server[] = [];
   #done: Promise<void> = Promise.resolve();
@@ -162,6 +164,12 @@ class Controller implements IngressController {
       log: this.#log,
       stats: this.stats,
     });
+    this.#coldPods = new ColdStartPods({
+      client: opts.client,
+      log: this.#log,
+      clock: this.#clock,
+      onChange: (ns, svc) => this.#refreshService(ns, svc),
+    });
     if (opts.accessLog === undefined) {
       this.#accessLog = new BufferedLog({
         write: (chunk) => process.stdout.write(chunk),
@@ -201,6 +209,9 @@ class Controller implements IngressController {
         if (!this.#withEndpoints.has(`${b.namespace}/${b.service}`))
           this.#activity.held(b.namespace, b.service);
         else this.#activity.holding(b.namespace, b.service, +1);
+        // Waking: route to its first Ready pod without waiting for the EndpointSlice.
+        const svc = this.#services.lister.get(b.namespace, b.service);
+        if (svc && this.#activity.scalesFromZero(b.namespace, b.service)) this.#coldPods.start(svc);
       },
       onHeldDone: (b) => this.#activity.holding(b.namespace, b.service, -1),
       holdBudgetMs: (b) =>
@@ -282,6 +293,7 @@ class Controller implements IngressController {
         void this.#runner.stop();
         this.serving = false;
         this.#proxy.close();
+        this.#coldPods.close();
         this.#accessLog?.flush();
         this.#pushTimer?.cancel();
         status?.close();
@@ -537,7 +549,21 @@ class Controller implements IngressController {
     const slices = this.#slices.lister
       .list(ns)
       .filter((s) => s.metadata?.labels?.['kubernetes.io/service-name'] === svc);
-    return endpointsForServicePort(slices, portName);
+    const eps = endpointsForServicePort(slices, portName);
+    if (!this.#coldPods.watching(ns, svc)) return eps;
+    if (eps.some((e) => e.ready)) {
+      // The slices caught up: the cold start's shortcut is no longer needed.
+      this.#coldPods.stop(ns, svc);
+      return eps;
+    }
+    const sp = this.#services.lister
+      .get(ns, svc)
+      ?.spec?.ports?.find((p) => (p.name ?? '') === portName);
+    const direct = sp ? this.#coldPods.targets(ns, svc, sp) : [];
+    return [
+      ...eps,
+      ...direct.map((t) => ({ ...t, ready: true, serving: true, terminating: false })),
+    ];
   }
 
   /** Pushes new endpoints of a Service to its balancers at once (no rebuild, no delay). */
