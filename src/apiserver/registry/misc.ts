@@ -97,7 +97,8 @@ export const jobStrategy: Strategy = {
     const spec = child(obj as Obj, 'spec');
     if (spec.completions === undefined && spec.parallelism === undefined) spec.completions = 1;
     setDefault(spec, 'parallelism', 1);
-    setDefault(spec, 'backoffLimit', 6);
+    // With a per-index limit the Job-wide one steps aside: upstream defaults it to MaxInt32.
+    setDefault(spec, 'backoffLimit', spec.backoffLimitPerIndex != null ? 2_147_483_647 : 6);
     setDefault(spec, 'completionMode', 'NonIndexed');
     setDefault(spec, 'suspend', false);
     if (spec.podFailurePolicy === undefined)

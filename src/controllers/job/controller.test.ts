@@ -149,6 +149,67 @@ describe('Job controller', () => {
     );
   });
 
+  it('backoffLimitPerIndex: an index that fails past its budget fails alone, then the Job', async () => {
+    const name = await newJob({
+      completions: 2,
+      parallelism: 2,
+      completionMode: 'Indexed',
+      backoffLimitPerIndex: 1,
+    });
+    const ixOf = (p: Pod) => p.metadata?.annotations?.['batch.kubernetes.io/job-completion-index'];
+    const failures = (p: Pod) =>
+      p.metadata?.annotations?.['batch.kubernetes.io/job-index-failure-count'];
+    await sync(name);
+    let pods = await activePods(name);
+    assert.deepEqual(pods.map(failures), ['0', '0']);
+    await finish(pods.find((p) => ixOf(p) === '1')!, 0);
+    await finish(pods.find((p) => ixOf(p) === '0')!, 1);
+    await settle();
+    await sync(name);
+    // Index 0 has one retry: after the back-off its new pod carries the failure count.
+    env.clock.advance(10_000);
+    await sync(name);
+    pods = await activePods(name);
+    assert.equal(pods.length, 1);
+    assert.equal(ixOf(pods[0]!), '0');
+    assert.equal(failures(pods[0]!), '1');
+    assert.equal((await getJob(name)).status?.failedIndexes ?? '', '');
+    await finish(pods[0]!, 1);
+    await settle();
+    await sync(name);
+    await settle();
+    await sync(name);
+    const job = await getJob(name);
+    assert.equal(job.status?.failedIndexes, '0');
+    assert.equal(job.status?.completedIndexes, '1');
+    const failed = job.status?.conditions?.find((c) => c.type === 'Failed');
+    assert.equal(failed?.reason, 'FailedIndexes');
+    assert.equal(failed?.message, 'Job has failed indexes');
+    assert.equal((await activePods(name)).length, 0, 'a failed index is not retried');
+  });
+
+  it('maxFailedIndexes: more failed indexes than allowed fail the Job at once', async () => {
+    const name = await newJob({
+      completions: 3,
+      parallelism: 3,
+      completionMode: 'Indexed',
+      backoffLimitPerIndex: 0,
+      maxFailedIndexes: 0,
+    });
+    await sync(name);
+    const pods = await activePods(name);
+    await finish(pods[0]!, 1);
+    await settle();
+    await sync(name);
+    await settle();
+    await sync(name);
+    const job = await getJob(name);
+    const failed = job.status?.conditions?.find((c) => c.type === 'Failed');
+    assert.equal(failed?.reason, 'MaxFailedIndexesExceeded');
+    assert.equal(job.status?.failedIndexes?.length, 1);
+    assert.equal((await activePods(name)).length, 0, 'the other indexes are stopped');
+  });
+
   it('successPolicy: the listed indexes succeeding completes the Job and stops the rest', async () => {
     const name = await newJob({
       completions: 3,

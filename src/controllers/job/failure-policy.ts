@@ -60,7 +60,7 @@ export function matchPodFailurePolicy(policy: PodFailurePolicy | undefined, pod:
       case 'Count':
         return { countFailed: true, action: 'Count' };
       case 'FailIndex':
-        // Needs backoffLimitPerIndex, which Skiff does not implement: counts like upstream without it.
+        // Fails the pod's index at once when the Job has backoffLimitPerIndex (per-index.ts).
         return { countFailed: true, action: 'FailIndex' };
       case 'FailJob':
         return { failJobMessage, countFailed: true, action: 'FailJob' };

@@ -156,3 +156,10 @@ export function addCompletionIndexEnv(template: PodTemplateSpec): void {
   for (const c of template.spec?.initContainers ?? []) add(c);
   for (const c of template.spec?.containers ?? []) add(c);
 }
+
+/** Every index the intervals cover, in order. */
+export function indexList(iv: Intervals): number[] {
+  const out: number[] = [];
+  for (const [a, b] of iv) for (let i = a; i <= b; i++) out.push(i);
+  return out;
+}

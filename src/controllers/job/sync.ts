@@ -27,11 +27,13 @@ import {
   getCompletionIndex,
   hasIndex,
   type Intervals,
+  indexList,
   isIndexedJob,
   totalIndexes,
   validIndex,
   withIndexes,
 } from './indexes.js';
+import { calculateFailedIndexes, newIndexFailureCounts } from './per-index.js';
 import { matchSuccessPolicy } from './success-policy.js';
 
 export const jobGVK = { apiVersion: 'batch/v1', kind: 'Job' } as const;
@@ -93,6 +95,8 @@ interface SyncCtx {
   expectedRm: ReadonlySet<string>;
   prevSucceededIndexes: Intervals;
   succeededIndexes: Intervals;
+  /** Indexes past their backoffLimitPerIndex (Indexed Jobs with a per-index limit). */
+  failedIndexes: Intervals;
   newBackoff: BackoffRecord;
   finished?: JobCondition;
 }
@@ -192,6 +196,7 @@ export function createJobSync(d: JobSyncDeps): (key: string) => Promise<Result |
       expectedRm: d.finalizers.get(key),
       prevSucceededIndexes: [],
       succeededIndexes: [],
+      failedIndexes: [],
       newBackoff: { failuresAfterLastSuccess: 0 },
     };
     const { newSucceeded, newFailed } = newFinishedPods(c);
@@ -217,7 +222,10 @@ export function createJobSync(d: JobSyncDeps): (key: string) => Promise<Result |
     }
     if (!c.finished) {
       const backoffLimit = job.spec?.backoffLimit ?? 6;
-      if (c.failed > backoffLimit || pastBackoffLimitOnFailure(job, pods)) {
+      // With a per-index limit the Job-wide backoffLimit does not apply (upstream defaults it
+      // to the largest int32 then).
+      const hasPerIndex = isIndexedJob(job) && job.spec?.backoffLimitPerIndex != null;
+      if (!hasPerIndex && (c.failed > backoffLimit || pastBackoffLimitOnFailure(job, pods))) {
         c.finished = newCondition(
           'FailureTarget',
           'BackoffLimitExceeded',
@@ -241,6 +249,17 @@ export function createJobSync(d: JobSyncDeps): (key: string) => Promise<Result |
       c.prevSucceededIndexes = idx.prev;
       c.succeededIndexes = idx.now;
       c.succeeded = totalIndexes(idx.now);
+      if (job.spec?.backoffLimitPerIndex != null) {
+        c.failedIndexes = calculateFailedIndexes(job, pods, (p) => isPodFailed(p, job));
+        const maxFailed = job.spec.maxFailedIndexes;
+        if (!c.finished && maxFailed != null && totalIndexes(c.failedIndexes) > maxFailed) {
+          c.finished = newCondition(
+            'FailureTarget',
+            'MaxFailedIndexesExceeded',
+            'Job has exceeded the specified maximal number of failed indexes',
+          );
+        }
+      }
       // successPolicy: enough of the right indexes succeeded; the rest of the pods are stopped.
       const matched = c.finished
         ? undefined
@@ -274,12 +293,20 @@ export function createJobSync(d: JobSyncDeps): (key: string) => Promise<Result |
         completions === undefined || completions === null
           ? c.succeeded > 0 && activeCount === 0
           : c.succeeded >= completions && activeCount === 0;
+      const failedIx = totalIndexes(c.failedIndexes);
       if (complete) {
         c.finished = newCondition(
           'SuccessCriteriaMet',
           'CompletionsReached',
           'Reached expected number of succeeded pods',
         );
+      } else if (
+        failedIx > 0 &&
+        activeCount === 0 &&
+        c.succeeded + failedIx >= (completions ?? 0)
+      ) {
+        // Every index has ended, some of them failed.
+        c.finished = newCondition('FailureTarget', 'FailedIndexes', 'Job has failed indexes');
       } else if (managed) {
         suspendChanged = syncSuspendCondition(job);
       }
@@ -378,7 +405,8 @@ export function createJobSync(d: JobSyncDeps): (key: string) => Promise<Result |
       // Without completions any success ends the Job: let running pods finish, start no more.
       wantActive = c.succeeded > 0 ? active : parallelism;
     } else {
-      wantActive = Math.max(0, Math.min(completions - c.succeeded, parallelism));
+      const ended = c.succeeded + totalIndexes(c.failedIndexes);
+      wantActive = Math.max(0, Math.min(completions - ended, parallelism));
     }
     const toDelete = activePodsForRemoval(job, c.active, Math.max(0, active - wantActive)).slice(
       0,
@@ -399,7 +427,9 @@ export function createJobSync(d: JobSyncDeps): (key: string) => Promise<Result |
     diff = Math.min(diff, maxPodCreateDeletePerSync);
     let indexes: number[] = [];
     if (isIndexedJob(job)) {
-      indexes = firstPendingIndexes(c.succeededIndexes, c.active, diff, completions ?? 0);
+      // Failed indexes are never retried.
+      const ended = withIndexes(c.succeededIndexes, indexList(c.failedIndexes));
+      indexes = firstPendingIndexes(ended, c.active, diff, completions ?? 0);
       diff = indexes.length;
     }
     if (diff === 0) return { active };
@@ -427,6 +457,9 @@ export function createJobSync(d: JobSyncDeps): (key: string) => Promise<Result |
         pod.metadata.annotations = {
           ...pod.metadata.annotations,
           [completionIndexKey]: String(ix),
+          ...(job.spec?.backoffLimitPerIndex != null
+            ? newIndexFailureCounts(job, c.pods, ix, (p) => isPodFailed(p, job))
+            : {}),
         };
         pod.metadata.labels = { ...pod.metadata.labels, [completionIndexKey]: String(ix) };
         pod.spec.hostname = `${jobName}-${ix}`;
@@ -590,6 +623,11 @@ export function createJobSync(d: JobSyncDeps): (key: string) => Promise<Result |
       if (s !== (status.completedIndexes ?? '')) needsFlush = true;
       status.succeeded = totalIndexes(c.succeededIndexes);
       status.completedIndexes = s;
+      if (job.spec?.backoffLimitPerIndex != null) {
+        const f = formatIndexes(c.failedIndexes);
+        if (f !== (status.failedIndexes ?? '')) needsFlush = true;
+        status.failedIndexes = f;
+      }
     }
     // Interim conditions are written before finalizers go, so a crash cannot lose the verdict.
     if (c.finished?.type === 'FailureTarget') {
