@@ -26,7 +26,7 @@ export const actedOn: readonly ActedOn[] = [
   { kind: 'HorizontalPodAutoscaler', by: 'hpa controller (metrics add-on)' },
   {
     kind: 'VerticalPodAutoscaler',
-    by: 'vpa recommender and updater (in-place resize), pod admission (metrics add-on)',
+    by: 'vpa recommender (checkpoints) and updater (in-place resize), pod admission (metrics add-on)',
   },
   { kind: 'Namespace', by: 'namespace controller' },
   { kind: 'ServiceAccount', by: 'serviceaccount controller, token issuer' },
@@ -42,7 +42,6 @@ export const storedOnly: readonly string[] = [
   'admission webhooks',
   'CustomResourceDefinitions (and their objects)',
   'ResourceQuota',
-  'VerticalPodAutoscalerCheckpoint',
   'ReplicationController',
   'PriorityClass',
 ];

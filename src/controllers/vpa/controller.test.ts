@@ -100,6 +100,7 @@ async function setup(t: { after(fn: () => Promise<void> | void): void }, mode: s
     informers,
     clock,
     podLifetimeUpdateThresholdMs: 0,
+    checkpointIntervalMs: 0,
     recommendation: { podMinCPUMillicores: 0, podMinMemoryMb: 0 },
   });
   informers.start(ac.signal);
@@ -121,7 +122,7 @@ async function setup(t: { after(fn: () => Promise<void> | void): void }, mode: s
   };
   const getVPA = () => c.get<VerticalPodAutoscaler & KObject>(R.vpas, 'default', 'web');
   const getPod = () => c.get<Pod & KObject>(R.pods, 'default', 'web-abc-1');
-  return { c, vpa, feed, getVPA, getPod, clock };
+  return { c, vpa, feed, getVPA, getPod, clock, informers };
 }
 
 test('Off: recommends p90 + 15% per container and sets RecommendationProvided; the pod is left alone', async (t) => {
@@ -194,4 +195,45 @@ test('NoPodsMatched once the pod is gone; a new pod under Initial is admitted at
     created.metadata?.annotations?.['vpaUpdates'] ?? '',
     /Pod resources updated by web: container 0: cpu request, memory request/,
   );
+});
+
+test('the history survives a restart through VerticalPodAutoscalerCheckpoints', async (t) => {
+  const h = await setup(t, 'Off');
+  await h.feed(5);
+  const cp = await h.c.get<
+    KObject & {
+      spec?: { containerName?: string };
+      status?: { totalSamplesCount?: number; version?: string };
+    }
+  >(R.vpaCheckpoints, 'default', 'web-app');
+  assert.equal(cp.spec?.containerName, 'app');
+  assert.equal(cp.status?.version, 'v3');
+  assert.equal(cp.status?.totalSamplesCount, 5);
+  // A new recommender with no samples at all recommends from the checkpoint alone.
+  await h.c.patch(
+    R.vpas,
+    'default',
+    'web',
+    { status: { recommendation: null } },
+    { subresource: 'status' },
+  );
+  const fresh = createVPAController({
+    client: h.c,
+    metrics: new FakeMetrics(),
+    informers: h.informers,
+    clock: h.clock,
+    recommendation: { podMinCPUMillicores: 0, podMinMemoryMb: 0 },
+  });
+  // (Passes repeat until the informer has seen the cleared status.)
+  await until('a recommendation from the checkpoint', async () => {
+    await fresh.runOnce();
+    const v = await h.getVPA();
+    return v.status?.recommendation?.containerRecommendations?.[0]?.target['cpu'] === '350m';
+  });
+  // Deleting the VPA deletes its checkpoints with the state.
+  await h.c.delete(R.vpas, 'default', 'web');
+  await until('the VPA gone from the cache', async () => {
+    await fresh.runOnce();
+    return (await h.c.list(R.vpaCheckpoints, { namespace: 'default' })).items.length === 0;
+  });
 });

@@ -21,7 +21,7 @@ import { EventRecorder } from '../../client/events.js';
 import { objectKey } from '../../client/informer.js';
 import { InformerFactory } from '../../client/informer-factory.js';
 import { R } from '../../client/resources.js';
-import type { KObject, KubeClient } from '../../client/rest.js';
+import { isAlreadyExists, type KObject, type KubeClient } from '../../client/rest.js';
 import { type Clock, realClock } from '../../lib/clock.js';
 import { errorMessage } from '../../lib/errors.js';
 import type { Component } from '../../lib/lifecycle.js';
@@ -30,6 +30,7 @@ import type { PodMetrics } from '../hpa/metrics-client.js';
 import {
   AggregateContainerState,
   type AggregationOptions,
+  type CheckpointStatus,
   ContainerState,
   defaultAggregationOptions,
 } from './model.js';
@@ -78,6 +79,8 @@ export interface VPAControllerOptions {
   podLifetimeUpdateThresholdMs?: number;
   /** Pods a VPA must have running before the updater evicts one [--min-replicas 2]. */
   minReplicas?: number;
+  /** How often each container's histograms are saved as a VerticalPodAutoscalerCheckpoint; 1 min. */
+  checkpointIntervalMs?: number;
   log?: Logger;
 }
 
@@ -108,6 +111,10 @@ export function createVPAController(opts: VPAControllerOptions): VPAController {
   const aggregates = new Map<string, AggregateContainerState>();
   const containers = new Map<string, ContainerState>();
   const warned = new Set<string>();
+  // When each aggregate was last checkpointed; the checkpoints of VPAs gone are deleted.
+  const checkpointed = new Map<string, number>();
+  const checkpointIntervalMs = opts.checkpointIntervalMs ?? 60_000;
+  let hasLoadedCheckpoints = false;
 
   const ownerOf = (ns: string) => (kind: string, name: string) =>
     kind === 'ReplicaSet'
@@ -288,11 +295,88 @@ export function createVPAController(opts: VPAControllerOptions): VPAController {
     }
   }
 
+  type Checkpoint = KObject & {
+    spec?: { vpaObjectName?: string; containerName?: string };
+    status?: CheckpointStatus;
+  };
+  const checkpointName = (vpaName: string, container: string) => `${vpaName}-${container}`;
+
+  // The recommender's history survives a restart: each VPA's checkpoints seed its aggregates
+  // (upstream ClusterStateFeeder.InitFromCheckpoints); those of VPAs gone are deleted.
+  async function loadCheckpoints(vpas: VPA[]): Promise<void> {
+    const list = await opts.client.list<Checkpoint>(R.vpaCheckpoints);
+    for (const cp of list.items) {
+      const ns = cp.metadata?.namespace ?? 'default';
+      const vpaName = cp.spec?.vpaObjectName ?? '';
+      const container = cp.spec?.containerName ?? '';
+      const vpa = vpas.find((v) => v.metadata?.namespace === ns && v.metadata?.name === vpaName);
+      if (!vpa) {
+        await opts.client
+          .delete(R.vpaCheckpoints, ns, cp.metadata?.name ?? '')
+          .catch(() => undefined);
+        continue;
+      }
+      const agg = new AggregateContainerState(aggregation);
+      try {
+        agg.loadFromCheckpoint(cp.status ?? {});
+      } catch (err) {
+        log.warn('cannot load VPA checkpoint', {
+          namespace: ns,
+          name: cp.metadata?.name,
+          err: errorMessage(err),
+        });
+        continue;
+      }
+      const key = `${objectKey(vpa)}|${container}`;
+      aggregates.set(key, agg);
+      checkpointed.set(key, clock.now());
+    }
+  }
+
+  async function writeCheckpoints(vpa: VPA): Promise<void> {
+    const prefix = `${objectKey(vpa)}|`;
+    for (const [key, agg] of aggregates) {
+      if (!key.startsWith(prefix) || agg.totalSamplesCount === 0) continue;
+      if (clock.now() - (checkpointed.get(key) ?? 0) < checkpointIntervalMs) continue;
+      const container = key.slice(prefix.length);
+      const ns = vpa.metadata?.namespace ?? 'default';
+      const name = checkpointName(vpa.metadata?.name ?? '', container);
+      const obj: Checkpoint = {
+        apiVersion: 'autoscaling.k8s.io/v1',
+        kind: 'VerticalPodAutoscalerCheckpoint',
+        metadata: { name, namespace: ns },
+        spec: { vpaObjectName: vpa.metadata?.name, containerName: container },
+        status: agg.saveToCheckpoint(clock.now()),
+      };
+      try {
+        await opts.client.create(R.vpaCheckpoints, obj);
+      } catch (err) {
+        if (!isAlreadyExists(err)) throw err;
+        const current = await opts.client.get<Checkpoint>(R.vpaCheckpoints, ns, name);
+        await opts.client.update(R.vpaCheckpoints, {
+          ...obj,
+          metadata: { ...obj.metadata, resourceVersion: current.metadata?.resourceVersion },
+        });
+      }
+      checkpointed.set(key, clock.now());
+    }
+  }
+
   // Forget state of VPAs and pods that are gone, so memory stays bounded.
-  function garbageCollect(vpas: VPA[]): void {
+  async function garbageCollect(vpas: VPA[]): Promise<void> {
     const live = new Set(vpas.map((v) => objectKey(v)));
     const pods = new Set(podInformer.lister.list().map((p) => p.metadata?.uid));
-    for (const k of aggregates.keys()) if (!live.has(k.split('|')[0] ?? '')) aggregates.delete(k);
+    for (const k of aggregates.keys()) {
+      const [vpaKey = '', container = ''] = k.split('|');
+      if (live.has(vpaKey)) continue;
+      aggregates.delete(k);
+      if (checkpointed.delete(k)) {
+        const [ns, vpaName = ''] = vpaKey.split('/');
+        await opts.client
+          .delete(R.vpaCheckpoints, ns, checkpointName(vpaName, container))
+          .catch((err: unknown) => log.debug('checkpoint delete', { err: errorMessage(err) }));
+      }
+    }
     for (const k of containers.keys()) {
       const [v, uid] = k.split('|');
       if (!live.has(v ?? '') || !pods.has(uid)) containers.delete(k);
@@ -301,6 +385,10 @@ export function createVPAController(opts: VPAControllerOptions): VPAController {
 
   async function runOnce(): Promise<void> {
     const vpas = vpaInformer.lister.list().map((v) => structuredClone(v));
+    if (!hasLoadedCheckpoints) {
+      await loadCheckpoints(vpas);
+      hasLoadedCheckpoints = true;
+    }
     await loadSamples(vpas);
     for (const vpa of vpas) {
       const key = objectKey(vpa);
@@ -310,11 +398,12 @@ export function createVPAController(opts: VPAControllerOptions): VPAController {
         await writeStatus(vpa, recs, pods.length > 0);
         warnAboutHPA(vpa);
         await update(vpa, pods);
+        await writeCheckpoints(vpa);
       } catch (err) {
         log.warn('VPA sync failed', { key, err: errorMessage(err) });
       }
     }
-    garbageCollect(vpas);
+    await garbageCollect(vpas);
   }
 
   return {

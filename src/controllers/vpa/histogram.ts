@@ -129,6 +129,49 @@ export class DecayingHistogram {
       : this.buckets.bucketStart(b);
   }
 
+  /** The histogram as a checkpoint stores it. */
+  checkpoint(): HistogramCheckpoint {
+    const bucketWeights: Record<string, number> = {};
+    let max = 0;
+    for (let b = this.#min; b <= this.#max; b++) max = Math.max(max, this.#weights[b] ?? 0);
+    const ratio = max > 0 ? maxCheckpointWeight / max : 0;
+    for (let b = this.#min; b <= this.#max; b++) {
+      const w = Math.round((this.#weights[b] ?? 0) * ratio);
+      if (w > 0) bucketWeights[String(b)] = w;
+    }
+    return {
+      referenceTimestamp: new Date(this.#reference).toISOString(),
+      bucketWeights,
+      totalWeight: this.#total,
+    };
+  }
+
+  /** Adds a checkpoint's weights (LoadFromCheckpoint); throws RangeError on a bad one. */
+  load(cp: HistogramCheckpoint): void {
+    const total = cp.totalWeight ?? 0;
+    if (total < 0) throw new RangeError(`Cannot load checkpoint with negative weight ${total}`);
+    const entries = Object.entries(cp.bucketWeights ?? {}).map(([b, w]) => [Number(b), w] as const);
+    let sum = 0;
+    for (const [b, w] of entries) {
+      if (!Number.isInteger(b) || b < 0 || b >= this.buckets.numBuckets) {
+        throw new RangeError(
+          `Checkpoint has bucket ${b} outside [0..${this.buckets.numBuckets - 1}]`,
+        );
+      }
+      sum += w;
+    }
+    if (sum === 0) return;
+    this.#reference = Date.parse(cp.referenceTimestamp ?? '') || 0;
+    const ratio = total / sum;
+    for (const [b, w] of entries) {
+      this.#weights[b] = (this.#weights[b] ?? 0) + w * ratio;
+      if (b < this.#min) this.#min = b;
+      if (b > this.#max) this.#max = b;
+    }
+    this.#total += total;
+    this.#updateMinMax();
+  }
+
   #decayFactor(time: number): number {
     if (time > this.#reference + this.halfLifeMs * maxDecayExponent) this.#shiftReference(time);
     return 2 ** ((time - this.#reference) / this.halfLifeMs);
@@ -152,6 +195,17 @@ export class DecayingHistogram {
     while ((this.#weights[this.#max] ?? 0) < eps && this.#max > 0) this.#max--;
   }
 }
+
+/** A histogram as a VerticalPodAutoscalerCheckpoint stores it (HistogramCheckpoint). */
+export interface HistogramCheckpoint {
+  referenceTimestamp?: string;
+  /** Bucket index → weight, scaled so the heaviest bucket is maxCheckpointWeight. */
+  bucketWeights?: Record<string, number>;
+  totalWeight?: number;
+}
+
+// Upstream MaxCheckpointWeight: bucket weights are stored as integers up to this.
+const maxCheckpointWeight = 10000;
 
 function safeSubtract(value: number, sub: number, epsilon: number): number {
   const v = value - sub;

@@ -2,7 +2,26 @@
 // model aggregate_container_state.go and container.go): one AggregateContainerState per (VPA,
 // container name) with a CPU usage histogram and a histogram of memory peaks, fed by one
 // ContainerState per running container. Times are ms since the epoch; CPU in cores, memory in bytes.
-import { cpuBuckets, DecayingHistogram, memoryBuckets } from './histogram.js';
+import {
+  cpuBuckets,
+  DecayingHistogram,
+  type HistogramCheckpoint,
+  memoryBuckets,
+} from './histogram.js';
+
+/** status of a VerticalPodAutoscalerCheckpoint (upstream VerticalPodAutoscalerCheckpointStatus). */
+export interface CheckpointStatus {
+  lastUpdateTime?: string;
+  version?: string;
+  cpuHistogram?: HistogramCheckpoint;
+  memoryHistogram?: HistogramCheckpoint;
+  firstSampleStart?: string;
+  lastSampleStart?: string;
+  totalSamplesCount?: number;
+}
+
+// Upstream's SupportedCheckpointVersion.
+const checkpointVersion = 'v3';
 
 /** Settings of the aggregation (upstream AggregationsConfig; defaults in brackets). */
 export interface AggregationOptions {
@@ -41,6 +60,32 @@ export class AggregateContainerState {
   constructor(opts: AggregationOptions) {
     this.cpu = new DecayingHistogram(cpuBuckets, opts.cpuHalfLifeMs);
     this.memoryPeaks = new DecayingHistogram(memoryBuckets, opts.memoryHalfLifeMs);
+  }
+
+  /** The state as a checkpoint's status stores it (SaveToCheckpoint). */
+  saveToCheckpoint(now: number): CheckpointStatus {
+    const iso = (t: number) => new Date(t).toISOString();
+    return {
+      lastUpdateTime: iso(now),
+      version: checkpointVersion,
+      cpuHistogram: this.cpu.checkpoint(),
+      memoryHistogram: this.memoryPeaks.checkpoint(),
+      firstSampleStart: iso(this.firstSampleStart),
+      lastSampleStart: iso(this.lastSampleStart),
+      totalSamplesCount: this.totalSamplesCount,
+    };
+  }
+
+  /** Restores a checkpoint (LoadFromCheckpoint); throws RangeError for another version. */
+  loadFromCheckpoint(cp: CheckpointStatus): void {
+    if (cp.version !== checkpointVersion) {
+      throw new RangeError(`Unsupported checkpoint version ${cp.version}`);
+    }
+    this.totalSamplesCount = cp.totalSamplesCount ?? 0;
+    this.firstSampleStart = Date.parse(cp.firstSampleStart ?? '') || 0;
+    this.lastSampleStart = Date.parse(cp.lastSampleStart ?? '') || 0;
+    if (cp.cpuHistogram) this.cpu.load(cp.cpuHistogram);
+    if (cp.memoryHistogram) this.memoryPeaks.load(cp.memoryHistogram);
   }
 
   /** Records a CPU usage sample (cores) measured from `time`. */
