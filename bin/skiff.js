@@ -28,10 +28,17 @@ function distIsCurrent() {
   return true;
 }
 
+// `skiff addon <name>` (the add-on pods' command) skips the command-line parser: its code would
+// stay in every add-on pod's heap for nothing (issue #17).
+const [command, addonName] = process.argv.slice(2);
+const direct = command === 'addon' && addonName !== undefined && !addonName.startsWith('-');
+const entry = direct ? 'addon' : 'cli';
+let mod;
 if (process.env.SKIFF_DEV !== '1' && distIsCurrent()) {
-  await import('../dist/src/cmd/cli.js');
+  mod = await import(`../dist/src/cmd/${entry}.js`);
 } else {
   const { register } = await import('tsx/esm/api');
   register();
-  await import('../src/cmd/cli.ts');
+  mod = await import(`../src/cmd/${entry}.ts`);
 }
+if (direct) await mod.runAddon(addonName, process.argv.slice(4));

@@ -254,17 +254,8 @@ program
   .passThroughOptions()
   .argument('[args...]')
   .action(async (name: string, args: string[]) => {
-    const mods: Record<string, () => Promise<{ main(argv: string[]): Promise<void> }>> = {
-      'ingress-controller': () => import('../ingress/main.js'),
-      'metrics-server': () => import('../metrics/main.js'),
-    };
-    const load = mods[name];
-    if (!load) {
-      process.stderr.write(`error: unknown add-on "${name}"\n`);
-      process.exitCode = 2;
-      return;
-    }
-    await (await load()).main(args);
+    const { runAddon } = await import('./addon.js');
+    await runAddon(name, args);
   });
 
 program
