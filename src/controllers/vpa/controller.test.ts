@@ -29,7 +29,11 @@ class FakeMetrics implements PodMetricsSource {
   }
 }
 
-async function setup(t: { after(fn: () => Promise<void> | void): void }, mode: string) {
+async function setup(
+  t: { after(fn: () => Promise<void> | void): void },
+  mode: string,
+  o: { isBestEffort?: boolean; minReplicas?: number } = {},
+) {
   const api = await startTestApiServer();
   const clock = new FakeClock();
   const ac = new AbortController();
@@ -76,7 +80,11 @@ async function setup(t: { after(fn: () => Promise<void> | void): void }, mode: s
         {
           name: 'app',
           image: 'x',
-          resources: { requests: { cpu: '100m', memory: '64Mi' }, limits: { cpu: '200m' } },
+          ...(o.isBestEffort
+            ? {}
+            : {
+                resources: { requests: { cpu: '100m', memory: '64Mi' }, limits: { cpu: '200m' } },
+              }),
         },
       ],
     },
@@ -89,7 +97,7 @@ async function setup(t: { after(fn: () => Promise<void> | void): void }, mode: s
     metadata: { name: 'web', namespace: 'default' },
     spec: {
       targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web' },
-      updatePolicy: { updateMode: mode },
+      updatePolicy: { updateMode: mode, ...(o.minReplicas ? { minReplicas: o.minReplicas } : {}) },
     },
   });
   const metrics = new FakeMetrics();
@@ -236,4 +244,17 @@ test('the history survives a restart through VerticalPodAutoscalerCheckpoints', 
     await fresh.runOnce();
     return (await h.c.list(R.vpaCheckpoints, { namespace: 'default' })).items.length === 0;
   });
+});
+
+test('InPlaceOrRecreate evicts a pod whose resize the API refuses (a QoS class change)', async (t) => {
+  const h = await setup(t, 'InPlaceOrRecreate', { isBestEffort: true, minReplicas: 1 });
+  await h.feed(2);
+  await until(
+    'the eviction',
+    async () => (await h.c.list(R.pods, { namespace: 'default' })).items.length === 0,
+  );
+  await h.vpa.flushEvents();
+  const events = await h.c.list<KObject & { reason?: string }>(R.events, { namespace: 'default' });
+  assert.ok(events.items.some((e) => e.reason === 'EvictedByVPA'));
+  assert.ok(!events.items.some((e) => e.reason === 'InPlaceResizedByVPA'));
 });

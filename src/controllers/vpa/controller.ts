@@ -21,7 +21,7 @@ import { EventRecorder } from '../../client/events.js';
 import { objectKey } from '../../client/informer.js';
 import { InformerFactory } from '../../client/informer-factory.js';
 import { R } from '../../client/resources.js';
-import { isAlreadyExists, type KObject, type KubeClient } from '../../client/rest.js';
+import { ApiError, isAlreadyExists, type KObject, type KubeClient } from '../../client/rest.js';
 import { type Clock, realClock } from '../../lib/clock.js';
 import { errorMessage } from '../../lib/errors.js';
 import type { Component } from '../../lib/lifecycle.js';
@@ -265,20 +265,27 @@ export function createVPAController(opts: VPAControllerOptions): VPAController {
       const ns = pod.metadata?.namespace;
       const name = pod.metadata?.name ?? '';
       if (isInPlace && !infeasible) {
-        await opts.client.patch(
-          R.pods,
-          ns,
-          name,
-          { spec: { containers: want.containers } },
-          { type: 'strategic', subresource: 'resize' },
-        );
-        recorder.event(
-          pod as KObject,
-          'Normal',
-          'InPlaceResizedByVPA',
-          'Pod was resized in place by VPA Updater.',
-        );
-        continue;
+        try {
+          await opts.client.patch(
+            R.pods,
+            ns,
+            name,
+            { spec: { containers: want.containers } },
+            { type: 'strategic', subresource: 'resize' },
+          );
+          recorder.event(
+            pod as KObject,
+            'Normal',
+            'InPlaceResizedByVPA',
+            'Pod was resized in place by VPA Updater.',
+          );
+          continue;
+        } catch (err) {
+          // A resize the API refuses (a QoS class change, e.g. a pod with no requests) cannot
+          // happen in place: InPlaceOrRecreate falls back to eviction, InPlace leaves the pod.
+          if (!(err instanceof ApiError && err.code === 422)) throw err;
+          log.info('in-place resize refused', { key: `${ns}/${name}`, err: err.message });
+        }
       }
       // Recreate, or an in-place resize the node cannot hold: evict so the new pod gets the
       // recommendation at admission, when enough replicas stay.
