@@ -129,13 +129,8 @@ export class DeploymentSync {
       }
       await this.setDeploymentRevision(d, rsCopy.metadata?.annotations?.[revisionAnnotation] ?? '');
       if (hasProgressDeadline(d) && !getDeploymentCondition(d.status, 'Progressing')) {
-        d.status ??= {};
         const msg = `Found new replica set "${rsCopy.metadata?.name}"`;
-        setDeploymentCondition(
-          d.status,
-          newDeploymentCondition('Progressing', 'True', Reasons.FoundNewRS, msg, clock.now()),
-        );
-        await this.updateStatus(d);
+        await this.#markProgressing(d, Reasons.FoundNewRS, msg);
       }
       return rsCopy;
     }
@@ -223,15 +218,19 @@ export class DeploymentSync {
     }
     await this.setDeploymentRevision(d, String(newRevision));
     if (!alreadyExists && hasProgressDeadline(d)) {
-      d.status ??= {};
-      const msg = `Created new replica set "${name}"`;
-      setDeploymentCondition(
-        d.status,
-        newDeploymentCondition('Progressing', 'True', Reasons.NewReplicaSet, msg, clock.now()),
-      );
-      await this.updateStatus(d);
+      await this.#markProgressing(d, Reasons.NewReplicaSet, `Created new replica set "${name}"`);
     }
     return created;
+  }
+
+  // Progressing=True for the new ReplicaSet, written at once (upstream getNewReplicaSet).
+  async #markProgressing(d: Deployment, reason: string, message: string): Promise<void> {
+    d.status ??= {};
+    setDeploymentCondition(
+      d.status,
+      newDeploymentCondition('Progressing', 'True', reason, message, this.ctx.clock.now()),
+    );
+    await this.updateStatus(d);
   }
 
   /** Sets an RS's replicas (and replica annotations); records ScalingReplicaSet (upstream scaleReplicaSet). */
