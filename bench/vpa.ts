@@ -293,16 +293,41 @@ try {
 
   // (2) In-place resizes under a request loop to the pod, sent with a REST client (no kubectl
   // start-up in the figure): time until the cgroup file holds the value and until the pod's
-  // status.containerStatuses[].resources reports it (both polled every ~1 ms).
+  // status.containerStatuses[].resources reports it (the cgroup file polled every ~1 ms, the
+  // status seen on a watch).
   const client = new KubeClient({ config: loadKubeconfig(skiff.kubeconfig) });
   const loop = requestLoop(ingress, 10);
   const cgroupMs: number[] = [];
   const statusMs: number[] = [];
   const patchMs: number[] = [];
+  let rv = (await client.get<Pod>(R.pods, 'default', pod.name)).metadata?.resourceVersion;
   for (let i = 0; i < opts.resizes; i++) {
     const cpu = i % 2 === 0 ? '150m' : '250m';
     const want = shareOf(parseQuantity(cpu) * 1000);
-    const start = performance.now();
+    const watchAbort = new AbortController();
+    let start = 0;
+    const statusSeen = new Promise<number>((resolve) => {
+      const timer = setTimeout(() => resolve(Number.NaN), 30_000);
+      void client
+        .watch<Pod>(
+          R.pods,
+          {
+            namespace: 'default',
+            fieldSelector: `metadata.name=${pod.name}`,
+            resourceVersion: rv,
+            signal: watchAbort.signal,
+          },
+          (ev) => {
+            if (ev.object.status?.containerStatuses?.[0]?.resources?.requests?.['cpu'] === cpu) {
+              clearTimeout(timer);
+              resolve(performance.now() - start);
+            }
+          },
+        )
+        .catch(() => undefined);
+    });
+    await sleep(100); // the watch is open before the PATCH is sent
+    start = performance.now();
     const patched = client.patch(
       R.pods,
       'default',
@@ -320,15 +345,10 @@ try {
       await sleep(1);
     }
     await patched;
-    let st = Number.NaN;
-    while (performance.now() - start < 30_000) {
-      const p = await client.get<Pod>(R.pods, 'default', pod.name);
-      if (p.status?.containerStatuses?.[0]?.resources?.requests?.['cpu'] === cpu) {
-        st = performance.now() - start;
-        break;
-      }
-      await sleep(1);
-    }
+    // The status: the first watch event (opened before the PATCH) that shows the new request.
+    const st = await statusSeen;
+    watchAbort.abort();
+    rv = (await client.get<Pod>(R.pods, 'default', pod.name)).metadata?.resourceVersion;
     cgroupMs.push(cg);
     statusMs.push(st);
     await sleep(200);
