@@ -49,7 +49,7 @@ before(async () => {
       namespace: 'default',
       labels: { [activityServiceLabel]: 'web', [activityWorkloadLabel]: 'web' },
     },
-    spec: { leaseDurationSeconds: 2 },
+    spec: { leaseDurationSeconds: 60 },
   });
   reporter = new ActivityReporter({ client: api.client, clock, stats, intervalMs: 1000 });
   await reporter.start(ac.signal);

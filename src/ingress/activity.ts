@@ -51,6 +51,7 @@ export class ActivityReporter {
   #held = new Map<string, number>();
   #timer: Timer | undefined;
   #flushing: Promise<void> | undefined;
+  #again = false;
   #stopped = false;
 
   constructor(opts: ActivityReporterOptions) {
@@ -102,7 +103,7 @@ export class ActivityReporter {
     const key = `${ns}/${svc}`;
     if (at <= (this.#pending.get(key) ?? this.#written.get(key) ?? 0)) return;
     this.#pending.set(key, at);
-    this.#schedule(this.#opts.intervalMs ?? 1000);
+    this.#schedule(this.#interval());
   }
 
   /**
@@ -147,9 +148,9 @@ export class ActivityReporter {
   /** Writes every pending renewal (one merge patch per Lease, no conflicts with the controller). */
   async #flush(): Promise<void> {
     if (this.#flushing) {
-      // One flush at a time: the renewals queued meanwhile go right after it.
-      await this.#flushing;
-      if (this.#pending.size > 0) this.#schedule(0);
+      // One flush at a time: this one runs again right after it (the held requests' renewals
+      // included: returning without would end their periodic renewal while a write is slow).
+      this.#again = true;
       return;
     }
     // Held requests are activity as long as they wait (guarantee 4).
@@ -159,7 +160,7 @@ export class ActivityReporter {
     }
     const batch = [...this.#pending];
     this.#pending.clear();
-    if (this.#held.size > 0) this.#schedule(this.#opts.intervalMs ?? 1000);
+    if (this.#held.size > 0) this.#schedule(this.#interval());
     this.#flushing = (async () => {
       await Promise.all(batch.map(([key, at]) => this.#renew(key, at)));
     })();
@@ -168,6 +169,23 @@ export class ActivityReporter {
     } finally {
       this.#flushing = undefined;
     }
+    if (this.#again) {
+      this.#again = false;
+      this.#schedule(0);
+    }
+  }
+
+  /**
+   * Time between renewals: intervalMs, or a third of the shortest idle window (a Lease's
+   * leaseDurationSeconds) when that is shorter, so a busy Service is renewed well within it.
+   */
+  #interval(): number {
+    let ms = this.#opts.intervalMs ?? 1000;
+    for (const l of this.#leases.lister.list()) {
+      const d = l.spec?.leaseDurationSeconds;
+      if (d) ms = Math.min(ms, Math.max(100, (d * 1000) / 3));
+    }
+    return ms;
   }
 
   async #renew(key: string, at: number): Promise<void> {
@@ -189,7 +207,7 @@ export class ActivityReporter {
       // means the workload opted out.
       if (this.scalesFromZero(ns, svc) && !this.#pending.has(key)) {
         this.#pending.set(key, at);
-        this.#schedule(this.#opts.intervalMs ?? 1000);
+        this.#schedule(this.#interval());
       }
     }
   }

@@ -59,12 +59,29 @@ describe('scale-to-zero controller', () => {
       .map((e) => `${e.reason}: ${e.message}`);
   };
 
+  async function ready(d: Deployment & KObject, n: number) {
+    const fresh = await env.client.get<Deployment & KObject>(
+      R.deployments,
+      ns,
+      d.metadata?.name ?? '',
+    );
+    await env.client.updateStatus(R.deployments, {
+      ...fresh,
+      status: { replicas: n, readyReplicas: n },
+    });
+  }
+
   async function workload(
     name: string,
-    opts: { annotations?: Record<string, string>; replicas?: number; services?: string[] } = {},
+    opts: {
+      annotations?: Record<string, string>;
+      replicas?: number;
+      services?: string[];
+      ready?: boolean;
+    } = {},
   ) {
     const labels = { app: name };
-    await env.client.create(R.deployments, {
+    const created = await env.client.create<Deployment & KObject>(R.deployments, {
       apiVersion: 'apps/v1',
       kind: 'Deployment',
       metadata: { name, namespace: ns, annotations: opts.annotations },
@@ -74,6 +91,8 @@ describe('scale-to-zero controller', () => {
         template: { metadata: { labels }, spec: { containers: [{ name: 'app', image: 'x' }] } },
       },
     });
+    // As the deployment controller reports it once the pods are Ready.
+    if (opts.ready !== false) await ready(created, opts.replicas ?? 1);
     for (const svc of opts.services ?? [name]) {
       await env.client.create(R.services, {
         apiVersion: 'v1',
@@ -169,6 +188,23 @@ describe('scale-to-zero controller', () => {
     assert.equal(await replicas('manual'), 1);
     // Default window: 60 s.
     assert.deepEqual(await reconcile('manual'), { requeueAfter: 60_000 });
+  });
+
+  it('never goes to zero while no pod is Ready (a cold start under way): the window starts over', async () => {
+    await workload('slow', {
+      annotations: { 'skiff.dev/scale-to-zero': 'true', 'skiff.dev/idle-window': '2s' },
+      ready: false,
+    });
+    assert.deepEqual(await reconcile('slow'), { requeueAfter: 2000 });
+    env.clock.advance(2000);
+    assert.deepEqual(await reconcile('slow'), { requeueAfter: 2000 });
+    assert.equal(await replicas('slow'), 1);
+    const d = await env.client.get<Deployment & KObject>(R.deployments, ns, 'slow');
+    await ready(d, 1);
+    await caughtUp();
+    env.clock.advance(2000);
+    assert.equal(await reconcile('slow'), undefined);
+    assert.equal(await replicas('slow'), 0);
   });
 
   it('an HPA with minReplicas 0 opts its target in, with the HPA annotation window', async () => {

@@ -251,6 +251,12 @@ export function createScaleToZeroController(opts: ScaleToZeroOptions): ScaleToZe
     }
     const idleEnd = Math.max(lastRequest, since) + cfg.windowMs;
     if (idleEnd > now) return { requeueAfter: idleEnd - now };
+    // No pod Ready yet (a cold start under way, or a broken rollout): requests may be waiting in
+    // the ingress for it, so the window starts over once one is Ready.
+    if ((d.status?.readyReplicas ?? 0) === 0) {
+      awakeSince.set(key, now);
+      return { requeueAfter: cfg.windowMs };
+    }
     // Recorded before the scale: a request held once the pods are gone renews the Lease later
     // than this, and so wakes the Deployment (see the replicas === 0 branch).
     await annotateZeroAt(list, now);
