@@ -1,10 +1,18 @@
 // Server-side apply (application/apply-patch+yaml): create when absent, otherwise merge the applied
-// configuration onto the live object and record the manager's Apply entry in managedFields.
-// A simplified take on k8s.io/apiserver pkg/endpoints/handlers/fieldmanager (no conflict detection).
+// configuration onto the live object with field ownership (k8s.io/apiserver pkg/endpoints/handlers/
+// fieldmanager): changing another manager's field is a 409 unless forced, and a field this manager
+// stopped applying is removed unless someone else owns it (registry/generic/field-sets.ts).
 import type { KObject } from '../../api/object.js';
 import type { ResourceInfo } from '../../api/resources.js';
+import { rfc3339 } from '../../api/time.js';
 import { isObject } from '../../lib/json.js';
-import { fieldsOf, metaOf, recordManager } from '../registry/generic/store.js';
+import {
+  type ApplyConflict,
+  deleteAt,
+  formatPath,
+  planApply,
+} from '../registry/generic/field-sets.js';
+import { metaOf } from '../registry/generic/store.js';
 import { badRequest, StatusError } from '../status-error.js';
 import { checkKind, checkSchema, type FieldValidation } from './body.js';
 import type { ApiContext } from './context.js';
@@ -27,6 +35,40 @@ export interface ApplyTarget {
   /** Present for the main resource: creates the object when it does not exist yet. */
   createIfAbsent?(obj: KObject): KObject | undefined;
   update(tryUpdate: (current: KObject) => KObject): KObject;
+}
+
+/**
+ * The 409 of an apply that would change fields other managers own (upstream fieldmanager
+ * NewConflictError): one cause per field, the message grouped by manager.
+ */
+function applyConflict(conflicts: ApplyConflict[]): StatusError {
+  let message: string;
+  if (conflicts.length === 1) {
+    const c = conflicts[0]!;
+    message = `Apply failed with 1 conflict: conflict with ${c.manager}: ${formatPath(c.path)}`;
+  } else {
+    const byManager = new Map<string, string[]>();
+    for (const c of conflicts) {
+      byManager.set(c.manager, [...(byManager.get(c.manager) ?? []), formatPath(c.path)]);
+    }
+    const lines: string[] = [];
+    for (const m of [...byManager.keys()].sort()) {
+      lines.push(`conflicts with ${m}:`, ...byManager.get(m)!.map((p) => `- ${p}`));
+    }
+    message = `Apply failed with ${conflicts.length} conflicts: ${lines.join('\n')}`;
+  }
+  return new StatusError({
+    reason: 'Conflict',
+    code: 409,
+    message,
+    details: {
+      causes: conflicts.map((c) => ({
+        reason: 'FieldManagerConflict',
+        message: `conflict with ${c.manager}`,
+        field: formatPath(c.path),
+      })),
+    },
+  });
 }
 
 /** Applies a configuration for fieldManager. */
@@ -68,12 +110,17 @@ export function applyServerSide(
     );
   }
   const warnings = checkSchema(ctx.registry, applied, { mode: opts.fieldValidation });
-  const fields = fieldsOf(applied);
-  const clock = ctx.store.clock;
+  const plan = (live: KObject) =>
+    planApply(live, applied, {
+      manager,
+      kind: r.kind,
+      time: rfc3339(ctx.store.clock.now()),
+      subresource: opts.subresource,
+    });
   if (target.createIfAbsent) {
     const obj = structuredClone(applied);
     metaOf(obj).name = name;
-    recordManager(obj, manager, 'Apply', clock, fields);
+    metaOf(obj).managedFields = plan({ metadata: {} } as KObject).entries as never;
     try {
       const created = target.createIfAbsent(obj);
       if (created) return { obj: created, created: true, warnings };
@@ -83,6 +130,8 @@ export function applyServerSide(
     }
   }
   const obj = target.update((current) => {
+    const { conflicts, entries, removals } = plan(current);
+    if (conflicts.length && !opts.force) throw applyConflict(conflicts);
     const { metadata: appliedMeta, ...appliedRest } = structuredClone(applied);
     const merged = applyStrategicMergePatch(current, appliedRest, r.kind) as KObject;
     const meta = metaOf(merged);
@@ -95,16 +144,9 @@ export function applyServerSide(
     delete (meta as { resourceVersion?: string }).resourceVersion;
     if (am.resourceVersion)
       (meta as { resourceVersion?: string }).resourceVersion = am.resourceVersion;
-    const before = JSON.stringify(current.metadata?.managedFields ?? []);
-    recordManager(merged, manager, 'Apply', clock, fields, opts.subresource);
-    // Keep the old entry (and its timestamp) when only the timestamp would change, so that a
-    // re-apply of the same configuration writes nothing.
-    const prev = current.metadata?.managedFields?.find(
-      (e) => e.manager === manager && e.operation === 'Apply',
-    );
-    if (prev && JSON.stringify(prev.fieldsV1) === JSON.stringify(fields)) {
-      meta.managedFields = JSON.parse(before);
-    }
+    // Fields this manager applied before and no longer does, and nobody else owns, go.
+    for (const p of removals) deleteAt(merged, p);
+    meta.managedFields = entries as never;
     return merged;
   });
   return { obj, created: false, warnings };

@@ -42,6 +42,7 @@ import type {
   Strategy,
   StrategyContext,
 } from '../types.js';
+import { managedAfterUpdate } from './field-sets.js';
 
 /** ObjectMeta with the server-owned fields writable (only the apiserver sets them). */
 export type MutableMeta = { -readonly [K in keyof ObjectMeta]: ObjectMeta[K] };
@@ -333,7 +334,13 @@ export class GenericStore {
     errs.push(...(strategy.validate?.(obj, this.ctx) ?? []));
     this.#validate(r, obj, errs);
     if (r.namespaced) this.#checkNamespace(r, meta.namespace!, meta.name!);
-    if (opts.fieldManager) recordManager(obj, opts.fieldManager, 'Update', this.clock);
+    if (opts.fieldManager) {
+      meta.managedFields = managedAfterUpdate(undefined, obj, {
+        manager: opts.fieldManager,
+        kind: r.kind,
+        time: rfc3339(this.clock.now()),
+      }) as never;
+    }
     if (opts.dryRun) {
       if (this.backend.get(this.key(r, meta.namespace, meta.name!)))
         throw alreadyExists(r, meta.name!);
@@ -381,7 +388,14 @@ export class GenericStore {
       if (wantedRv && wantedRv !== String(kv.modRevision)) throw conflict(r, name);
       nextMeta.resourceVersion = String(kv.modRevision);
       if (deepEqual(withoutVolatile(next), withoutVolatile(old))) return current;
-      if (opts.fieldManager) recordManager(next, opts.fieldManager, 'Update', this.clock);
+      if (opts.fieldManager) {
+        nextMeta.managedFields = managedAfterUpdate(old, next, {
+          manager: opts.fieldManager,
+          kind: r.kind,
+          time: rfc3339(this.clock.now()),
+          subresource: opts.subresource,
+        }) as never;
+      }
       if (opts.dryRun) return this.toServed(r, next);
       if (this.#shouldDeleteDuringUpdate(r, next)) {
         try {
@@ -594,61 +608,13 @@ export class GenericStore {
   }
 }
 
-/** A copy without fields whose change alone is not a real write (managedFields timestamps). */
+/**
+ * A copy without what alone is not a real write: managedFields timestamps (a change of ownership
+ * is one, so the entries themselves stay).
+ */
 function withoutVolatile(obj: KObject): KObject {
   const meta = obj.metadata;
   if (!meta?.managedFields) return obj;
-  const { managedFields: _m, ...rest } = meta;
-  return { ...obj, metadata: rest };
-}
-
-/** Records (or refreshes) a managedFields entry for a manager (fieldsV1 is left minimal). */
-export function recordManager(
-  obj: KObject,
-  manager: string,
-  operation: 'Update' | 'Apply',
-  clock: Clock,
-  fieldsV1?: Record<string, unknown>,
-  subresource?: string,
-): void {
-  const meta = metaOf(obj);
-  const entries = (meta.managedFields ?? []).filter(
-    (e) =>
-      !(
-        e.manager === manager &&
-        e.operation === operation &&
-        (e.subresource ?? '') === (subresource ?? '')
-      ),
-  );
-  const entry: Record<string, unknown> = {
-    manager,
-    operation,
-    apiVersion: obj.apiVersion,
-    time: rfc3339(clock.now()),
-    fieldsType: 'FieldsV1',
-    fieldsV1: fieldsV1 ?? fieldsOf(obj),
-  };
-  if (subresource) entry['subresource'] = subresource;
-  entries.push(entry as never);
-  meta.managedFields = entries;
-}
-
-/** A FieldsV1 set of the fields present in obj (maps by key, lists as atomic), without metadata system fields. */
-export function fieldsOf(obj: unknown, depth = 0): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  if (!isObject(obj)) return out;
-  for (const [k, v] of Object.entries(obj)) {
-    if (v === undefined) continue;
-    if (depth === 0 && (k === 'apiVersion' || k === 'kind' || k === 'status')) continue;
-    if (depth === 0 && k === 'metadata' && isObject(v)) {
-      const m: Record<string, unknown> = {};
-      for (const mk of ['labels', 'annotations', 'finalizers', 'ownerReferences']) {
-        if (v[mk] !== undefined) m[`f:${mk}`] = isObject(v[mk]) ? fieldsOf(v[mk], 1) : {};
-      }
-      if (Object.keys(m).length) out['f:metadata'] = m;
-      continue;
-    }
-    out[`f:${k}`] = isObject(v) ? fieldsOf(v, depth + 1) : {};
-  }
-  return out;
+  const managedFields = meta.managedFields.map(({ time: _t, ...e }) => e);
+  return { ...obj, metadata: { ...meta, managedFields } };
 }
