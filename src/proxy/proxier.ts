@@ -248,12 +248,13 @@ class ServiceProxy implements Component {
     this.#pickers = pickers;
 
     // Listing the device costs an `ip` process (a fork of this whole process): only when the set
-    // changed, or once per resync period in case someone else changed the device.
+    // changed, or on the periodic resync (half its period: a resync may come a little early) in
+    // case someone else changed the device.
     const wanted = [...addresses].sort().join(',');
     const now = this.#clock.now();
     if (
       this.#manageDevice &&
-      (wanted !== this.#appliedAddresses.set || now - this.#appliedAddresses.at >= resyncMs)
+      (wanted !== this.#appliedAddresses.set || now - this.#appliedAddresses.at >= resyncMs / 2)
     ) {
       const { added, removed } = await syncDeviceAddresses(addresses, this.#deviceName);
       if (added.length || removed.length) this.#log.debug('Service addresses', { added, removed });
