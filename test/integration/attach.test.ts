@@ -1,6 +1,6 @@
 // `kubectl attach` to a named container and `kubectl run -i --rm` with the real kubectl: 1.32
 // attaches over a websocket (v5.channel.k8s.io), 1.28 over SPDY/3.1; stdin reaches the container's
-// main process and its output comes back live (issue 15, streaming).
+// main process and its output comes back live; with -t it runs on a terminal (issue 15, streaming).
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -152,6 +152,47 @@ for (const version of ['1.32', '1.28']) {
       assert.doesNotMatch(r.stderr, /falling back to logs/, r.stderr);
       const left = await skiff.kubectl(['get', 'pod', 'once']);
       assert.match(left.stderr, /NotFound|not found/);
+    });
+
+    // `script` gives kubectl a terminal, so -t holds: the container runs on a pty (spec.tty).
+    test('run -it --rm: the command has a terminal; input echoes and reaches it', async () => {
+      const command = `kubectl run tty1 -it --rm --restart=Never --image=busybox -- sh -c 'tty; read x; echo got:$x'`;
+      const cache = mkdtempSync(join(tmpdir(), 'skiff-kcache-tty-'));
+      const child = spawn('script', ['-qec', command, '/dev/null'], {
+        env: { ...process.env, KUBECONFIG: skiff.kubeconfig, KUBECACHEDIR: cache },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+      let out = '';
+      child.stdout?.on('data', (d: Buffer) => {
+        out += d.toString();
+      });
+      child.stderr?.on('data', (d: Buffer) => {
+        out += d.toString();
+      });
+      child.stdin?.on('error', () => undefined);
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      try {
+        // A line each second until the container has read one (its terminal echoes it).
+        await eventually(
+          async () => {
+            if (child.exitCode === null) child.stdin?.write('hello\r');
+            return out.includes('got:hello') || child.exitCode !== null;
+          },
+          { timeoutMs: 60_000, intervalMs: 1000, what: 'the tty session', diagnose },
+        );
+        await eventually(async () => child.exitCode !== null, {
+          timeoutMs: 30_000,
+          what: 'kubectl run -it to end',
+          diagnose: async () => out,
+        });
+      } finally {
+        if (child.exitCode === null) child.kill('SIGKILL');
+        await exited;
+        rmSync(cache, { recursive: true, force: true });
+      }
+      assert.match(out, /\/dev\/pts\/\d+/, out);
+      assert.match(out, /got:hello/, out);
+      assert.match(out, /pod "tty1" deleted/, out);
     });
 
     test('run -i --rm: a non-zero exit of the command is kubectl run exit code', async () => {
