@@ -9,13 +9,14 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { eventually, type SkiffUnderTest, startSkiff } from './harness.js';
 
-/** A long-running kubectl whose output the test watches; kill() ends it. */
+/** A long-running kubectl (or `script` running one) the test watches; kill() ends it. */
 function kubectlSession(
   skiff: SkiffUnderTest,
   args: string[],
+  command = 'kubectl',
 ): { child: ChildProcess; output: () => string; kill: () => Promise<void> } {
   const cache = mkdtempSync(join(tmpdir(), 'skiff-kcache-attach-'));
-  const child = spawn('kubectl', args, {
+  const child = spawn(command, args, {
     env: { ...process.env, KUBECONFIG: skiff.kubeconfig, KUBECACHEDIR: cache },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
@@ -157,39 +158,26 @@ for (const version of ['1.32', '1.28']) {
     // `script` gives kubectl a terminal, so -t holds: the container runs on a pty (spec.tty).
     test('run -it --rm: the command has a terminal; input echoes and reaches it', async () => {
       const command = `kubectl run tty1 -it --rm --restart=Never --image=busybox -- sh -c 'tty; read x; echo got:$x'`;
-      const cache = mkdtempSync(join(tmpdir(), 'skiff-kcache-tty-'));
-      const child = spawn('script', ['-qec', command, '/dev/null'], {
-        env: { ...process.env, KUBECONFIG: skiff.kubeconfig, KUBECACHEDIR: cache },
-        stdio: ['pipe', 'pipe', 'pipe'],
-      });
-      let out = '';
-      child.stdout?.on('data', (d: Buffer) => {
-        out += d.toString();
-      });
-      child.stderr?.on('data', (d: Buffer) => {
-        out += d.toString();
-      });
-      child.stdin?.on('error', () => undefined);
-      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      const s = kubectlSession(skiff, ['-qec', command, '/dev/null'], 'script');
+      sessions.push(s.kill);
       try {
         // A line each second until the container has read one (its terminal echoes it).
         await eventually(
           async () => {
-            if (child.exitCode === null) child.stdin?.write('hello\r');
-            return out.includes('got:hello') || child.exitCode !== null;
+            if (s.child.exitCode === null) s.child.stdin?.write('hello\r');
+            return s.output().includes('got:hello') || s.child.exitCode !== null;
           },
           { timeoutMs: 60_000, intervalMs: 1000, what: 'the tty session', diagnose },
         );
-        await eventually(async () => child.exitCode !== null, {
+        await eventually(async () => s.child.exitCode !== null, {
           timeoutMs: 30_000,
           what: 'kubectl run -it to end',
-          diagnose: async () => out,
+          diagnose: async () => s.output(),
         });
       } finally {
-        if (child.exitCode === null) child.kill('SIGKILL');
-        await exited;
-        rmSync(cache, { recursive: true, force: true });
+        await s.kill();
       }
+      const out = s.output();
       assert.match(out, /\/dev\/pts\/\d+/, out);
       assert.match(out, /got:hello/, out);
       assert.match(out, /pod "tty1" deleted/, out);
