@@ -22,6 +22,7 @@ test('uses the running cluster named by the pid file, and the dashboard from the
       ready: true,
       kubeconfig: join(dir, 'kubeconfig'),
       ingressUrl: 'http://127.0.0.1:18080/',
+      ingressStatsUrl: 'http://127.0.0.1:10254/stats',
     }),
   );
   writeFileSync(join(dir, 'skiff.log'), 'Skiff is ready\n  dashboard    http://127.0.0.1:8088/\n');
@@ -31,6 +32,7 @@ test('uses the running cluster named by the pid file, and the dashboard from the
     kubeconfig: join(dir, 'kubeconfig'),
     ingressUrl: 'http://127.0.0.1:18080/',
     dashboardUrl: 'http://127.0.0.1:8088/',
+    ingressStatsUrl: 'http://127.0.0.1:10254/stats',
     pid: process.pid,
     started: false,
   });
