@@ -4,7 +4,7 @@
 // pod shims, the shim reaper). Prints it by role against the 80 MB target.
 // With --compare, a second cluster whose ingress runs the Node data path (the layout before the
 // nginx data plane: a supervisor and two workers) is measured in the same run.
-// Usage (root): node --import tsx bench/footprint.ts [--settle 20] [--samples 3] [--compare] [--json]
+// Usage (root): node --import tsx bench/footprint.ts [--settle 60] [--samples 3] [--compare] [--json]
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { realClock } from '../src/lib/clock.js';
@@ -13,7 +13,9 @@ import { skiffPid } from '../test/chaos/lib/soak.js';
 import { type Figure, figuresToJson, formatFigureTable } from './lib/figures.js';
 
 const opts = new Command('bench/footprint.ts')
-  .option('--settle <s>', 'seconds to wait after the add-ons serve', Number, 20)
+  // A minute: V8's memory reducer shrinks skiff up's start-up heap only after tens of seconds of
+  // low allocation (measured: 52–64 MB of PSS after 20 s, 41 MB after 60 s).
+  .option('--settle <s>', 'seconds to wait after the add-ons serve', Number, 60)
   .option('--samples <n>', 'samples, 5 s apart (the smallest total is reported)', Number, 3)
   .option('--ingress-data-plane <mode>', 'auto, nginx or node (skiff up flag)', 'auto')
   .option('--compare', 'also measure a cluster with the Node ingress data path', false)
@@ -27,15 +29,27 @@ const opts = new Command('bench/footprint.ts')
     json: boolean;
   }>();
 
-/** PSS of a process in kB; undefined when it is gone. */
-function pssKb(pid: number): number | undefined {
+/**
+ * PSS of a process in kB and the part of it in file-backed pages (the node binary, libraries):
+ * those are shared with every process on the host mapping the same files, so that part shrinks
+ * as other Node processes run beside the cluster. Undefined when the process is gone.
+ */
+function pssKb(pid: number): { pss: number; file: number } | undefined {
   try {
-    const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
-    return m ? Number(m[1]) : undefined;
+    const text = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+    const field = (name: string) =>
+      Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(text)?.[1]);
+    const pss = field('Pss');
+    return Number.isNaN(pss) ? undefined : { pss, file: field('Pss_File') || 0 };
   } catch {
     // Exited between the listing and the read.
     return undefined;
   }
+}
+
+/** Processes on the whole host running the node binary (they share its pages with the cluster). */
+function hostNodeProcesses(): number {
+  return hostProcesses().filter((p) => (p.argv[0] ?? '').split('/').pop() === 'node').length;
 }
 
 /** What a process of the cluster is, for the breakdown. */
@@ -98,32 +112,56 @@ async function waitAddons(c: ChaosCluster): Promise<void> {
 
 const total = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
 
+interface Sample {
+  byRole: Map<string, number>;
+  /** File-backed PSS of the whole cluster, kB. */
+  fileKb: number;
+  nodeProcesses: number;
+}
+
 /** Boots a cluster with the given ingress data plane; the smallest sample of PSS by role. */
-async function measure(plane: string): Promise<Map<string, number>> {
+async function measure(plane: string): Promise<Sample> {
   const c = await bootCluster({ args: ['--ingress-data-plane', plane] });
-  const samples: Map<string, number>[] = [];
+  const samples: Sample[] = [];
   try {
     await waitAddons(c);
     await realClock.sleep(opts.settle * 1000);
     for (let i = 0; i < opts.samples; i++) {
       if (i > 0) await realClock.sleep(5000);
       const byRole = new Map<string, number>();
+      let fileKb = 0;
       for (const [pid, argv] of clusterPids(c)) {
         const kb = pssKb(pid);
         if (kb === undefined) continue;
         const r = role(argv);
-        byRole.set(r, (byRole.get(r) ?? 0) + kb);
+        byRole.set(r, (byRole.get(r) ?? 0) + kb.pss);
+        fileKb += kb.file;
       }
-      samples.push(byRole);
+      samples.push({ byRole, fileKb, nodeProcesses: hostNodeProcesses() });
     }
   } finally {
     await c.skiff.stop();
   }
-  return samples.sort((a, b) => total(a) - total(b))[0] ?? new Map<string, number>();
+  const empty = { byRole: new Map<string, number>(), fileKb: 0, nodeProcesses: 0 };
+  return samples.sort((a, b) => total(a.byRole) - total(b.byRole))[0] ?? empty;
 }
 
-const mb = (kb: number) => kb / 1024;
-const best = await measure(opts.ingressDataPlane);
+/** The file-backed share of a sample's total, with what it depends on. */
+function fileFigure(label: string, s: Sample): Figure {
+  return {
+    figure: `${label}of which file-backed pages`,
+    value: mb(s.fileKb),
+    unit: 'MB',
+    decimals: 1,
+    note: `binaries and libraries, shared with the ${s.nodeProcesses} node processes on the host at the time: fewer of them (a quiet machine) make this larger`,
+  };
+}
+
+function mb(kb: number): number {
+  return kb / 1024;
+}
+const sample = await measure(opts.ingressDataPlane);
+const best = sample.byRole;
 const figures: Figure[] = [...best]
   .sort((a, b) => b[1] - a[1])
   .map(([r, kb]) => ({ figure: `PSS ${r}`, value: mb(kb), unit: 'MB', decimals: 1 }));
@@ -136,8 +174,10 @@ figures.push({
   decimals: 1,
   note: `ingress data plane ${opts.ingressDataPlane}; smallest of ${opts.samples} samples after ${opts.settle} s idle; add-ons only${tsx}`,
 });
+figures.push(fileFigure('', sample));
 if (opts.compare) {
-  const node = await measure('node');
+  const nodeSample = await measure('node');
+  const node = nodeSample.byRole;
   for (const [r, kb] of [...node].sort((a, b) => b[1] - a[1]))
     figures.push({ figure: `Node ingress path: PSS ${r}`, value: mb(kb), unit: 'MB', decimals: 1 });
   figures.push({
@@ -147,6 +187,7 @@ if (opts.compare) {
     decimals: 1,
     note: 'same run, the ingress on its Node data path (supervisor + 2 workers)',
   });
+  figures.push(fileFigure('Node ingress path: ', nodeSample));
 }
 if (opts.json) process.stdout.write(figuresToJson('footprint', figures, {}));
 else process.stdout.write(formatFigureTable(figures));
