@@ -85,4 +85,28 @@ describe('EventRecorder', () => {
     await rec.flush();
     assert.equal((await eventsOf('c'))[0]?.count, 26, 'one token back after 5 minutes');
   });
+
+  it('forgets churned objects once their entries can no longer change an outcome', async () => {
+    const rec = new EventRecorder({
+      client: api.client,
+      component: 'replicaset-controller',
+      clock,
+    });
+    for (let i = 0; i < 50; i++)
+      rec.event(obj(`churn-${i}`), 'Normal', 'SuccessfulCreate', `Created pod: churn-${i}-x`);
+    await rec.flush();
+    // Per object: the Event, its similar-message record and its spam bucket.
+    assert.equal(rec.cacheSize, 150);
+    // Eleven minutes on: the buckets are full again and the aggregation interval is over; the
+    // Events themselves are still alive (an hour's TTL), so a repeat still counts on its Event.
+    clock.advance(11 * 60_000);
+    rec.event(obj('churn-0'), 'Normal', 'SuccessfulCreate', 'Created pod: churn-0-x');
+    await rec.flush();
+    assert.equal(rec.cacheSize, 52, '50 Events remembered, churn-0 aggregated and throttled again');
+    assert.equal((await eventsOf('churn-0'))[0]?.count, 2);
+    clock.advance(61 * 60_000);
+    rec.event(obj('late'), 'Normal', 'SuccessfulCreate', 'Created pod: late-x');
+    await rec.flush();
+    assert.equal(rec.cacheSize, 3, 'only the new object is left');
+  });
 });

@@ -28,10 +28,18 @@ interface Seen {
   namespace: string;
   count: number;
   firstTimestamp: string;
+  /** When it was last written (clock ms), for pruning. */
+  last: number;
 }
 
 // Forget aggregation state beyond this many distinct events (client-go's LRU is 4096).
 const maxCache = 4096;
+// An Event not written for this long has expired from the API (its TTL is an hour): its entry
+// would only meet NotFound.
+const seenTtlMs = 3_600_000;
+// How often the caches drop entries that can no longer change an outcome (a soak showed them
+// filling to their caps over hours of pod churn: one entry per pod name, never revisited).
+const pruneEveryMs = 60_000;
 // More than this many events differing only by message within the interval are combined
 // (client-go defaultAggregateMaxEvents / defaultAggregateIntervalInSeconds).
 const aggregateMaxEvents = 10;
@@ -68,6 +76,7 @@ export class EventRecorder {
   #lastNanos = 0n;
   #similar = new Map<string, { messages: Set<string>; last: number }>();
   #buckets = new Map<string, { tokens: number; at: number }>();
+  #prunedAt = 0;
 
   constructor(opts: EventRecorderOptions) {
     this.#client = opts.client;
@@ -81,6 +90,7 @@ export class EventRecorder {
   event(obj: KObject, type: EventType, reason: string, text: string): void {
     const ref = referenceTo(obj);
     const now = this.#clock.now();
+    if (now - this.#prunedAt >= pruneEveryMs) this.#prune(now);
     const { message, key } = this.#aggregate(ref, type, reason, text, now);
     if (!this.#allow(ref, now)) return;
     // Writes about one object are chained (in order, and so repeats aggregate); writes about
@@ -94,6 +104,24 @@ export class EventRecorder {
       this.#pending.delete(next);
       if (this.#chains.get(objKey) === next) this.#chains.delete(objKey);
     });
+  }
+
+  /**
+   * Drops what cannot change an outcome any more: Events past their TTL, similar-message records
+   * past the aggregation interval, and spam buckets refilled to full (the same as no bucket).
+   */
+  #prune(now: number): void {
+    this.#prunedAt = now;
+    for (const [k, v] of this.#seen) if (now - v.last > seenTtlMs) this.#seen.delete(k);
+    for (const [k, v] of this.#similar)
+      if (now - v.last > aggregateIntervalMs) this.#similar.delete(k);
+    for (const [k, b] of this.#buckets)
+      if (now - b.at >= (spamBurst - b.tokens) * spamRefillMs) this.#buckets.delete(k);
+  }
+
+  /** Number of entries in the recorder's caches (tests). */
+  get cacheSize(): number {
+    return this.#seen.size + this.#similar.size + this.#buckets.size;
   }
 
   /** Resolves once every event recorded so far has been written (or has failed). */
@@ -147,6 +175,7 @@ export class EventRecorder {
     try {
       if (seen) {
         seen.count++;
+        seen.last = now;
         try {
           await this.#client.patch(
             R.events,
@@ -189,6 +218,7 @@ export class EventRecorder {
         namespace,
         count: 1,
         firstTimestamp: ts,
+        last: now,
       });
     } catch (err) {
       this.#log.warn('Cannot record event', {
