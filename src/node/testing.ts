@@ -36,12 +36,39 @@ export interface TestNodeOptions {
   images?: ImageSource;
 }
 
-/** Starts an API server and a node agent named "skiff". */
-export async function startTestNode(opts: TestNodeOptions = {}): Promise<TestNode> {
+/** A 10.x.0.0/16 pod CIDR no route or address on the host uses yet (x in 100..149). */
+function unusedPodCIDR(): string {
+  const used = new Set<number>();
+  for (const args of [
+    ['-4', 'addr'],
+    ['-4', 'route', 'show', 'table', 'all'],
+  ]) {
+    const out = execFileSync('ip', args, { encoding: 'utf8' });
+    for (const m of out.matchAll(/\b10\.(\d+)\./g)) used.add(Number(m[1]));
+  }
+  const free = Array.from({ length: 50 }, (_, i) => 100 + i).filter((n) => !used.has(n));
+  const pool = free.length > 0 ? free : Array.from({ length: 50 }, (_, i) => 100 + i);
+  return `10.${pool[Math.floor(Math.random() * pool.length)]}.0.0/16`;
+}
+
+/**
+ * Starts an API server and a node agent named "skiff". Test files run two at a time: one that
+ * picked the pod CIDR another is creating its bridge on gets the overlap error, and tries another.
+ */
+export async function startTestNode(opts: TestNodeOptions = {}, attempt = 0): Promise<TestNode> {
+  try {
+    return await startTestNodeOnce(opts);
+  } catch (err) {
+    if (attempt >= 4 || !/overlaps the host route/.test(String(err))) throw err;
+    return startTestNode(opts, attempt + 1);
+  }
+}
+
+async function startTestNodeOnce(opts: TestNodeOptions): Promise<TestNode> {
   const api = await startTestApiServer();
   const dataDir = mkdtempSync(path.join(tmpdir(), 'skiff-node-'));
   const tag = Math.random().toString(16).slice(2, 7);
-  const podCIDR = `10.${100 + Math.floor(Math.random() * 50)}.0.0/16`;
+  const podCIDR = unusedPodCIDR();
   let ac = new AbortController();
   const make = () =>
     createNodeAgent({
@@ -78,7 +105,15 @@ export async function startTestNode(opts: TestNodeOptions = {}): Promise<TestNod
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
-  await node.agent.start(ac.signal);
+  try {
+    await node.agent.start(ac.signal);
+  } catch (err) {
+    // Nothing of this node is on the host yet (the bridge was refused): close what was started.
+    ac.abort();
+    await api.close();
+    rmSync(dataDir, { recursive: true, force: true });
+    throw err;
+  }
   return node;
 }
 
