@@ -16,6 +16,7 @@ import {
   runningPid,
 } from '../lib/data-dir.js';
 import { errorMessage } from '../lib/errors.js';
+import { withUpNodeFlags } from '../lib/node-flags.js';
 import { type ClusterOptions, startCluster } from './server.js';
 
 /** Options of `skiff up` as commander parses them. */
@@ -180,7 +181,7 @@ async function detach(opts: UpOptions, root: string): Promise<number> {
   if (!args.includes('--data-dir')) args.push('--data-dir', root);
   const child = spawn(
     process.execPath,
-    [...process.execArgv, ...args.map((a, i) => (i === 0 ? resolve(a) : a))],
+    [...withUpNodeFlags(process.execArgv), ...args.map((a, i) => (i === 0 ? resolve(a) : a))],
     {
       detached: true,
       stdio: ['ignore', log, log],

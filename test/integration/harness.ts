@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { UP_NODE_FLAGS } from '../../src/lib/node-flags.js';
 import { freePort } from '../../src/lib/testing-ports.js';
 
 const repo = resolve(import.meta.dirname, '..', '..');
@@ -147,6 +148,7 @@ export async function startSkiff(
   const podOctet = unusedOctet(200, 250);
   const serviceOctet = unusedOctet(64, 192);
   const args = [
+    ...UP_NODE_FLAGS,
     join(repo, 'bin', 'skiff.js'),
     'up',
     '--data-dir',
