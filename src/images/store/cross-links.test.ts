@@ -1,11 +1,16 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, renameSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { test } from 'node:test';
 import { type TarEntry, tarball, testWorkDir } from '../testing.js';
 import { unpackLayer } from '../unpack/unpack-layer.js';
-import { moveCrossLinks, recordCrossLinks, resolveCrossLinks } from './cross-links.js';
+import {
+  moveCrossLinks,
+  recordCrossLinks,
+  removeCrossLinks,
+  resolveCrossLinks,
+} from './cross-links.js';
 
 const isRoot = process.getuid?.() === 0;
 const work = testWorkDir('skiff-crosslinks-');
@@ -106,4 +111,22 @@ test('a link target that climbs out of the layer is refused while unpacking', as
   await assert.rejects(layers([{ name: 'x', type: 'hardlink', linkname: '../../etc/shadow' }]), {
     name: 'HostileLayerError',
   });
+});
+
+test('a layer removed and unpacked again under its name is resolved again, not taken as settled', async () => {
+  const base: TarEntry[] = [{ name: 'f', data: 'base\n' }];
+  const linking: TarEntry[] = [{ name: 'g', type: 'hardlink', linkname: 'f' }];
+  const [low, high] = (await layers(base, linking)) as [string, string];
+  await resolveCrossLinks([low, high]);
+  assert.equal(readFileSync(path.join(high, 'g'), 'utf8'), 'base\n');
+  // GC removes the layer; a later pull unpacks the same diffID into the same directory name.
+  removeCrossLinks(high);
+  rmSync(high, { recursive: true });
+  const [again] = (await layers(linking)) as [string];
+  rmSync(high, { recursive: true, force: true });
+  renameSync(again, high);
+  moveCrossLinks(again, high);
+  assert.equal(readFileSync(path.join(high, 'g'), 'utf8'), '');
+  await resolveCrossLinks([low, high]);
+  assert.equal(readFileSync(path.join(high, 'g'), 'utf8'), 'base\n');
 });

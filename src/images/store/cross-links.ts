@@ -20,8 +20,14 @@ interface LinksRecord {
 
 const recordOf = (layerDir: string) => `${layerDir}.links`;
 
+// Layer directories known to need nothing (no record, or resolved): resolveCrossLinks runs at
+// every pod start and would otherwise try one read per layer each time. A layer directory
+// gets a record only through recordCrossLinks or moveCrossLinks, which forget it here.
+const settled = new Set<string>();
+
 /** Notes the cross-layer links of a freshly unpacked (temp) layer directory. */
 export function recordCrossLinks(layerDir: string, links: CrossLink[]): void {
+  settled.delete(layerDir);
   if (links.length === 0) return;
   const record: LinksRecord = { resolved: false, links };
   writeFileSync(recordOf(layerDir), JSON.stringify(record));
@@ -29,11 +35,13 @@ export function recordCrossLinks(layerDir: string, links: CrossLink[]): void {
 
 /** Moves the record along with its layer directory (temp → final name). */
 export function moveCrossLinks(from: string, to: string): void {
+  settled.delete(to);
   if (existsSync(recordOf(from))) renameSync(recordOf(from), recordOf(to));
 }
 
 /** Removes the record of a removed layer directory. */
 export function removeCrossLinks(layerDir: string): void {
+  settled.delete(layerDir);
   rmSync(recordOf(layerDir), { force: true });
 }
 
@@ -109,9 +117,12 @@ for link in job['links']:
  */
 export async function resolveCrossLinks(layers: string[]): Promise<void> {
   const pending = layers
-    .map((dir, layer) => ({ dir, layer, record: readRecord(dir) }))
+    .map((dir, layer) => ({ dir, layer, record: settled.has(dir) ? undefined : readRecord(dir) }))
     .filter((l) => l.record && !l.record.resolved);
-  if (pending.length === 0) return;
+  const markSettled = () => {
+    for (const dir of layers) settled.add(dir);
+  };
+  if (pending.length === 0) return markSettled();
   const links = pending.flatMap(({ layer, record }) =>
     (record?.links ?? []).map((l) => ({ layer, ...l })),
   );
@@ -129,4 +140,5 @@ export async function resolveCrossLinks(layers: string[]): Promise<void> {
     throw new Error(`Cannot link files across layers: ${stderr.trim() || `exit ${code}`}`);
   for (const { dir, record } of pending)
     writeFileSync(recordOf(dir), JSON.stringify({ ...record, resolved: true }));
+  markSettled();
 }
