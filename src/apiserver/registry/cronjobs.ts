@@ -6,7 +6,8 @@ import { isValidTimeZone, parseSchedule } from '../../api/cron.js';
 import type { KObject } from '../../api/object.js';
 import { ageColumn, ageOf, col, generationHooks, printer } from './common.js';
 import { timestampSince } from './duration.js';
-import { defaultPodSpec, validatePodSpec } from './podspec.js';
+import { validateJobSpec } from './job-validation.js';
+import { defaultPodSpec } from './podspec.js';
 import type { FieldError, Strategy } from './types.js';
 import {
   child,
@@ -72,14 +73,20 @@ function validateCronJob(obj: KObject): FieldError[] {
       errs.push(invalid(`spec.${f}`, v, 'must be greater than or equal to 0'));
     }
   }
-  const tmpl = sub(sub(spec.jobTemplate, 'spec'), 'template');
-  if (!tmpl) return [...errs, required('spec.jobTemplate.spec.template')];
-  errs.push(...validatePodSpec(tmpl.spec, 'spec.jobTemplate.spec.template.spec'));
-  const rp = sub(tmpl, 'spec')?.restartPolicy;
-  if (rp !== 'OnFailure' && rp !== 'Never') {
+  const jobSpec = sub(spec.jobTemplate, 'spec') ?? {};
+  errs.push(...validateJobSpec(jobSpec, 'spec.jobTemplate.spec'));
+  // The CronJob controller generates each Job's selector (upstream ValidateJobTemplateSpec).
+  if (jobSpec.selector != null) {
     errs.push(
-      notSupported('spec.jobTemplate.spec.template.spec.restartPolicy', rp, ['OnFailure', 'Never']),
+      invalid(
+        'spec.jobTemplate.spec.selector',
+        jobSpec.selector,
+        '`selector` will be auto-generated',
+      ),
     );
+  }
+  if (jobSpec.manualSelector === true) {
+    errs.push(notSupported('spec.jobTemplate.spec.manualSelector', true, ['nil', 'false']));
   }
   return errs;
 }

@@ -12,18 +12,18 @@ import {
   printer,
 } from './common.js';
 import { timestampSince } from './duration.js';
-import { defaultPodSpec, validatePodSpec } from './podspec.js';
-import type { FieldError, Strategy } from './types.js';
+import { validateJob, validateJobSpec, validateJobUpdate } from './job-validation.js';
+import { defaultPodSpec } from './podspec.js';
+import type { Strategy } from './types.js';
 import {
   child,
   formatLabelSelector,
   isObj,
   joinContainers,
+  jsonEqual,
   list,
-  notSupported,
   num,
   type Obj,
-  required,
   setDefault,
   str,
   sub,
@@ -125,17 +125,13 @@ export const jobStrategy: Strategy = {
     spec.selector ??= { matchLabels: { 'batch.kubernetes.io/controller-uid': uid } };
   },
   prepareForUpdate: generationHooks().prepareForUpdate,
-  validate(obj) {
-    const errs: FieldError[] = [] as FieldError[];
+  validate: (obj) => validateJob(obj, sub(obj, 'spec') ?? {}),
+  validateUpdate(obj, old) {
     const spec = sub(obj, 'spec') ?? {};
-    const tmpl = sub(spec, 'template');
-    if (!tmpl) return [...errs, required('spec.template')];
-    errs.push(...validatePodSpec(tmpl.spec, 'spec.template.spec'));
-    const rp = sub(tmpl, 'spec')?.restartPolicy;
-    if (rp !== 'OnFailure' && rp !== 'Never') {
-      errs.push(notSupported('spec.template.spec.restartPolicy', rp, ['OnFailure', 'Never']));
-    }
-    return errs;
+    const oldSpec = sub(old, 'spec') ?? {};
+    // A status write leaves the spec as it was: nothing of it to check again.
+    if (jsonEqual(spec, oldSpec)) return [];
+    return [...validateJobSpec(spec, 'spec'), ...validateJobUpdate(spec, oldSpec)];
   },
   selectableFields: (obj) => ({ 'status.successful': String(num(sub(obj, 'status')?.succeeded)) }),
   table: printer(

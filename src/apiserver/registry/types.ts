@@ -13,6 +13,7 @@ export interface FieldError {
     | 'FieldValueDuplicate'
     | 'FieldValueForbidden'
     | 'FieldValueTooLong'
+    | 'FieldValueTooMany'
     | 'FieldValueTypeInvalid';
   /** Path such as "spec.template.metadata.labels". */
   field: string;

@@ -84,6 +84,16 @@ export function forbidden(field: string, detail: string): FieldError {
   return { type: 'FieldValueForbidden', field, detail };
 }
 
+/** field.TooMany: `count` items where at most `max` are allowed. */
+export function tooMany(field: string, count: number, max: number): FieldError {
+  return {
+    type: 'FieldValueTooMany',
+    field,
+    value: count,
+    detail: `must have at most ${max} items`,
+  };
+}
+
 /** field.Duplicate. */
 export function duplicate(field: string, value: unknown): FieldError {
   return { type: 'FieldValueDuplicate', field, value, detail: '' };
