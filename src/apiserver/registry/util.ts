@@ -204,3 +204,26 @@ export function joinContainers(podSpec: unknown, field: 'name' | 'image'): strin
     .map((c) => str(c[field]))
     .join(',');
 }
+
+/** Parses an IntOrString "25%" or 2 against a total (rounding like the validator, not the controller). */
+export function intOrPercent(v: unknown, field: string, errs: FieldError[]): number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v === 'number') {
+    if (v < 0) errs.push(invalid(field, v, 'must be greater than or equal to 0'));
+    return v;
+  }
+  const m = /^(\d+)%$/.exec(str(v));
+  if (!m) {
+    errs.push(
+      invalid(
+        field,
+        v,
+        "a valid percent string must be a numeric string followed by an ending '%' (e.g. '1%',  or '93%', regex used for validation is '[0-9]+%')",
+      ),
+    );
+    return undefined;
+  }
+  const pct = Number(m[1]);
+  if (pct > 100) errs.push(invalid(field, v, 'must not be greater than 100%'));
+  return pct;
+}

@@ -4,15 +4,18 @@
 import type { KObject } from '../../api/object.js';
 import { ageColumn, ageOf, col, generationHooks, immutable, printer } from './common.js';
 import { defaultPodSpec, validatePodSpec } from './podspec.js';
+import { validateStatefulSetSpec, validateStatefulSetUpdate } from './statefulset-validation.js';
 import type { FieldError, ScaleAdapter, Strategy } from './types.js';
 import {
   child,
   forbidden,
   formatLabelSelector,
   formatLabels,
+  intOrPercent,
   invalid,
   isObj,
   joinContainers,
+  jsonEqual,
   notSupported,
   num,
   type Obj,
@@ -81,29 +84,6 @@ function validateWorkloadSpec(
     }
   }
   return errs;
-}
-
-/** Parses an IntOrString "25%" or 2 against a total (rounding like the validator, not the controller). */
-function intOrPercent(v: unknown, field: string, errs: FieldError[]): number | undefined {
-  if (v === undefined) return undefined;
-  if (typeof v === 'number') {
-    if (v < 0) errs.push(invalid(field, v, 'must be greater than or equal to 0'));
-    return v;
-  }
-  const m = /^(\d+)%$/.exec(str(v));
-  if (!m) {
-    errs.push(
-      invalid(
-        field,
-        v,
-        "a valid percent string must be a numeric string followed by an ending '%' (e.g. '1%',  or '93%', regex used for validation is '[0-9]+%')",
-      ),
-    );
-    return undefined;
-  }
-  const pct = Number(m[1]);
-  if (pct > 100) errs.push(invalid(field, v, 'must not be greater than 100%'));
-  return pct;
 }
 
 function validateDeploymentStrategy(spec: Obj): FieldError[] {
@@ -303,8 +283,21 @@ export const statefulSetStrategy: Strategy = {
     defaultTemplate(spec);
   },
   ...generationHooks(),
-  validate: (obj) =>
-    validateWorkloadSpec(obj, { kind: 'StatefulSet', restartPolicies: ['Always'] }),
+  validate: (obj) => [
+    ...validateWorkloadSpec(obj, { kind: 'StatefulSet', restartPolicies: ['Always'] }),
+    ...validateStatefulSetSpec(sub(obj, 'spec') ?? {}),
+  ],
+  validateUpdate(obj, old) {
+    const spec = sub(obj, 'spec') ?? {};
+    const oldSpec = sub(old, 'spec') ?? {};
+    // A status or scale write leaves the rest of the spec as stored.
+    if (jsonEqual(spec, oldSpec)) return [];
+    return [
+      ...validateWorkloadSpec(obj, { kind: 'StatefulSet', restartPolicies: ['Always'] }),
+      ...validateStatefulSetSpec(spec),
+      ...validateStatefulSetUpdate(spec, oldSpec),
+    ];
+  },
   table: printer([col('Ready'), ageColumn, ...wideTemplateColumns], (s, now) => [
     `${num(sub(s, 'status')?.readyReplicas)}/${num(sub(s, 'spec')?.replicas)}`,
     ageOf(s, now),
