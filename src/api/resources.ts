@@ -12,7 +12,8 @@ export type Subresource =
   | 'proxy'
   | 'attach'
   | 'portforward'
-  | 'resize';
+  | 'resize'
+  | 'ephemeralcontainers';
 
 /** One served group/version/resource. */
 export interface ResourceInfo {
@@ -84,6 +85,7 @@ const specs: Spec[] = [
       'portforward',
       'proxy',
       'resize',
+      'ephemeralcontainers',
     ],
   },
   {

@@ -4,8 +4,7 @@
 // removed, and the pod's QoS class stays. The node agent applies the new values to the cgroups.
 import type { KObject } from '../../api/object.js';
 import { invalid as invalidStatus } from '../status-error.js';
-import { podStrategy } from './pods.js';
-import { podQOSClass } from './podspec.js';
+import { podQOSClass, validatePodSpec } from './podspec.js';
 import type { StorageContext, SubresourceRequest, SubresourceStorage } from './storage.js';
 import type { FieldError } from './types.js';
 import { forbidden, invalid, isObj, jsonEqual, list, type Obj, sub } from './util.js';
@@ -81,7 +80,7 @@ export const podResizeSubresource: SubresourceStorage = {
         if (podIsTerminal(current)) {
           errs.push(forbidden('spec', 'Pod resize is not allowed for terminal pods'));
         }
-        errs.push(...(podStrategy.validate?.(desired, ctx.store.ctx) ?? []));
+        errs.push(...validatePodSpec(sub(desired, 'spec'), 'spec'));
         errs.push(...validatePodResize(desired, current));
         if (errs.length > 0) throw invalidStatus({ group: '', kind: 'Pod' }, sr.name, errs);
         // Everything but the containers' resources (and resizePolicy) comes from the stored pod.

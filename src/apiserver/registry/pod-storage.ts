@@ -13,6 +13,7 @@ import {
   podLogSubresource,
   podPortForwardSubresource,
 } from './pod-connect.js';
+import { podEphemeralContainersSubresource } from './pod-ephemeral.js';
 import { podResizeSubresource } from './pod-resize.js';
 import { podStrategy } from './pods.js';
 import { podProxySubresource } from './proxy.js';
@@ -106,5 +107,6 @@ export const podStorage: ResourceStorage = {
     portforward: podPortForwardSubresource,
     proxy: podProxySubresource,
     resize: podResizeSubresource,
+    ephemeralcontainers: podEphemeralContainersSubresource,
   },
 };

@@ -189,7 +189,12 @@ export const podStrategy: Strategy = {
   // A pod DELETE answers the pod (kubectl waits on its uid), not a Status.
   returnDeletedObject: true,
   validate(obj) {
-    return [...validatePodSpec((obj as Obj).spec, 'spec')];
+    const errs = validatePodSpec((obj as Obj).spec, 'spec');
+    // ValidatePodCreate: they are added later, through pods/ephemeralcontainers only.
+    if (list(sub(obj, 'spec'), 'ephemeralContainers').length > 0) {
+      errs.push(forbidden('spec.ephemeralContainers', 'cannot be set on create'));
+    }
+    return errs;
   },
   validateUpdate(obj, old) {
     const errs: FieldError[] = validatePodSpec((obj as Obj).spec, 'spec');

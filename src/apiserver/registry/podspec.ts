@@ -5,10 +5,12 @@ import type { FieldError } from './types.js';
 import {
   child,
   duplicate,
+  forbidden,
   invalid,
   isDNS1123Label,
   isObj,
   list,
+  notFound,
   notSupported,
   type Obj,
   required,
@@ -24,9 +26,8 @@ export function defaultPodSpec(spec: Obj): void {
   setDefault(spec, 'terminationGracePeriodSeconds', 30);
   setDefault(spec, 'securityContext', {});
   setDefault(spec, 'schedulerName', 'default-scheduler');
-  for (const c of [...list(spec, 'initContainers'), ...list(spec, 'containers')]) {
-    defaultContainer(c);
-  }
+  const all = ['initContainers', 'containers', 'ephemeralContainers'].flatMap((k) => list(spec, k));
+  for (const c of all) defaultContainer(c);
   for (const v of list(spec, 'volumes')) {
     for (const key of ['secret', 'configMap', 'downwardAPI', 'projected']) {
       const src = sub(v, key);
@@ -149,6 +150,7 @@ export function validatePodSpec(spec: unknown, path: string): FieldError[] {
   };
   check(list(spec, 'initContainers'), 'initContainers');
   check(containers, 'containers');
+  errs.push(...validateEphemeralContainers(spec, path, names));
   const rp = spec.restartPolicy;
   if (rp !== undefined && !['Always', 'OnFailure', 'Never'].includes(str(rp))) {
     errs.push(notSupported(`${path}.restartPolicy`, rp, ['Always', 'OnFailure', 'Never']));
@@ -222,6 +224,59 @@ function validateContainer(c: Obj, p: string, names: Set<string>): FieldError[] 
       }
     }
   }
+  return errs;
+}
+
+/**
+ * Fields an ephemeral container may not set (upstream allowedEphemeralContainerFields: what makes
+ * a container part of the workload, such as ports, probes, resources and lifecycle hooks).
+ */
+const ephemeralForbidden = [
+  'ports',
+  'resources',
+  'resizePolicy',
+  'restartPolicy',
+  'livenessProbe',
+  'readinessProbe',
+  'startupProbe',
+  'lifecycle',
+];
+
+// Go's "not the zero value": absent, empty string, list or object all count as unset.
+const isSet = (v: unknown): boolean =>
+  v !== undefined &&
+  v !== null &&
+  v !== '' &&
+  !(typeof v === 'object' && Object.keys(v).length === 0);
+
+// validateEphemeralContainers: each is a container (same checks, its name unique among every
+// container of the pod), its target a regular or init container, no workload-only fields, no
+// subPath mounts (their bind mounts would outlive the container).
+function validateEphemeralContainers(spec: Obj, path: string, names: Set<string>): FieldError[] {
+  const errs: FieldError[] = [];
+  const others = new Set(names);
+  list(spec, 'ephemeralContainers').forEach((c, i) => {
+    const p = `${path}.ephemeralContainers[${i}]`;
+    errs.push(...validateContainer(c, p, names));
+    const target = str(c.targetContainerName);
+    if (target !== '' && !others.has(target)) {
+      errs.push(notFound(`${p}.targetContainerName`, target));
+    }
+    for (const f of ephemeralForbidden) {
+      if (isSet(c[f])) {
+        errs.push(forbidden(`${p}.${f}`, 'cannot be set for an Ephemeral Container'));
+      }
+    }
+    list(c, 'volumeMounts').forEach((m, j) => {
+      for (const f of ['subPath', 'subPathExpr']) {
+        if (str(m[f]) !== '') {
+          errs.push(
+            forbidden(`${p}.volumeMounts[${j}].${f}`, 'cannot be set for an Ephemeral Container'),
+          );
+        }
+      }
+    });
+  });
   return errs;
 }
 

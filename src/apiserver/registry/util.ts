@@ -94,6 +94,11 @@ export function tooMany(field: string, count: number, max: number): FieldError {
   };
 }
 
+/** field.NotFound. */
+export function notFound(field: string, value: unknown): FieldError {
+  return { type: 'FieldValueNotFound', field, value, detail: '' };
+}
+
 /** field.Duplicate. */
 export function duplicate(field: string, value: unknown): FieldError {
   return { type: 'FieldValueDuplicate', field, value, detail: '' };
