@@ -96,6 +96,8 @@ export function computePodStatus(opts: {
   pod: Pod;
   init: ContainerView[];
   containers: ContainerView[];
+  /** Ephemeral (debug) containers: reported, but never part of the phase or readiness. */
+  ephemeral?: ContainerView[];
   initDone: boolean;
   podIP?: string;
   hostIP: string;
@@ -189,6 +191,9 @@ export function computePodStatus(opts: {
     ...(opts.startTime ? { startTime: opts.startTime } : {}),
     ...(opts.init.length ? { initContainerStatuses: opts.init.map((c) => toStatus(c)) } : {}),
     containerStatuses: containers.map((c) => toStatus(c, opts.allocated?.(c.name))),
+    ...(opts.ephemeral?.length
+      ? { ephemeralContainerStatuses: opts.ephemeral.map((c) => toStatus(c)) }
+      : {}),
     qosClass: podQOSClass(pod),
   };
 }

@@ -16,6 +16,7 @@ import { errorMessage } from '../lib/errors.js';
 import { cgroupResources } from './cgroups/cgroups.js';
 import { backOff } from './lifecycle/backoff.js';
 import { ContainerRunner, gracePeriodMs, type PodHandle, podEvent } from './lifecycle/container.js';
+import { EphemeralContainers } from './lifecycle/ephemeral.js';
 import { ImageError, pullCredentials } from './lifecycle/image-pull.js';
 import { computePodActions, type PodActions } from './lifecycle/plan.js';
 import { podMounts } from './lifecycle/pod-setup.js';
@@ -73,6 +74,7 @@ export class PodWorker {
   #ctx: NodeContext;
   #init: ContainerRunner[];
   #containers: ContainerRunner[];
+  #ephemeral: EphemeralContainers;
   #startTime?: string;
   #status: StatusWriter;
   #profile: StartProfile;
@@ -106,6 +108,10 @@ export class PodWorker {
     const mk = (spec: Container, isInit: boolean) => new ContainerRunner({ host, spec, isInit });
     this.#init = (opts.pod.spec?.initContainers ?? []).map((c) => mk(c, true));
     this.#containers = (opts.pod.spec?.containers ?? []).map((c) => mk(c, false));
+    this.#ephemeral = new EphemeralContainers({
+      host,
+      setMounts: (name, mounts) => this.#containerMounts.set(name, mounts),
+    });
     this.#status = new StatusWriter({
       ctx: opts.ctx,
       compute: () => this.currentStatus(),
@@ -152,11 +158,13 @@ export class PodWorker {
   }
 
   get #all(): ContainerRunner[] {
-    return [...this.#init, ...this.#containers];
+    return [...this.#init, ...this.#containers, ...this.#ephemeral.runners];
   }
 
   #find(name: string): ContainerRunner | undefined {
-    return [...this.#containers, ...this.#init].find((x) => x.spec.name === name);
+    return [...this.#containers, ...this.#init, ...this.#ephemeral.runners].find(
+      (x) => x.spec.name === name,
+    );
   }
 
   #event(type: 'Normal' | 'Warning', reason: string, message: string): void {
@@ -284,6 +292,7 @@ export class PodWorker {
     }
     if (plan.nextInit) this.#find(plan.nextInit)?.start();
     for (const name of plan.containersToStart) this.#find(name)?.start();
+    for (const name of plan.ephemeralContainersToStart) this.#ephemeral.start(name);
   }
 
   #computePlan(): PodActions {
@@ -292,6 +301,7 @@ export class PodWorker {
       hasSandbox: this.sandbox !== undefined,
       init: this.#init.map((c) => c.observe()),
       containers: this.#containers.map((c) => c.observe()),
+      ephemeral: this.#ephemeral.runners.map((c) => c.observe()),
     });
   }
 
@@ -468,8 +478,17 @@ export class PodWorker {
   /** A newer version of the pod object arrived from the API. */
   update(pod: Pod): void {
     this.pod = pod;
-    if (pod.metadata?.deletionTimestamp) this.#sync();
-    else this.#resize();
+    if (pod.metadata?.deletionTimestamp) {
+      this.#sync();
+      return;
+    }
+    // New ephemeral containers (pods/ephemeralcontainers): their images, then the plan starts them.
+    const added = this.#ephemeral.add(pod);
+    if (added.length > 0) {
+      this.#status.queue();
+      void Promise.all(added.map((c) => this.#ensureImage(c))).then(() => this.#sync());
+    }
+    this.#resize();
   }
 
   #allocatedOf(name: string): ResourceRequirements {
@@ -591,25 +610,30 @@ export class PodWorker {
       creds ??= pullCredentials(ctx.client, this.pod);
       return creds;
     };
-    const ok = await Promise.all(
-      this.#all.map(async (c) => {
-        try {
-          c.image = await ctx.images.ensure({
-            container: c.spec,
-            credentials,
-            event: (e) => this.#event(e.type, e.reason, e.message),
-          });
-          c.view.imageID = c.image.imageID;
-          return true;
-        } catch (err) {
-          const reason = err instanceof ImageError ? err.reason : 'ErrImagePull';
-          c.view.state = { waiting: { reason, message: errorMessage(err) } };
-          this.#event('Warning', 'Failed', `Error: ${reason}`);
-          return false;
-        }
-      }),
-    );
+    const ok = await Promise.all(this.#all.map((c) => this.#ensureImage(c, credentials)));
     return ok.every(Boolean);
+  }
+
+  // One container's image; false (and the container waiting with the pull error) when missing.
+  async #ensureImage(
+    c: ContainerRunner,
+    credentials: () => Promise<RegistryCredential[]> = () =>
+      pullCredentials(this.#ctx.client, this.pod),
+  ): Promise<boolean> {
+    try {
+      c.image = await this.#ctx.images.ensure({
+        container: c.spec,
+        credentials,
+        event: (e) => this.#event(e.type, e.reason, e.message),
+      });
+      c.view.imageID = c.image.imageID;
+      return true;
+    } catch (err) {
+      const reason = err instanceof ImageError ? err.reason : 'ErrImagePull';
+      c.view.state = { waiting: { reason, message: errorMessage(err) } };
+      this.#event('Warning', 'Failed', `Error: ${reason}`);
+      return false;
+    }
   }
 
   // The kubelet's image back-off: ImagePullBackOff at once, the next attempt after 10 s,
@@ -645,6 +669,7 @@ export class PodWorker {
       pod: this.pod,
       init: this.#init.map((c) => c.view),
       containers: this.#containers.map((c) => c.view),
+      ephemeral: this.#ephemeral.runners.map((c) => c.view),
       initDone: plan.isInitialized,
       podIP: this.podIP,
       hostIP: this.#ctx.hostIP,

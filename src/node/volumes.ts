@@ -51,12 +51,50 @@ export function writeEtcFiles(opts: {
     '',
   ].join('\n');
   const resolv = `search ${ns}.svc.${d} svc.${d} ${d}\nnameserver ${opts.clusterDNS}\noptions ndots:5\n`;
-  const etc = path.join(opts.podDir, 'etc');
-  writeFiles(etc, { hosts, 'resolv.conf': resolv, hostname: `${name}\n` });
+  writeFiles(path.join(opts.podDir, 'etc'), {
+    hosts,
+    'resolv.conf': resolv,
+    hostname: `${name}\n`,
+  });
+  return etcMounts(opts.podDir);
+}
+
+/** The mounts of the pod's /etc files that writeEtcFiles wrote. */
+export function etcMounts(podDir: string): SandboxMount[] {
   return ['hosts', 'resolv.conf', 'hostname'].map((f) => ({
-    source: path.join(etc, f),
+    source: path.join(podDir, 'etc', f),
     target: `/etc/${f}`,
   }));
+}
+
+/**
+ * The host path a volume is mounted from: a hostPath's own path, a claim's volume directory (its
+ * data outlives the pod), else <podDir>/volumes/<name>, which the pod's set-up fills.
+ */
+async function volumeSource(v: Volume, podDir: string, ns: string, objects: ObjectCache) {
+  if (v.hostPath) {
+    if (v.hostPath.type === 'DirectoryOrCreate') mkdirSync(v.hostPath.path, { recursive: true });
+    return v.hostPath.path;
+  }
+  if (v.persistentVolumeClaim) {
+    const claimDir = await objects.claimPath(ns, v.persistentVolumeClaim.claimName);
+    mkdirSync(claimDir, { recursive: true });
+    return claimDir;
+  }
+  return path.join(podDir, 'volumes', v.name);
+}
+
+/** Host paths of the pod's volumes by name, as prepareVolumes made them (later containers). */
+export async function volumePaths(opts: {
+  podDir: string;
+  pod: Pod;
+  objects: ObjectCache;
+}): Promise<Map<string, string>> {
+  const ns = opts.pod.metadata?.namespace ?? 'default';
+  const out = new Map<string, string>();
+  for (const v of opts.pod.spec?.volumes ?? [])
+    out.set(v.name, await volumeSource(v, opts.podDir, ns, opts.objects));
+  return out;
 }
 
 /** Materialises the pod's volumes under <podDir>/volumes; returns name → host path (or tmpfs marker). */
@@ -70,21 +108,10 @@ export async function prepareVolumes(opts: {
   const out = new Map<string, string>();
   const ns = opts.pod.metadata?.namespace ?? 'default';
   for (const v of opts.pod.spec?.volumes ?? []) {
-    const dir = path.join(opts.podDir, 'volumes', v.name);
-    if (v.hostPath) {
-      if (v.hostPath.type === 'DirectoryOrCreate') mkdirSync(v.hostPath.path, { recursive: true });
-      out.set(v.name, v.hostPath.path);
-      continue;
-    }
-    if (v.persistentVolumeClaim) {
-      // The claim's volume directory itself is mounted, so its data outlives the pod.
-      const claimDir = await opts.objects.claimPath(ns, v.persistentVolumeClaim.claimName);
-      mkdirSync(claimDir, { recursive: true });
-      out.set(v.name, claimDir);
-      continue;
-    }
-    mkdirSync(dir, { recursive: true });
+    const dir = await volumeSource(v, opts.podDir, ns, opts.objects);
     out.set(v.name, dir);
+    if (v.hostPath || v.persistentVolumeClaim) continue;
+    mkdirSync(dir, { recursive: true });
     await fillVolume(v, dir, ns, opts);
   }
   return out;

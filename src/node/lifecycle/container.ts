@@ -79,6 +79,8 @@ const trimNanos = (t: string) => t.replace(/\.\d+Z$/, 'Z');
 export class ContainerRunner {
   readonly spec: Container;
   readonly isInit: boolean;
+  /** A debug container (kubectl debug): no probes, never restarted (the plan's rule). */
+  readonly isEphemeral: boolean;
   image?: ResolvedImage;
   view: ContainerView;
   attempt = 0;
@@ -100,11 +102,13 @@ export class ContainerRunner {
   #user: { uid?: number; gid?: number } = {};
   #exitWaiters: Array<() => void> = [];
 
-  constructor(opts: { host: PodHandle; spec: Container; isInit: boolean }) {
+  constructor(opts: { host: PodHandle; spec: Container; isInit: boolean; isEphemeral?: boolean }) {
     this.#host = opts.host;
     this.spec = opts.spec;
     this.isInit = opts.isInit;
-    const hasInit = opts.isInit || (opts.host.pod.spec?.initContainers?.length ?? 0) > 0;
+    this.isEphemeral = opts.isEphemeral === true;
+    const hasInit =
+      !this.isEphemeral && (opts.isInit || (opts.host.pod.spec?.initContainers?.length ?? 0) > 0);
     this.view = {
       name: opts.spec.name,
       image: opts.spec.image ?? '',
@@ -437,7 +441,8 @@ export class ContainerRunner {
   }
 
   #startProbes(): void {
-    if (this.isInit) return;
+    // Ephemeral containers have no probes and, as upstream reports them, are never Ready.
+    if (this.isInit || this.isEphemeral) return;
     const host = this.#host;
     this.#prober?.stop();
     const declaredPort = this.spec.ports?.[0]?.containerPort ?? this.image?.ports[0];

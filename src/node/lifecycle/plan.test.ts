@@ -20,6 +20,7 @@ const cases: Array<{
   hasSandbox?: boolean;
   init?: ObservedContainer[];
   containers: ObservedContainer[];
+  ephemeral?: ObservedContainer[];
   want: Partial<ReturnType<typeof computePodActions>>;
 }> = [
   {
@@ -103,6 +104,29 @@ const cases: Array<{
     containers: [c('a', 'exited', 1)],
     want: { killPod: true, createSandbox: false, containersToStart: [], isInitialized: true },
   },
+  {
+    name: 'an ephemeral container starts once, even while init containers run, never again',
+    pod: pod('Always'),
+    init: [c('i1', 'running')],
+    containers: [c('a', 'never')],
+    ephemeral: [c('dbg', 'never'), c('old', 'exited', 1), c('busy', 'busy')],
+    want: { ephemeralContainersToStart: ['dbg'], containersToStart: [] },
+  },
+  {
+    name: 'an ephemeral container waits for the sandbox',
+    pod: pod(),
+    hasSandbox: false,
+    containers: [c('a', 'never')],
+    ephemeral: [c('dbg', 'never')],
+    want: { createSandbox: true, ephemeralContainersToStart: [] },
+  },
+  {
+    name: 'a deleted pod starts no ephemeral container',
+    pod: pod('Always', true),
+    containers: [c('a', 'running')],
+    ephemeral: [c('dbg', 'never')],
+    want: { killPod: true, ephemeralContainersToStart: [] },
+  },
 ];
 
 for (const tc of cases) {
@@ -112,6 +136,7 @@ for (const tc of cases) {
       hasSandbox: tc.hasSandbox ?? true,
       init: tc.init ?? [],
       containers: tc.containers,
+      ephemeral: tc.ephemeral,
     });
     for (const [k, v] of Object.entries(tc.want))
       assert.deepEqual(got[k as keyof typeof got], v, k);

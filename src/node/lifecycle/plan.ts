@@ -28,6 +28,8 @@ export interface PodActions {
   nextInit?: string;
   /** App containers to start (first attempt or a restart per restartPolicy). */
   containersToStart: string[];
+  /** Ephemeral containers not started yet (each runs once and is never restarted). */
+  ephemeralContainersToStart: string[];
   /** Every init container succeeded (or there are none): the pod is Initialized. */
   isInitialized: boolean;
   /** An init container failed and restartPolicy is Never: the pod is Failed for good. */
@@ -47,6 +49,7 @@ export function computePodActions(opts: {
   hasSandbox: boolean;
   init: ObservedContainer[];
   containers: ObservedContainer[];
+  ephemeral?: ObservedContainer[];
 }): PodActions {
   const { pod } = opts;
   const policy = pod.spec?.restartPolicy ?? 'Always';
@@ -55,6 +58,7 @@ export function computePodActions(opts: {
     containersToKill: [],
     createSandbox: false,
     containersToStart: [],
+    ephemeralContainersToStart: [],
     isInitialized: false,
     hasInitFailed: false,
   };
@@ -77,6 +81,12 @@ export function computePodActions(opts: {
     return actions;
   }
   actions.createSandbox = !opts.hasSandbox;
+  // As upstream, a debug container may start before the pod is initialized (to debug an init
+  // container), once the sandbox exists; whatever its exit, it is not started again.
+  if (opts.hasSandbox) {
+    for (const c of opts.ephemeral ?? [])
+      if (c.state === 'never') actions.ephemeralContainersToStart.push(c.name);
+  }
   if (!actions.isInitialized) return actions;
   for (const c of opts.containers) {
     if (c.state === 'running' && c.isUnhealthy) actions.containersToKill.push(c.name);

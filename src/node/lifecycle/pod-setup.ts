@@ -1,6 +1,6 @@
 // A pod's sandbox mounts (kubelet volume manager + kuberuntime's makeMounts): image files, per-pod
 // /etc files, volumes and the projected service-account token at the upstream path.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Container, Pod } from 'kubernetes-types/core/v1.js';
 import type { ResolvedImage } from '../../images/catalog.js';
@@ -9,8 +9,10 @@ import type { NodeContext } from '../pod-context.js';
 import type { SandboxMount } from '../sandbox/sandbox.js';
 import {
   containerMounts,
+  etcMounts,
   prepareVolumes,
   serviceAccountMountPath,
+  volumePaths,
   writeEtcFiles,
 } from '../volumes.js';
 
@@ -48,6 +50,41 @@ export async function requestPodToken(
   }
 }
 
+const hostEtcMounts = (): SandboxMount[] =>
+  ['/etc/hosts', '/etc/resolv.conf'].map((f) => ({ source: f, target: f, readOnly: true }));
+
+// The default service-account token's directory (kube-api-access, as upstream names the volume).
+const tokenMount = (podDir: string) => ({
+  source: path.join(podDir, 'volumes', 'kube-api-access'),
+  target: serviceAccountMountPath,
+  readOnly: true,
+});
+
+/**
+ * What an ephemeral container added to a running pod mounts in its image root: the pod's /etc
+ * files, its volumeMounts (from the volumes the sandbox set up) and the default token, as
+ * podMounts gives the pod's other containers.
+ */
+export async function ephemeralMounts(opts: {
+  ctx: NodeContext;
+  pod: Pod;
+  podDir: string;
+  spec: Container;
+}): Promise<SandboxMount[]> {
+  const { pod, podDir } = opts;
+  if (!opts.ctx.isolated) return [];
+  const out = pod.spec?.hostNetwork ? hostEtcMounts() : etcMounts(podDir);
+  const volumes = await volumePaths({
+    podDir,
+    pod,
+    objects: new ObjectCache({ client: opts.ctx.client }),
+  });
+  out.push(...containerMounts(opts.spec, volumes));
+  const sa = tokenMount(podDir);
+  if (!out.some((m) => m.target === sa.target) && existsSync(sa.source)) out.push(sa);
+  return out;
+}
+
 /** A pod's mounts: the sandbox's, and each image-rooted container's own. */
 export interface PodMounts {
   /** Mounted by the shim in the pod's root (host files, folder images, every volume). */
@@ -82,7 +119,7 @@ export async function podMounts(opts: {
   // hostNetwork pods keep the node's /etc files (upstream's dnsPolicy ClusterFirst falls back to
   // Default there); an image root needs them mounted, the host-root sandbox already shows them.
   const etc = opts.hostNetwork
-    ? ['/etc/hosts', '/etc/resolv.conf'].map((f) => ({ source: f, target: f, readOnly: true }))
+    ? hostEtcMounts()
     : writeEtcFiles({
         podDir,
         pod,
@@ -107,14 +144,14 @@ export async function podMounts(opts: {
   const hasSA = mounts.some((m) => m.target === serviceAccountMountPath);
   let filled = Promise.resolve();
   if (!hasSA && pod.spec?.automountServiceAccountToken !== false) {
-    const dir = path.join(podDir, 'volumes', 'kube-api-access');
+    const dir = tokenMount(podDir).source;
     mkdirSync(dir, { recursive: true });
     writeFileSync(path.join(dir, 'ca.crt'), ctx.caCert ?? '');
     writeFileSync(path.join(dir, 'namespace'), pod.metadata?.namespace ?? 'default');
     filled = token()
       .then((t) => writeFileSync(path.join(dir, 'token'), t.token, { mode: 0o644 }))
       .catch((err) => ctx.log.warn('token write failed', { key: podDir, err }));
-    const sa = { source: dir, target: serviceAccountMountPath, readOnly: true };
+    const sa = tokenMount(podDir);
     mounts.push(sa);
     for (const list of containers.values()) list.push(sa);
   }
