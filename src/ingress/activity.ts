@@ -4,7 +4,12 @@
 // the API. The Lease's existence also tells the ingress to hold requests while the Service is at
 // zero instead of answering 503.
 import type { Lease } from 'kubernetes-types/coordination/v1.js';
-import { activityLeaseName, activityServiceLabel, microTime } from '../api/scale-to-zero.js';
+import {
+  activityLeaseName,
+  activityServiceLabel,
+  microTime,
+  scaledToZeroAtAnnotation,
+} from '../api/scale-to-zero.js';
 import { Informer } from '../client/informer.js';
 import { R } from '../client/resources.js';
 import type { KObject, KubeClient } from '../client/rest.js';
@@ -90,6 +95,15 @@ export class ActivityReporter {
   scalesFromZero(ns: string, svc: string): boolean {
     const l = this.#leases.lister.get(ns, activityLeaseName(svc));
     return l?.metadata?.labels?.[activityServiceLabel] === svc;
+  }
+
+  /**
+   * Whether the controller scaled Service ns/svc's workload to zero and has not woken it yet (its
+   * Lease carries the scaled-to-zero-at annotation from before the scale until the wake).
+   */
+  atZero(ns: string, svc: string): boolean {
+    const l = this.#leases.lister.get(ns, activityLeaseName(svc));
+    return !!l?.metadata?.annotations?.[scaledToZeroAtAnnotation];
   }
 
   /** Whether any Service scales from zero (the nginx data plane is polled only then). */

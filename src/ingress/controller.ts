@@ -133,6 +133,8 @@ class Controller implements IngressController {
   #emptySince = new Map<string, number>();
   /** Services whose slices list at least one endpoint, ready or not. */
   #withEndpoints = new Set<string>();
+  /** Services whose slices list an endpoint that is not terminating (a pod that may serve). */
+  #withLiveEndpoints = new Set<string>();
   /** The nginx data plane, when it serves. */
   #nginx: NginxDataPlane | undefined;
   #pushTimer: ReturnType<Clock['setTimeout']> | undefined;
@@ -205,8 +207,12 @@ class Controller implements IngressController {
         this.#activity.scalesFromZero(b.namespace, b.service),
       onRequest: (b) => this.#activity.seen(b.namespace, b.service),
       onHeld: (b) => {
-        // No endpoint at all (not even a starting pod): the workload may be at zero.
-        if (!this.#withEndpoints.has(`${b.namespace}/${b.service}`))
+        // No endpoint but terminating ones (the slices may still list the pod that went away
+        // with the scale to zero), or the Lease says it is at zero: wake it now.
+        if (
+          !this.#withLiveEndpoints.has(`${b.namespace}/${b.service}`) ||
+          this.#activity.atZero(b.namespace, b.service)
+        )
           this.#activity.held(b.namespace, b.service);
         else this.#activity.holding(b.namespace, b.service, +1);
         // Waking: route to its first Ready pod without waiting for the EndpointSlice.
@@ -309,7 +315,12 @@ class Controller implements IngressController {
                 server.close(() => done());
               }),
           ),
-        ]).then(() => resolve());
+        ]).then(() => {
+          // Requests still held had their connections closed: end their waits (timers of up
+          // to the cold-start budget would keep the process alive).
+          for (const key of [...this.#waiters.keys()]) this.#wake(key);
+          resolve();
+        });
       };
       if (signal.aborted) stop();
       else signal.addEventListener('abort', stop, { once: true });
@@ -511,17 +522,22 @@ class Controller implements IngressController {
   /** Records whether Service `key` lists any endpoint now (for #mayWait). */
   #trackEndpoints(ns: string, svcName: string): void {
     const key = `${ns}/${svcName}`;
-    const any = this.#slices.lister
-      .list(ns)
-      .some(
-        (s) =>
-          s.metadata?.labels?.['kubernetes.io/service-name'] === svcName &&
-          (s.endpoints?.length ?? 0) > 0,
-      );
+    let any = false;
+    let live = false;
+    for (const s of this.#slices.lister.list(ns)) {
+      if (s.metadata?.labels?.['kubernetes.io/service-name'] !== svcName) continue;
+      for (const e of s.endpoints ?? []) {
+        any = true;
+        if (e.conditions?.terminating !== true) live = true;
+      }
+    }
+    if (live) {
+      this.#withLiveEndpoints.add(key);
+      this.#activity.endpointsAppeared(ns, svcName);
+    } else this.#withLiveEndpoints.delete(key);
     if (any) {
       this.#withEndpoints.add(key);
       this.#emptySince.delete(key);
-      this.#activity.endpointsAppeared(ns, svcName);
     } else if (this.#withEndpoints.delete(key)) this.#emptySince.set(key, this.#clock.now());
   }
 

@@ -140,6 +140,7 @@ export class IngressProxy {
   #timeCache = { sec: -1, text: '' };
 
   #synced: boolean;
+  #closed = false;
 
   constructor(opts: IngressProxyOptions) {
     this.#opts = opts;
@@ -166,8 +167,9 @@ export class IngressProxy {
     });
   }
 
-  /** Closes idle upstream connections. */
+  /** Closes idle upstream connections; held requests get their answer at their next wake. */
   close(): void {
+    this.#closed = true;
     this.#agent.destroy();
   }
 
@@ -201,7 +203,10 @@ export class IngressProxy {
     let cutOff = false;
     /** The backend of a request that was held (onHeldDone is owed at its end). */
     let heldFor: RouteBackend | undefined;
+    /** The client connection closed (res.destroyed may not say so yet). */
+    let closed = false;
     res.once('close', () => {
+      closed = true;
       if (heldFor) this.#opts.onHeldDone?.(heldFor);
       const finished = res.writableFinished;
       this.#opts.stats?.record(finished ? res.statusCode : 0, this.#clock.now() - start);
@@ -231,7 +236,7 @@ export class IngressProxy {
     /** Waits for the backend's endpoints to change (at most `ms`), then runs `next`. */
     const hold = (ms: number, status: number, next: () => void) => {
       const left = deadline - this.#clock.now();
-      if (left <= 0 || res.destroyed) {
+      if (left <= 0 || res.destroyed || closed) {
         if (held) count('holdExpired');
         finish(status);
         return;
@@ -248,7 +253,10 @@ export class IngressProxy {
         return;
       }
       void changed.then(() => {
-        if (!res.destroyed) next();
+        if (res.destroyed || closed) return;
+        // Stopping: no new round (it would wait again, for up to the whole budget).
+        if (this.#closed) finish(status);
+        else next();
       });
     };
     this.#readBody(req, (body) => {
