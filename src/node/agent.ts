@@ -18,12 +18,14 @@ import { CgroupManager, detectCgroupVersion } from './cgroups/cgroups.js';
 import { ImageManager, type ImagePuller } from './lifecycle/image-pull.js';
 import { PodNetwork } from './network/pod-network.js';
 import { registerNode, renewLease, startHeartbeat } from './node-status.js';
+import { VolumeObjectWatches } from './object-watch.js';
 import type { NodeContext } from './pod-context.js';
 import { PodWorker } from './pod-worker.js';
 import { SandboxPool } from './sandbox/pool.js';
 import { detectRootfsMode, type RootfsMode } from './sandbox/rootfs.js';
 import { attachSandbox } from './sandbox/sandbox.js';
 import { startKubeletServer } from './server.js';
+import { volumeObjectRefs } from './volumes.js';
 
 /** Options of createNodeAgent. */
 export interface NodeAgentOptions {
@@ -135,9 +137,12 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
   // Set by stopAllPods: a pod event arriving meanwhile (the informer runs until the abort) must
   // not start a new worker, whose sandbox would outlive `skiff down`.
   let isStoppingPods = false;
+  // The configMaps and secrets pods mount (made at start, when the agent's signal is known).
+  let volumeObjects: VolumeObjectWatches | undefined;
   const onPod = (pod: Pod) => {
     if (isStoppingPods) return;
     const uid = pod.metadata?.uid ?? '';
+    if (!pod.metadata?.deletionTimestamp) volumeObjects?.register(pod);
     const w = workers.get(uid);
     if (w) {
       w.update(pod);
@@ -157,6 +162,7 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
 
   const onPodGone = (pod: Pod) => {
     const uid = pod.metadata?.uid ?? '';
+    volumeObjects?.unregister(uid);
     const w = workers.get(uid);
     if (!w) return;
     workers.delete(uid);
@@ -230,6 +236,18 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
       await registerNode(nodeStatus);
       await renewLease(nodeStatus);
       startHeartbeat({ ...nodeStatus, log, signal });
+      volumeObjects = new VolumeObjectWatches({
+        client: opts.client,
+        clock,
+        log,
+        signal,
+        onChange: (namespace, ref) => {
+          for (const w of workers.values()) {
+            if (w.pod.metadata?.namespace !== namespace) continue;
+            if (volumeObjectRefs(w.pod).includes(ref)) w.refreshVolumes();
+          }
+        },
+      });
       const svcInformer = new Informer<Service>({
         client: opts.client,
         resource: R.services,

@@ -14,6 +14,7 @@ import type { RegistryCredential } from '../images/service.js';
 import type { Timer } from '../lib/clock.js';
 import { errorMessage } from '../lib/errors.js';
 import { cgroupResources } from './cgroups/cgroups.js';
+import { ObjectCache } from './container-env.js';
 import { backOff } from './lifecycle/backoff.js';
 import { ContainerRunner, gracePeriodMs, type PodHandle, podEvent } from './lifecycle/container.js';
 import { EphemeralContainers } from './lifecycle/ephemeral.js';
@@ -31,7 +32,7 @@ import {
   type SandboxMount,
   type SpawnInOptions,
 } from './sandbox/sandbox.js';
-import { podHostname } from './volumes.js';
+import { podHostname, refreshVolumes } from './volumes.js';
 
 export type { NodeContext } from './pod-context.js';
 
@@ -91,6 +92,8 @@ export class PodWorker {
   // A failed sandbox waits out its back-off here; the plan makes no new one meanwhile.
   #retry?: Timer;
   #hasCarriedOver = false;
+  // The volume rewrite in progress (refreshVolumes), so two never interleave.
+  #volumeRefresh: Promise<void> = Promise.resolve();
   // What each container's cgroup holds (in-place resize compares the spec with it); a container
   // missing here holds the resources of the spec the worker started with.
   #allocated = new Map<string, ResourceRequirements>();
@@ -473,6 +476,27 @@ export class PodWorker {
     const c = this.#find(name);
     if (!c) return Promise.reject(new Error(`container ${name} not found`));
     return c.exec(argv, timeoutMs);
+  }
+
+  /**
+   * A configMap or secret the pod's volumes project changed: their files are rewritten with the
+   * atomic ..data swap (one rewrite at a time; unchanged volumes are left alone).
+   */
+  refreshVolumes(): void {
+    if (!this.sandbox || this.#isStopping || !this.#ctx.isolated) return;
+    this.#volumeRefresh = this.#volumeRefresh.then(async () => {
+      if (this.#isStopping) return;
+      const r = await refreshVolumes({
+        podDir: this.podDir,
+        pod: this.pod,
+        podIP: this.podIP ?? '',
+        objects: new ObjectCache({ client: this.#ctx.client }),
+      });
+      if (r.updated.length > 0)
+        this.#ctx.log.debug('volumes updated', { key: this.#key, volumes: r.updated });
+      for (const err of r.errors)
+        this.#ctx.log.warn('volume update failed', { key: this.#key, err });
+    });
   }
 
   /** A newer version of the pod object arrived from the API. */

@@ -1,13 +1,17 @@
 // A pod's files on the node (kubelet volume manager + kuberuntime makeMounts): volume contents under
 // <podDir>/volumes, the /etc files (hosts, resolv.conf, hostname) and each container's mounts.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Container, Pod, Volume } from 'kubernetes-types/core/v1.js';
+import type { Container, DownwardAPIVolumeFile, Pod, Volume } from 'kubernetes-types/core/v1.js';
+import { errorMessage } from '../lib/errors.js';
+import { type FileProjection, writeAtomic } from './atomic-writer.js';
 import { type ObjectCache, podFieldValue } from './container-env.js';
 import type { SandboxMount } from './sandbox/sandbox.js';
 
 /** The service-account mount path every pod gets (upstream constant). */
 export const serviceAccountMountPath = '/var/run/secrets/kubernetes.io/serviceaccount';
+// The API's default for defaultMode (0644) when an object reaches the node without defaulting.
+const defaultFileMode = 0o644;
 function writeFiles(dir: string, files: Record<string, string>, mode = 0o644): void {
   mkdirSync(dir, { recursive: true });
   for (const [name, content] of Object.entries(files)) {
@@ -117,70 +121,126 @@ export async function prepareVolumes(opts: {
   return out;
 }
 
+/** Where a projected token comes from: a fresh request, or (refresh) the file already written. */
+type TokenSource = () => Promise<string>;
+
+// Items of a configMap or secret: every key at its own name, or the listed keys at their paths
+// (a key the object lacks is skipped), each with its mode or the volume's defaultMode.
+function project(
+  data: Record<string, string>,
+  source: { items?: Array<{ key: string; path: string; mode?: number }> },
+  defaultMode: number,
+): Record<string, FileProjection> {
+  const out: Record<string, FileProjection> = {};
+  if (!source.items?.length) {
+    for (const [k, v] of Object.entries(data)) out[k] = { data: v, mode: defaultMode };
+    return out;
+  }
+  for (const i of source.items) {
+    const v = data[i.key];
+    if (v !== undefined) out[i.path] = { data: v, mode: i.mode ?? defaultMode };
+  }
+  return out;
+}
+
+// The files of a configMap, secret, downwardAPI or projected volume (undefined for other kinds).
+async function volumePayload(opts: {
+  v: Volume;
+  ns: string;
+  pod: Pod;
+  podIP: string;
+  objects: ObjectCache;
+  token: TokenSource;
+}): Promise<Record<string, FileProjection> | undefined> {
+  const { v, ns } = opts;
+  const need = async (kind: 'configmap' | 'secret', name: string, optional?: boolean) => {
+    const data = await opts.objects.data(kind, ns, name);
+    if (!data && !optional) throw new Error(`${kind} "${name}" not found`);
+    return data ?? {};
+  };
+  const downward = (items: DownwardAPIVolumeFile[] | undefined, mode: number) => {
+    const out: Record<string, FileProjection> = {};
+    for (const i of items ?? []) {
+      if (!i.fieldRef) continue;
+      const data = podFieldValue(opts.pod, i.fieldRef.fieldPath, opts.podIP);
+      out[i.path] = { data, mode: i.mode ?? mode };
+    }
+    return out;
+  };
+  if (v.configMap) {
+    const mode = v.configMap.defaultMode ?? defaultFileMode;
+    const data = await need('configmap', v.configMap.name ?? '', v.configMap.optional);
+    return project(data, v.configMap, mode);
+  }
+  if (v.secret) {
+    const mode = v.secret.defaultMode ?? defaultFileMode;
+    const data = await need('secret', v.secret.secretName ?? '', v.secret.optional);
+    return project(data, v.secret, mode);
+  }
+  if (v.downwardAPI) {
+    return downward(v.downwardAPI.items, v.downwardAPI.defaultMode ?? defaultFileMode);
+  }
+  if (!v.projected) return undefined;
+  const mode = v.projected.defaultMode ?? defaultFileMode;
+  const files: Record<string, FileProjection> = {};
+  for (const s of v.projected.sources ?? []) {
+    if (s.serviceAccountToken) {
+      files[s.serviceAccountToken.path] = { data: await opts.token(), mode };
+    }
+    if (s.configMap) {
+      const data = await need('configmap', s.configMap.name ?? '', s.configMap.optional);
+      Object.assign(files, project(data, s.configMap, mode));
+    }
+    if (s.secret) {
+      const data = await need('secret', s.secret.name ?? '', s.secret.optional);
+      Object.assign(files, project(data, s.secret, mode));
+    }
+    Object.assign(files, downward(s.downwardAPI?.items, mode));
+  }
+  return files;
+}
+
 async function fillVolume(
   v: Volume,
   dir: string,
   ns: string,
   opts: Parameters<typeof prepareVolumes>[0],
 ) {
-  const items = (data: Record<string, string>, list?: Array<{ key: string; path: string }>) => {
-    if (!list?.length) return data;
-    const o: Record<string, string> = {};
-    for (const i of list) if (data[i.key] !== undefined) o[i.path] = data[i.key] ?? '';
-    return o;
-  };
-  const need = async (kind: 'configmap' | 'secret', name: string, optional?: boolean) => {
-    const data = await opts.objects.data(kind, ns, name);
-    if (!data && !optional) throw new Error(`${kind} "${name}" not found`);
-    return data ?? {};
-  };
-  if (v.configMap) {
-    writeFiles(
-      dir,
-      items(
-        await need('configmap', v.configMap.name ?? '', v.configMap.optional),
-        v.configMap.items,
-      ),
-    );
-  } else if (v.secret) {
-    writeFiles(
-      dir,
-      items(await need('secret', v.secret.secretName ?? '', v.secret.optional), v.secret.items),
-      0o600,
-    );
-  } else if (v.downwardAPI) {
-    const files: Record<string, string> = {};
-    for (const i of v.downwardAPI.items ?? []) {
-      if (i.fieldRef) files[i.path] = podFieldValue(opts.pod, i.fieldRef.fieldPath, opts.podIP);
-    }
-    writeFiles(dir, files);
-  } else if (v.projected) {
-    const files: Record<string, string> = {};
-    for (const s of v.projected.sources ?? []) {
-      if (s.serviceAccountToken) {
-        const t = await opts.serviceAccountToken();
-        files[s.serviceAccountToken.path] = t.token;
-      }
-      if (s.configMap)
-        Object.assign(
-          files,
-          items(
-            await need('configmap', s.configMap.name ?? '', s.configMap.optional),
-            s.configMap.items,
-          ),
-        );
-      if (s.secret)
-        Object.assign(
-          files,
-          items(await need('secret', s.secret.name ?? '', s.secret.optional), s.secret.items),
-        );
-      for (const i of s.downwardAPI?.items ?? []) {
-        if (i.fieldRef) files[i.path] = podFieldValue(opts.pod, i.fieldRef.fieldPath, opts.podIP);
-      }
-    }
-    writeFiles(dir, files);
-  }
+  const token = async () => (await opts.serviceAccountToken()).token;
+  const files = await volumePayload({ ...opts, v, ns, token });
   // emptyDir (and anything unsupported) is just the empty directory.
+  if (files) writeAtomic(dir, files);
+}
+
+/**
+ * Rewrites the pod's configMap, secret, downwardAPI and projected volumes from the objects' current
+ * data (kubelet's periodic remount, here on a watch event): unchanged ones are left as they are,
+ * a projected token keeps the file already written. A volume whose object cannot be read (deleted,
+ * not optional) keeps its files, as upstream; its error is returned with the names updated.
+ */
+export async function refreshVolumes(opts: {
+  podDir: string;
+  pod: Pod;
+  podIP: string;
+  objects: ObjectCache;
+}): Promise<{ updated: string[]; errors: string[] }> {
+  const ns = opts.pod.metadata?.namespace ?? 'default';
+  const updated: string[] = [];
+  const errors: string[] = [];
+  for (const v of opts.pod.spec?.volumes ?? []) {
+    const dir = path.join(opts.podDir, 'volumes', v.name);
+    const token = async () => {
+      const p = v.projected?.sources?.find((s) => s.serviceAccountToken)?.serviceAccountToken;
+      return p ? readFileSync(path.join(dir, p.path), 'utf8') : '';
+    };
+    try {
+      const files = await volumePayload({ ...opts, v, ns, token });
+      if (files && writeAtomic(dir, files)) updated.push(v.name);
+    } catch (err) {
+      errors.push(`volume ${v.name}: ${errorMessage(err)}`);
+    }
+  }
+  return { updated, errors };
 }
 
 /** Mounts of one container: its volumeMounts, plus the service-account files when not mounted. */
@@ -196,4 +256,18 @@ export function containerMounts(c: Container, volumes: Map<string, string>): San
     });
   }
   return out;
+}
+
+/** The configMaps and secrets a pod's volumes project, as "configmap/<name>" and "secret/<name>". */
+export function volumeObjectRefs(pod: Pod): string[] {
+  const refs = new Set<string>();
+  for (const v of pod.spec?.volumes ?? []) {
+    if (v.configMap?.name) refs.add(`configmap/${v.configMap.name}`);
+    if (v.secret?.secretName) refs.add(`secret/${v.secret.secretName}`);
+    for (const s of v.projected?.sources ?? []) {
+      if (s.configMap?.name) refs.add(`configmap/${s.configMap.name}`);
+      if (s.secret?.name) refs.add(`secret/${s.secret.name}`);
+    }
+  }
+  return [...refs];
 }
