@@ -3,10 +3,9 @@
 // podEphemeralContainersStrategy and pkg/apis/core/validation ValidatePodEphemeralContainersUpdate:
 // only spec.ephemeralContainers changes, and existing entries are neither removed nor changed.
 import type { KObject } from '../../api/object.js';
-import { invalid as invalidStatus } from '../status-error.js';
-import { podStrategy } from './pods.js';
-import { validatePodSpec } from './podspec.js';
-import type { StorageContext, SubresourceRequest, SubresourceStorage } from './storage.js';
+import { podSpecSubresource } from './pods.js';
+import { defaultPodSpec, validatePodSpec } from './podspec.js';
+import type { SubresourceStorage } from './storage.js';
 import type { FieldError } from './types.js';
 import { forbidden, jsonEqual, list, type Obj, str, sub } from './util.js';
 
@@ -47,36 +46,23 @@ export function validateEphemeralContainersUpdate(next: KObject, old: KObject): 
 }
 
 /** pods/ephemeralcontainers: GET the pod; PUT/PATCH may only append ephemeral containers. */
-export const podEphemeralContainersSubresource: SubresourceStorage = {
-  kind: 'self',
-  verbs: ['get', 'patch', 'update'],
-  get: (ctx: StorageContext, sr: SubresourceRequest) => ctx.store.get(sr.r, sr.namespace, sr.name),
-  update(ctx, sr, tryUpdate, opts) {
-    return ctx.store.guaranteedUpdate(
-      sr.r,
-      sr.namespace,
-      sr.name,
-      (current) => {
-        const desired = tryUpdate(structuredClone(current));
-        // Decoding defaults what a client left out (imagePullPolicy, terminationMessagePath...),
-        // so an unchanged container compares equal to its stored, defaulted self.
-        podStrategy.defaults?.(desired, ctx.store.ctx);
-        const errs: FieldError[] = [
-          ...validatePodSpec(sub(desired, 'spec'), 'spec'),
-          ...validateEphemeralContainersUpdate(desired, current),
-        ];
-        if (errs.length > 0) throw invalidStatus({ group: '', kind: 'Pod' }, sr.name, errs);
-        // Everything but the ephemeral containers comes from the stored pod (the strategy's
-        // dropNonEphemeralContainerUpdates).
-        const next = structuredClone(current) as Obj;
-        const spec = sub(next, 'spec') ?? {};
-        const added = list(sub(desired, 'spec'), 'ephemeralContainers');
-        if (added.length > 0) spec.ephemeralContainers = added;
-        const meta = sub(next, 'metadata') ?? {};
-        meta.resourceVersion = desired.metadata?.resourceVersion;
-        return next as KObject;
-      },
-      { ...opts, subresource: 'ephemeralcontainers', bypassUpdateValidation: true },
-    );
+export const podEphemeralContainersSubresource: SubresourceStorage = podSpecSubresource({
+  subresource: 'ephemeralcontainers',
+  change(desired, current) {
+    // Decoding defaults what a client left out (imagePullPolicy, terminationMessagePath...), so
+    // an unchanged container compares equal to its stored, defaulted self.
+    defaultPodSpec(sub(desired, 'spec') ?? {});
+    const errs: FieldError[] = [
+      ...validatePodSpec(sub(desired, 'spec'), 'spec'),
+      ...validateEphemeralContainersUpdate(desired, current),
+    ];
+    if (errs.length > 0) return { errs };
+    // Everything but the ephemeral containers comes from the stored pod (the strategy's
+    // dropNonEphemeralContainerUpdates).
+    const next = structuredClone(current) as Obj;
+    const spec = sub(next, 'spec') ?? {};
+    const added = list(sub(desired, 'spec'), 'ephemeralContainers');
+    if (added.length > 0) spec.ephemeralContainers = added;
+    return { errs, next };
   },
-};
+});

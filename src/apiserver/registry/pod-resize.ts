@@ -3,9 +3,9 @@
 // only containers' cpu/memory requests and limits (and resizePolicy) change, limits are never
 // removed, and the pod's QoS class stays. The node agent applies the new values to the cgroups.
 import type { KObject } from '../../api/object.js';
-import { invalid as invalidStatus } from '../status-error.js';
+import { podSpecSubresource } from './pods.js';
 import { podQOSClass, validatePodSpec } from './podspec.js';
-import type { StorageContext, SubresourceRequest, SubresourceStorage } from './storage.js';
+import type { SubresourceStorage } from './storage.js';
 import type { FieldError } from './types.js';
 import { forbidden, invalid, isObj, jsonEqual, list, type Obj, sub } from './util.js';
 
@@ -65,40 +65,26 @@ function podIsTerminal(pod: KObject): boolean {
 }
 
 /** pods/resize: GET the pod; PUT/PATCH change only what a resize may change. */
-export const podResizeSubresource: SubresourceStorage = {
-  kind: 'self',
-  verbs: ['get', 'patch', 'update'],
-  get: (ctx: StorageContext, sr: SubresourceRequest) => ctx.store.get(sr.r, sr.namespace, sr.name),
-  update(ctx, sr, tryUpdate, opts) {
-    return ctx.store.guaranteedUpdate(
-      sr.r,
-      sr.namespace,
-      sr.name,
-      (current) => {
-        const desired = tryUpdate(structuredClone(current));
-        const errs: FieldError[] = [];
-        if (podIsTerminal(current)) {
-          errs.push(forbidden('spec', 'Pod resize is not allowed for terminal pods'));
-        }
-        errs.push(...validatePodSpec(sub(desired, 'spec'), 'spec'));
-        errs.push(...validatePodResize(desired, current));
-        if (errs.length > 0) throw invalidStatus({ group: '', kind: 'Pod' }, sr.name, errs);
-        // Everything but the containers' resources (and resizePolicy) comes from the stored pod.
-        const next = structuredClone(current) as Obj;
-        const nextSpec = sub(next, 'spec') ?? {};
-        const wanted = list(sub(desired, 'spec'), 'containers');
-        for (const c of list(nextSpec, 'containers')) {
-          const w = wanted.find((x) => x.name === c.name);
-          if (!w) continue;
-          if (isObj(w.resources)) c.resources = w.resources;
-          else delete c.resources;
-          if (w.resizePolicy !== undefined) c.resizePolicy = w.resizePolicy;
-        }
-        const meta = sub(next, 'metadata') ?? {};
-        meta.resourceVersion = desired.metadata?.resourceVersion;
-        return next as KObject;
-      },
-      { ...opts, subresource: 'resize', bypassUpdateValidation: true },
-    );
+export const podResizeSubresource: SubresourceStorage = podSpecSubresource({
+  subresource: 'resize',
+  change(desired, current) {
+    const errs: FieldError[] = [];
+    if (podIsTerminal(current)) {
+      errs.push(forbidden('spec', 'Pod resize is not allowed for terminal pods'));
+    }
+    errs.push(...validatePodSpec(sub(desired, 'spec'), 'spec'));
+    errs.push(...validatePodResize(desired, current));
+    if (errs.length > 0) return { errs };
+    // Everything but the containers' resources (and resizePolicy) comes from the stored pod.
+    const next = structuredClone(current) as Obj;
+    const wanted = list(sub(desired, 'spec'), 'containers');
+    for (const c of list(sub(next, 'spec'), 'containers')) {
+      const w = wanted.find((x) => x.name === c.name);
+      if (!w) continue;
+      if (isObj(w.resources)) c.resources = w.resources;
+      else delete c.resources;
+      if (w.resizePolicy !== undefined) c.resizePolicy = w.resizePolicy;
+    }
+    return { errs, next };
   },
-};
+});

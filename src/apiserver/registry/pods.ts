@@ -1,9 +1,11 @@
 // Pod strategy: defaults, create/update rules, validation, selectable fields and the Table printer;
 // follows pkg/registry/core/pod/strategy.go and printPod in pkg/printers/internalversion/printers.go.
 import type { KObject } from '../../api/object.js';
+import { invalid as invalidStatus } from '../status-error.js';
 import { ageColumn, ageOf, col, keepStatusOnUpdate, printer } from './common.js';
 import { timestampSince } from './duration.js';
 import { defaultPodOnly, defaultPodSpec, podQOSClass, validatePodSpec } from './podspec.js';
+import type { SubresourceStorage } from './storage.js';
 import type { FieldError, Strategy } from './types.js';
 import { child, forbidden, isObj, jsonEqual, list, type Obj, str, sub } from './util.js';
 import { admitPodForVPA } from './vpa-admission.js';
@@ -227,3 +229,38 @@ export const podStrategy: Strategy = {
   },
   table: podPrinter,
 };
+
+/**
+ * A pod subresource whose PUT/PATCH changes one part of the pod's spec (resize,
+ * ephemeralcontainers): GET answers the pod; `change` checks the desired pod against the stored
+ * one (field errors become a 422) and returns what to store, the stored pod with that part
+ * replaced, whose resourceVersion precondition is the request's.
+ */
+export function podSpecSubresource(opts: {
+  subresource: string;
+  change(desired: KObject, current: KObject): { errs: FieldError[]; next?: Obj };
+}): SubresourceStorage {
+  return {
+    kind: 'self',
+    verbs: ['get', 'patch', 'update'],
+    get: (ctx, sr) => ctx.store.get(sr.r, sr.namespace, sr.name),
+    update(ctx, sr, tryUpdate, writeOpts) {
+      return ctx.store.guaranteedUpdate(
+        sr.r,
+        sr.namespace,
+        sr.name,
+        (current) => {
+          const desired = tryUpdate(structuredClone(current));
+          const { errs, next } = opts.change(desired, current);
+          if (errs.length > 0 || !next) {
+            throw invalidStatus({ group: '', kind: 'Pod' }, sr.name, errs);
+          }
+          const meta = sub(next, 'metadata') ?? {};
+          meta.resourceVersion = desired.metadata?.resourceVersion;
+          return next as KObject;
+        },
+        { ...writeOpts, subresource: opts.subresource, bypassUpdateValidation: true },
+      );
+    },
+  };
+}
