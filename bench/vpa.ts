@@ -15,6 +15,12 @@ import { parseQuantity } from '../src/api/quantity.js';
 import { loadKubeconfig } from '../src/client/config.js';
 import { R } from '../src/client/resources.js';
 import { KubeClient } from '../src/client/rest.js';
+import {
+  cpuBuckets,
+  type ExponentialBuckets,
+  memoryBuckets,
+} from '../src/controllers/vpa/histogram.js';
+import { defaultRecommendationOptions } from '../src/controllers/vpa/recommender.js';
 import { cpuWeight, milliCPUToShares } from '../src/node/cgroups/cgroups.js';
 import {
   eventually,
@@ -165,6 +171,25 @@ function workingSet(file: (n: string) => string): number {
 const shareFile = isV2 ? 'cpu.weight' : 'cpu.shares';
 const shareOf = (milli: number) => String(isV2 ? cpuWeight(milli) : milliCPUToShares(milli));
 
+/**
+ * What the recommender's histogram answered before the safety margin: the end of the bucket the
+ * percentile fell in (upstream's percentile is a bucket end), found as the bucket end e (in
+ * `scale` units: millicores, bytes) with e + trunc(e × margin) = target; with that bucket's start.
+ */
+function beforeMargin(
+  b: ExponentialBuckets,
+  scale: number,
+  target: number,
+  margin = defaultRecommendationOptions.safetyMarginFraction,
+): { value: number; start: number } | undefined {
+  for (let i = 0; i + 1 < b.numBuckets; i++) {
+    const end = Math.trunc(b.bucketStart(i + 1) * scale);
+    if (end + Math.trunc(end * margin) === target)
+      return { value: end, start: Math.trunc(b.bucketStart(i) * scale) };
+  }
+  return undefined;
+}
+
 /** Paced load: `rate` requests per second, each awaited or timed out; counts failures. */
 function pacedLoad(url: string, rate: number) {
   const stats = { ok: 0, failed: 0 };
@@ -261,6 +286,9 @@ try {
     const targetCores = parseQuantity(rec.target.cpu);
     const targetMem = parseQuantity(rec.target.memory);
     const peakWs = Math.max(...w.ws);
+    const cpuBase = beforeMargin(cpuBuckets, 1000, Math.round(targetCores * 1000));
+    const memBase = beforeMargin(memoryBuckets, 1, Math.round(targetMem));
+    const margin = `+${defaultRecommendationOptions.safetyMarginFraction * 100}% margin`;
     // The checked figure compares the target with the usage it is built on (the 90th percentile
     // of 1 s samples, the peak for memory); upstream adds 15% on top and rounds up to the end of
     // a histogram bucket (5% wide, but 10 MB / 10m at the bottom).
@@ -287,6 +315,26 @@ try {
         decimals: 1,
         target: { op: '<', value: 20 },
         note: `target ${rec.target.memory}, peak ${(peakWs / 2 ** 20).toFixed(1)}Mi`,
+      },
+      // The histogram's own estimate, before the margin, and its bucket: the gap between usage
+      // and target is mostly the bucket width (10m / 10 MB at the bottom, 5% above).
+      {
+        figure: `${w.name}: cpu p90 from the histogram (before margin)`,
+        value: cpuBase?.value,
+        unit: 'm',
+        decimals: 0,
+        note: cpuBase
+          ? `bucket [${cpuBase.start}m, ${cpuBase.value}m), measured p90 ${(p90 * 1000).toFixed(0)}m; target ${rec.target.cpu} = this ${margin}`
+          : `target ${rec.target.cpu} is not a bucket end ${margin} (capped?)`,
+      },
+      {
+        figure: `${w.name}: memory p90 peak from the histogram (before margin)`,
+        value: memBase ? memBase.value / 1e6 : undefined,
+        unit: 'MB',
+        decimals: 1,
+        note: memBase
+          ? `bucket [${(memBase.start / 1e6).toFixed(1)} MB, ${(memBase.value / 1e6).toFixed(1)} MB), measured peak ${(peakWs / 1e6).toFixed(1)} MB; target ${rec.target.memory} = this ${margin}`
+          : `target ${rec.target.memory} is not a bucket end ${margin} (capped?)`,
       },
     );
   }

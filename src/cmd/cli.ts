@@ -1,5 +1,6 @@
 // The `skiff` command line: parses arguments and dispatches to one file per command in src/cli/.
 import { Command, InvalidArgumentError } from 'commander';
+import { marginFraction, percentileFraction } from './vpa-flags.js';
 
 function int(value: string): number {
   const n = Number(value);
@@ -111,6 +112,24 @@ program
     'smallest VPA memory recommendation per pod, in MiB (upstream 250)',
     Number,
     250,
+  )
+  .option(
+    '--vpa-recommendation-margin-fraction <f>',
+    'fraction of usage the VPA adds as safety margin (upstream 0.15)',
+    marginFraction,
+    0.15,
+  )
+  .option(
+    '--vpa-target-cpu-percentile <p>',
+    'cpu usage percentile of the VPA target (upstream 0.9)',
+    percentileFraction,
+    0.9,
+  )
+  .option(
+    '--vpa-target-memory-percentile <p>',
+    'memory peak percentile of the VPA target (upstream 0.9)',
+    percentileFraction,
+    0.9,
   )
   .option(
     '--metric-resolution <d>',

@@ -145,7 +145,13 @@ export function controllerComponents(ctx: WiringContext, informers: InformerFact
       aggregation: vpa ? { memoryAggregationIntervalMs: vpa.memoryAggregationIntervalMs } : {},
       podLifetimeUpdateThresholdMs: vpa?.podLifetimeUpdateThresholdMs ?? 60_000,
       recommendation: vpa
-        ? { podMinCPUMillicores: vpa.podMinCPUMillicores, podMinMemoryMb: vpa.podMinMemoryMb }
+        ? {
+            podMinCPUMillicores: vpa.podMinCPUMillicores,
+            podMinMemoryMb: vpa.podMinMemoryMb,
+            safetyMarginFraction: vpa.safetyMarginFraction,
+            targetCPUPercentile: vpa.targetCPUPercentile,
+            targetMemoryPercentile: vpa.targetMemoryPercentile,
+          }
         : {},
       log: log.child({ component: 'vpa-controller' }),
     }),

@@ -41,6 +41,12 @@ export interface VPASettings {
   podMinCPUMillicores: number;
   /** Smallest recommendation per pod (upstream --pod-recommendation-min-memory-mb 250). */
   podMinMemoryMb: number;
+  /** Safety margin over the percentile (upstream --recommendation-margin-fraction 0.15). */
+  safetyMarginFraction: number;
+  /** Base of the cpu target (upstream --target-cpu-percentile 0.9). */
+  targetCPUPercentile: number;
+  /** Base of the memory target (upstream --target-memory-percentile 0.9). */
+  targetMemoryPercentile: number;
 }
 
 /** Everything `skiff up` configures. */

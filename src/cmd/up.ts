@@ -43,6 +43,9 @@ export interface UpOptions {
   vpaPodLifetimeUpdateThreshold: number;
   vpaPodRecommendationMinCpuMillicores: number;
   vpaPodRecommendationMinMemoryMb: number;
+  vpaRecommendationMarginFraction: number;
+  vpaTargetCpuPercentile: number;
+  vpaTargetMemoryPercentile: number;
   metricResolution: number;
   cronjobTimeScale: number;
   reduced: boolean;
@@ -99,6 +102,9 @@ export async function upCommand(opts: UpOptions): Promise<number> {
       podLifetimeUpdateThresholdMs: opts.vpaPodLifetimeUpdateThreshold,
       podMinCPUMillicores: opts.vpaPodRecommendationMinCpuMillicores,
       podMinMemoryMb: opts.vpaPodRecommendationMinMemoryMb,
+      safetyMarginFraction: opts.vpaRecommendationMarginFraction,
+      targetCPUPercentile: opts.vpaTargetCpuPercentile,
+      targetMemoryPercentile: opts.vpaTargetMemoryPercentile,
     },
     metricResolutionMs: opts.metricResolution,
     cronJobTimeScale: opts.cronjobTimeScale,

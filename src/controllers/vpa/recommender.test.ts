@@ -6,7 +6,12 @@ import { describe, it } from 'node:test';
 import { recommendedResources, type VerticalPodAutoscaler } from '../../api/vpa.js';
 import { cpuBuckets, DecayingHistogram, memoryBuckets } from './histogram.js';
 import { AggregateContainerState, ContainerState, defaultAggregationOptions } from './model.js';
-import { confidence, containerRecommendation, estimateContainer } from './recommender.js';
+import {
+  confidence,
+  containerRecommendation,
+  defaultRecommendationOptions,
+  estimateContainer,
+} from './recommender.js';
 import { hpaConflicts, podUpdateFor } from './updater.js';
 
 const hour = 3_600_000;
@@ -102,6 +107,39 @@ describe('estimator', () => {
     const idle = estimateContainer(steady(0.001, 1e6, 60), { containersInPod: 2 });
     assert.equal(idle.target.cpu, 12); // 25m / 2 containers
     assert.equal(idle.target.memory, 125 * 2 ** 20);
+  });
+
+  it('takes the margin and the target percentiles from its options (the skiff up flags)', () => {
+    // Half the samples at 0.1 core / 100 MB, half at 1 core / 1 GB; one memory peak a minute.
+    const aggregation = { ...defaultAggregationOptions, memoryAggregationIntervalMs: 60_000 };
+    const agg = new AggregateContainerState(aggregation);
+    const c = new ContainerState(agg, aggregation);
+    for (let i = 0; i < 60; i++) {
+      const high = i % 2 === 1;
+      c.addCPUSample(high ? 1 : 0.1, t0 + i * 60_000);
+      c.addMemorySample(high ? 1e9 : 1e8, t0 + i * 60_000);
+    }
+    const options = {
+      ...defaultRecommendationOptions,
+      podMinCPUMillicores: 0,
+      podMinMemoryMb: 0,
+      safetyMarginFraction: 0,
+      targetCPUPercentile: 0.4,
+      targetMemoryPercentile: 0.4,
+    };
+    const end = (b: typeof cpuBuckets, v: number) => b.bucketStart(b.findBucket(v) + 1);
+    const low = estimateContainer(agg, { containersInPod: 1, options });
+    assert.equal(low.target.cpu, Math.trunc(end(cpuBuckets, 0.1) * 1000), 'p40, no margin');
+    assert.equal(low.target.memory, Math.trunc(end(memoryBuckets, 1e8)));
+    const high = estimateContainer(agg, {
+      containersInPod: 1,
+      options: { ...options, safetyMarginFraction: 0.5, targetCPUPercentile: 0.9 },
+    });
+    const p90 = Math.trunc(end(cpuBuckets, 1) * 1000);
+    assert.equal(high.target.cpu, p90 + Math.trunc(p90 * 0.5), 'p90 + 50%');
+    // The memory percentile is its own flag: still p40, now with the 50% margin.
+    const m40 = Math.trunc(end(memoryBuckets, 1e8));
+    assert.equal(high.target.memory, m40 + Math.trunc(m40 * 0.5));
   });
 
   it('widens the bounds by the confidence of a short history', () => {
