@@ -183,6 +183,9 @@ test('after an agent restart an image pod is adopted: exec as its user, restarts
   await waitFor('exec as www after the adoption', async () =>
     (await sh(node, 'img-www', 'id -u')) === '33\n' ? true : undefined,
   );
+  // The shim runs exec with the env and cwd it started the container with, which this agent
+  // never computed.
+  assert.equal(await sh(node, 'img-www', 'echo $FROM_IMAGE $OVERRIDDEN; pwd'), 'image pod\n/www\n');
   await sh(node, 'img-www', 'killall httpd');
   await waitForPod(node, 'img-www', (x) => firstContainer(x)?.restartCount === 1 && isReady(x));
   assert.equal(await sh(node, 'img-www', 'cat /etc/hostname; id -u'), 'img-www\n33\n');

@@ -26,12 +26,8 @@ import { StatusWriter } from './lifecycle/status-writer.js';
 import type { NodeContext } from './pod-context.js';
 import { computePodStatus } from './pod-status.js';
 import type { ShimContainer } from './runtime/shim-client.js';
-import {
-  attachSandbox,
-  type Sandbox,
-  type SandboxMount,
-  type SpawnInOptions,
-} from './sandbox/sandbox.js';
+import type { ShimExec, ShimExecOutput, ShimExecRequest } from './runtime/shim-exec.js';
+import { attachSandbox, type Sandbox, type SandboxMount } from './sandbox/sandbox.js';
 import { podHostname, refreshVolumes } from './volumes.js';
 
 export type { NodeContext } from './pod-context.js';
@@ -185,8 +181,10 @@ export class PodWorker {
         attempt: number;
         env?: Record<string, string>;
         image?: ResolvedImage;
-        /** How to run a command in it (kubectl exec). */
-        execOptions(argv: string[]): SpawnInOptions;
+        /** False while no command can run in it (an image container that is not running). */
+        canExec: boolean;
+        /** Starts a command in it (kubectl exec). */
+        startExec(req: Omit<ShimExecRequest, 'name'>, out: ShimExecOutput): ShimExec;
         /** Its stdin FIFO while it runs with spec.stdin (attach). */
         stdinPath(): string | undefined;
         closeStdin(): Promise<void>;
@@ -200,7 +198,8 @@ export class PodWorker {
         attempt: c.attempt,
         env: c.env,
         image: c.image,
-        execOptions: (argv) => c.execOptions(argv),
+        canExec: c.canExec,
+        startExec: (req, out) => c.startExec(req, out),
         stdinPath: () => c.stdinPath(),
         closeStdin: () => c.closeStdin(),
         resize: (width, height) => c.resize(width, height),

@@ -6,7 +6,6 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import os from 'node:os';
-import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import { createWebSocketStream, type WebSocket, WebSocketServer } from 'ws';
 import { queryBool } from '../api/query.js';
@@ -39,10 +38,6 @@ export interface KubeletServerOptions {
   findPod(namespace: string, name: string): PodWorker | undefined;
   workers(): PodWorker[];
 }
-
-// The pty broker for exec with a TTY (runtime/pty_helper.py): passed with `python3 -c`, since the
-// checkout may not be visible in the pod's root (a private /tmp, a separate mount).
-const ptyHelper = readFileSync(path.join(import.meta.dirname, 'runtime', 'pty_helper.py'), 'utf8');
 
 interface CriLine {
   ts: string;
@@ -346,9 +341,7 @@ export function serveExec(
     });
     return;
   }
-  const tty = queryBool(q, 'tty');
-  const base = c.execOptions(command);
-  if (c.image?.layers && base.rootPid === undefined) {
+  if (!c.canExec) {
     finish({
       metadata: {},
       status: 'Failure',
@@ -358,49 +351,46 @@ export function serveExec(
     });
     return;
   }
-  const python = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
-  // The pty helper runs in the pod's root (an image may have no python); the command in the
-  // container's.
-  const child = w.sandbox.spawnIn({
-    ...base,
-    env: { ...base.env, ...(tty ? { TERM: 'xterm' } : {}) },
-    hasResizePipe: tty,
-    wrapper: tty ? [python, '-c', ptyHelper] : undefined,
-  });
-  const resize = tty ? (child.stdio[3] as NodeJS.WritableStream | null) : null;
-  child.stdout?.on('data', (d: Buffer) => io.stdout(d));
-  child.stderr?.on('data', (d: Buffer) => (tty ? io.stdout(d) : io.stderr(d)));
-  child.stdin?.on('error', () => undefined);
+  const tty = queryBool(q, 'tty');
+  // The shim runs the command (runtime/shim-exec.ts); a pty joins stderr into stdout.
+  const exec = c.startExec(
+    { argv: command, tty, stdin: queryBool(q, 'stdin') },
+    { stdout: (d) => io.stdout(d), stderr: (d) => io.stderr(d) },
+  );
   io.onStdin(
-    (d) => child.stdin?.write(d),
-    () => child.stdin?.end(),
+    (d) => exec.write(d),
+    () => exec.closeStdin(),
   );
-  io.onResize((line) => resize?.write(`${line}\n`));
+  io.onResize((line) => exec.resize(line));
+  let isDone = false;
   io.onClose(() => {
-    if (child.exitCode === null) child.kill('SIGKILL');
+    if (!isDone) exec.kill();
   });
-  child.on('error', (err) =>
-    finish({
-      metadata: {},
-      status: 'Failure',
-      message: err.message,
-      reason: 'InternalError',
-      code: 500,
-    }),
-  );
-  child.on('close', (code, signal) => {
-    const exitCode = code ?? (signal ? 128 + (os.constants.signals[signal] ?? 0) : 1);
-    if (exitCode === 0) finish({ metadata: {}, status: 'Success' });
-    else {
+  exec.exitCode.then(
+    (exitCode) => {
+      isDone = true;
+      if (exitCode === 0) finish({ metadata: {}, status: 'Success' });
+      else {
+        finish({
+          metadata: {},
+          status: 'Failure',
+          message: `command terminated with non-zero exit code: error executing command [${command.join(' ')}], exit code ${exitCode}`,
+          reason: 'NonZeroExitCode',
+          details: { causes: [{ reason: 'ExitCode', message: String(exitCode) }] },
+        });
+      }
+    },
+    (err: Error) => {
+      isDone = true;
       finish({
         metadata: {},
         status: 'Failure',
-        message: `command terminated with non-zero exit code: error executing command [${command.join(' ')}], exit code ${exitCode}`,
-        reason: 'NonZeroExitCode',
-        details: { causes: [{ reason: 'ExitCode', message: String(exitCode) }] },
+        message: err.message,
+        reason: 'InternalError',
+        code: 500,
       });
-    }
-  });
+    },
+  );
 }
 
 let lastNodeCpu: { at: number; nanos: number } | undefined;

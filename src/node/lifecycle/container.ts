@@ -20,13 +20,9 @@ import type { NodeContext } from '../pod-context.js';
 import type { ContainerView } from '../pod-status.js';
 import { ContainerProber, type ProbeTarget, tcpProbe } from '../probes.js';
 import type { ShimContainer } from '../runtime/shim-client.js';
-import {
-  type ContainerRootfs,
-  imagePath,
-  prepareRootfs,
-  readImageFile,
-} from '../sandbox/rootfs.js';
-import type { Sandbox, SandboxMount, SpawnInOptions } from '../sandbox/sandbox.js';
+import type { ShimExec, ShimExecOutput, ShimExecRequest } from '../runtime/shim-exec.js';
+import { type ContainerRootfs, prepareRootfs, readImageFile } from '../sandbox/rootfs.js';
+import type { Sandbox, SandboxMount } from '../sandbox/sandbox.js';
 import { ContainerBackOff } from './backoff.js';
 import { runLifecycleHandler } from './hooks.js';
 import type { ObservedContainer } from './plan.js';
@@ -231,23 +227,22 @@ export class ContainerRunner {
     }
   }
 
-  /** How to run a command inside this container (exec, probes, hooks): its env, cwd and root. */
-  execOptions(argv: string[]): SpawnInOptions {
-    const host = this.#host;
-    const layers = this.image?.layers;
-    return {
-      argv,
-      env: this.env ?? {},
-      cwd: this.#cwd(),
-      cgroupProcs: host.ctx.cgroups?.procsFiles(host.uid, this.spec.name) ?? [],
-      ...(layers
-        ? {
-            rootPid: this.isRunning ? this.current?.pid : undefined,
-            hasShell: imagePath(layers, 'bin/sh') !== undefined,
-            ...this.#user,
-          }
-        : {}),
-    };
+  /**
+   * False while a command cannot run in this container: an image container's root exists only
+   * while its process runs (a container of the pod's root takes commands even between attempts).
+   */
+  get canExec(): boolean {
+    return !this.image?.layers || this.isRunning;
+  }
+
+  /**
+   * Starts a command in this container (kubectl exec): the shim runs it with the env, cwd, user
+   * and root it recorded at the container's start, so an adopted container's are right too.
+   */
+  startExec(req: Omit<ShimExecRequest, 'name'>, out: ShimExecOutput): ShimExec {
+    const sb = this.#host.sandbox;
+    if (!sb) throw new Error(`container ${this.spec.name} not found`);
+    return sb.client.exec({ name: this.spec.name, ...req }, out);
   }
 
   /** Runs a command inside this container and collects its output (probes, hooks). */
@@ -255,10 +250,9 @@ export class ContainerRunner {
     const host = this.#host;
     const sb = host.sandbox;
     if (!sb) return Promise.reject(new Error(`container ${this.spec.name} not found`));
-    const opts = this.execOptions(argv);
-    if (this.image?.layers && opts.rootPid === undefined)
+    if (!this.canExec)
       return Promise.reject(new Error(`container ${this.spec.name} is not running`));
-    return sb.capture(opts, host.ctx.clock, timeoutMs);
+    return sb.capture({ name: this.spec.name, argv }, host.ctx.clock, timeoutMs);
   }
 
   /** The host path of the current attempt's stdin FIFO (spec.stdin), for attach. */

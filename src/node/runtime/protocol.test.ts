@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import type { ShimStartRequest } from './shim-client.js';
+import { execChannels, type ShimExecRequest } from './shim-exec.js';
 
 interface RequestSpec {
   required: Record<string, string>;
@@ -12,7 +13,10 @@ interface RequestSpec {
 }
 const schema = JSON.parse(
   readFileSync(path.join(import.meta.dirname, 'shim-protocol.json'), 'utf8'),
-) as { requests: Record<string, RequestSpec> };
+) as {
+  requests: Record<string, RequestSpec>;
+  streams: { exec: { toShim: Record<string, number>; fromShim: Record<string, number> } };
+};
 
 const fields = (op: string) => {
   const spec = schema.requests[op];
@@ -53,9 +57,20 @@ test('start: ShimStartRequest has the schema fields, required ones required', ()
   assert.deepEqual(Object.keys(minimal).sort(), fields('start').required);
 });
 
+test('exec: ShimExecRequest has the schema fields, and the frame channels are the schema ones', () => {
+  const full: Required<ShimExecRequest> = { name: 'app', argv: ['true'], tty: true, stdin: true };
+  const minimal: ShimExecRequest = { name: 'app', argv: [] };
+  assert.deepEqual(Object.keys(full).sort(), fields('exec').all);
+  assert.deepEqual(Object.keys(minimal).sort(), fields('exec').required);
+  assert.deepEqual(execChannels.toShim, schema.streams.exec.toShim);
+  assert.deepEqual(execChannels.fromShim, schema.streams.exec.fromShim);
+});
+
 test('the client sends exactly the ops the schema lists', () => {
-  const client = readFileSync(path.join(import.meta.dirname, 'shim-client.ts'), 'utf8');
-  const sent = [...client.matchAll(/#call\(\{ op: '(\w+)'/g)].map((m) => m[1]).sort();
+  const client = ['shim-client.ts', 'shim-exec.ts']
+    .map((f) => readFileSync(path.join(import.meta.dirname, f), 'utf8'))
+    .join('\n');
+  const sent = [...client.matchAll(/\{ op: '(\w+)'/g)].map((m) => m[1]).sort();
   assert.deepEqual(sent, Object.keys(schema.requests).sort());
   assert.deepEqual(fields('signal').all, ['group', 'name', 'signal']);
   assert.deepEqual(fields('resize').all, ['height', 'name', 'width']);

@@ -3,6 +3,7 @@
 // (shim.py enforces it; protocol.test.ts keeps these types equal to it).
 import net from 'node:net';
 import type { ContainerRootfs } from '../sandbox/rootfs.js';
+import { ShimExec, type ShimExecOutput, type ShimExecRequest } from './shim-exec.js';
 
 /** A container as the shim records it (mirrors shim.py's state dict). */
 export interface ShimContainer {
@@ -42,6 +43,8 @@ type Pending = { resolve: (v: Record<string, unknown>) => void; reject: (e: Erro
 
 /** One connection to a shim. */
 export class ShimClient {
+  /** The shim's socket (an exec opens a connection of its own). */
+  readonly socketPath: string;
   #sock: net.Socket;
   #seq = 0;
   #pending = new Map<number, Pending>();
@@ -51,7 +54,8 @@ export class ShimClient {
   #closed = false;
   #closedWaiters: Array<() => void> = [];
 
-  private constructor(sock: net.Socket) {
+  private constructor(sock: net.Socket, socketPath: string) {
+    this.socketPath = socketPath;
     this.#sock = sock;
     sock.setEncoding('utf8');
     sock.on('data', (d: string) => this.#onData(d));
@@ -71,7 +75,7 @@ export class ShimClient {
       const sock = net.connect(socketPath);
       sock.once('connect', () => {
         sock.removeListener('error', reject);
-        resolve(new ShimClient(sock));
+        resolve(new ShimClient(sock, socketPath));
       });
       sock.once('error', reject);
     });
@@ -117,6 +121,11 @@ export class ShimClient {
   /** Sets the terminal size of a TTY container. */
   async resize(name: string, width: number, height: number): Promise<void> {
     await this.#call({ op: 'resize', name, width, height });
+  }
+
+  /** Runs a command in a container (kubectl exec, probes, hooks) on a connection of its own. */
+  exec(req: ShimExecRequest, out: ShimExecOutput): ShimExec {
+    return new ShimExec(this.socketPath, req, out);
   }
 
   /** The shim's record of every container. */

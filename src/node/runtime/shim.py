@@ -330,6 +330,9 @@ class Shim:
         self.stdin_holders = {}  # name -> write end of the container's stdin FIFO, kept open
         self.stdin_relays = {}  # fd -> pty master: a TTY container's stdin copied to its terminal
         self.masters = {}  # name -> pty master of a TTY container
+        # name -> what exec needs of the container (env, cwd, user, cgroups, own root): kept in
+        # memory only (env holds secrets), and it outlives Skiff's restarts as the shim does.
+        self.specs = {}
         self.stopping = False
 
     def save(self):
@@ -361,6 +364,8 @@ class Shim:
         if old and old.get('pid') and not old.get('exit'):
             raise RuntimeError('container %s is still running' % name)
         tty = req.get('tty', False)
+        self.specs[name] = {k: req.get(k) for k in ('env', 'cwd', 'uid', 'gid', 'cgroupProcs')}
+        self.specs[name]['hasRoot'] = bool(req.get('rootfs'))
         log = Log(self.dir_fd, req['logFile'], req.get('maxLogBytes', 10 * 1024 * 1024),
                   eager=tty or 'stdinFile' in req)
         self.close_stdin(name)
@@ -548,10 +553,14 @@ class Shim:
             self.broadcast({'event': 'exit', 'container': st})
             self.save()
 
-    def handle(self, conn, req):
+    def handle(self, conn, req, rest=b''):
+        """Answers one request; True when an exec session took the connection over."""
         op = req.get('op')
         try:
             check_request(req)
+            if op == 'exec':
+                self.exec(conn, req, rest)
+                return True
             if op == 'start':
                 res = {'container': self.start(req)}
             elif op == 'signal':
@@ -578,6 +587,49 @@ class Shim:
             res = {'ok': False, 'error': str(e)}
         res['id'] = req.get('id')
         conn.sendall((json.dumps(res) + '\n').encode())
+        return False
+
+    def exec(self, conn, req, rest):
+        """kubectl exec, probes and hooks: a session process of ours (so already in the pod's
+        namespaces, as root) runs the command with the container's env, cwd, user and cgroups, in
+        its own root when it has one, and relays its streams over this connection."""
+        name = req['name']
+        spec = self.specs.get(name)
+        if spec is None:
+            raise RuntimeError('container %s not found' % name)
+        st = self.containers[name]
+        running = st.get('pid') and not st.get('exit') and not st.get('startError')
+        if spec['hasRoot'] and not running:
+            raise RuntimeError('container %s is not running' % name)
+        pid = os.fork()
+        if pid != 0:
+            self.forget(conn)  # the session's now; reap() collects the session when it ends
+            return
+        code = 0
+        try:
+            fd = conn.detach()
+            # Nothing of the shim's stays open here: a FIFO write end held by a session would
+            # keep a container's stdin from its EOF, a client socket its close.
+            signal.set_wakeup_fd(-1)
+            os.closerange(3, fd)
+            os.closerange(fd + 1, MAX_FD)
+            libc.prctl(15, b'skiff-exec', 0, 0, 0)  # PR_SET_NAME
+            root_pid = st['pid'] if spec['hasRoot'] else None
+            exec_session(socket.socket(fileno=fd), rest, req, spec, root_pid)
+        except BaseException as e:
+            sys.stderr.write('skiff-shim: exec %s: %s\n' % (name, e))
+            code = 1
+        finally:
+            os._exit(code)
+
+    def forget(self, conn):
+        """Closes our copy of a connection without shutting it down (a session holds it)."""
+        self.clients.pop(conn, None)
+        try:
+            self.sel.unregister(conn)
+        except (KeyError, ValueError):
+            pass
+        conn.close()
 
     def on_client(self, conn):
         try:
@@ -588,11 +640,20 @@ class Shim:
             self.drop(conn)
             return
         buf = self.clients[conn] + data
-        *lines, rest = buf.split(b'\n')
-        self.clients[conn] = rest
-        for line in lines:
-            if line.strip():
-                self.handle(conn, json.loads(line))
+        while True:
+            nl = buf.find(b'\n')
+            if nl < 0:
+                break
+            line, buf = buf[:nl], buf[nl + 1:]
+            # After an exec request the connection carries the session's frames, not requests.
+            try:
+                req = json.loads(line) if line.strip() else None
+            except ValueError:
+                self.drop(conn)  # not the protocol (say, frames after a refused exec): hang up
+                return
+            if req is not None and self.handle(conn, req, buf):
+                return
+        self.clients[conn] = buf
 
     def shutdown(self):
         # Everything else in the PID namespace dies with PID 1; SIGKILL first so logs get flushed.
@@ -650,6 +711,206 @@ class Shim:
             self.reap()
         self.shutdown()
 
+
+
+# An exec session's frames (shim-protocol.json "streams"): channel byte, big-endian length, data.
+FRAME = struct.Struct('>BI')
+EXEC_CHANNELS = PROTOCOL['streams']['exec']
+TO_SHIM = EXEC_CHANNELS['toShim']
+FROM_SHIM = EXEC_CHANNELS['fromShim']
+MAX_FD = 1 << 16
+
+
+def apply_resize(fd, payload):
+    """Applies one resize message ({"Width": w, "Height": h}, as kubectl sends them) to a pty;
+    anything else is ignored."""
+    try:
+        m = json.loads(payload)
+    except ValueError:
+        return False
+    if not isinstance(m, dict) or not m.get('Width') or not m.get('Height'):
+        return False
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack('HHHH', m['Height'], m['Width'], 0, 0))
+    return True
+
+
+def parse_frames(buf):
+    """Complete frames of a buffer as (channel, payload), and the rest."""
+    frames = []
+    while len(buf) >= FRAME.size:
+        ch, n = FRAME.unpack_from(buf)
+        if len(buf) < FRAME.size + n:
+            break
+        frames.append((ch, buf[FRAME.size:FRAME.size + n]))
+        buf = buf[FRAME.size + n:]
+    return frames, buf
+
+
+def exec_child(req, spec, root_pid, stdio, tty):
+    """In the command's process: the container's cgroups, root, cwd and user, then exec. Never
+    returns; a command that cannot start exits 126 (127: not found) with the reason on stderr."""
+    try:
+        if tty:  # a session of its own whose controlling terminal is the pty
+            os.setsid()
+            fcntl.ioctl(stdio[0], termios.TIOCSCTTY, 0)
+        else:
+            os.setpgid(0, 0)
+        for i, fd in enumerate(stdio):
+            os.dup2(fd, i)
+        for procs in spec.get('cgroupProcs') or []:
+            with open(procs, 'w') as f:
+                f.write('0')
+        if root_pid is not None:
+            ns = os.open('/proc/%d/ns/mnt' % root_pid, os.O_RDONLY)
+            if libc.setns(ns, CLONE_NEWNS) != 0:
+                raise OSError(ctypes.get_errno(), 'setns: %s' % os.strerror(ctypes.get_errno()))
+        try:
+            os.chdir(spec.get('cwd') or '/')
+        except OSError:
+            os.chdir('/')  # as a shell's failed `cd`: the command still runs
+        if spec.get('gid') is not None:
+            os.setgroups([])
+            os.setgid(spec['gid'])
+        if spec.get('uid') is not None:
+            os.setuid(spec['uid'])
+        for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGPIPE):
+            signal.signal(sig, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_SETMASK, [])
+        env = dict(spec.get('env') or {})
+        if tty:
+            env['TERM'] = 'xterm'
+        exec_in_path(req['argv'], env)
+    except BaseException as e:
+        missing = isinstance(e, FileNotFoundError)
+        why = 'executable file not found in $PATH' if missing else str(e)
+        os.write(2, ('exec: "%s": %s\n' % (req['argv'][0] if req['argv'] else '', why)).encode())
+        os._exit(127 if missing else 126)
+
+
+def exec_session(conn, pending, req, spec, root_pid):
+    """Runs one exec and relays it: stdin/resize frames in, stdout/stderr frames out, then the
+    exit frame. The client hanging up kills the command."""
+    tty = bool(req.get('tty'))
+    with_stdin = bool(req.get('stdin'))
+    if tty:
+        master, slave = os.openpty()
+        stdio, outs, stdin_w = (slave, slave, slave), {master: FROM_SHIM['stdout']}, master
+    else:
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        in_r, stdin_w = os.pipe() if with_stdin else (os.open('/dev/null', os.O_RDONLY), None)
+        stdio, outs = (in_r, out_w, err_w), {out_r: FROM_SHIM['stdout'], err_r: FROM_SHIM['stderr']}
+    pid = os.fork()
+    if pid == 0:
+        exec_child(req, spec, root_pid, stdio, tty)
+    for fd in set(stdio):
+        os.close(fd)
+    conn.sendall((json.dumps({'id': req.get('id'), 'ok': True}) + '\n').encode())
+    try:
+        status = relay_session(conn, pending, pid, outs, stdin_w, tty)
+    except OSError:
+        status = None  # the client is gone
+    if status is None:
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except OSError:
+            pass
+        _, status = os.waitpid(pid, 0)
+        return
+    code = os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status)
+    conn.sendall(frame(FROM_SHIM['exit'], json.dumps({'exitCode': code}).encode()))
+    conn.close()
+
+
+def frame(ch, data):
+    return FRAME.pack(ch, len(data)) + data
+
+
+def relay_session(conn, pending, pid, outs, stdin_w, tty):
+    """Copies until the command exited and its output closed; its wait status, or None when the
+    client hung up first."""
+    sel = selectors.DefaultSelector()
+    for fd in outs:
+        os.set_blocking(fd, False)
+        sel.register(fd, selectors.EVENT_READ, 'out')
+    try:
+        pidfd = os.pidfd_open(pid)
+        sel.register(pidfd, selectors.EVENT_READ, 'exit')
+    except (AttributeError, OSError):
+        pidfd = None  # before Linux 5.3: poll for the exit
+    conn.setblocking(True)
+    sel.register(conn, selectors.EVENT_READ, 'conn')
+    if stdin_w is not None and not tty:
+        os.set_blocking(stdin_w, False)
+    inbuf, to_stdin, stdin_done, status = pending, b'', stdin_w is None, None
+    wants_write = False
+    while outs or status is None:
+        frames, inbuf = parse_frames(inbuf)
+        for ch, payload in frames:
+            if ch == TO_SHIM['stdin'] and not stdin_done:
+                to_stdin += payload
+            elif ch == TO_SHIM['closeStdin'] and not stdin_done:
+                stdin_done = True
+                if tty:
+                    to_stdin += b'\x04'  # a terminal's end of input
+            elif ch == TO_SHIM['resize'] and tty:
+                apply_resize(stdin_w, payload)
+        if stdin_w is not None and to_stdin and not wants_write and not tty:
+            sel.register(stdin_w, selectors.EVENT_WRITE, 'in')
+            wants_write = True
+        if tty and to_stdin:
+            try:
+                to_stdin = to_stdin[os.write(stdin_w, to_stdin):]
+            except BlockingIOError:
+                pass
+            except OSError:
+                to_stdin = b''
+        if not tty and stdin_w is not None and stdin_done and not to_stdin:
+            if wants_write:
+                sel.unregister(stdin_w)
+                wants_write = False
+            os.close(stdin_w)
+            stdin_w = None
+        # Blocks until a stream or the exit (pidfd) wakes us; without a pidfd, polls for the exit.
+        for key, _ in sel.select(0.05 if status is None and pidfd is None else None):
+            if key.data == 'conn':
+                data = conn.recv(65536)
+                if not data:
+                    return None
+                inbuf += data
+            elif key.data == 'out':
+                try:
+                    data = os.read(key.fd, 65536)
+                except BlockingIOError:
+                    continue
+                except OSError:  # EIO: the pty's last user is gone
+                    data = b''
+                if data:
+                    conn.sendall(frame(outs[key.fd], data))
+                else:
+                    sel.unregister(key.fd)
+                    del outs[key.fd]
+                    if key.fd != stdin_w:
+                        os.close(key.fd)
+            elif key.data == 'in':
+                try:
+                    to_stdin = to_stdin[os.write(key.fd, to_stdin):]
+                except BlockingIOError:
+                    pass
+                except OSError:  # the command closed its stdin: drop what it will not read
+                    to_stdin = b''
+                if not to_stdin:
+                    sel.unregister(key.fd)
+                    wants_write = False
+            elif key.data == 'exit':
+                sel.unregister(key.fd)
+        if status is None:
+            done, st = os.waitpid(pid, os.WNOHANG)
+            if done:
+                status = st
+                if pidfd is not None and pidfd in sel.get_map():
+                    sel.unregister(pidfd)
+    return status
 
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWPID, CLONE_NEWNET = (
     0x00020000, 0x04000000, 0x08000000, 0x20000000, 0x40000000)

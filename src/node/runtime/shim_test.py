@@ -1,6 +1,7 @@
-# Unit tests of the shim's and the pty helper's pure parts (run by runtime/python.test.ts, so
-# `npm test` covers them): path resolution inside a root, CRI log lines, the copying fallback's
-# whiteouts, PATH lookup, resize messages.
+# Unit tests of the shim (run by runtime/python.test.ts, so `npm test` covers them): path
+# resolution inside a root, CRI log lines, the copying fallback's whiteouts, PATH lookup, resize
+# messages, and an exec session's frames end to end over a socket pair.
+import json
 import os
 import pty
 import struct
@@ -8,12 +9,12 @@ import fcntl
 import shutil
 import stat
 import sys
+import socket
 import tempfile
 import termios
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import pty_helper
 import shim
 
 
@@ -29,7 +30,8 @@ class Protocol(unittest.TestCase):
 
     def test_bad_requests_are_refused_with_a_reason(self):
         cases = [
-            ({'op': 'exec', 'id': 1}, "unknown op 'exec'"),
+            ({'op': 'run', 'id': 1}, "unknown op 'run'"),
+            ({'op': 'exec', 'id': 1, 'name': 'app'}, 'exec: missing argv'),
             ({k: v for k, v in self.start.items() if k != 'argv'}, 'start: missing argv'),
             (dict(self.start, extra=1), 'start: unknown field extra'),
             (dict(self.start, attempt='0'), 'start: attempt must be a number'),
@@ -131,17 +133,88 @@ class PtyResize(unittest.TestCase):
     def test_resize_messages(self):
         master, slave = pty.openpty()
         try:
-            self.assertTrue(pty_helper.resize(master, b'{"Width": 91, "Height": 27}'))
+            self.assertTrue(shim.apply_resize(master, b'{"Width": 91, "Height": 27}'))
             rows, cols = struct.unpack('HHHH', fcntl.ioctl(slave, termios.TIOCGWINSZ, b'\0' * 8))[:2]
             self.assertEqual((rows, cols), (27, 91))
-            self.assertFalse(pty_helper.resize(master, b'not json'))
-            self.assertFalse(pty_helper.resize(master, b'[1]'))
+            self.assertFalse(shim.apply_resize(master, b'not json'))
+            self.assertFalse(shim.apply_resize(master, b'[1]'))
         finally:
             os.close(master)
             os.close(slave)
 
-    def test_split_lines(self):
-        self.assertEqual(pty_helper.split_lines(b'a\nb\nc'), ([b'a', b'b'], b'c'))
+
+class ExecSession(unittest.TestCase):
+    """exec_session in a child process, driven over a socket pair as shim-exec.ts drives it."""
+    to_shim = shim.PROTOCOL['streams']['exec']['toShim']
+    from_shim = shim.PROTOCOL['streams']['exec']['fromShim']
+
+    def run_session(self, req, frames=(), hang_up=False):
+        ours, theirs = socket.socketpair()
+        spec = {'env': {'PATH': '/usr/bin:/bin', 'GREETING': 'hi'}, 'cwd': '/tmp', 'uid': None,
+                'gid': None, 'cgroupProcs': []}
+        pid = os.fork()
+        if pid == 0:
+            ours.close()
+            code = 0
+            try:
+                shim.exec_session(theirs, b'', dict(req, op='exec', id=1), spec, None)
+            except BaseException:
+                code = 1
+            os._exit(code)
+        theirs.close()
+        ours.settimeout(10)
+        for ch, data in frames:
+            ours.sendall(shim.frame(ch, data))
+        f = ours.makefile('rb')
+        reply = f.readline()
+        if hang_up:
+            ours.close()
+            f.close()
+            _, st = os.waitpid(pid, 0)
+            return reply, st
+        out, exit_code = {}, None
+        while True:
+            head = f.read(shim.FRAME.size)
+            if len(head) < shim.FRAME.size:
+                break
+            ch, n = shim.FRAME.unpack(head)
+            data = f.read(n)
+            if ch == self.from_shim['exit']:
+                exit_code = json.loads(data)['exitCode']
+            else:
+                out[ch] = out.get(ch, b'') + data
+        f.close()
+        ours.close()
+        os.waitpid(pid, 0)
+        return reply, out, exit_code
+
+    def test_streams_stdin_env_cwd_and_the_exit_code(self):
+        script = 'read line; echo "$line $GREETING $(pwd)"; echo oops >&2; exit 3'
+        reply, out, code = self.run_session(
+            {'name': 'app', 'argv': ['sh', '-c', script], 'stdin': True},
+            [(self.to_shim['stdin'], b'hello\n'), (self.to_shim['closeStdin'], b'')])
+        self.assertEqual(json.loads(reply), {'id': 1, 'ok': True})
+        self.assertEqual(out.get(self.from_shim['stdout']), b'hello hi /tmp\n')
+        self.assertEqual(out.get(self.from_shim['stderr']), b'oops\n')
+        self.assertEqual(code, 3)
+
+    def test_a_missing_command_exits_127_with_the_reason(self):
+        _, out, code = self.run_session({'name': 'app', 'argv': ['no-such-cmd']})
+        self.assertEqual(code, 127)
+        self.assertIn(b'executable file not found', out.get(self.from_shim['stderr'], b''))
+
+    def test_a_pty_session_is_a_terminal_of_the_asked_size(self):
+        _, out, code = self.run_session(
+            {'name': 'app', 'argv': ['sh', '-c', 'sleep 0.5; test -t 0 && stty size; echo $TERM'],
+             'tty': True},
+            [(self.to_shim['resize'], b'{"Width": 91, "Height": 27}')])
+        self.assertEqual(code, 0)
+        self.assertEqual(out.get(self.from_shim['stdout'], b'').replace(b'\r', b''), b'27 91\nxterm\n')
+
+    def test_hanging_up_kills_the_command(self):
+        reply, st = self.run_session({'name': 'app', 'argv': ['sleep', '30']}, hang_up=True)
+        self.assertEqual(json.loads(reply)['ok'], True)
+        self.assertEqual(os.waitstatus_to_exitcode(st), 0)
 
 
 if __name__ == '__main__':

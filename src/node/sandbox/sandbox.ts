@@ -1,7 +1,6 @@
 // A pod sandbox: the shim process (PID 1 of the pod's PID namespace), which makes its own
 // mount/UTS/IPC/PID namespaces and joins the pod's network namespace. Survives Skiff's death;
 // `attachSandbox` re-connects to it at the next start (the containerd-shim model).
-import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -89,92 +88,35 @@ export class Sandbox {
     rmSync(shimSocketPath(this.podDir), { force: true });
   }
 
-  /** Runs a command in the sandbox and collects its output (probes, hooks); killed at timeoutMs. */
-  capture(
-    opts: SpawnInOptions,
+  /**
+   * Runs a command in a container of the sandbox (the shim's exec) and collects its output, both
+   * streams (probes, hooks); killed at timeoutMs (exit code 137). Rejects when the shim refuses.
+   */
+  async capture(
+    req: { name: string; argv: string[] },
     clock: Clock,
     timeoutMs: number,
   ): Promise<{ exitCode: number; output: string }> {
-    const child = this.spawnIn(opts);
-    return new Promise((resolve) => {
-      let output = '';
-      const add = (d: Buffer) => {
-        output += d.toString();
-      };
-      child.stdout?.on('data', add);
-      child.stderr?.on('data', add);
-      const t = clock.setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-      child.on('close', (code) => {
-        t.cancel();
-        resolve({ exitCode: code ?? 137, output });
+    const chunks: Buffer[] = [];
+    const add = (d: Buffer) => {
+      chunks.push(d);
+    };
+    const exec = this.client.exec(req, { stdout: add, stderr: add });
+    let isTimedOut = false;
+    const t = clock.setTimeout(() => {
+      isTimedOut = true;
+      exec.kill();
+    }, timeoutMs);
+    try {
+      const exitCode = await exec.exitCode.catch((err: unknown) => {
+        if (isTimedOut) return 137;
+        throw err;
       });
-    });
-  }
-
-  /**
-   * Spawns a process inside the sandbox's namespaces and a container's cgroup (kubectl exec);
-   * stdio are pipes.
-   */
-  spawnIn(opts: SpawnInOptions): ChildProcess {
-    const stdio: Array<'pipe'> = opts.hasResizePipe
-      ? ['pipe', 'pipe', 'pipe', 'pipe']
-      : ['pipe', 'pipe', 'pipe'];
-    if (!this.isolated) {
-      const argv = [...(opts.wrapper ?? []), ...opts.argv];
-      return spawn(argv[0] ?? 'sh', argv.slice(1), { cwd: opts.cwd, env: opts.env, stdio });
+      return { exitCode, output: Buffer.concat(chunks).toString() };
+    } finally {
+      t.cancel();
     }
-    // Join the cgroup first (from the host side), then enter the namespaces: nsenter forks into the
-    // PID namespace, so the command runs as a child inside the pod, charged to the container.
-    const join = opts.cgroupProcs.map((_, i) => `echo $$ > "$${i + 1}"`).join(' && ');
-    const ns = ['-t', String(this.shimPid), '-m', '-u', '-i', '-n', '-p'];
-    const ids: string[] = [];
-    if (opts.uid !== undefined) ids.push('-S', String(opts.uid));
-    if (opts.gid !== undefined) ids.push('-G', String(opts.gid));
-    const n = opts.cgroupProcs.length;
-    const script = `${join ? `${join} && ` : ''}shift ${n}; exec nsenter "$@"`;
-    // nsenter resolves --wd on the host side, so change directory once inside the mount namespace.
-    let inner =
-      opts.hasShell === false
-        ? opts.argv
-        : ['/bin/sh', '-c', 'cd "$0" 2>/dev/null; exec "$@"', opts.cwd, ...opts.argv];
-    if (opts.rootPid !== undefined) {
-      // The container's own root is its main process's mount namespace, entered from the pod's
-      // (whose /proc shows pod PIDs); the wrapper, if any, still runs in the pod's root.
-      inner = ['nsenter', `--mount=/proc/${opts.rootPid}/ns/mnt`, ...ids, '--', ...inner];
-    } else ns.push(...ids);
-    return spawn(
-      '/bin/sh',
-      [
-        '-c',
-        script,
-        'skiff-exec',
-        ...opts.cgroupProcs,
-        ...ns,
-        '--',
-        ...(opts.wrapper ?? []),
-        ...inner,
-      ],
-      { env: opts.env, stdio },
-    );
   }
-}
-
-/** How to run a command in a sandbox (exec, probes, hooks). */
-export interface SpawnInOptions {
-  argv: string[];
-  env: Record<string, string>;
-  cwd: string;
-  cgroupProcs: string[];
-  uid?: number;
-  gid?: number;
-  /** Extra pipe at fd 3 (the pty helper's resize channel). */
-  hasResizePipe?: boolean;
-  /** Pod-namespace PID of a container with its own image root: the command runs in that root. */
-  rootPid?: number;
-  /** False when the root has no /bin/sh: the command starts in `/`, not cwd. */
-  hasShell?: boolean;
-  /** Runs in the pod's root around the command (the pty helper). */
-  wrapper?: string[];
 }
 
 /** Path of the shim's control socket: in the pod dir when short enough for sun_path. */
