@@ -125,6 +125,13 @@ interface Attempt {
   status: string;
 }
 
+/** How one try ended: an answer (read whole when small), or why there is none. */
+type Outcome =
+  | { kind: 'response'; res: http.IncomingMessage; body?: Buffer }
+  | { kind: 'connect' | 'reset' | 'timeout'; refused: boolean };
+
+const emptyBody = Buffer.alloc(0);
+
 /**
  * Serves HTTP requests for the route table. Guarantees:
  * 1. No route → 404 "default backend - 404"; a route whose backend has no ready endpoint → 503.
@@ -173,15 +180,18 @@ export class IngressProxy {
     this.#agent.destroy();
   }
 
-  /** Handles one request (`arrivedAt` is when it came in, if it waited for the first sync). */
-  handle(req: http.IncomingMessage, res: http.ServerResponse, arrivedAt?: number): void {
-    const start = arrivedAt ?? this.#clock.now();
-    if (!this.#synced) {
-      // Serving starts before the caches are synced (a restarted controller takes connections
-      // at once); the first requests wait for the route table instead of getting a 404.
-      void this.#opts.synced?.then(() => this.handle(req, res, start));
-      return;
-    }
+  /** Handles one request. */
+  handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    // Nothing in #serve is expected to throw; if it does, this request fails, not the process.
+    this.#serve(req, res).catch(() => res.destroy());
+  }
+
+  /** One request, from its route to its answer: rounds of tries, holds in between. */
+  async #serve(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const start = this.#clock.now();
+    // Serving starts before the caches are synced (a restarted controller takes connections at
+    // once); the first requests wait for the route table instead of getting a 404.
+    if (!this.#synced) await this.#opts.synced;
     const reqId = requestId();
     const attempts: Attempt[] = [];
     let backendName = '';
@@ -232,120 +242,114 @@ export class IngressProxy {
     const deadline = start + waitMs;
     const count = (e: UpstreamEvent) => this.#opts.stats?.count(e);
     const method = req.method ?? 'GET';
-    let held = false;
-    /** Waits for the backend's endpoints to change (at most `ms`), then runs `next`. */
-    const hold = (ms: number, status: number, next: () => void) => {
+    let isHeld = false;
+    /**
+     * Waits for the backend's endpoints to change (at most `ms`): 'again' for another round,
+     * 'expired' when the wait budget is spent (answer `status`), 'gone' when the client left.
+     */
+    const hold = async (ms: number): Promise<'again' | 'expired' | 'gone'> => {
       const left = deadline - this.#clock.now();
       if (left <= 0 || res.destroyed || closed) {
-        if (held) count('holdExpired');
-        finish(status);
-        return;
+        if (isHeld) count('holdExpired');
+        return 'expired';
       }
-      if (!held) {
+      if (!isHeld) {
         count('held');
         heldFor = backend;
         this.#opts.onHeld?.(backend);
       }
-      held = true;
+      isHeld = true;
       const changed = this.#opts.endpointsChanged?.(backend, Math.min(ms, left));
-      if (!changed) {
-        finish(status);
-        return;
-      }
-      void changed.then(() => {
-        if (res.destroyed || closed) return;
-        // Stopping: no new round (it would wait again, for up to the whole budget).
-        if (this.#closed) finish(status);
-        else next();
-      });
+      if (!changed) return 'expired';
+      await changed;
+      if (res.destroyed || closed) return 'gone';
+      // Stopping: no new round (it would wait again, for up to the whole budget).
+      return this.#closed ? 'expired' : 'again';
     };
-    this.#readBody(req, (body) => {
-      if (body === undefined) {
-        finish(413);
+    const body = await this.#readBody(req);
+    if (body === undefined) {
+      finish(413);
+      return;
+    }
+    const headers = this.#upstreamHeaders(req, reqId);
+    // Rounds: the current ready endpoints, in balancer order, `tries` of them at most.
+    for (;;) {
+      const picker = this.#opts.pickerFor(backend);
+      if (!picker) {
+        finish(503);
         return;
       }
-      const headers = this.#upstreamHeaders(req, reqId);
-      /** One round: the current ready endpoints, in balancer order, `tries` of them at most. */
-      const round = (): void => {
-        const picker = this.#opts.pickerFor(backend);
-        if (!picker) {
-          finish(503);
-          return;
-        }
-        const order = picker.candidates(this.#client(req));
-        if (order.length === 0) {
-          // Nothing was sent yet, so waiting is safe for every method.
-          if (this.#opts.mayWait?.(backend)) hold(waitMs, 503, round);
-          else finish(503);
-          return;
-        }
-        const tries = Math.min(order.length, this.#opts.tries ?? 3);
-        const attempt = (i: number): void => {
-          const target = order[i]!;
-          const rec: Attempt = { addr: `${target.ip}:${target.port}`, status: '-' };
-          attempts.push(rec);
-          this.#send(target, method, url, headers, body, (outcome) => {
-            if (outcome.kind === 'response') {
-              picker.served(this.#client(req), target);
-              rec.status = String(outcome.res.statusCode ?? 502);
-              sent = outcome.res.headers['content-length'] ?? '-';
-              this.#relay(outcome.res, outcome.body, res, () => {
-                cutOff = true;
-                count('cutOff');
-              });
-              return;
-            }
-            count(outcome.kind === 'connect' ? 'connectError' : outcome.kind);
-            rec.status = outcome.kind === 'timeout' ? '504' : '502';
-            if (outcome.refused) this.#opts.onRefused?.(backend, target);
-            // A connect error never reached the upstream; a reset before any answer byte may
-            // have, so only idempotent methods go to the next endpoint after one.
-            const retryable =
-              outcome.kind === 'connect' || (outcome.kind === 'reset' && idempotent.has(method));
-            if (!retryable || res.destroyed) finish(outcome.kind === 'timeout' ? 504 : 502);
-            else if (i + 1 < tries) {
-              count('retry');
-              attempt(i + 1);
-            } else {
-              // Every endpoint tried failed (the API has not caught up with dying pods yet):
-              // wait for the endpoints to change, or a short pause, and start a new round.
-              hold(retryPauseMs, 502, () => {
-                count('retry');
-                round();
-              });
-            }
+      const order = picker.candidates(this.#client(req));
+      if (order.length === 0) {
+        // Nothing was sent yet, so waiting is safe for every method.
+        const next = this.#opts.mayWait?.(backend) ? await hold(waitMs) : 'expired';
+        if (next === 'expired') finish(503);
+        if (next !== 'again') return;
+        continue;
+      }
+      const tries = Math.min(order.length, this.#opts.tries ?? 3);
+      for (let i = 0; i < tries; i++) {
+        const target = order[i]!;
+        const rec: Attempt = { addr: `${target.ip}:${target.port}`, status: '-' };
+        attempts.push(rec);
+        const outcome = await this.#send(target, method, url, headers, body);
+        if (outcome.kind === 'response') {
+          picker.served(this.#client(req), target);
+          rec.status = String(outcome.res.statusCode ?? 502);
+          sent = outcome.res.headers['content-length'] ?? '-';
+          this.#relay(outcome.res, outcome.body, res, () => {
+            cutOff = true;
+            count('cutOff');
           });
-        };
-        attempt(0);
-      };
-      round();
-    });
+          return;
+        }
+        count(outcome.kind === 'connect' ? 'connectError' : outcome.kind);
+        rec.status = outcome.kind === 'timeout' ? '504' : '502';
+        if (outcome.refused) this.#opts.onRefused?.(backend, target);
+        // A connect error never reached the upstream; a reset before any answer byte may have,
+        // so only idempotent methods go to the next endpoint after one.
+        const isRetryable =
+          outcome.kind === 'connect' || (outcome.kind === 'reset' && idempotent.has(method));
+        if (!isRetryable || res.destroyed) {
+          finish(outcome.kind === 'timeout' ? 504 : 502);
+          return;
+        }
+        if (i + 1 < tries) count('retry');
+      }
+      // Every endpoint tried failed (the API has not caught up with dying pods yet): wait for
+      // the endpoints to change, or a short pause, and start a new round.
+      const next = await hold(retryPauseMs);
+      if (next === 'expired') finish(502);
+      if (next !== 'again') return;
+      count('retry');
+    }
   }
 
-  #readBody(req: http.IncomingMessage, done: (b: Buffer | undefined) => void): void {
+  /** The request body, buffered (undefined: over client_max_body_size). */
+  #readBody(req: http.IncomingMessage): Promise<Buffer | undefined> {
     const len = Number(req.headers['content-length'] ?? 0);
     const max = this.#opts.maxBodyBytes ?? 1 << 20;
     if (len > max) {
       req.resume();
-      done(undefined);
-      return;
+      return Promise.resolve(undefined);
     }
     if (len === 0 && !req.headers['transfer-encoding']) {
       // The common GET: no body to buffer; drain so 'end' fires and keep-alive works.
       req.resume();
-      done(Buffer.alloc(0));
-      return;
+      return Promise.resolve(emptyBody);
     }
     // Buffering the body makes every request retryable against another endpoint.
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let tooBig = false;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > max) tooBig = true;
-      else chunks.push(c);
+    return new Promise((resolve) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      let isTooBig = false;
+      req.on('data', (c: Buffer) => {
+        size += c.length;
+        if (size > max) isTooBig = true;
+        else chunks.push(c);
+      });
+      req.on('end', () => resolve(isTooBig ? undefined : Buffer.concat(chunks)));
     });
-    req.on('end', () => done(tooBig ? undefined : Buffer.concat(chunks)));
   }
 
   /** The client's address: the socket's peer, or the front proxy's X-Real-IP. */
@@ -383,77 +387,75 @@ export class IngressProxy {
     return out;
   }
 
+  /** One try against one endpoint. */
   #send(
     target: Target,
     method: string,
     path: string,
     headers: http.OutgoingHttpHeaders,
     body: Buffer,
-    done: (
-      o:
-        | { kind: 'response'; res: http.IncomingMessage; body?: Buffer }
-        | { kind: 'connect' | 'reset' | 'timeout'; refused: boolean },
-    ) => void,
-  ): void {
-    let settled = false;
-    const settle = (o: Parameters<typeof done>[0]) => {
-      if (settled) return;
-      settled = true;
-      connectTimer?.cancel();
-      readTimer?.cancel();
-      done(o);
-    };
-    let connectTimer: ReturnType<Clock['setTimeout']> | undefined;
-    let readTimer: ReturnType<Clock['setTimeout']> | undefined;
-    const h = body.length ? { ...headers, 'Content-Length': body.length } : headers;
-    const up = http.request({
-      host: target.ip,
-      port: target.port,
-      method,
-      path,
-      headers: h,
-      agent: this.#agent,
-      setHost: false,
-    });
-    up.on('socket', (s: net.Socket) => {
-      if (s.connecting) {
-        connectTimer = this.#clock.setTimeout(() => {
-          up.destroy();
-          settle({ kind: 'connect', refused: false });
-        }, this.#opts.connectTimeoutMs ?? 5000);
-        s.once('connect', () => connectTimer?.cancel());
-      }
-      readTimer = this.#clock.setTimeout(() => {
-        up.destroy();
-        settle({ kind: 'timeout', refused: false });
-      }, this.#opts.readTimeoutMs ?? 60_000);
-    });
-    up.on('response', (res) => {
-      const len = Number(res.headers['content-length'] ?? Number.NaN);
-      if (!(len <= bufferedResponseBytes)) {
-        // Unknown length (a stream, chunked) or large: relay as it comes.
-        settle({ kind: 'response', res });
-        return;
-      }
-      // A small answer is read whole before the client sees a byte of it, so an upstream that
-      // dies between its headers and its body (a killed app) is a retryable reset, not a
-      // truncated answer to the client.
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        if (res.complete) settle({ kind: 'response', res, body: Buffer.concat(chunks) });
-        else settle({ kind: 'reset', refused: false });
+  ): Promise<Outcome> {
+    return new Promise((done) => {
+      let settled = false;
+      const settle = (o: Outcome) => {
+        if (settled) return;
+        settled = true;
+        connectTimer?.cancel();
+        readTimer?.cancel();
+        done(o);
+      };
+      let connectTimer: ReturnType<Clock['setTimeout']> | undefined;
+      let readTimer: ReturnType<Clock['setTimeout']> | undefined;
+      const h = body.length ? { ...headers, 'Content-Length': body.length } : headers;
+      const up = http.request({
+        host: target.ip,
+        port: target.port,
+        method,
+        path,
+        headers: h,
+        agent: this.#agent,
+        setHost: false,
       });
-      res.on('error', () => settle({ kind: 'reset', refused: false }));
+      up.on('socket', (s: net.Socket) => {
+        if (s.connecting) {
+          connectTimer = this.#clock.setTimeout(() => {
+            up.destroy();
+            settle({ kind: 'connect', refused: false });
+          }, this.#opts.connectTimeoutMs ?? 5000);
+          s.once('connect', () => connectTimer?.cancel());
+        }
+        readTimer = this.#clock.setTimeout(() => {
+          up.destroy();
+          settle({ kind: 'timeout', refused: false });
+        }, this.#opts.readTimeoutMs ?? 60_000);
+      });
+      up.on('response', (res) => {
+        const len = Number(res.headers['content-length'] ?? Number.NaN);
+        if (!(len <= bufferedResponseBytes)) {
+          // Unknown length (a stream, chunked) or large: relay as it comes.
+          settle({ kind: 'response', res });
+          return;
+        }
+        // A small answer is read whole before the client sees a byte of it, so an upstream that
+        // dies between its headers and its body (a killed app) is a retryable reset, not a
+        // truncated answer to the client.
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          if (res.complete) settle({ kind: 'response', res, body: Buffer.concat(chunks) });
+          else settle({ kind: 'reset', refused: false });
+        });
+        res.on('error', () => settle({ kind: 'reset', refused: false }));
+      });
+      up.on('error', (err: NodeJS.ErrnoException) => {
+        const code = err.code ?? '';
+        const refused = code === 'ECONNREFUSED';
+        // A kept-alive socket the upstream had already closed never carried this request.
+        const isConnect = connectErrors.has(code) || (up.reusedSocket && code === 'ECONNRESET');
+        settle({ kind: isConnect ? 'connect' : 'reset', refused });
+      });
+      up.end(body.length ? body : undefined);
     });
-    up.on('error', (err: NodeJS.ErrnoException) => {
-      const code = err.code ?? '';
-      const refused = code === 'ECONNREFUSED';
-      // A kept-alive socket the upstream had already closed never carried this request.
-      const isConnect = connectErrors.has(code) || (up.reusedSocket && code === 'ECONNRESET');
-      settle({ kind: isConnect ? 'connect' : 'reset', refused });
-    });
-    up.end(body.length ? body : undefined);
   }
 
   /** Relays an upstream answer: `body` when it was read whole, else streamed from `up`. */
