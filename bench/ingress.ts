@@ -19,6 +19,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -27,7 +28,7 @@ import { promisify } from 'node:util';
 import { Command } from 'commander';
 import type { Ingress } from 'kubernetes-types/networking/v1.js';
 import { EndpointPicker } from '../src/api/endpoint-picker.js';
-import { acceptBacklog, bindServerHandle, type ServerHandle } from '../src/ingress/listen.js';
+import { acceptBacklog, listenOn } from '../src/ingress/listen.js';
 import { findNginx, NginxDataPlane } from '../src/ingress/nginx.js';
 import { renderLuaConfig, upstreamName } from '../src/ingress/nginx-conf.js';
 import { IngressProxy } from '../src/ingress/proxy.js';
@@ -150,12 +151,12 @@ async function serveNginx(cfg: ServeConfig): Promise<void> {
 
 /**
  * Child mode: the ClusterIP listener and the ingress data path, as in `skiff up` and the add-on.
- * `handle`: listen on this socket bound by the primary (an add-on worker), else on the port.
+ * `handle`: accept from this server the primary listens on (an add-on worker), else the port.
  */
 async function serve(
   cfg: ServeConfig,
   parts: { clusterIP: boolean; ingress: boolean },
-  handle?: ServerHandle,
+  handle?: net.Server,
 ): Promise<void> {
   const eps = podEndpoints(cfg.pods);
   if (parts.clusterIP) {
@@ -343,8 +344,7 @@ async function main(): Promise<void> {
     if (cluster.isWorker) {
       process.once(
         'message',
-        (_m, h) =>
-          void serve(cfg, { clusterIP: false, ingress: true }, h as unknown as ServerHandle),
+        (_m, h) => void serve(cfg, { clusterIP: false, ingress: true }, h as net.Server),
       );
       process.send?.('booted');
       return;
@@ -352,12 +352,16 @@ async function main(): Promise<void> {
     if (workers > 0) {
       // The ClusterIP listener stays in this one process, as in `skiff up`.
       await serve(cfg, { clusterIP: true, ingress: false });
-      const handle = await bindServerHandle(cfg.ingressPort, '127.0.0.1');
+      // Listening here only to hand the socket over (the add-on's supervisor also keeps it while
+      // no worker lives); closed here once every worker accepts from it.
+      const handle = net.createServer({ pauseOnConnect: true }, (c) => c.destroy());
+      await listenOn(handle, cfg.ingressPort, '127.0.0.1');
       const ws = Array.from({ length: workers }, () => cluster.fork());
-      for (const w of ws) w.once('message', () => w.send('listen', handle as never));
+      for (const w of ws) w.once('message', () => w.send('listen', handle));
       await Promise.all(
         ws.map((w) => new Promise((r) => w.on('message', (m) => m === 'ready' && r(m)))),
       );
+      handle.close();
       process.stdout.write('ready\n');
       process.once('SIGTERM', () => {
         for (const w of ws) w.process.kill('SIGTERM');

@@ -20,7 +20,7 @@ import { createLogger, type Logger } from '../lib/log.js';
 import { BufferedLog } from './access-log.js';
 import { ActivityReporter } from './activity.js';
 import { ColdStartPods } from './cold-start.js';
-import { acceptBacklog, bindAll, listenOn, type ServerHandle } from './listen.js';
+import { acceptBacklog, bindAll, listenOn } from './listen.js';
 import { NginxDataPlane } from './nginx.js';
 import { renderLuaConfig, upstreamName } from './nginx-conf.js';
 import { defaultEndpointWaitMs, IngressProxy } from './proxy.js';
@@ -91,10 +91,12 @@ export interface IngressController extends Component {
   /** True once the route table is synced and HTTP is served. */
   readonly serving: boolean;
   /**
-   * Listens and accepts on a handle bound by another process (the supervisor); requests wait for
-   * the first sync. Ignored once stopping.
+   * Accepts from a server listening in another process too (the supervisor sent it); requests
+   * wait for the first sync. Ignored once stopping.
    */
-  listenOn(handle: ServerHandle): Promise<void>;
+  listenOn(handle: net.Server): Promise<void>;
+  /** Serves a connection another process accepted (the supervisor passed it). */
+  serveConnection(conn: net.Socket): void;
 }
 
 /** The ingress controller as a Component. */
@@ -463,19 +465,25 @@ class Controller implements IngressController {
     return server;
   }
 
-  listenOn(handle: ServerHandle): Promise<void> {
+  listenOn(handle: net.Server): Promise<void> {
     if (this.#stopping) return Promise.resolve();
     const server = this.#makeServer();
     this.#servers.push(server);
     return new Promise((resolve, reject) => {
       server.once('error', reject);
-      // A handle (not a port) listens here directly: node:cluster is not asked for one.
+      // The server's handle listens here directly: node:cluster is not asked for one.
       server.listen(handle, acceptBacklog, () => {
         server.off('error', reject);
         this.httpPort = (server.address() as net.AddressInfo).port;
         resolve();
       });
     });
+  }
+
+  serveConnection(conn: net.Socket): void {
+    const server = this.#servers[0];
+    if (this.#stopping || !server) conn.destroy();
+    else server.emit('connection', conn);
   }
 
   stopped(): Promise<void> {

@@ -1,7 +1,7 @@
 // Binding the ingress HTTP port on several addresses: the port (or its fallback when it cannot be
 // bound) on the first address, the same port on the others, retrying addresses that do not exist
 // yet (the pod bridge can appear after the host-network ingress pod starts).
-import net from 'node:net';
+import type net from 'node:net';
 import { type Clock, realClock } from '../lib/clock.js';
 import { errorMessage } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
@@ -18,46 +18,6 @@ export function listenOn(server: net.Server, port: number, host: string): Promis
       resolve();
     });
   });
-}
-
-/**
- * A bound TCP socket of node's tcp_wrap that this process never accepts from: what node:cluster's
- * shared handle holds, and what `net.Server#listen(handle)` in a worker listens and accepts on.
- */
-export interface ServerHandle {
-  close(): void;
-  getsockname(out: { port?: number }): number;
-}
-
-/** net's handle factory (what node:cluster's SharedHandle binds with; bind only, no listen). */
-type CreateServerHandle = (
-  address: string,
-  port: number,
-  addressType: number,
-) => ServerHandle | number;
-
-/**
- * Binds host:port for worker processes to listen and accept on, without listening here (a
- * listening handle would accept in this process too). The bind is probed with a short-lived
- * listener first: libuv reports EADDRINUSE only at listen(), which happens in the worker.
- */
-export async function bindServerHandle(port: number, host: string): Promise<ServerHandle> {
-  const probe = net.createServer();
-  await listenOn(probe, port, host);
-  const bound = (probe.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  const create = (net as unknown as { _createServerHandle: CreateServerHandle })
-    ._createServerHandle;
-  const h = create(host, bound, net.isIPv6(host) ? 6 : 4);
-  if (typeof h === 'number') throw new Error(`cannot bind ${host}:${bound}: errno ${h}`);
-  return h;
-}
-
-/** The port a server handle is bound to. */
-export function handlePort(h: ServerHandle): number {
-  const out: { port?: number } = {};
-  h.getsockname(out);
-  return out.port ?? 0;
 }
 
 /** Options of bindAll. */

@@ -5,6 +5,7 @@
 // long a request waits for a ready endpoint of a Service that has (or just had) endpoints, and
 // keeps retrying failed ones, before its 503/502; a Service without endpoints answers 503 at once.
 import cluster from 'node:cluster';
+import type net from 'node:net';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { Node } from 'kubernetes-types/core/v1.js';
@@ -15,7 +16,6 @@ import { realClock } from '../lib/clock.js';
 import { errorMessage } from '../lib/errors.js';
 import { createLogger, type Logger } from '../lib/log.js';
 import { createIngressController } from './controller.js';
-import type { ServerHandle } from './listen.js';
 import { findNginx } from './nginx.js';
 import { runSupervisor, type SupervisorMsg } from './supervisor.js';
 
@@ -119,10 +119,13 @@ export async function main(argv: string[]): Promise<void> {
   if (isWorker) {
     process.on('message', (m: SupervisorMsg, handle: unknown) => {
       if (m.type === 'skiff-ingress-listen' && handle) {
-        controller.listenOn(handle as ServerHandle).catch((err: unknown) => {
+        controller.listenOn(handle as net.Server).catch((err: unknown) => {
           log.error('Cannot listen on the ingress port', { err: errorMessage(err) });
           process.exit(1);
         });
+      } else if (m.type === 'skiff-ingress-conn' && handle) {
+        controller.serveConnection(handle as net.Socket);
+        process.send?.({ type: 'skiff-ingress-conn-taken', id: m.id } satisfies SupervisorMsg);
       } else if (m.type === 'skiff-ingress-stats?')
         process.send?.({
           type: 'skiff-ingress-stats',

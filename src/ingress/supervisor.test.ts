@@ -14,13 +14,18 @@ import { freePort } from '../lib/testing-ports.js';
 import type { StatsReport } from './stats.js';
 import { runSupervisor } from './supervisor.js';
 
-// A fake worker: says it booted, listens on each socket it is given and answers its pid, syncs
-// ("ready") 300 ms after booting, and answers stats requests with one request counted.
+// A fake worker: says it booted, accepts from each server it is given and serves the connections
+// passed to it, answering its pid; syncs ("ready") 300 ms after booting, and answers stats
+// requests with one request counted.
 const fakeWorker = `
 const http = require('node:http');
+const server = http.createServer((q, s) => s.end(String(process.pid)));
 process.on('message', (m, handle) => {
   if (m.type === 'skiff-ingress-listen') {
-    http.createServer((q, s) => s.end(String(process.pid))).listen(handle, 4096);
+    handle.on('connection', (c) => server.emit('connection', c));
+  } else if (m.type === 'skiff-ingress-conn') {
+    server.emit('connection', handle);
+    process.send({ type: 'skiff-ingress-conn-taken', id: m.id });
   } else if (m.type === 'skiff-ingress-stats?') {
     process.send({ type: 'skiff-ingress-stats', id: m.id,
       snapshot: { requests: 1, errors: 0, status: { '2xx': 1 }, histogram: {} } });

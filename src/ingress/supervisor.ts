@@ -1,14 +1,17 @@
-// The ingress add-on's main process: a small supervisor that binds the HTTP ports, forks the
-// controller workers (node:cluster, SCHED_NONE), shares the bound sockets with them and replaces a
-// worker that dies. Every worker listens on the same sockets and accepts from them itself; this
-// process never accepts, but its copy keeps each socket open (and new connections queued in its
-// backlog) while no worker is alive. node:cluster's own shared handle would close with its last
-// worker (SharedHandle#remove), so the handles are bound here and sent to the workers explicitly.
+// The ingress add-on's main process: a small supervisor that listens on the HTTP ports, forks the
+// controller workers (node:cluster, SCHED_NONE), sends them the listening servers and replaces a
+// worker that dies. Every worker accepts from the same sockets itself. This process listens too,
+// so each socket stays open while no worker is alive (node:cluster's own shared handle would
+// close with its last worker, SharedHandle#remove); the connections it accepts (it races the
+// workers for them, or no worker is alive) are paused and passed to a listening worker, waiting
+// here while there is none. This process keeps its copy of a passed connection until the worker
+// says it took it: a worker that dies first leaves it here for the next worker.
 import cluster, { type Worker } from 'node:cluster';
+import net from 'node:net';
 import { realClock } from '../lib/clock.js';
 import { errorMessage } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
-import { bindAll, bindServerHandle, handlePort, listenOn, type ServerHandle } from './listen.js';
+import { acceptBacklog, bindAll, listenOn } from './listen.js';
 import { mergeStats, type StatsSnapshot } from './stats.js';
 import { createStatusServer } from './status.js';
 
@@ -18,8 +21,12 @@ export type SupervisorMsg =
   | { type: 'skiff-ingress-booted' }
   /** Worker → supervisor: routes and endpoints synced. */
   | { type: 'skiff-ingress-ready' }
-  /** Supervisor → worker: listen and accept on the socket that rides along as the handle. */
+  /** Supervisor → worker: accept from the listening server that rides along as the handle. */
   | { type: 'skiff-ingress-listen' }
+  /** Supervisor → worker: serve the connection (accepted here) that rides along as the handle. */
+  | { type: 'skiff-ingress-conn'; id: number }
+  /** Worker → supervisor: it serves connection `id`; the supervisor closes its copy. */
+  | { type: 'skiff-ingress-conn-taken'; id: number }
   | { type: 'skiff-ingress-stats?'; id: number }
   | { type: 'skiff-ingress-stats'; id: number; snapshot: StatsSnapshot };
 
@@ -61,18 +68,53 @@ export async function runSupervisor(opts: SupervisorOptions): Promise<void> {
   const synced = new Set<number>();
   /** Workers given the sockets. */
   const listening = new Set<number>();
-  const handles: ServerHandle[] = [];
+  const servers: net.Server[] = [];
+  /** Connections this process accepted, waiting for a listening worker (oldest first). */
+  const waiting: net.Socket[] = [];
+  /** Connections passed to a worker that has not said it took them yet, by id. */
+  const passing = new Map<number, { conn: net.Socket; worker: number }>();
+  let next = 0;
   let bound = false;
   const pending = new Map<number, (s: StatsSnapshot) => void>();
   let seq = 0;
 
   const live = (): Worker[] =>
     Object.values(cluster.workers ?? {}).filter((w): w is Worker => !!w && w.isConnected());
-  const send = (w: Worker, h: ServerHandle) =>
+  const send = (w: Worker, s: net.Server) =>
     // A send to a worker that just died fails in the callback rather than as an 'error' event.
-    w.send({ type: 'skiff-ingress-listen' } satisfies SupervisorMsg, h as never, {}, (err) => {
+    w.send({ type: 'skiff-ingress-listen' } satisfies SupervisorMsg, s, {}, (err) => {
       if (err) log.debug('Cannot give a worker the port', { err: errorMessage(err) });
     });
+  /** Passes the connections accepted here to the listening workers, in turn. */
+  const dispatch = () => {
+    const to = live().filter((w) => listening.has(w.id));
+    while (waiting.length > 0 && to.length > 0) {
+      const conn = waiting.shift() as net.Socket;
+      const w = to[next++ % to.length] as Worker;
+      const id = ++seq;
+      passing.set(id, { conn, worker: w.id });
+      // keepOpen: node would otherwise hold its copy until the worker's handle ack, forever
+      // when the worker dies first (the connection would hang).
+      const msg = { type: 'skiff-ingress-conn', id } satisfies SupervisorMsg;
+      w.send(msg, conn, { keepOpen: true }, (err) => {
+        if (err) giveBack(id);
+      });
+    }
+  };
+  /** A passed connection the worker did not take goes to the next worker. */
+  const giveBack = (id: number) => {
+    const p = passing.get(id);
+    passing.delete(id);
+    if (p && !p.conn.destroyed) waiting.unshift(p.conn);
+  };
+  const accept = (conn: net.Socket) => {
+    conn.on('error', () => conn.destroy());
+    if (stopping || waiting.length >= acceptBacklog) conn.destroy();
+    else {
+      waiting.push(conn);
+      dispatch();
+    }
+  };
   /** Gives the sockets to every worker that may listen now (guarantee 1). */
   const share = () => {
     if (!bound || stopping) return;
@@ -80,13 +122,15 @@ export async function runSupervisor(opts: SupervisorOptions): Promise<void> {
       if (listening.has(w.id) || !booted.has(w.id)) continue;
       if (!synced.has(w.id) && listening.size > 0) continue;
       listening.add(w.id);
-      for (const h of handles) send(w, h);
+      for (const srv of servers) send(w, srv);
     }
+    dispatch();
   };
   const forget = (w: Worker) => {
     booted.delete(w.id);
     synced.delete(w.id);
     listening.delete(w.id);
+    for (const [id, p] of passing) if (p.worker === w.id) giveBack(id);
     share();
   };
 
@@ -104,6 +148,10 @@ export async function runSupervisor(opts: SupervisorOptions): Promise<void> {
       else if (m.type === 'skiff-ingress-ready') {
         booted.add(w.id);
         synced.add(w.id);
+      } else if (m.type === 'skiff-ingress-conn-taken') {
+        // The worker has its own copy: closing ours (no shutdown) leaves the connection open.
+        passing.get(m.id)?.conn.destroy();
+        passing.delete(m.id);
       } else if (m.type === 'skiff-ingress-stats') pending.get(m.id)?.(m.snapshot);
       share();
     });
@@ -111,20 +159,25 @@ export async function runSupervisor(opts: SupervisorOptions): Promise<void> {
   // Fork first: the workers load their code while this process binds the ports.
   for (let i = 0; i < opts.workers; i++) fork();
 
-  const { bound: all } = await bindAll<ServerHandle>({
-    bind: bindServerHandle,
-    portOf: handlePort,
+  const { bound: all } = await bindAll<net.Server>({
+    bind: async (port, host) => {
+      // Paused: a connection accepted here is read only by the worker it goes to.
+      const srv = net.createServer({ pauseOnConnect: true }, accept);
+      await listenOn(srv, port, host);
+      return srv;
+    },
+    portOf: (srv) => (srv.address() as net.AddressInfo).port,
     port: opts.httpPort,
     fallbackPort: opts.fallbackPort,
     addresses: await opts.bindAddresses(),
     log,
     stopping: () => stopping,
-    onLateBind: (h) => {
-      handles.push(h);
-      for (const w of live()) if (listening.has(w.id)) send(w, h);
+    onLateBind: (srv) => {
+      servers.push(srv);
+      for (const w of live()) if (listening.has(w.id)) send(w, srv);
     },
   });
-  handles.push(...all);
+  servers.push(...all);
   bound = true;
   share();
 
@@ -201,7 +254,9 @@ export async function runSupervisor(opts: SupervisorOptions): Promise<void> {
       for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGTERM');
       const check = () => {
         if (Object.keys(cluster.workers ?? {}).length > 0) return;
-        for (const h of handles) h.close();
+        for (const srv of servers) srv.close();
+        for (const conn of waiting.splice(0)) conn.destroy();
+        for (const p of passing.values()) p.conn.destroy();
         resolve();
       };
       // A worker leaves cluster.workers on whichever of 'exit' and 'disconnect' comes last, and
