@@ -264,6 +264,33 @@ def exec_in_path(argv, env):
     raise err
 
 
+def join_group(tty_fd, cgroup_procs):
+    """In a container's (or exec's) process: a session of its own whose controlling terminal is
+    the pty `tty_fd`, else a process group of its own; then the container's cgroups."""
+    if tty_fd is not None:
+        os.setsid()
+        fcntl.ioctl(tty_fd, termios.TIOCSCTTY, 0)
+    else:
+        os.setpgid(0, 0)
+    for procs in cgroup_procs or []:
+        with open(procs, 'w') as f:
+            f.write('0')
+
+
+def exec_as(argv, env, uid, gid):
+    """The last steps of a container's (or exec's) process: its user, the default signal
+    dispositions and an empty mask (the shim's are not the app's), then exec."""
+    if gid is not None:
+        os.setgroups([])
+        os.setgid(gid)
+    if uid is not None:
+        os.setuid(uid)
+    for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGPIPE):
+        signal.signal(sig, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_SETMASK, [])
+    exec_in_path(argv, env)
+
+
 def now_rfc3339():
     ns = time.time_ns()
     return time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(ns // 10**9)) + '.%09dZ' % (ns % 10**9)
@@ -351,6 +378,8 @@ class Shim:
                 self.drop(conn)
 
     def drop(self, conn):
+        """Forgets a client and closes our copy of its connection (close, not shutdown: the
+        connection lives on in an exec session that holds it)."""
         self.clients.pop(conn, None)
         try:
             self.sel.unregister(conn)
@@ -381,14 +410,7 @@ class Shim:
         if pid == 0:
             try:
                 os.close(ready_r)
-                if tty:  # a session of its own whose controlling terminal is the pty
-                    os.setsid()
-                    fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
-                else:
-                    os.setpgid(0, 0)
-                for procs in req.get('cgroupProcs', []):
-                    with open(procs, 'w') as f:
-                        f.write('0')
+                join_group(slave if tty else None, req['cgroupProcs'])
                 if req.get('rootfs'):
                     if self.host_mnt is None:
                         raise RuntimeError('image root filesystems need an isolated sandbox')
@@ -402,16 +424,7 @@ class Shim:
                 os.dup2(out_w, 1)
                 os.dup2(err_w, 2)
                 os.chdir(req.get('cwd') or '/')
-                if req.get('gid') is not None:
-                    os.setgroups([])
-                    os.setgid(req['gid'])
-                if req.get('uid') is not None:
-                    os.setuid(req['uid'])
-                for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGPIPE):
-                    signal.signal(sig, signal.SIG_DFL)
-                signal.pthread_sigmask(signal.SIG_SETMASK, [])
-                os.set_inheritable(ready_w, False)
-                exec_in_path(req['argv'], req['env'])
+                exec_as(req['argv'], req['env'], req.get('uid'), req.get('gid'))
             except BaseException as e:  # report why exec failed through the ready pipe
                 try:
                     os.write(ready_w, str(e).encode()[:4000])
@@ -603,7 +616,7 @@ class Shim:
             raise RuntimeError('container %s is not running' % name)
         pid = os.fork()
         if pid != 0:
-            self.forget(conn)  # the session's now; reap() collects the session when it ends
+            self.drop(conn)  # our copy only: the session's stays open; reap() collects the session
             return
         code = 0
         try:
@@ -621,15 +634,6 @@ class Shim:
             code = 1
         finally:
             os._exit(code)
-
-    def forget(self, conn):
-        """Closes our copy of a connection without shutting it down (a session holds it)."""
-        self.clients.pop(conn, None)
-        try:
-            self.sel.unregister(conn)
-        except (KeyError, ValueError):
-            pass
-        conn.close()
 
     def on_client(self, conn):
         try:
@@ -750,16 +754,9 @@ def exec_child(req, spec, root_pid, stdio, tty):
     """In the command's process: the container's cgroups, root, cwd and user, then exec. Never
     returns; a command that cannot start exits 126 (127: not found) with the reason on stderr."""
     try:
-        if tty:  # a session of its own whose controlling terminal is the pty
-            os.setsid()
-            fcntl.ioctl(stdio[0], termios.TIOCSCTTY, 0)
-        else:
-            os.setpgid(0, 0)
+        join_group(stdio[0] if tty else None, spec.get('cgroupProcs'))
         for i, fd in enumerate(stdio):
             os.dup2(fd, i)
-        for procs in spec.get('cgroupProcs') or []:
-            with open(procs, 'w') as f:
-                f.write('0')
         if root_pid is not None:
             ns = os.open('/proc/%d/ns/mnt' % root_pid, os.O_RDONLY)
             if libc.setns(ns, CLONE_NEWNS) != 0:
@@ -768,18 +765,10 @@ def exec_child(req, spec, root_pid, stdio, tty):
             os.chdir(spec.get('cwd') or '/')
         except OSError:
             os.chdir('/')  # as a shell's failed `cd`: the command still runs
-        if spec.get('gid') is not None:
-            os.setgroups([])
-            os.setgid(spec['gid'])
-        if spec.get('uid') is not None:
-            os.setuid(spec['uid'])
-        for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGPIPE):
-            signal.signal(sig, signal.SIG_DFL)
-        signal.pthread_sigmask(signal.SIG_SETMASK, [])
         env = dict(spec.get('env') or {})
         if tty:
             env['TERM'] = 'xterm'
-        exec_in_path(req['argv'], env)
+        exec_as(req['argv'], env, spec.get('uid'), spec.get('gid'))
     except BaseException as e:
         missing = isinstance(e, FileNotFoundError)
         why = 'executable file not found in $PATH' if missing else str(e)
