@@ -5,12 +5,35 @@ import type { Clock, Timer } from '../lib/clock.js';
 import { realClock } from '../lib/clock.js';
 import { errorMessage } from '../lib/errors.js';
 import { createLogger, type Logger } from '../lib/log.js';
-import { type Backend, CompactedError, FutureRevisionError } from './backend.js';
+import {
+  type Backend,
+  CompactedError,
+  ConflictError,
+  FutureRevisionError,
+  KeyNotFoundError,
+  type KeyValue,
+} from './backend.js';
 
 /** Throws CompactedError / FutureRevisionError unless revision is answerable. */
 export function checkReadRevision(revision: number, current: number, compacted: number): void {
   if (revision < compacted) throw new CompactedError(revision, compacted);
   if (revision > current) throw new FutureRevisionError(revision, current);
+}
+
+/**
+ * The current value an update or delete of `key` replaces: KeyNotFoundError when there is none,
+ * ConflictError when `expectedModRevision` is given and is not its modRevision.
+ */
+export function checkWriteRevision(
+  key: string,
+  current: KeyValue | undefined,
+  expectedModRevision: number | undefined,
+): KeyValue {
+  if (!current) throw new KeyNotFoundError(key);
+  if (expectedModRevision !== undefined && current.modRevision !== expectedModRevision) {
+    throw new ConflictError(key, current);
+  }
+  return current;
 }
 
 /** The smallest string greater than every key starting with prefix (byte order for ASCII keys). */

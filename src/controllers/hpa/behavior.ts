@@ -284,17 +284,7 @@ export function calculateScaleUpLimitWithScalingRules(
   rules: ScalingRules,
   now: number,
 ): number {
-  if (rules.selectPolicy === 'Disabled') return currentReplicas;
-  const pick = rules.selectPolicy === 'Min' ? Math.min : Math.max;
-  let result = rules.selectPolicy === 'Min' ? Number.POSITIVE_INFINITY : Number.NEGATIVE_INFINITY;
-  for (const policy of rules.policies) {
-    const start = periodStart(policy, currentReplicas, history, now);
-    // Percent rounds up so that a small deployment can always grow.
-    const proposed =
-      policy.type === 'Pods' ? start + policy.value : Math.ceil(start * (1 + policy.value / 100));
-    result = pick(result, proposed);
-  }
-  return result;
+  return policyLimit({ isUp: true, currentReplicas, history, rules, now });
 }
 
 /** Lowest count the scale-down policies allow now (calculateScaleDownLimitWithBehaviors). */
@@ -304,20 +294,39 @@ export function calculateScaleDownLimitWithBehaviors(
   rules: ScalingRules,
   now: number,
 ): number {
-  if (rules.selectPolicy === 'Disabled') return currentReplicas;
-  const pick = rules.selectPolicy === 'Min' ? Math.max : Math.min;
-  let result = rules.selectPolicy === 'Min' ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY;
+  return policyLimit({ isUp: false, currentReplicas, history, rules, now });
+}
+
+/**
+ * The limit of one direction's policies: each proposes a count from its period's start, and
+ * selectPolicy picks the one that changes most (Max) or least (Min).
+ */
+function policyLimit(o: {
+  isUp: boolean;
+  currentReplicas: number;
+  history: ScalingHistory;
+  rules: ScalingRules;
+  now: number;
+}): number {
+  const { isUp, rules } = o;
+  if (rules.selectPolicy === 'Disabled') return o.currentReplicas;
+  // Changing least is the lowest limit up and the highest down.
+  const pick = (rules.selectPolicy === 'Min') === isUp ? Math.min : Math.max;
+  let result = pick === Math.min ? Number.POSITIVE_INFINITY : Number.NEGATIVE_INFINITY;
   for (const policy of rules.policies) {
-    const start = periodStart(policy, currentReplicas, history, now);
-    const proposed =
-      policy.type === 'Pods' ? start - policy.value : Math.trunc(start * (1 - policy.value / 100));
+    const start = periodStart(policy, o.currentReplicas, o.history, o.now);
+    let proposed: number;
+    if (policy.type === 'Pods') proposed = isUp ? start + policy.value : start - policy.value;
+    // Percent up rounds up so that a small deployment can always grow; down it truncates.
+    else if (isUp) proposed = Math.ceil(start * (1 + policy.value / 100));
+    else proposed = Math.trunc(start * (1 - policy.value / 100));
     result = pick(result, proposed);
   }
   return result;
 }
 
-/** Applies the rate policies and min/max (convertDesiredReplicasWithBehaviorRate). */
-export function convertDesiredReplicasWithBehaviorRate(args: {
+/** What normalizing under a behaviour reads: the recommendation, the bounds, the history. */
+export interface BehaviorArgs {
   history: ScalingHistory;
   now: number;
   behavior: ResolvedBehavior;
@@ -325,7 +334,13 @@ export function convertDesiredReplicasWithBehaviorRate(args: {
   desiredReplicas: number;
   minReplicas: number;
   maxReplicas: number;
-}): { replicas: number; reason: LimitReason } {
+}
+
+/** Applies the rate policies and min/max (convertDesiredReplicasWithBehaviorRate). */
+export function convertDesiredReplicasWithBehaviorRate(args: BehaviorArgs): {
+  replicas: number;
+  reason: LimitReason;
+} {
   const { currentReplicas: current, desiredReplicas: desired } = args;
   if (desired > current) {
     // Never below current: a long policy period may still hold earlier scale-ups.
@@ -354,15 +369,7 @@ export function convertDesiredReplicasWithBehaviorRate(args: {
 }
 
 /** Normalizes a recommendation under a (resolved) behaviour (upstream normalizeDesiredReplicasWithBehaviors). */
-export function normalizeDesiredReplicasWithBehaviors(args: {
-  history: ScalingHistory;
-  now: number;
-  behavior: ResolvedBehavior;
-  currentReplicas: number;
-  desiredReplicas: number;
-  minReplicas: number;
-  maxReplicas: number;
-}): Normalized {
+export function normalizeDesiredReplicasWithBehaviors(args: BehaviorArgs): Normalized {
   const stabilized = stabilizeRecommendationWithBehaviors(args);
   const ableToScale =
     stabilized.replicas !== args.desiredReplicas

@@ -202,6 +202,12 @@ export function createHPAController(opts: HPAControllerOptions): HPAController {
       "the HPA controller was able to get the target's current scale",
     );
     const currentReplicas = scale.spec?.replicas ?? 0;
+    /** A failed step records the current count, keeps the last desired count and metrics. */
+    const keepStatusAfterFailure = async () => {
+      const st = hpa.status;
+      setStatus(hpa, currentReplicas, st?.desiredReplicas ?? 0, st?.currentMetrics, false);
+      await updateStatusIfNeeded(original, hpa);
+    };
     const history = histories.get(key) ?? newScalingHistory();
     histories.set(key, history);
     recordInitialRecommendation(history, currentReplicas, clock.now());
@@ -243,14 +249,7 @@ export function createHPAController(opts: HPAControllerOptions): HPAController {
     } else {
       const computed = await computeReplicasForMetrics(computeDeps, hpa, scale);
       if (computed.error && computed.replicas === -1) {
-        setStatus(
-          hpa,
-          currentReplicas,
-          hpa.status?.desiredReplicas ?? 0,
-          hpa.status?.currentMetrics,
-          false,
-        );
-        await updateStatusIfNeeded(original, hpa);
+        await keepStatusAfterFailure();
         event(hpa, 'Warning', 'FailedComputeMetricsReplicas', computed.error.message);
         throw new Error(
           `failed to compute desired number of replicas based on listed metrics for ${reference}: ${computed.error.message}`,
@@ -310,14 +309,7 @@ export function createHPAController(opts: HPAControllerOptions): HPAController {
           'FailedUpdateScale',
           `the HPA controller was unable to update the target scale: ${errorMessage(err)}`,
         );
-        setStatus(
-          hpa,
-          currentReplicas,
-          hpa.status?.desiredReplicas ?? 0,
-          hpa.status?.currentMetrics,
-          false,
-        );
-        await updateStatusIfNeeded(original, hpa);
+        await keepStatusAfterFailure();
         throw new Error(`failed to rescale ${reference}: ${errorMessage(err)}`);
       }
       setCondition(

@@ -5,16 +5,14 @@ import type { Logger } from '../../lib/log.js';
 import {
   type Backend,
   CompactedError,
-  ConflictError,
   FutureRevisionError,
   KeyExistsError,
-  KeyNotFoundError,
   type KeyValue,
   type StoreEvent,
   type WatchHandle,
 } from '../backend.js';
 import { Broadcaster } from '../broadcaster.js';
-import { checkReadRevision } from '../revisions.js';
+import { checkReadRevision, checkWriteRevision } from '../revisions.js';
 
 /** Options for MemoryBackend. */
 export interface MemoryBackendOptions {
@@ -84,9 +82,7 @@ export class MemoryBackend implements Backend {
   }
 
   update(key: string, value: string, expectedModRevision: number): KeyValue {
-    const current = this.get(key);
-    if (!current) throw new KeyNotFoundError(key);
-    if (current.modRevision !== expectedModRevision) throw new ConflictError(key, current);
+    const current = checkWriteRevision(key, this.get(key), expectedModRevision);
     const kv: KeyValue = {
       key,
       value,
@@ -98,11 +94,7 @@ export class MemoryBackend implements Backend {
   }
 
   delete(key: string, expectedModRevision?: number): KeyValue {
-    const current = this.get(key);
-    if (!current) throw new KeyNotFoundError(key);
-    if (expectedModRevision !== undefined && current.modRevision !== expectedModRevision) {
-      throw new ConflictError(key, current);
-    }
+    const current = checkWriteRevision(key, this.get(key), expectedModRevision);
     const kv: KeyValue = { ...current, modRevision: this.#revision + 1 };
     this.#append(key, { kv, isDeleted: true }, { type: 'delete', kv, prevKv: current });
     return kv;

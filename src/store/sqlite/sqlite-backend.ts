@@ -9,13 +9,12 @@ import {
   ConflictError,
   FutureRevisionError,
   KeyExistsError,
-  KeyNotFoundError,
   type KeyValue,
   type StoreEvent,
   type WatchHandle,
 } from '../backend.js';
 import { Broadcaster } from '../broadcaster.js';
-import { checkReadRevision, prefixEnd } from '../revisions.js';
+import { checkReadRevision, checkWriteRevision, prefixEnd } from '../revisions.js';
 
 /** Options for SqliteBackend. */
 export interface SqliteBackendOptions {
@@ -135,9 +134,7 @@ export class SqliteBackend implements Backend {
   }
 
   update(key: string, value: string, expectedModRevision: number): KeyValue {
-    const current = this.get(key);
-    if (!current) throw new KeyNotFoundError(key);
-    if (current.modRevision !== expectedModRevision) throw new ConflictError(key, current);
+    const current = checkWriteRevision(key, this.get(key), expectedModRevision);
     const row = {
       created: 0,
       deleted: 0,
@@ -152,11 +149,7 @@ export class SqliteBackend implements Backend {
   }
 
   delete(key: string, expectedModRevision?: number): KeyValue {
-    const current = this.get(key);
-    if (!current) throw new KeyNotFoundError(key);
-    if (expectedModRevision !== undefined && current.modRevision !== expectedModRevision) {
-      throw new ConflictError(key, current);
-    }
+    const current = checkWriteRevision(key, this.get(key), expectedModRevision);
     // The tombstone keeps the last value, so watchers get the deleted object (kine does the same).
     const row = {
       created: 0,
