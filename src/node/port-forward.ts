@@ -49,6 +49,9 @@ export interface PortForwardTarget {
   worker: PodWorker;
 }
 
+/** How long the pod's side may still send after the client half-closed (containerd: 1 s). */
+const clientCloseGraceMs = 1000;
+
 interface Pair {
   error?: SpdyStream;
   data?: SpdyStream;
@@ -110,12 +113,30 @@ function forward(target: PortForwardTarget, pair: Required<Pair>): void {
   writable.on('error', () => undefined);
   data.pipe(writable);
   readable.pipe(data);
-  data.on('close', () => {
+  // Ending the relay on purpose: its exit is then no forwarding error (kubectl ≥1.29 resets the
+  // data stream of a dropped connection, and treats any error text as fatal for the session).
+  let isTornDown = false;
+  const teardown = () => {
+    isTornDown = true;
+    // What the relay still has buffered must not be written after the FIN.
+    readable.unpipe(data);
     if ('child' in conn) conn.child.kill('SIGKILL');
     else conn.sock.destroy();
+    if (!data.destroyed && !data.writableEnded) data.end();
+  };
+  data.on('close', teardown);
+  // Once the client half-closes the data stream, the pod's side gets a second to finish, then
+  // both streams end (containerd's PortForward). A client that dropped a download stops reading
+  // its stream: kubectl 1.28 waits for the error stream's end before it lets the stream go, and
+  // until then its spdystream holds every frame of the streams that share that stream's worker.
+  let grace: NodeJS.Timeout | undefined;
+  data.on('end', () => {
+    grace = setTimeout(teardown, clientCloseGraceMs);
+    grace.unref();
   });
+  readable.on('close', () => clearTimeout(grace));
   void conn.failed.then((msg) => {
-    if (msg) {
+    if (msg && !isTornDown) {
       fail(
         `failed to connect to localhost:${port} inside namespace of pod ${target.namespace}/${target.name}, IPv4: ${msg.trim()}`,
       );
