@@ -320,6 +320,7 @@ class Controller implements IngressController {
         ]).then(() => {
           // Requests still held had their connections closed: end their waits (timers of up
           // to the cold-start budget would keep the process alive).
+          this.#proxy.endHolds();
           for (const key of [...this.#waiters.keys()]) this.#wake(key);
           resolve();
         });

@@ -147,7 +147,7 @@ export class IngressProxy {
   #timeCache = { sec: -1, text: '' };
 
   #synced: boolean;
-  #closed = false;
+  #holdsEnded = false;
 
   constructor(opts: IngressProxyOptions) {
     this.#opts = opts;
@@ -174,10 +174,17 @@ export class IngressProxy {
     });
   }
 
-  /** Closes idle upstream connections; held requests get their answer at their next wake. */
+  /** Closes idle upstream connections. */
   close(): void {
-    this.#closed = true;
     this.#agent.destroy();
+  }
+
+  /**
+   * Held requests get their answer (503/502) at their next wake instead of another round: the
+   * servers are closed, nothing can serve them any more.
+   */
+  endHolds(): void {
+    this.#holdsEnded = true;
   }
 
   /** Handles one request. */
@@ -263,8 +270,8 @@ export class IngressProxy {
       if (!changed) return 'expired';
       await changed;
       if (res.destroyed || closed) return 'gone';
-      // Stopping: no new round (it would wait again, for up to the whole budget).
-      return this.#closed ? 'expired' : 'again';
+      // Stopped: no new round (it would wait again, for up to the whole budget).
+      return this.#holdsEnded ? 'expired' : 'again';
     };
     const body = await this.#readBody(req);
     if (body === undefined) {
