@@ -273,12 +273,7 @@ class Controller implements IngressController {
           return server;
         },
         portOf: (server) => (server.address() as net.AddressInfo).port,
-        port: this.#opts.httpPort ?? 80,
-        fallbackPort: this.#opts.fallbackPort ?? 8080,
-        addresses: this.#opts.bindAddresses,
-        log: this.#log,
-        clock: this.#clock,
-        stopping: () => this.#stopping,
+        ...this.#bindOptions(),
       });
       this.httpPort = bound.port;
       // The retries push late servers to this same list.
@@ -369,12 +364,7 @@ class Controller implements IngressController {
     const bound = await bindAll({
       bind: probe,
       portOf: (a) => Number(a.slice(a.lastIndexOf(':') + 1)),
-      port: this.#opts.httpPort ?? 80,
-      fallbackPort: this.#opts.fallbackPort ?? 8080,
-      addresses: this.#opts.bindAddresses,
-      log: this.#log,
-      clock: this.#clock,
-      stopping: () => this.#stopping,
+      ...this.#bindOptions(),
       onLateBind: (a) => this.#nginx?.addListen(a),
     });
     this.httpPort = bound.port;
@@ -456,6 +446,18 @@ class Controller implements IngressController {
       await this.#nginx.stats(),
       { requests: 0, errors: 0, status: {}, histogram: {}, events: own.events },
     ];
+  }
+
+  /** How the HTTP port is chosen and its addresses bound (either data plane). */
+  #bindOptions() {
+    return {
+      port: this.#opts.httpPort ?? 80,
+      fallbackPort: this.#opts.fallbackPort ?? 8080,
+      addresses: this.#opts.bindAddresses,
+      log: this.#log,
+      clock: this.#clock,
+      stopping: () => this.#stopping,
+    };
   }
 
   /** A server for the HTTP port (listening, or fed connections by accept). */

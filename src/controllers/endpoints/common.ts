@@ -3,8 +3,13 @@
 // pkg/controlplane/reconcilers).
 import type { Endpoints, Pod, Service } from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
-import type { Lister } from '../../client/informer.js';
+import type { Informer, Lister } from '../../client/informer.js';
 import { objectKey } from '../../client/informer.js';
+import type { InformerFactory } from '../../client/informer-factory.js';
+import type { KObject } from '../../client/rest.js';
+import type { Clock } from '../../lib/clock.js';
+import type { Logger } from '../../lib/log.js';
+import { Controller } from '../runtime/controller.js';
 import { selectorMatches } from './endpoints.js';
 import { serviceNameLabel } from './endpointslice.js';
 
@@ -49,6 +54,29 @@ export function servicesForPodUpdate(
     ]);
   if (relevant(oldPod) === relevant(newPod)) return [];
   return [...new Set([...servicesForPod(services, oldPod), ...servicesForPod(services, newPod)])];
+}
+
+/**
+ * A controller keyed by Service, reconciling when the Service or a pod it selects changes (both
+ * endpoints controllers; each adds a watch of the objects it writes).
+ */
+export function newServiceController(opts: {
+  name: string;
+  informers: InformerFactory;
+  services: Informer<Service & KObject>;
+  pods: Informer<Pod & KObject>;
+  reconcile: (key: string) => Promise<void>;
+  clock?: Clock;
+  log?: Logger;
+  workers?: number;
+}): Controller {
+  const { services, pods, ...rest } = opts;
+  const controller = new Controller(rest);
+  controller.watch(services);
+  controller.watch(pods, (p) => servicesForPod(services.lister, p), {
+    onUpdate: (o, n) => servicesForPodUpdate(services.lister, o, n),
+  });
+  return controller;
 }
 
 /** The desired Endpoints of the `kubernetes` Service. */

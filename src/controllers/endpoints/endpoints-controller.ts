@@ -9,13 +9,12 @@ import { isAlreadyExists, isNotFound, type KObject } from '../../client/rest.js'
 import type { Clock } from '../../lib/clock.js';
 import type { Component } from '../../lib/lifecycle.js';
 import type { Logger } from '../../lib/log.js';
-import { Controller } from '../runtime/controller.js';
+import type { Controller } from '../runtime/controller.js';
 import {
   type ApiServerEndpoint,
   kubernetesEndpoints,
   kubernetesServiceKey,
-  servicesForPod,
-  servicesForPodUpdate,
+  newServiceController,
 } from './common.js';
 import { computeEndpoints, endpointsEqual } from './endpoints.js';
 
@@ -77,17 +76,15 @@ export function newEndpointsController(opts: EndpointsControllerOptions): {
     await client.update(R.endpoints, next);
   };
 
-  const controller = new Controller({
-    name: 'endpoints-controller',
+  const controller = newServiceController({
     informers: opts.informers,
     clock: opts.clock,
     log: opts.log,
     workers: opts.workers,
+    name: 'endpoints-controller',
+    services,
+    pods,
     reconcile: syncService,
-  });
-  controller.watch(services);
-  controller.watch(pods, (p) => servicesForPod(services.lister, p), {
-    onUpdate: (o, n) => servicesForPodUpdate(services.lister, o, n),
   });
   // Someone else changing or deleting our Endpoints: put them back.
   controller.watch(endpoints, (e) => (services.lister.getByKey(objectKey(e)) ? objectKey(e) : []));

@@ -7,13 +7,8 @@ import { splitKey } from '../../client/informer.js';
 import { R } from '../../client/resources.js';
 import { isNotFound, type KObject } from '../../client/rest.js';
 import type { Component } from '../../lib/lifecycle.js';
-import { Controller } from '../runtime/controller.js';
-import {
-  kubernetesEndpointSlice,
-  kubernetesServiceKey,
-  servicesForPod,
-  servicesForPodUpdate,
-} from './common.js';
+import type { Controller } from '../runtime/controller.js';
+import { kubernetesEndpointSlice, kubernetesServiceKey, newServiceController } from './common.js';
 import type { EndpointsControllerOptions } from './endpoints-controller.js';
 import {
   controllerName,
@@ -137,17 +132,15 @@ export function newEndpointSliceController(opts: EndpointsControllerOptions): {
     for (const s of plan.delete) await deleteSlice(key, s);
   };
 
-  const controller = new Controller({
-    name: 'endpointslice-controller',
+  const controller = newServiceController({
     informers: opts.informers,
     clock: opts.clock,
     log: opts.log,
     workers: opts.workers,
+    name: 'endpointslice-controller',
+    services,
+    pods,
     reconcile: syncService,
-  });
-  controller.watch(services);
-  controller.watch(pods, (p) => servicesForPod(services.lister, p), {
-    onUpdate: (o, n) => servicesForPodUpdate(services.lister, o, n),
   });
   controller.watch(slices, (s) => {
     const svcName = s.metadata?.labels?.[serviceNameLabel];

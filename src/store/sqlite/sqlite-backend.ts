@@ -135,32 +135,28 @@ export class SqliteBackend implements Backend {
 
   update(key: string, value: string, expectedModRevision: number): KeyValue {
     const current = checkWriteRevision(key, this.get(key), expectedModRevision);
-    const row = {
-      created: 0,
-      deleted: 0,
-      createRev: current.createRevision,
-      prev: current.modRevision,
-      value,
-    };
-    const rev = this.#insert(key, row, () => new ConflictError(key, this.get(key)));
-    const kv: KeyValue = { key, value, createRevision: current.createRevision, modRevision: rev };
-    this.#broadcaster.publish({ type: 'update', kv, prevKv: current });
-    return kv;
+    return this.#replace('update', current, value);
   }
 
   delete(key: string, expectedModRevision?: number): KeyValue {
     const current = checkWriteRevision(key, this.get(key), expectedModRevision);
     // The tombstone keeps the last value, so watchers get the deleted object (kine does the same).
+    return this.#replace('delete', current, current.value);
+  }
+
+  /** Writes the row after `current` (a new value, or a tombstone) and tells the watchers. */
+  #replace(type: 'update' | 'delete', current: KeyValue, value: string): KeyValue {
+    const { key, createRevision } = current;
     const row = {
       created: 0,
-      deleted: 1,
-      createRev: current.createRevision,
+      deleted: type === 'delete' ? 1 : 0,
+      createRev: createRevision,
       prev: current.modRevision,
-      value: current.value,
+      value,
     };
     const rev = this.#insert(key, row, () => new ConflictError(key, this.get(key)));
-    const kv: KeyValue = { ...current, modRevision: rev };
-    this.#broadcaster.publish({ type: 'delete', kv, prevKv: current });
+    const kv: KeyValue = { key, value, createRevision, modRevision: rev };
+    this.#broadcaster.publish({ type, kv, prevKv: current });
     return kv;
   }
 
