@@ -1,7 +1,8 @@
 // `kubectl debug` with the real kubectl (1.32, 1.28): an ephemeral container from an image the test
 // builds (busybox layers, loaded with `skiff image load`) starts in the running pod; --target shows
 // the target's processes in its `ps`; `-i` attaches stdin; logs by name; a change of an existing
-// ephemeral container is refused (422, upstream wording); --copy-to makes a debug copy of the pod.
+// ephemeral container is refused (422, upstream wording); --copy-to makes a debug copy of the pod;
+// node/NAME runs a pod on the node with the host's root at /host.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -159,6 +160,33 @@ for (const version of ['1.32', '1.28']) {
         /spec\.ephemeralContainers: Forbidden: existing ephemeral containers \\?"dbg\\?" may not be changed/,
         err,
       );
+    });
+
+    test('debug node/NAME runs a pod on the node with its root at /host', async () => {
+      const node = (await skiff.kubectlOk(['get', 'nodes', '-o', 'name'])).trim();
+      const out = await skiff.kubectlOk([
+        'debug',
+        node,
+        '--image=busybox',
+        '--',
+        'sh',
+        '-c',
+        'test -f /host/etc/os-release && echo host-root-ok',
+      ]);
+      const name = /Creating debugging pod (\S+)/.exec(out)?.[1] ?? '';
+      assert.ok(name, out);
+      await eventually(
+        async () =>
+          (await skiff.kubectlOk(['get', 'pod', name, '-o', 'jsonpath={.status.phase}'])) ===
+          'Succeeded',
+        {
+          timeoutMs: 30_000,
+          what: 'the node debugging pod to finish',
+          diagnose: async () => (await skiff.kubectl(['get', 'pod', name, '-o', 'yaml'])).stdout,
+        },
+      );
+      assert.equal((await skiff.kubectlOk(['logs', name])).trim(), 'host-root-ok');
+      await skiff.kubectlOk(['delete', 'pod', name, '--wait=false']);
     });
 
     test('debug --copy-to creates a copy of the pod with the debug container', async () => {
