@@ -29,6 +29,13 @@ export interface ShimExecOutput {
 
 const header = 5; // channel byte + 32-bit length
 
+/** Why the shim refused; a shim started by a Skiff from before exec was an operation says so. */
+function refusal(error: string | undefined): string {
+  if (error === "unknown op 'exec'")
+    return 'the pod runs under a shim from an older Skiff that cannot exec; delete the pod to get a new one';
+  return error ?? 'exec refused';
+}
+
 /** A running exec. */
 export class ShimExec {
   /**
@@ -102,7 +109,7 @@ export class ShimExec {
         ok?: boolean;
         error?: string;
       };
-      if (!reply.ok) throw new Error(reply.error ?? 'exec refused');
+      if (!reply.ok) throw new Error(refusal(reply.error));
       this.#buf = this.#buf.subarray(nl + 1);
       this.#isStarted = true;
       for (const f of this.#queue.splice(0)) this.#sock.write(f);
