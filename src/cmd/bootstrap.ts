@@ -3,7 +3,14 @@
 
 import { formatGoDuration } from '../api/exact-quantity.js';
 import { findByKind } from '../api/resources.js';
-import { isAlreadyExists, isNotFound, type KObject, type KubeClient } from '../client/rest.js';
+import { addonAnnotation } from '../apiserver/handlers/addon-takeover.js';
+import {
+  ApiError,
+  isAlreadyExists,
+  isNotFound,
+  type KObject,
+  type KubeClient,
+} from '../client/rest.js';
 import { defaultStorageClass } from '../controllers/volume/provisioner.js';
 import { ingressAddonManifests } from '../ingress/manifest.js';
 import { nthAddress } from '../lib/cidr.js';
@@ -13,6 +20,7 @@ import type { WiringContext } from './context.js';
 /** The objects of a fresh cluster, in creation order. */
 export function bootstrapObjects(ctx: WiringContext): KObject[] {
   const { opts } = ctx;
+  const disabled = parseDisabled(opts.disable);
   return [
     {
       apiVersion: 'v1',
@@ -59,20 +67,67 @@ export function bootstrapObjects(ctx: WiringContext): KObject[] {
     },
     // The default StorageClass (kind's `standard`, backed by the local-path provisioner).
     defaultStorageClass() as unknown as KObject,
-    ...ingressAddonManifests({
-      httpPort: opts.ingressPort,
-      statusPort: opts.ingressStatusPort,
-      dataPlane: opts.ingressDataPlane,
-    }),
-    ...metricsAddonManifests({
-      securePort: opts.metricsPort,
-      metricResolution: formatGoDuration(opts.metricResolutionMs),
-    }),
+    ...(disabled.has('ingress')
+      ? []
+      : standIns(
+          'ingress',
+          ingressAddonManifests({
+            httpPort: opts.ingressPort,
+            statusPort: opts.ingressStatusPort,
+            dataPlane: opts.ingressDataPlane,
+          }),
+        )),
+    ...(disabled.has('metrics-server')
+      ? []
+      : standIns(
+          'metrics-server',
+          metricsAddonManifests({
+            securePort: opts.metricsPort,
+            metricResolution: formatGoDuration(opts.metricResolutionMs),
+          }),
+        )),
   ];
 }
 
-/** Creates each object unless it exists (a restart keeps what the user changed). */
-export async function ensureObjects(client: KubeClient, objects: KObject[]): Promise<void> {
+/** The built-in add-ons `skiff up --disable` accepts. */
+export const builtinAddons = ['ingress', 'metrics-server'] as const;
+
+/** The names of --disable, checked: an unknown one is an error (a typo would silently install). */
+export function parseDisabled(list: readonly string[] = []): Set<string> {
+  for (const name of list) {
+    if (!(builtinAddons as readonly string[]).includes(name))
+      throw new TypeError(
+        `--disable: unknown add-on "${name}" (known: ${builtinAddons.join(', ')})`,
+      );
+  }
+  return new Set(list);
+}
+
+/**
+ * Marks add-on objects as Skiff's stand-ins: the upstream manifest of the same names replaces
+ * them when a user creates or applies it (apiserver/handlers/addon-takeover.ts).
+ */
+function standIns(addon: string, objects: KObject[]): KObject[] {
+  return objects.map((o) => ({
+    ...o,
+    metadata: {
+      ...o.metadata,
+      annotations: { ...o.metadata?.annotations, [addonAnnotation]: addon },
+    },
+  }));
+}
+
+/**
+ * Creates each object unless it exists (a restart keeps what the user changed; k3s re-applies its
+ * packaged manifests at start the same way, so a deleted add-on comes back). An object that cannot
+ * be created now (its namespace is still terminating after a `kubectl delete -f`) is reported
+ * through warn and left for the next start.
+ */
+export async function ensureObjects(
+  client: KubeClient,
+  objects: KObject[],
+  warn: (message: string) => void,
+): Promise<void> {
   for (const obj of objects) {
     const r = findByKind(obj.apiVersion ?? '', obj.kind ?? '');
     if (!r) throw new TypeError(`No resource for ${obj.apiVersion} ${obj.kind}`);
@@ -89,7 +144,9 @@ export async function ensureObjects(client: KubeClient, objects: KObject[]): Pro
     try {
       await client.create(r, obj, { namespace: obj.metadata?.namespace });
     } catch (err) {
-      if (!isAlreadyExists(err)) throw err;
+      if (isAlreadyExists(err)) continue;
+      if (!(err instanceof ApiError && err.code === 403)) throw err;
+      warn(`cannot create ${obj.kind} ${obj.metadata?.name ?? ''}: ${err.message}`);
     }
   }
 }

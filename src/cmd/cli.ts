@@ -159,6 +159,17 @@ program
     int,
     5001,
   )
+  .option(
+    '--disable <addons>',
+    'built-in add-ons to leave out (comma-separated: ingress, metrics-server); apply their upstream manifests instead',
+    (v: string, prev: string[] = []) => [
+      ...prev,
+      ...v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    ],
+  )
   .option('--reduced', 'force the reduced mode (no namespaces or cgroups)', false)
   .option('--no-kubeconfig', "do not merge a 'skiff' context into the user's kubeconfig")
   .option('--detach', 'run in the background and return once ready', false)

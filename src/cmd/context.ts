@@ -82,6 +82,8 @@ export interface ClusterOptions {
   insecureRegistries?: string[];
   /** Port of the local registry on 127.0.0.1 (default 5001); 0 disables it. */
   localRegistryPort?: number;
+  /** Built-in add-ons `skiff up` leaves out (k3s --disable): "ingress", "metrics-server". */
+  disable?: string[];
   onProgress?: (step: string, ms: number) => void;
   onNotice?: (message: string) => void;
 }

@@ -143,7 +143,9 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
       signal: abort.signal,
       notice: (m: string) => opts.onNotice?.(m),
     };
-    await step('system objects', () => ensureObjects(client, bootstrapObjects(ctx)));
+    await step('system objects', () =>
+      ensureObjects(client, bootstrapObjects(ctx), (m) => log.warn(m)),
+    );
     const informers = new InformerFactory({ client, clock: realClock });
     const images = imageComponents(ctx, informers);
     ctx.images = images.service;

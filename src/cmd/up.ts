@@ -17,6 +17,7 @@ import {
 } from '../lib/data-dir.js';
 import { errorMessage } from '../lib/errors.js';
 import { withUpNodeFlags } from '../lib/node-flags.js';
+import { parseDisabled } from './bootstrap.js';
 import { type ClusterOptions, startCluster } from './server.js';
 
 /** Options of `skiff up` as commander parses them. */
@@ -56,6 +57,8 @@ export interface UpOptions {
   registryMirror?: string[];
   insecureRegistry?: string[];
   localRegistryPort: number;
+  /** Built-in add-ons to leave out (--disable). */
+  disable?: string[];
 }
 
 const out = (s: string) => process.stdout.write(s + '\n');
@@ -65,6 +68,12 @@ export async function upCommand(opts: UpOptions): Promise<number> {
   const layout = dataDirLayout(opts.dataDir);
   if (!/^1\.(2[7-9]|3[0-3])$/.test(opts.kubeVersion)) {
     process.stderr.write(`error: --kube-version must be 1.27 to 1.33, got "${opts.kubeVersion}"\n`);
+    return 2;
+  }
+  try {
+    parseDisabled(opts.disable);
+  } catch (err) {
+    process.stderr.write(`error: ${(err as Error).message}\n`);
     return 2;
   }
   const holder = runningPid(layout);
@@ -113,6 +122,7 @@ export async function upCommand(opts: UpOptions): Promise<number> {
     registryMirrors: opts.registryMirror ?? [],
     insecureRegistries: opts.insecureRegistry ?? [],
     localRegistryPort: opts.localRegistryPort,
+    disable: opts.disable,
     onProgress: (step, ms) => out(`  ${pc.green('✓')} ${step} ${pc.dim(`(${Math.round(ms)} ms)`)}`),
     onNotice: (msg) => out(`  ${pc.yellow('!')} ${msg}`),
   };
@@ -125,7 +135,7 @@ export async function upCommand(opts: UpOptions): Promise<number> {
   }
   if (opts.wait > 0) {
     const t1 = performance.now();
-    const pending = await waitForAddons(cluster.client, opts.wait);
+    const pending = await waitForAddons(cluster.client, opts.wait, parseDisabled(opts.disable));
     if (pending.length)
       out(
         `  ${pc.yellow('!')} add-ons not available after ${opts.wait / 1000} s: ${pending.join(', ')}`,
@@ -204,7 +214,7 @@ async function detach(opts: UpOptions, root: string): Promise<number> {
       if (info['pid'] === child.pid && info['ready'] === true) {
         if (opts.wait > 0) {
           const client = new KubeClient({ config: loadKubeconfig(String(info['kubeconfig'])) });
-          const pending = await waitForAddons(client, opts.wait);
+          const pending = await waitForAddons(client, opts.wait, parseDisabled(opts.disable));
           client.close();
           if (pending.length) {
             process.stderr.write(
@@ -229,18 +239,26 @@ async function detach(opts: UpOptions, root: string): Promise<number> {
   return 1;
 }
 
-/** The add-on Deployments `skiff up --wait` waits for. */
-const addons = ['ingress-nginx/ingress-nginx-controller', 'kube-system/metrics-server'];
+/** The add-on Deployments `skiff up --wait` waits for, by --disable name. */
+const addons = {
+  ingress: 'ingress-nginx/ingress-nginx-controller',
+  'metrics-server': 'kube-system/metrics-server',
+};
 
 /**
  * Waits until every add-on Deployment is Available (or timeoutMs passes); resolves with those
  * that are not (empty: all available).
  */
-async function waitForAddons(client: KubeClient, timeoutMs: number): Promise<string[]> {
+async function waitForAddons(
+  client: KubeClient,
+  timeoutMs: number,
+  disabled: Set<string>,
+): Promise<string[]> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const pending: string[] = [];
-    for (const key of addons) {
+    for (const [addon, key] of Object.entries(addons)) {
+      if (disabled.has(addon)) continue;
       const [ns, name] = key.split('/');
       const d = await client.get<Deployment>(R.deployments, ns, name ?? '').catch(() => undefined);
       const available = d?.status?.conditions?.some(

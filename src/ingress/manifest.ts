@@ -43,7 +43,13 @@ export function ingressAddonManifests(opts: IngressAddonOptions = {}): KObject[]
     'app.kubernetes.io/instance': 'ingress-nginx',
     'app.kubernetes.io/part-of': 'ingress-nginx',
   };
-  const selector = { ...labels, 'app.kubernetes.io/component': 'controller' };
+  // The selector of upstream's deploy.yaml (immutable: its Deployment replaces this one in place).
+  const selector = {
+    'app.kubernetes.io/component': 'controller',
+    'app.kubernetes.io/instance': 'ingress-nginx',
+    'app.kubernetes.io/name': 'ingress-nginx',
+  };
+  const podLabels = { ...labels, ...selector };
   const ns = ingressNamespace;
   return [
     { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels } },
@@ -100,7 +106,7 @@ export function ingressAddonManifests(opts: IngressAddonOptions = {}): KObject[]
       kind: 'IngressClass',
       metadata: {
         name: 'nginx',
-        labels: { ...selector },
+        labels: { ...podLabels },
         annotations: { [defaultClassAnnotation]: 'true' },
       },
       spec: { controller: nginxController },
@@ -108,14 +114,14 @@ export function ingressAddonManifests(opts: IngressAddonOptions = {}): KObject[]
     {
       apiVersion: 'apps/v1',
       kind: 'Deployment',
-      metadata: { name: 'ingress-nginx-controller', namespace: ns, labels: selector },
+      metadata: { name: 'ingress-nginx-controller', namespace: ns, labels: podLabels },
       spec: {
         replicas: 1,
         selector: { matchLabels: selector },
         // Host networking: two controllers cannot hold port 80 at once, so replace, not surge.
         strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 1, maxSurge: 0 } },
         template: {
-          metadata: { labels: selector },
+          metadata: { labels: podLabels },
           spec: {
             serviceAccountName: 'ingress-nginx',
             hostNetwork: true,
@@ -170,7 +176,7 @@ export function ingressAddonManifests(opts: IngressAddonOptions = {}): KObject[]
     {
       apiVersion: 'v1',
       kind: 'Service',
-      metadata: { name: 'ingress-nginx-controller', namespace: ns, labels: selector },
+      metadata: { name: 'ingress-nginx-controller', namespace: ns, labels: podLabels },
       spec: {
         type: opts.serviceType ?? 'ClusterIP',
         selector,

@@ -103,8 +103,13 @@ describe('ingress classes', () => {
     assert.ok(isOwnedIngress(ing('b', [], { ingressClassName: 'nginx' }), owned));
     assert.ok(!isOwnedIngress(ing('c', [], { ingressClassName: 'traefik' }), owned));
   });
-  test('without a default class, classless ingresses are not served', () => {
+  test("another controller's default class takes classless ingresses; no default at all, we do", () => {
     const plain = { ...nginx, metadata: { name: 'nginx' } };
-    assert.ok(!isOwnedIngress(ing('a', []), ownedClasses([plain])));
+    const otherDefault = {
+      ...other,
+      metadata: { name: 'traefik', annotations: nginx.metadata?.annotations },
+    };
+    assert.ok(!isOwnedIngress(ing('a', []), ownedClasses([plain, otherDefault])));
+    assert.ok(isOwnedIngress(ing('a', []), ownedClasses([plain, other])));
   });
 });

@@ -38,29 +38,40 @@ export interface RouteServer {
 type Location = RouteLocation;
 type Server = RouteServer;
 
-/** The IngressClass names this controller owns and whether one of them is the default. */
+/**
+ * The IngressClass names this controller owns, whether one of them is the default, and whether
+ * any class (of any controller) is.
+ */
 export function ownedClasses(
   classes: readonly Readonly<IngressClass>[],
   controller = nginxController,
-): { names: Set<string>; hasDefault: boolean } {
+): { names: Set<string>; hasDefault: boolean; anyDefault: boolean } {
   const names = new Set<string>();
   let hasDefault = false;
+  let anyDefault = false;
   for (const c of classes) {
+    const isDefault = c.metadata?.annotations?.[defaultClassAnnotation] === 'true';
+    if (isDefault) anyDefault = true;
     if (c.spec?.controller !== controller || !c.metadata?.name) continue;
     names.add(c.metadata.name);
-    if (c.metadata.annotations?.[defaultClassAnnotation] === 'true') hasDefault = true;
+    if (isDefault) hasDefault = true;
   }
-  return { names, hasDefault };
+  return { names, hasDefault, anyDefault };
 }
 
-/** True when the Ingress is served by a controller owning `owned` classes. */
+/**
+ * True when the Ingress is served by a controller owning `owned` classes. A class-less Ingress
+ * goes to the default class; with no default class at all (upstream's deploy.yaml marks none) it
+ * is served anyway, as k3s's Traefik does, so the seed's `kubectl create ingress` keeps working
+ * after the upstream manifest replaced Skiff's (ingress-nginx would need --watch-ingress-without-class).
+ */
 export function isOwnedIngress(
   ing: Readonly<Ingress>,
-  owned: { names: Set<string>; hasDefault: boolean },
+  owned: { names: Set<string>; hasDefault: boolean; anyDefault?: boolean },
 ): boolean {
   const cls = ing.spec?.ingressClassName ?? ing.metadata?.annotations?.[legacyClassAnnotation];
   if (cls) return owned.names.has(cls);
-  return owned.hasDefault;
+  return owned.hasDefault || owned.anyDefault === false;
 }
 
 function toBackend(ns: string, ingress: string, b: IngressBackend | undefined) {

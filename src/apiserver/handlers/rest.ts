@@ -13,6 +13,7 @@ import type { DeleteOptions, GenericStore, ListParams } from '../registry/generi
 import type { SubresourceRequest } from '../registry/storage.js';
 import { parseFieldSelector, parseLabelSelector } from '../selectors.js';
 import { badRequest, methodNotAllowed, notFound, StatusError } from '../status-error.js';
+import { createOrTakeOver } from './addon-takeover.js';
 import {
   checkKind,
   checkSchema,
@@ -191,7 +192,7 @@ export async function handleResource(
         isProtobuf: body.mediaType === 'application/vnd.kubernetes.protobuf',
         isWholeObject: true,
       });
-      const created = store.create(r, rr.namespace, obj, {
+      const created = createOrTakeOver(store, r, rr.namespace, obj, {
         dryRun: isDryRun(q),
         fieldManager: q.get('fieldManager') ?? undefined,
       });

@@ -9,6 +9,12 @@ import type { ResourceInfo } from '../../api/resources.js';
 import { negotiate, sendObject } from '../http.js';
 import type { WriteOptions } from '../registry/generic/store.js';
 import { badRequest, methodNotAllowed } from '../status-error.js';
+import {
+  appliedConfiguration,
+  isAddonStandIn,
+  standInSkeleton,
+  takeOver,
+} from './addon-takeover.js';
 import { applyServerSide } from './apply.js';
 import {
   checkKind,
@@ -97,7 +103,17 @@ export async function handlePatch(
         r,
         name: target.name,
         createIfAbsent: create && ((obj) => create(obj, { dryRun })),
-        update: (tryUpdate) => target.update(tryUpdate, { dryRun }),
+        // A built-in add-on's stand-in is replaced by the applied configuration, not merged.
+        update: (tryUpdate) =>
+          target.update(
+            (cur) =>
+              tryUpdate(
+                target.isParentKind && !target.subresource && isAddonStandIn(cur)
+                  ? standInSkeleton(cur)
+                  : cur,
+              ),
+            { dryRun },
+          ),
       },
       body.value,
       {
@@ -115,16 +131,22 @@ export async function handlePatch(
   const updated = target.update(
     (current) => {
       let patched: unknown;
-      switch (body.mediaType) {
-        case 'application/json-patch+json':
-          patched = applyJsonPatch(current, body.value);
-          break;
-        case 'application/merge-patch+json':
-          patched = applyMergePatch(current, body.value);
-          break;
-        default:
-          patched = applyStrategicMergePatch(current, body.value, target.patchKind ?? r.kind);
-      }
+      const applied =
+        target.isParentKind && !target.subresource && isAddonStandIn(current)
+          ? appliedConfiguration(body.value)
+          : undefined;
+      if (applied) patched = takeOver(current, applied);
+      else
+        switch (body.mediaType) {
+          case 'application/json-patch+json':
+            patched = applyJsonPatch(current, body.value);
+            break;
+          case 'application/merge-patch+json':
+            patched = applyMergePatch(current, body.value);
+            break;
+          default:
+            patched = applyStrategicMergePatch(current, body.value, target.patchKind ?? r.kind);
+        }
       if (!target.isParentKind) return patched as KObject;
       // A JSON patch can graft a deep value at a deep path: bound the result as well.
       checkNestingDepth(patched);
