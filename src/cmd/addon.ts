@@ -5,6 +5,7 @@
 const addons: Record<string, () => Promise<{ main(argv: string[]): Promise<void> }>> = {
   'ingress-controller': () => import('../ingress/main.js'),
   'metrics-server': () => import('../metrics/main.js'),
+  'kube-webhook-certgen': () => import('../ingress/webhook-certgen.js'),
 };
 
 /** Runs the add-on `name` with its flags; an unknown name is exit code 2. */

@@ -160,6 +160,11 @@ program
     5001,
   )
   .option(
+    '--lb-address <ip>',
+    'address where LoadBalancer Services listen on their ports (k3s ServiceLB)',
+    '127.0.0.1',
+  )
+  .option(
     '--disable <addons>',
     'built-in add-ons to leave out (comma-separated: ingress, metrics-server); apply their upstream manifests instead',
     (v: string, prev: string[] = []) => [

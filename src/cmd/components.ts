@@ -196,6 +196,7 @@ export function networkComponents(ctx: WiringContext, informers: InformerFactory
       informers,
       bridgeIP,
       deviceName,
+      loadBalancerIP: ctx.opts.loadBalancerIP,
       // The DNS address lives on the same device: the proxy's sync must not remove it.
       reservedAddresses: [dnsIP],
       log: ctx.log.child({ component: 'service-proxy' }),

@@ -84,6 +84,8 @@ export interface ClusterOptions {
   localRegistryPort?: number;
   /** Built-in add-ons `skiff up` leaves out (k3s --disable): "ingress", "metrics-server". */
   disable?: string[];
+  /** Where LoadBalancer Services listen on their own ports; default 127.0.0.1. */
+  loadBalancerIP?: string;
   onProgress?: (step: string, ms: number) => void;
   onNotice?: (message: string) => void;
 }

@@ -59,6 +59,8 @@ export interface UpOptions {
   localRegistryPort: number;
   /** Built-in add-ons to leave out (--disable). */
   disable?: string[];
+  /** Where LoadBalancer Services listen (--lb-address). */
+  lbAddress?: string;
 }
 
 const out = (s: string) => process.stdout.write(s + '\n');
@@ -123,6 +125,7 @@ export async function upCommand(opts: UpOptions): Promise<number> {
     insecureRegistries: opts.insecureRegistry ?? [],
     localRegistryPort: opts.localRegistryPort,
     disable: opts.disable,
+    loadBalancerIP: opts.lbAddress,
     onProgress: (step, ms) => out(`  ${pc.green('✓')} ${step} ${pc.dim(`(${Math.round(ms)} ms)`)}`),
     onNotice: (msg) => out(`  ${pc.yellow('!')} ${msg}`),
   };

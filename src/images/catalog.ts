@@ -120,6 +120,8 @@ const bundled: Record<string, Bundled> = {
   },
   'skiff/ingress-controller': addon('ingress-controller'),
   'registry.k8s.io/ingress-nginx/controller': addon('ingress-controller'),
+  // The admission Jobs of ingress-nginx's deploy.yaml (ingress/webhook-certgen.ts).
+  'registry.k8s.io/ingress-nginx/kube-webhook-certgen': addon('kube-webhook-certgen'),
   'skiff/metrics-server': addon('metrics-server'),
   'registry.k8s.io/metrics-server/metrics-server': addon('metrics-server'),
   'skiff/shell': shell,

@@ -50,7 +50,12 @@ export async function main(argv: string[]): Promise<void> {
   const num = (v: string | undefined): number | undefined => (v ? Number(v) : undefined);
   const log = createLogger({ component: 'ingress-controller' });
   const statusPort = num(str('status-port') ?? env['INGRESS_STATUS_PORT']) ?? 10254;
-  const bindFlag = str('bind-address') ?? env[bindAddressEnv];
+  // Upstream's deploy.yaml runs the controller in a pod network of its own (POD_NAME but no
+  // NODE_NAME, no hostNetwork): serve on the pod's addresses, where its LoadBalancer Service and
+  // the kubelet's probes reach it. Skiff's own manifest (host network) always sets NODE_NAME.
+  const ownPodNetwork = !!env['POD_NAME'] && !env['NODE_NAME'];
+  const bindFlag =
+    str('bind-address') ?? env[bindAddressEnv] ?? (ownPodNetwork ? '0.0.0.0' : undefined);
   // At least two workers, all accepting from the shared port: one's death leaves the other
   // serving (issue #8); one per two cores beyond that, as the backends and clients share the
   // cores. --workers=0 runs the controller in this process alone (no supervisor: a crash closes

@@ -43,7 +43,7 @@ export function parseFlags(
     if (!arg.startsWith('--')) throw new TypeError(`Unexpected argument "${arg}"`);
     const eq = arg.indexOf('=');
     const name = eq < 0 ? arg.slice(2) : arg.slice(2, eq);
-    const isBool = name === 'kubelet-insecure-tls';
+    const isBool = name === 'kubelet-insecure-tls' || name === 'kubelet-use-node-status-port';
     let value = eq < 0 ? undefined : arg.slice(eq + 1);
     if (value === undefined && !isBool) value = argv[++i];
     if (value === undefined && !isBool) throw new TypeError(`Flag "--${name}" needs a value`);
@@ -79,6 +79,11 @@ export function parseFlags(
       case 'kubeconfig':
         flags.kubeconfig = v;
         break;
+      // Upstream's components.yaml passes these: the serving certificate is generated in memory
+      // (nothing to write), and the node's status port is what the scraper dials anyway.
+      case 'cert-dir':
+      case 'kubelet-use-node-status-port':
+        break;
       default:
         throw new TypeError(`Unknown flag "--${name}"`);
     }
@@ -95,8 +100,11 @@ export function optionsFromFlags(flags: MetricsServerFlags): MetricsServerOption
   const config = flags.kubeconfig ? loadKubeconfig(flags.kubeconfig) : inClusterConfig();
   const saDir = process.env['SKIFF_SERVICEACCOUNT_DIR'] ?? serviceAccountDir;
   const tokenFile = flags.kubeletTokenFile ?? (flags.kubeconfig ? undefined : `${saDir}/token`);
+  const client = new KubeClient({ config: { ...config, userAgent: 'metrics-server/skiff' } });
+  // In a pod with only its service-account token (upstream's manifest): through the API server.
+  const viaAPI = !flags.kubeletTokenFile && !flags.kubeconfig;
   return {
-    client: new KubeClient({ config: { ...config, userAgent: 'metrics-server/skiff' } }),
+    client,
     resolutionMs: flags.metricResolutionMs,
     securePort: flags.securePort,
     bindAddress: flags.bindAddress,
@@ -108,6 +116,7 @@ export function optionsFromFlags(flags: MetricsServerFlags): MetricsServerOption
       kubeletPort: flags.kubeletPort,
       preferredAddressTypes: flags.kubeletPreferredAddressTypes,
       requestTimeoutMs: flags.kubeletRequestTimeoutMs,
+      ...(viaAPI ? { viaAPI: client } : {}),
     },
   };
 }

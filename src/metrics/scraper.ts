@@ -2,6 +2,7 @@
 // MetricsBatch (metrics-server pkg/scraper/scraper.go; address choice as --kubelet-preferred-address-types).
 import https from 'node:https';
 import type { Node } from 'kubernetes-types/core/v1.js';
+import type { KubeClient } from '../client/rest.js';
 import { errorMessage } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
 import type { MetricsBatch } from './storage.js';
@@ -21,6 +22,12 @@ export interface ScraperOptions {
   ca?: string;
   requestTimeoutMs: number;
   log: Logger;
+  /**
+   * Scrape through the API server's nodes/proxy with this client instead of dialing kubelets:
+   * upstream's components.yaml runs metrics-server in a pod network with only its service-account
+   * token, and Skiff's node agent listens on the host's loopback and takes its own token.
+   */
+  viaAPI?: KubeClient;
 }
 
 /** Where a node's kubelet listens, or undefined when it advertises no usable address. */
@@ -60,8 +67,9 @@ export class Scraper {
     const batch = newBatch();
     const results = await Promise.allSettled(
       nodes.map(async (node) => {
-        const url = kubeletURL(node, this.#opts);
         const name = node.metadata?.name ?? '';
+        if (this.#opts.viaAPI) return this.#fetchViaAPI(this.#opts.viaAPI, name);
+        const url = kubeletURL(node, this.#opts);
         if (!url) throw new Error(`Node "${name}" has no usable address`);
         return this.fetchSummary(url);
       }),
@@ -77,6 +85,21 @@ export class Scraper {
       }
     });
     return batch;
+  }
+
+  async #fetchViaAPI(client: KubeClient, node: string): Promise<Summary> {
+    const res = await client.request(
+      'GET',
+      `/api/v1/nodes/${encodeURIComponent(node)}/proxy/stats/summary`,
+      {
+        query: { only_cpu_and_memory: 'true' },
+        signal: AbortSignal.timeout(this.#opts.requestTimeoutMs),
+      },
+    );
+    const text = res.body.toString('utf8');
+    if (res.status !== 200)
+      throw new Error(`request failed, status: ${res.status}: ${text.slice(0, 200)}`);
+    return JSON.parse(text) as Summary;
   }
 
   /** GETs one Summary. */

@@ -14,7 +14,7 @@ import { InformerFactory } from '../client/informer-factory.js';
 import { R } from '../client/resources.js';
 import type { KObject, KubeClient } from '../client/rest.js';
 import { BoundedFrequencyRunner } from '../lib/bounded-frequency-runner.js';
-import { type Clock, realClock } from '../lib/clock.js';
+import { type Clock, realClock, type Timer } from '../lib/clock.js';
 import { errorMessage } from '../lib/errors.js';
 import type { Component } from '../lib/lifecycle.js';
 import { createLogger, type Logger } from '../lib/log.js';
@@ -31,6 +31,8 @@ import { ServicePortListener } from './tcp-proxy.js';
 export const defaultAffinityTimeoutSeconds = 10_800;
 /** How often a sync re-reads the device though no ClusterIP changed (kube-proxy syncPeriod). */
 const resyncMs = 30_000;
+/** How soon a sync runs again after a listener could not bind. */
+const listenRetryMs = 2000;
 /** The cluster DNS address, kept on the device for the in-process DNS server. */
 export const defaultDNSServiceIP = '10.96.0.10';
 
@@ -45,6 +47,11 @@ export interface ServiceProxyOptions {
   bridgeIP?: string;
   /** Node addresses for NodePorts; default 127.0.0.1 and bridgeIP. Never 0.0.0.0. */
   nodeIPs?: string[];
+  /**
+   * Where LoadBalancer Services are exposed on their own ports (k3s's ServiceLB role: upstream
+   * ingress-nginx's deploy.yaml gets port 80 this way); default 127.0.0.1. Never 0.0.0.0.
+   */
+  loadBalancerIP?: string;
   /** Device carrying ClusterIPs; default "skiff-svc". */
   deviceName?: string;
   /** Whether to create the device and addresses; default: when running as root. */
@@ -104,6 +111,7 @@ class ServiceProxy implements Component {
   // The ClusterIPs last put on the device, and when.
   #appliedAddresses = { set: '', at: 0 };
   #done: Promise<void> = Promise.resolve();
+  #retryTimer: Timer | undefined;
 
   constructor(opts: ServiceProxyOptions) {
     this.#opts = opts;
@@ -155,6 +163,7 @@ class ServiceProxy implements Component {
 
   async #shutdown(): Promise<void> {
     await this.#runner.stop();
+    this.#retryTimer?.cancel();
     await Promise.all([...this.#listeners.values()].map((l) => l.listener.close()));
     this.#listeners.clear();
     if (this.#manageDevice) {
@@ -243,6 +252,10 @@ class ServiceProxy implements Component {
             desired.set(`${host}:${sp.nodePort}`, { svcPortKey, host, port: sp.nodePort });
           }
         }
+        if (svc.spec?.type === 'LoadBalancer') {
+          const host = this.#opts.loadBalancerIP ?? '127.0.0.1';
+          desired.set(`${host}:${sp.port}`, { svcPortKey, host, port: sp.port });
+        }
       }
     }
     this.#pickers = pickers;
@@ -268,6 +281,7 @@ class ServiceProxy implements Component {
         await l.listener.close();
       }
     }
+    let retry = false;
     for (const [k, d] of desired) {
       if (this.#listeners.has(k)) continue;
       const picker = pickers.get(d.svcPortKey)!;
@@ -283,10 +297,17 @@ class ServiceProxy implements Component {
         await listener.listen();
         this.#listeners.set(k, { svcPortKey: d.svcPortKey, listener });
       } catch (err) {
-        // EADDRNOTAVAIL for a bridge that does not exist yet, EADDRINUSE for a taken NodePort:
-        // the periodic resync tries again.
+        // EADDRNOTAVAIL for a bridge that does not exist yet, EADDRINUSE for a taken NodePort
+        // (or port 80 still held by a host-network ingress pod being replaced): try again soon.
         this.#log.warn('Cannot listen for a Service port', { address: k, err: errorMessage(err) });
+        retry = true;
       }
+    }
+    if (retry && !this.#retryTimer) {
+      this.#retryTimer = this.#clock.setTimeout(() => {
+        this.#retryTimer = undefined;
+        this.#runner.run();
+      }, listenRetryMs);
     }
   }
 }

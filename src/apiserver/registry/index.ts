@@ -24,7 +24,7 @@ import {
 } from './misc.js';
 import { namespaceStorage } from './namespace-storage.js';
 import { podStorage } from './pod-storage.js';
-import { serviceProxySubresource } from './proxy.js';
+import { nodeProxySubresource, serviceProxySubresource } from './proxy.js';
 import {
   selfSubjectAccessReviewStorage,
   selfSubjectReviewStorage,
@@ -76,7 +76,7 @@ export const resourceStorage: ReadonlyMap<string, ResourceStorage> = new Map(
       ['/services', storage(serviceStrategy, { ...status, proxy: serviceProxySubresource })],
       ['/endpoints', storage(endpointsStrategy)],
       ['/events', storage(eventStrategy)],
-      ['/nodes', storage(nodeStrategy, { ...status, proxy: proxySubresource })],
+      ['/nodes', storage(nodeStrategy, { ...status, proxy: nodeProxySubresource })],
       ['/configmaps', storage(configMapStrategy)],
       ['/secrets', storage(secretStrategy)],
       ['/serviceaccounts', serviceAccountStorage],

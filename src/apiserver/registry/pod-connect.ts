@@ -62,6 +62,11 @@ export function locateKubelet(
   if (typeof nodeName !== 'string' || nodeName === '') {
     throw badRequest(`pod ${rr.name} does not have a host assigned`);
   }
+  return { ...nodeKubelet(ctx, nodeName), container };
+}
+
+/** Where a node's agent listens: its InternalIP and status.daemonEndpoints port. */
+export function nodeKubelet(ctx: StorageContext, nodeName: string): { host: string; port: number } {
   const node = ctx.store.get(nodesResource, undefined, nodeName);
   const status = isObject(node['status']) ? node['status'] : {};
   const addresses = Array.isArray(status['addresses']) ? status['addresses'] : [];
@@ -70,7 +75,7 @@ export function locateKubelet(
   const de = isObject(status['daemonEndpoints']) ? status['daemonEndpoints'] : {};
   const ke = isObject(de['kubeletEndpoint']) ? de['kubeletEndpoint'] : {};
   const port = typeof ke['Port'] === 'number' ? ke['Port'] : 10250;
-  return { host, port, container };
+  return { host, port };
 }
 
 function forwardedQuery(q: URLSearchParams): string {

@@ -13,6 +13,7 @@ import type { KObject } from '../../api/object.js';
 import { findResource } from '../../api/resources.js';
 import { isObject } from '../../lib/json.js';
 import { badRequest, StatusError, serviceUnavailable } from '../status-error.js';
+import { nodeKubelet } from './pod-connect.js';
 import { type RewriteContext, rewriteHtml, rewriteUrl } from './proxy-rewrite.js';
 import type { StorageContext, SubresourceRequest, SubresourceStorage } from './storage.js';
 
@@ -25,6 +26,10 @@ export interface ProxyLocation {
   scheme: 'http' | 'https';
   host: string;
   port: number;
+  /** Credentials the API server presents (the kubelet's bearer token for nodes/proxy). */
+  headers?: Record<string, string>;
+  /** CA to verify the backend with; unset: not verified (a pod's certificate names nothing). */
+  ca?: string;
 }
 
 /**
@@ -283,9 +288,10 @@ function proxyRequest(
           port: loc.port,
           method: req.method,
           path: `${path}${query}`,
-          headers: forwardedHeaders(req, `${prefix}${path}`),
+          headers: { ...forwardedHeaders(req, `${prefix}${path}`), ...loc.headers },
           // A pod's certificate names nothing the API server could check (upstream skips it too).
-          rejectUnauthorized: false,
+          rejectUnauthorized: loc.ca !== undefined,
+          ...(loc.ca ? { ca: loc.ca } : {}),
           agent: false,
         },
         (up) => {
@@ -355,6 +361,31 @@ export const podProxySubresource: SubresourceStorage = {
   connect: proxyRequest(podLocation),
   upgrade: proxyUpgrade(podLocation),
 };
+
+/**
+ * nodes/proxy: HTTP to the node agent (kubelet) with the API server's kubelet credentials, as
+ * `kubectl get --raw /api/v1/nodes/<node>/proxy/stats/summary` does; metrics-server's stand-in
+ * scrapes through it from a pod network, where the node agent's loopback address is not reachable.
+ */
+export const nodeProxySubresource: SubresourceStorage = {
+  kind: 'proxyOptions',
+  verbs: proxyVerbs,
+  connect: proxyRequest(nodeLocation),
+};
+
+function nodeLocation(ctx: StorageContext, rr: SubresourceRequest): ProxyLocation {
+  const id = splitSchemeNamePort(rr.name);
+  if (!id) throw badRequest(`invalid node request "${rr.name}"`);
+  const kubelet = nodeKubelet(ctx, id.name);
+  const creds = ctx.kubelet ?? {};
+  return {
+    scheme: 'https',
+    host: kubelet.host,
+    port: id.port === '' ? kubelet.port : Number(id.port),
+    headers: creds.token ? { authorization: `Bearer ${creds.token}` } : {},
+    ca: creds.insecureSkipTLSVerify ? undefined : creds.ca,
+  };
+}
 
 /** services/proxy: HTTP (and upgrades) to one of the service's ready endpoints. */
 export const serviceProxySubresource: SubresourceStorage = {
