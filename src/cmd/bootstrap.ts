@@ -3,7 +3,7 @@
 
 import { formatGoDuration } from '../api/exact-quantity.js';
 import { findByKind } from '../api/resources.js';
-import { addonAnnotation } from '../apiserver/handlers/addon-takeover.js';
+import { addonAnnotation, lastAppliedAnnotation } from '../apiserver/handlers/addon-takeover.js';
 import {
   ApiError,
   isAlreadyExists,
@@ -105,16 +105,25 @@ export function parseDisabled(list: readonly string[] = []): Set<string> {
 
 /**
  * Marks add-on objects as Skiff's stand-ins: the upstream manifest of the same names replaces
- * them when a user creates or applies it (apiserver/handlers/addon-takeover.ts).
+ * them when a user creates or applies it (apiserver/handlers/addon-takeover.ts). They also carry
+ * kubectl's last-applied-configuration, as k3s's applied manifests do, so `kubectl apply` of
+ * upstream's file prints no "missing the last-applied-configuration annotation" warning.
  */
 function standIns(addon: string, objects: KObject[]): KObject[] {
-  return objects.map((o) => ({
-    ...o,
-    metadata: {
-      ...o.metadata,
-      annotations: { ...o.metadata?.annotations, [addonAnnotation]: addon },
-    },
-  }));
+  return objects.map((o) => {
+    const marked: KObject = {
+      ...o,
+      metadata: {
+        ...o.metadata,
+        annotations: { ...o.metadata?.annotations, [addonAnnotation]: addon },
+      },
+    };
+    const annotations = {
+      ...marked.metadata?.annotations,
+      [lastAppliedAnnotation]: JSON.stringify(marked),
+    };
+    return { ...marked, metadata: { ...marked.metadata, annotations } };
+  });
 }
 
 /**

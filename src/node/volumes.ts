@@ -1,6 +1,6 @@
 // A pod's files on the node (kubelet volume manager + kuberuntime makeMounts): volume contents under
 // <podDir>/volumes, the /etc files (hosts, resolv.conf, hostname) and each container's mounts.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Container, DownwardAPIVolumeFile, Pod, Volume } from 'kubernetes-types/core/v1.js';
 import { errorMessage } from '../lib/errors.js';
@@ -116,6 +116,9 @@ export async function prepareVolumes(opts: {
     out.set(v.name, dir);
     if (v.hostPath || v.persistentVolumeClaim) continue;
     mkdirSync(dir, { recursive: true });
+    // The kubelet makes emptyDir world-writable (0777): a non-root container writes there
+    // (metrics-server's --cert-dir=/tmp as uid 1000).
+    if (v.emptyDir) chmodSync(dir, 0o777);
     await fillVolume(v, dir, ns, opts);
   }
   return out;

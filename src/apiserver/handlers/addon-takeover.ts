@@ -13,7 +13,8 @@ import { StatusError } from '../status-error.js';
 
 /** Annotation on the objects `skiff up` creates for a built-in add-on (value: the add-on). */
 export const addonAnnotation = 'skiff.dev/addon';
-const lastAppliedAnnotation = 'kubectl.kubernetes.io/last-applied-configuration';
+/** kubectl's client-side apply annotation. */
+export const lastAppliedAnnotation = 'kubectl.kubernetes.io/last-applied-configuration';
 
 /** True when obj is a built-in add-on object no user has taken over yet. */
 export function isAddonStandIn(obj: KObject): boolean {
@@ -107,7 +108,8 @@ export function createOrTakeOver(
   opts: WriteOptions,
 ): KObject {
   try {
-    return store.create(r, namespace, obj, opts);
+    // A clone: the failed create would leave its defaults and allocations (a new ClusterIP) in obj.
+    return store.create(r, namespace, structuredClone(obj), opts);
   } catch (err) {
     const name = obj.metadata?.name;
     if (!(err instanceof StatusError && err.reason === 'AlreadyExists') || !name) throw err;

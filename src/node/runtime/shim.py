@@ -424,6 +424,12 @@ class Shim:
                 os.dup2(out_w, 1)
                 os.dup2(err_w, 2)
                 os.chdir(req.get('cwd') or '/')
+                if req.get('uid') is not None and not tty:
+                    # As runc's fixStdioPermissions: the stdio pipes belong to the container's
+                    # user, who may reopen them (nginx's access_log /dev/stdout as uid 101).
+                    gid = req.get('gid')
+                    for fd in (1, 2):
+                        os.fchown(fd, req['uid'], -1 if gid is None else gid)
                 exec_as(req['argv'], req['env'], req.get('uid'), req.get('gid'))
             except BaseException as e:  # report why exec failed through the ready pipe
                 try:
@@ -935,6 +941,17 @@ def configure_network(ip, prefix_length, gateway):
         s.close()
 
 
+def allow_low_ports():
+    """Any user of the pod may bind ports below 1024 in its own network namespace, as Docker and
+    containerd set net.ipv4.ip_unprivileged_port_start=0 (a non-root ingress-nginx binds port 80).
+    /proc/sys/net is the opener's network namespace: the pod's, joined just before."""
+    try:
+        with open('/proc/sys/net/ipv4/ip_unprivileged_port_start', 'w') as f:
+            f.write('0')
+    except OSError:
+        pass  # kernels before 4.11 lack it: such a pod needs root or hostNetwork for low ports
+
+
 def rename_netns(src, dst):
     """Give a spare network namespace the pod's name: what `ip netns` would do in two processes
     (the name is a bind mount of the namespace; we are still in the host's mount namespace)."""
@@ -971,6 +988,7 @@ def enter_namespaces(cfg):
         net = cfg.get('network')
         if net:
             configure_network(net['ip'], net['prefixLength'], net['gateway'])
+            allow_low_ports()
     flags = CLONE_NEWNS | CLONE_NEWIPC
     if not cfg.get('shareHostUTS'):
         flags |= CLONE_NEWUTS
