@@ -15,6 +15,12 @@ import { Controller, type Result } from '../runtime/controller.js';
 export const kubernetesFinalizer = 'kubernetes';
 // How soon to look again while content remains (upstream estimates from grace periods).
 const contentRemainingRetryMs = 2000;
+/**
+ * How long a Terminating namespace waits before its content is deleted (upstream's
+ * namespaceDeletionGracePeriod is 5 s). `kubectl delete -f deploy.yaml` deletes the Namespace
+ * first and then each object of the file in it: emptied at once, those deletes answered NotFound.
+ */
+export const namespaceDeletionGracePeriodMs = 2000;
 
 /** Options of createNamespaceController. */
 export interface NamespaceControllerOptions {
@@ -22,6 +28,8 @@ export interface NamespaceControllerOptions {
   clock?: Clock;
   log?: Logger;
   workers?: number;
+  /** Delay before a Terminating namespace is emptied; default namespaceDeletionGracePeriodMs. */
+  deletionGracePeriodMs?: number;
 }
 
 /** The namespace controller; `syncNamespace` is exposed for tests. */
@@ -105,12 +113,13 @@ export function createNamespaceController(opts: NamespaceControllerOptions): Nam
     workers: opts.workers ?? 2,
     reconcile: syncNamespace,
   });
+  const graceMs = opts.deletionGracePeriodMs ?? namespaceDeletionGracePeriodMs;
   controller.watchWith(namespaces, {
     onAdd: (ns) => {
-      if (ns.metadata?.deletionTimestamp) controller.enqueue(ns.metadata.name ?? '');
+      if (ns.metadata?.deletionTimestamp) controller.enqueue(ns.metadata.name ?? '', graceMs);
     },
     onUpdate: (_o, ns) => {
-      if (ns.metadata?.deletionTimestamp) controller.enqueue(ns.metadata.name ?? '');
+      if (ns.metadata?.deletionTimestamp) controller.enqueue(ns.metadata.name ?? '', graceMs);
     },
   });
 
