@@ -7,7 +7,7 @@ import { defaultTable } from './common.js';
 import { cronJobStrategy } from './cronjobs.js';
 import { eventsV1Strategy } from './events.js';
 import { findTypeErrors, findUnknownFields } from './field-schema.js';
-import { proxySubresource, scaleSubresource, statusSubresource } from './generic/subresources.js';
+import { scaleSubresource, statusSubresource } from './generic/subresources.js';
 import { hpaStrategy } from './hpa.js';
 import { ingressClassStrategy, ingressStrategy } from './ingresses.js';
 import {

@@ -111,12 +111,3 @@ export const scaleSubresource: SubresourceStorage = {
     return toScale(adapter, updated);
   },
 };
-
-/**
- * nodes/proxy: advertised in discovery as upstream does, not served, so every verb answers 405
- * (pods/proxy and services/proxy are registry/proxy.ts).
- */
-export const proxySubresource: SubresourceStorage = {
-  kind: 'proxyOptions',
-  verbs: ['create', 'delete', 'get', 'patch', 'update'],
-};
