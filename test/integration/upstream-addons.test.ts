@@ -2,9 +2,8 @@
 // -f`) and metrics-server components.yaml (`kubectl apply -f`), verbatim, over Skiff's built-in
 // add-ons: every object accepted, their pods Ready on the catalog's stand-ins, the ingress serving
 // through the LoadBalancer Service, `kubectl top pods` working; then `delete -f` and again; and a
-// cluster started with `--disable ingress,metrics-server` that gets both from the manifests alone.
+// cluster started with `--disable` is upstream-addons-disable.test.ts.
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { after, test } from 'node:test';
 import {
   eventually,
@@ -14,164 +13,22 @@ import {
   startSkiff,
   unusedOctet,
 } from './harness.js';
-
-const dir = join(import.meta.dirname, '..', 'testdata', 'upstream');
-const ingressManifest = join(dir, 'ingress-nginx-controller-v1.15.1-cloud-deploy.yaml');
-const metricsManifest = join(dir, 'metrics-server-v0.7.2-components.yaml');
-
-// Bounds on a loaded 2-core CI machine (seen here: pods Ready in ~10 s; metrics-server Available
-// ~35 s after its pod starts, as upstream's 15 s resolution needs two samples and its readiness
-// probe waits 20 s).
-const podsReadyMs = 90_000;
-const metricsReadyMs = 150_000;
-
-async function diagnose(s: SkiffUnderTest): Promise<string> {
-  const r = await s.kubectl(['get', 'pods,deploy,svc,jobs,secrets', '-A', '-o', 'wide']);
-  const ev = await s.kubectl(['get', 'events', '-A', '--sort-by=.lastTimestamp']);
-  return `${r.stdout}${r.stderr}\n${ev.stdout.split('\n').slice(-30).join('\n')}\n--- log tail ---\n${s.logs().slice(-4000)}`;
-}
-
-/** kubectl must exit 0 and print no error line. */
-async function kubectlClean(s: SkiffUnderTest, args: string[]): Promise<string> {
-  const r = await s.kubectl(args, { timeoutMs: 120_000 });
-  assert.equal(r.code, 0, `kubectl ${args.join(' ')}:\n${r.stdout}${r.stderr}`);
-  assert.doesNotMatch(r.stderr, /error/i, `kubectl ${args.join(' ')} printed errors`);
-  return r.stdout;
-}
-
-async function seedApp(s: SkiffUnderTest): Promise<void> {
-  await s.kubectlOk([...seedCommands.createDeployment]);
-  await s.kubectlOk([...seedCommands.createService]);
-  await s.kubectlOk([...seedCommands.createIngress]);
-}
-
-/** The upstream controller pod (its image) Ready, and the ingress answering on lb:80. */
-async function ingressServes(s: SkiffUnderTest, lb: string): Promise<void> {
-  await eventually(
-    async () => {
-      const out = await s.kubectlOk([
-        'get',
-        'pods',
-        '-n',
-        'ingress-nginx',
-        '-l',
-        'app.kubernetes.io/component=controller',
-        '-o',
-        'jsonpath={range .items[*]}{.spec.containers[0].image} {.status.conditions[?(@.type=="Ready")].status}{"\\n"}{end}',
-      ]);
-      const lines = out.trim().split('\n');
-      return (
-        lines.length === 1 &&
-        /^registry\.k8s\.io\/ingress-nginx\/controller:\S+ True$/.test(lines[0]!)
-      );
-    },
-    {
-      timeoutMs: podsReadyMs,
-      intervalMs: 1000,
-      what: 'the upstream controller pod Ready',
-      diagnose: () => diagnose(s),
-    },
-  );
-  await eventually(
-    async () => {
-      const r = await httpGet(`http://${lb}:80/`);
-      return r.status === 200 && r.body.startsWith('Hello, my first docker images!');
-    },
-    {
-      timeoutMs: 60_000,
-      intervalMs: 500,
-      what: `the ingress to serve on ${lb}:80`,
-      diagnose: () => diagnose(s),
-    },
-  );
-}
-
-async function topWorks(s: SkiffUnderTest): Promise<void> {
-  await eventually(
-    async () => {
-      const d = await s.kubectlOk([
-        'get',
-        'deploy',
-        '-n',
-        'kube-system',
-        'metrics-server',
-        '-o',
-        'jsonpath={.spec.template.spec.containers[0].image}',
-      ]);
-      return d.startsWith('registry.k8s.io/metrics-server/metrics-server:v0.7.2');
-    },
-    { timeoutMs: 10_000, what: "upstream's metrics-server Deployment" },
-  );
-  await s
-    .kubectlOk(
-      [
-        'wait',
-        'deployment',
-        '-n',
-        'kube-system',
-        'metrics-server',
-        '--for',
-        'condition=Available=True',
-        `--timeout=${metricsReadyMs / 1000}s`,
-      ],
-      { timeoutMs: metricsReadyMs + 10_000 },
-    )
-    .catch(async (err: unknown) => {
-      throw new Error(`${String(err)}\n${await diagnose(s)}`);
-    });
-  await eventually(
-    async () => {
-      const r = await s.kubectl(['top', 'pods']);
-      return r.code === 0 && /hello-world-flask-\S+\s+\d+m\s+\d+Mi/.test(r.stdout);
-    },
-    {
-      timeoutMs: 60_000,
-      intervalMs: 1000,
-      what: '`kubectl top pods` to work',
-      diagnose: () => diagnose(s),
-    },
-  );
-}
-
-function metricsPorts(s: SkiffUnderTest): Promise<string> {
-  return s.kubectlOk([
-    'get',
-    'deploy',
-    '-n',
-    'kube-system',
-    'metrics-server',
-    '-o',
-    'jsonpath={.spec.template.spec.containers[0].ports[*].containerPort}',
-  ]);
-}
-
-async function deleteManifests(s: SkiffUnderTest): Promise<void> {
-  // The admission Jobs have ttlSecondsAfterFinished: 0, so they are gone already (as upstream):
-  // their two NotFound lines are the only errors kubectl may print.
-  const r = await s.kubectl(['delete', '-f', ingressManifest, '--wait=true', '--timeout=120s'], {
-    timeoutMs: 150_000,
-  });
-  const errors = r.stderr.split('\n').filter((l) => /error/i.test(l));
-  assert.ok(
-    errors.every((l) => /jobs\.batch "ingress-nginx-admission-(create|patch)" not found/.test(l)),
-    `kubectl delete -f deploy.yaml:\n${r.stdout}${r.stderr}`,
-  );
-  assert.match(r.stdout, /deployment\.apps "ingress-nginx-controller" deleted/);
-  assert.match(r.stdout, /namespace "ingress-nginx" deleted/);
-  // kubectl stops waiting when a delete failed: a create now would meet a Terminating namespace.
-  await s.kubectlOk(['wait', '--for=delete', 'namespace/ingress-nginx', '--timeout=90s'], {
-    timeoutMs: 100_000,
-  });
-  await kubectlClean(s, ['delete', '-f', metricsManifest, '--wait=true', '--timeout=120s']);
-  const top = await s.kubectl(['top', 'pods']);
-  assert.notEqual(top.code, 0, 'no metrics API once components.yaml is deleted');
-}
+import {
+  deleteManifests,
+  diagnose,
+  ingressManifest,
+  ingressServes,
+  kubectlClean,
+  metricsManifest,
+  metricsPorts,
+  podsReadyMs,
+  seedApp,
+  topWorks,
+} from './upstream-addons-lib.js';
 
 let s: SkiffUnderTest | undefined;
-let disabled: SkiffUnderTest | undefined;
 after(async () => {
   await s?.stop();
-  await disabled?.stop();
 });
 
 test('upstream manifests replace the built-in add-ons, and delete -f / create -f again works', {
@@ -236,20 +93,4 @@ test('upstream manifests replace the built-in add-ons, and delete -f / create -f
       diagnose: () => diagnose(s!),
     },
   );
-});
-
-test('skiff up --disable ingress,metrics-server leaves them out; the upstream manifests provide them', {
-  timeout: 420_000,
-}, async () => {
-  const lb = `127.0.${unusedOctet(100, 250)}.${unusedOctet(2, 250)}`;
-  disabled = await startSkiff({
-    args: ['--lb-address', lb, '--disable', 'ingress,metrics-server'],
-  });
-  const none = await disabled.kubectl(['get', 'deploy', '-A', '-o', 'name']);
-  assert.doesNotMatch(none.stdout, /ingress-nginx-controller|metrics-server/);
-  await seedApp(disabled);
-  await kubectlClean(disabled, ['create', '-f', ingressManifest]);
-  await kubectlClean(disabled, ['apply', '-f', metricsManifest]);
-  await ingressServes(disabled, lb);
-  await topWorks(disabled);
 });
