@@ -2,12 +2,7 @@
 // and checks that the ingress serves and `kubectl top pods` works through them.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import {
-  eventually,
-  httpGet,
-  type SkiffUnderTest,
-  seedCommands,
-} from './harness.js';
+import { eventually, httpGet, type SkiffUnderTest, seedCommands } from './harness.js';
 
 const dir = join(import.meta.dirname, '..', 'testdata', 'upstream');
 export const ingressManifest = join(dir, 'ingress-nginx-controller-v1.15.1-cloud-deploy.yaml');
