@@ -2,7 +2,7 @@
 // in a random pod is killed every second, a random pod deleted every 2 s and the ingress
 // controller SIGKILLed once. Prints requests sent/failed (by kind), p99, replicas restored.
 // Usage (root): node --import tsx bench/chaos.ts [--duration 60] [--rate 200] [--replicas 4]
-//   [--kill-ingress-target controller|main] [--json]
+//   [--kill-ingress-target controller|main] [--data-plane auto|nginx|node] [--json]
 import { Command } from 'commander';
 import { chaosFigures, runChaos } from '../test/chaos/lib/chaos.js';
 import { bootCluster, deploySeedApp } from '../test/chaos/lib/cluster.js';
@@ -18,6 +18,11 @@ const opts = new Command('bench/chaos.ts')
     'controller (a worker; the supervisor keeps the port) or main (the process holding the port)',
     'controller',
   )
+  .option(
+    '--data-plane <mode>',
+    'the ingress data plane (skiff up --ingress-data-plane): auto, nginx or node',
+    'auto',
+  )
   .option('--json', 'print the figures as JSON (for bench/report)', false)
   .parse()
   .opts<{
@@ -26,11 +31,12 @@ const opts = new Command('bench/chaos.ts')
     replicas: number;
     killIngressAt?: number;
     killIngressTarget: string;
+    dataPlane: string;
     json: boolean;
   }>();
 
 const log = (l: string) => process.stderr.write(`${l}\n`);
-const c = await bootCluster();
+const c = await bootCluster({ args: ['--ingress-data-plane', opts.dataPlane] });
 try {
   await deploySeedApp(c, { replicas: opts.replicas });
   log(
