@@ -2,7 +2,9 @@
 // behind the ingress with a short idle window; each round waits until the Deployment is at zero
 // with no pod left, then sends C concurrent requests on fresh connections and times each one from
 // sent to its first response byte. Prints the cold start p50/p99 over every request, the first
-// answer of each round, and the failed requests.
+// answer of each round, and the failed requests. Each round's line also gives, from watches this
+// script holds, when the Deployment was scaled and its pod seen created, Running and Ready (ms
+// after the requests were sent), so a slow round shows which step it waited on.
 // Usage: node --import tsx bench/scale-to-zero.ts <kubeconfig> [--url http://127.0.0.1/]
 //        [--cold-starts 100] [-c 20] [--idle-window 1s] [--keep] [--json]
 // A round takes the idle window + the ingress's renewal lag + pod shutdown + the cold start: 2–5 s
@@ -89,6 +91,57 @@ async function waitAtZero(): Promise<boolean> {
   return false;
 }
 
+/** When (ms after the round's requests were sent) each step of a cold start was seen. */
+interface Steps {
+  scaled?: number;
+  created?: number;
+  running?: number;
+  ready?: number;
+}
+
+/**
+ * Watches the Deployment and its pods during one round and notes when each step is first seen.
+ * Resolves once both watches are open (the Deployment's current state has arrived), so nothing
+ * of the round is missed; stop() ends them.
+ */
+async function watchSteps(t0: () => number): Promise<{ steps: Steps; stop: () => void }> {
+  const steps: Steps = {};
+  const ac = new AbortController();
+  const at = () => Math.round(performance.now() - t0());
+  let opened: () => void = () => undefined;
+  const open = new Promise<void>((r) => {
+    opened = r;
+  });
+  const ignore = () => undefined;
+  client
+    .watch<Deployment>(
+      R.deployments,
+      { namespace: ns, fieldSelector: `metadata.name=${name}`, signal: ac.signal },
+      (ev) => {
+        opened();
+        if ((ev.object.spec?.replicas ?? 0) > 0) steps.scaled ??= at();
+      },
+    )
+    .catch(ignore);
+  client
+    .watch<Pod>(
+      R.pods,
+      { namespace: ns, labelSelector: `app=${name}`, signal: ac.signal },
+      (ev) => {
+        const p = ev.object;
+        if (ev.type !== 'ADDED' && ev.type !== 'MODIFIED') return;
+        steps.created ??= at();
+        if (p.status?.phase === 'Running') steps.running ??= at();
+        if (p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'))
+          steps.ready ??= at();
+      },
+    )
+    .catch(ignore);
+  // The pod watch has no current state to wait for: a short pause lets it open too.
+  await Promise.race([open.then(() => sleep(50)), sleep(5000)]);
+  return { steps, stop: () => ac.abort() };
+}
+
 /** One GET on a fresh connection: status (-1 when it failed) and ms to the first byte. */
 function get(): Promise<{ status: number; ms: number }> {
   const u = new URL(opts.url);
@@ -129,14 +182,21 @@ async function main(): Promise<void> {
       log(`round ${i + 1}: the Deployment did not reach zero within 60 s; stopping`);
       break;
     }
+    let sentAt = performance.now();
+    const watch = await watchSteps(() => sentAt);
+    sentAt = performance.now();
     const answers = await Promise.all(Array.from({ length: opts.c }, () => get()));
+    watch.stop();
+    const st = watch.steps;
+    const step = (v: number | undefined) => (v === undefined ? '?' : String(v));
     rounds++;
     const ok = answers.filter((a) => a.status === 200).map((a) => a.ms);
     failed += answers.length - ok.length;
     all.push(...ok);
     firsts.push(Math.min(...ok));
     log(
-      `round ${i + 1}: ${ok.length}/${answers.length} ok, first ${Math.min(...ok).toFixed(0)} ms, last ${Math.max(...ok).toFixed(0)} ms`,
+      `round ${i + 1}: ${ok.length}/${answers.length} ok, first ${Math.min(...ok).toFixed(0)} ms, last ${Math.max(...ok).toFixed(0)} ms` +
+        ` (seen: scaled ${step(st.scaled)}, pod created ${step(st.created)}, running ${step(st.running)}, ready ${step(st.ready)} ms)`,
     );
   }
   const totalSeconds = (performance.now() - started) / 1000;
