@@ -500,7 +500,15 @@ export class PodWorker {
 
   /** A newer version of the pod object arrived from the API. */
   update(pod: Pod): void {
+    const prev = this.pod.metadata;
     this.pod = pod;
+    // Labels and annotations feed downwardAPI volumes (the kubelet rewrites them at its next sync).
+    const meta = pod.metadata;
+    if (
+      !isDeepStrictEqual(prev?.labels, meta?.labels) ||
+      !isDeepStrictEqual(prev?.annotations, meta?.annotations)
+    )
+      this.refreshVolumes();
     if (pod.metadata?.deletionTimestamp) {
       this.#sync();
       return;

@@ -2,7 +2,7 @@
 // -o yaml | kubectl apply -f -` changes the object, the running pod reads the new value within
 // seconds through the atomic ..data swap (upstream's layout), a removed key disappears, a subPath
 // mount keeps the old value (as upstream), items/defaultMode hold, an optional volume fills when its
-// object appears.
+// object appears, a downwardAPI volume follows the pod's labels.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { eventually, type SkiffUnderTest, startSkiff } from './harness.js';
@@ -10,7 +10,7 @@ import { eventually, type SkiffUnderTest, startSkiff } from './harness.js';
 const pod = {
   apiVersion: 'v1',
   kind: 'Pod',
-  metadata: { name: 'reader' },
+  metadata: { name: 'reader', labels: { tier: 'one' } },
   spec: {
     containers: [
       {
@@ -23,6 +23,7 @@ const pod = {
           { name: 'config', mountPath: '/etc/sub/greeting', subPath: 'greeting' },
           { name: 'picked', mountPath: '/etc/picked' },
           { name: 'later', mountPath: '/etc/later' },
+          { name: 'podinfo', mountPath: '/etc/podinfo' },
         ],
       },
     ],
@@ -41,6 +42,12 @@ const pod = {
         },
       },
       { name: 'later', configMap: { name: 'late', optional: true } },
+      {
+        name: 'podinfo',
+        downwardAPI: {
+          items: [{ path: 'tier', fieldRef: { fieldPath: "metadata.labels['tier']" } }],
+        },
+      },
     ],
   },
 };
@@ -132,6 +139,12 @@ describe('configMap and secret volumes follow updates', () => {
     await apply('secret generic', 'creds', ['password=n3w']);
     const ms = await seen('/etc/secret/password', 'n3w');
     console.log(`secret update seen by the pod after ${ms} ms`);
+  });
+
+  test('a downwardAPI volume follows the pod labels', async () => {
+    assert.equal((await exec('cat /etc/podinfo/tier')).trim(), 'one');
+    await skiff.kubectlOk(['label', 'pod', 'reader', 'tier=two', '--overwrite']);
+    await seen('/etc/podinfo/tier', 'two');
   });
 
   test('an optional configMap created later fills its volume', async () => {
