@@ -88,7 +88,9 @@ ${listen}
       proxy_read_timeout 60s;
       proxy_send_timeout 60s;
       proxy_next_upstream error timeout;
-      # ingress-nginx's default: answers stream to the client as they come.
+      # ingress-nginx's default: answers stream to the client as they come. An answer cut off
+      # after its header (the app killed between its header and body writes) is not retried:
+      # nginx has sent the header by then, with buffering on too (it flushes it when it gives up).
       proxy_buffering off;
       proxy_pass http://skiff_balancer;
     }
