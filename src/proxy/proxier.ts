@@ -173,6 +173,36 @@ class ServiceProxy implements Component {
     }
   }
 
+  get #lbIP(): string {
+    return this.#opts.loadBalancerIP ?? '127.0.0.1';
+  }
+
+  /**
+   * Writes the address a LoadBalancer Service is served on into its status (as k3s's ServiceLB
+   * does), so `kubectl get svc` shows it as EXTERNAL-IP instead of <pending>.
+   */
+  #publishLoadBalancer(svc: Readonly<Service>): void {
+    if (svc.spec?.type !== 'LoadBalancer' || !isProxied(svc)) return;
+    const ingress = svc.status?.loadBalancer?.ingress ?? [];
+    if (ingress.length === 1 && ingress[0]?.ip === this.#lbIP) return;
+    const ns = svc.metadata?.namespace ?? '';
+    const name = svc.metadata?.name ?? '';
+    this.#opts.client
+      .patch(
+        R.services,
+        ns,
+        name,
+        { status: { loadBalancer: { ingress: [{ ip: this.#lbIP, ipMode: 'VIP' }] } } },
+        { subresource: 'status' },
+      )
+      .catch((err: unknown) =>
+        this.#log.warn('Cannot publish the LoadBalancer address', {
+          service: `${ns}/${name}`,
+          err: errorMessage(err),
+        }),
+      );
+  }
+
   get #localServices(): ReadonlySet<string> {
     return new Set(this.#opts.localServices ?? ['kube-system/kube-dns']);
   }
@@ -253,12 +283,12 @@ class ServiceProxy implements Component {
           }
         }
         if (svc.spec?.type === 'LoadBalancer') {
-          const host = this.#opts.loadBalancerIP ?? '127.0.0.1';
-          desired.set(`${host}:${sp.port}`, { svcPortKey, host, port: sp.port });
+          desired.set(`${this.#lbIP}:${sp.port}`, { svcPortKey, host: this.#lbIP, port: sp.port });
         }
       }
     }
     this.#pickers = pickers;
+    for (const svc of this.#services.lister.list()) this.#publishLoadBalancer(svc);
 
     // Listing the device costs an `ip` process (a fork of this whole process): only when the set
     // changed, or on the periodic resync (half its period: a resync may come a little early) in

@@ -30,5 +30,16 @@ test('skiff up --disable ingress,metrics-server leaves them out; the upstream ma
   await kubectlClean(disabled, ['create', '-f', ingressManifest]);
   await kubectlClean(disabled, ['apply', '-f', metricsManifest]);
   await ingressServes(disabled, lb);
+  // The LoadBalancer Service shows where it is served (k3s's ServiceLB writes the same status).
+  const external = await disabled.kubectlOk([
+    'get',
+    'svc',
+    '-n',
+    'ingress-nginx',
+    'ingress-nginx-controller',
+    '-o',
+    'jsonpath={.status.loadBalancer.ingress[0].ip}',
+  ]);
+  assert.equal(external, lb);
   await topWorks(disabled);
 });
