@@ -6,6 +6,7 @@ import { type SkiffUnderTest, startSkiff, unusedOctet } from './harness.js';
 import {
   ingressManifest,
   ingressServes,
+  jsonpath,
   kubectlClean,
   metricsManifest,
   seedApp,
@@ -31,15 +32,11 @@ test('skiff up --disable ingress,metrics-server leaves them out; the upstream ma
   await kubectlClean(disabled, ['apply', '-f', metricsManifest]);
   await ingressServes(disabled, lb);
   // The LoadBalancer Service shows where it is served (k3s's ServiceLB writes the same status).
-  const external = await disabled.kubectlOk([
-    'get',
-    'svc',
-    '-n',
-    'ingress-nginx',
-    'ingress-nginx-controller',
-    '-o',
-    'jsonpath={.status.loadBalancer.ingress[0].ip}',
-  ]);
+  const external = await jsonpath(
+    disabled,
+    ['svc', '-n', 'ingress-nginx', 'ingress-nginx-controller'],
+    '{.status.loadBalancer.ingress[0].ip}',
+  );
   assert.equal(external, lb);
   await topWorks(disabled);
 });

@@ -38,16 +38,11 @@ export async function seedApp(s: SkiffUnderTest): Promise<void> {
 export async function ingressServes(s: SkiffUnderTest, lb: string): Promise<void> {
   await eventually(
     async () => {
-      const out = await s.kubectlOk([
-        'get',
-        'pods',
-        '-n',
-        'ingress-nginx',
-        '-l',
-        'app.kubernetes.io/component=controller',
-        '-o',
-        'jsonpath={range .items[*]}{.spec.containers[0].image} {.status.conditions[?(@.type=="Ready")].status}{"\\n"}{end}',
-      ]);
+      const out = await jsonpath(
+        s,
+        ['pods', '-n', 'ingress-nginx', '-l', 'app.kubernetes.io/component=controller'],
+        '{range .items[*]}{.spec.containers[0].image} {.status.conditions[?(@.type=="Ready")].status}{"\\n"}{end}',
+      );
       const lines = out.trim().split('\n');
       return (
         lines.length === 1 &&
@@ -78,33 +73,21 @@ export async function ingressServes(s: SkiffUnderTest, lb: string): Promise<void
 export async function topWorks(s: SkiffUnderTest): Promise<void> {
   await eventually(
     async () => {
-      const d = await s.kubectlOk([
-        'get',
-        'deploy',
-        '-n',
-        'kube-system',
-        'metrics-server',
-        '-o',
-        'jsonpath={.spec.template.spec.containers[0].image}',
-      ]);
+      const d = await jsonpath(
+        s,
+        ['deploy', '-n', 'kube-system', 'metrics-server'],
+        '{.spec.template.spec.containers[0].image}',
+      );
       return d.startsWith('registry.k8s.io/metrics-server/metrics-server:v0.7.2');
     },
     { timeoutMs: 10_000, what: "upstream's metrics-server Deployment" },
   );
+  // The seed's `kubectl wait`, with room for upstream's 15 s resolution and 20 s probe delay.
+  const wait = seedCommands.waitMetricsServer.filter((a) => !a.startsWith('--timeout='));
   await s
-    .kubectlOk(
-      [
-        'wait',
-        'deployment',
-        '-n',
-        'kube-system',
-        'metrics-server',
-        '--for',
-        'condition=Available=True',
-        `--timeout=${metricsReadyMs / 1000}s`,
-      ],
-      { timeoutMs: metricsReadyMs + 10_000 },
-    )
+    .kubectlOk([...wait, `--timeout=${metricsReadyMs / 1000}s`], {
+      timeoutMs: metricsReadyMs + 10_000,
+    })
     .catch(async (err: unknown) => {
       throw new Error(`${String(err)}\n${await diagnose(s)}`);
     });
@@ -123,15 +106,16 @@ export async function topWorks(s: SkiffUnderTest): Promise<void> {
 }
 
 export function metricsPorts(s: SkiffUnderTest): Promise<string> {
-  return s.kubectlOk([
-    'get',
-    'deploy',
-    '-n',
-    'kube-system',
-    'metrics-server',
-    '-o',
-    'jsonpath={.spec.template.spec.containers[0].ports[*].containerPort}',
-  ]);
+  return jsonpath(
+    s,
+    ['deploy', '-n', 'kube-system', 'metrics-server'],
+    '{.spec.template.spec.containers[0].ports[*].containerPort}',
+  );
+}
+
+/** `kubectl get <what> -o jsonpath=<path>`. */
+export function jsonpath(s: SkiffUnderTest, what: string[], path: string): Promise<string> {
+  return s.kubectlOk(['get', ...what, '-o', `jsonpath=${path}`]);
 }
 
 export async function deleteManifests(s: SkiffUnderTest): Promise<void> {

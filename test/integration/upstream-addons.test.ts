@@ -18,6 +18,7 @@ import {
   diagnose,
   ingressManifest,
   ingressServes,
+  jsonpath,
   kubectlClean,
   metricsManifest,
   metricsPorts,
@@ -51,13 +52,11 @@ test('upstream manifests replace the built-in add-ons, and delete -f / create -f
   // The admission Jobs complete on the certgen stand-in; the patch Job fills the caBundle.
   await eventually(
     async () => {
-      const ca = await s!.kubectlOk([
-        'get',
-        'validatingwebhookconfiguration',
-        'ingress-nginx-admission',
-        '-o',
-        'jsonpath={.webhooks[0].clientConfig.caBundle}',
-      ]);
+      const ca = await jsonpath(
+        s!,
+        ['validatingwebhookconfiguration', 'ingress-nginx-admission'],
+        '{.webhooks[0].clientConfig.caBundle}',
+      );
       return ca.length > 100;
     },
     {
