@@ -414,6 +414,7 @@ export class PodWorker {
     const prev = [
       ...(this.pod.status?.initContainerStatuses ?? []),
       ...(this.pod.status?.containerStatuses ?? []),
+      ...(this.pod.status?.ephemeralContainerStatuses ?? []),
     ];
     const now = rfc3339(this.#ctx.clock.now());
     for (const c of this.#all) {
@@ -429,6 +430,11 @@ export class PodWorker {
             containerID: p.containerID,
           }
         : (p.state?.terminated ?? p.lastState?.terminated);
+      // A debug container that ran keeps that run as its end: it is never started again.
+      if (c.isEphemeral) {
+        c.ranBefore({ terminated: last ?? { exitCode: 255, reason: 'Unknown' } });
+        continue;
+      }
       c.view.restartCount = p.restartCount + 1;
       c.attempt = c.view.restartCount;
       if (last) c.view.lastState = { terminated: last };
@@ -457,6 +463,7 @@ export class PodWorker {
     const prevStatuses = [
       ...(this.pod.status?.initContainerStatuses ?? []),
       ...(this.pod.status?.containerStatuses ?? []),
+      ...(this.pod.status?.ephemeralContainerStatuses ?? []),
     ];
     for (const c of this.#all) {
       c.adopt(

@@ -110,6 +110,32 @@ for (const version of ['1.32', '1.28']) {
       assert.equal((await skiff.kubectlOk(['logs', 'target', '-c', 'dbg'])).trim(), logs.trim());
     });
 
+    // After `skiff down` and `up` the pod gets a new sandbox; its debug container stays done.
+    if (version === '1.32') {
+      test('a debug container that ran is not started again after skiff down and up', async () => {
+        const before = await ephemeralState('dbg');
+        assert.match(before, /terminated/);
+        const down = await run(process.execPath, [skiffBin, 'down', '--data-dir', skiff.dataDir]);
+        assert.equal(down.code, 0, down.stderr);
+        await skiff.restart();
+        await skiff.kubectlOk(['wait', 'pod/target', '--for=condition=Ready', '--timeout=60s'], {
+          timeoutMs: 70_000,
+        });
+        const restarts = await skiff.kubectlOk([
+          'get',
+          'pod',
+          'target',
+          '-o',
+          'jsonpath={.status.containerStatuses[0].restartCount}',
+        ]);
+        assert.equal(restarts, '1');
+        // Give a wrongly planned start time to show, then check the debugger kept its old end.
+        await new Promise((r) => setTimeout(r, 2000));
+        // The same end (startedAt, finishedAt, containerID): no new run.
+        assert.deepEqual(JSON.parse(await ephemeralState('dbg')), JSON.parse(before));
+      });
+    }
+
     test('debug -i attaches: stdin reaches the debugger, its output comes back', async () => {
       const r = await skiff.kubectl(
         [

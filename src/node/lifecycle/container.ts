@@ -5,6 +5,7 @@
 import path from 'node:path';
 import type {
   Container,
+  ContainerState,
   ContainerStatus,
   LifecycleHandler,
   Pod,
@@ -145,6 +146,12 @@ export class ContainerRunner {
     return { name, state: 'exited', exitCode: this.current.exit.exitCode };
   }
 
+  /** An ephemeral container that ran in an earlier sandbox: it keeps that end, never runs again. */
+  ranBefore(state: ContainerState): void {
+    this.#isCompleted = true;
+    this.view.state = state;
+  }
+
   /**
    * Takes over what a previous run left (adoption after a Skiff restart): the shim's record of the
    * container, and the restart count and last state the API has.
@@ -155,6 +162,12 @@ export class ContainerRunner {
       this.view.lastState = prev.lastState ?? {};
     }
     if (!s) {
+      // A debug container the shim no longer knows but the API saw start: it ran, and is done.
+      if (this.isEphemeral && prev?.containerID) {
+        const end = prev.state?.terminated ?? { exitCode: 255, reason: 'Unknown' };
+        this.ranBefore({ terminated: end });
+        return;
+      }
       // An init container the shim does not know ran before the shim's last restart of state.
       if (this.isInit) {
         this.#isCompleted = true;
