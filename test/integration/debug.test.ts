@@ -4,7 +4,7 @@
 // ephemeral container is refused (422, upstream wording); --copy-to makes a debug copy of the pod;
 // node/NAME runs a pod on the node with the host's root at /host.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -163,6 +163,45 @@ for (const version of ['1.32', '1.28']) {
         what: 'the attached debug container to end',
         diagnose,
       });
+    });
+
+    // `script` gives kubectl a terminal, so -t holds: the debugger runs on a pty (spec.tty); it prints
+    // only after reading, since attach shows what is written once it is attached.
+    test('debug -it: the debugger has a terminal; input reaches it', async () => {
+      const cache = mkdtempSync(join(tmpdir(), 'skiff-kcache-debug-'));
+      const command = `kubectl debug -it pod/target --image=${image} --image-pull-policy=Never --target=app -c dbgt -- sh -c 'read x; [ -t 0 ] && echo on-a-terminal; echo got:$x'`;
+      const child = spawn('script', ['-qec', command, '/dev/null'], {
+        env: { ...process.env, KUBECONFIG: skiff.kubeconfig, KUBECACHEDIR: cache },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+      });
+      child.stderr.on('data', (d: Buffer) => {
+        out += d.toString();
+      });
+      child.stdin.on('error', () => undefined);
+      try {
+        // A line each second until the debugger has read one (its terminal echoes it).
+        await eventually(
+          async () => {
+            if (child.exitCode === null) child.stdin.write('hello\r');
+            return out.includes('got:hello') || child.exitCode !== null;
+          },
+          { timeoutMs: 60_000, intervalMs: 1000, what: 'the debug tty session', diagnose },
+        );
+        await eventually(async () => child.exitCode !== null, {
+          timeoutMs: 30_000,
+          what: 'kubectl debug -it to end',
+          diagnose: async () => out,
+        });
+      } finally {
+        if (child.exitCode === null) child.kill('SIGKILL');
+        rmSync(cache, { recursive: true, force: true });
+      }
+      assert.match(out, /on-a-terminal/, out);
+      assert.match(out, /got:hello/, out);
     });
 
     test('a change of an existing ephemeral container is refused with 422', async () => {
