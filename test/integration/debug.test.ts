@@ -44,14 +44,10 @@ for (const version of ['1.32', '1.28']) {
     const diagnose = async () =>
       (await skiff.kubectl(['get', 'pod', 'target', '-o', 'yaml'])).stdout +
       (await skiff.kubectl(['get', 'events'])).stdout;
-    const ephemeralState = async (name: string) =>
-      skiff.kubectlOk([
-        'get',
-        'pod',
-        'target',
-        '-o',
-        `jsonpath={.status.ephemeralContainerStatuses[?(@.name=="${name}")].state}`,
-      ]);
+    const targetField = (jsonpath: string) =>
+      skiff.kubectlOk(['get', 'pod', 'target', '-o', `jsonpath=${jsonpath}`]);
+    const ephemeralState = (name: string) =>
+      targetField(`{.status.ephemeralContainerStatuses[?(@.name=="${name}")].state}`);
     before(async () => {
       skiff = await startSkiff({ kubeVersion: version });
       const load = await run(process.execPath, [
@@ -97,13 +93,9 @@ for (const version of ['1.32', '1.28']) {
       // The pod's UTS namespace, the debugger's own image root.
       assert.match(logs, /^target$/m, logs);
       assert.match(logs, /skiff test image/, logs);
-      const exit = await skiff.kubectlOk([
-        'get',
-        'pod',
-        'target',
-        '-o',
-        'jsonpath={.status.ephemeralContainerStatuses[0].state.terminated.exitCode} {.status.phase} {.status.containerStatuses[0].restartCount}',
-      ]);
+      const exit = await targetField(
+        '{.status.ephemeralContainerStatuses[0].state.terminated.exitCode} {.status.phase} {.status.containerStatuses[0].restartCount}',
+      );
       assert.equal(exit, '0 Running 0');
       // Exited for good: it is not started again.
       await new Promise((r) => setTimeout(r, 1500));
@@ -121,13 +113,7 @@ for (const version of ['1.32', '1.28']) {
         await skiff.kubectlOk(['wait', 'pod/target', '--for=condition=Ready', '--timeout=60s'], {
           timeoutMs: 70_000,
         });
-        const restarts = await skiff.kubectlOk([
-          'get',
-          'pod',
-          'target',
-          '-o',
-          'jsonpath={.status.containerStatuses[0].restartCount}',
-        ]);
+        const restarts = await targetField('{.status.containerStatuses[0].restartCount}');
         assert.equal(restarts, '1');
         // Give a wrongly planned start time to show, then check the debugger kept its old end.
         await new Promise((r) => setTimeout(r, 2000));
