@@ -34,13 +34,15 @@ const opts = new Command('bench/footprint.ts')
  * those are shared with every process on the host mapping the same files, so that part shrinks
  * as other Node processes run beside the cluster. Undefined when the process is gone.
  */
-function pssKb(pid: number): { pss: number; file: number } | undefined {
+function pssKb(pid: number): { pss: number; file: number; anon: number } | undefined {
   try {
     const text = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
     const field = (name: string) =>
       Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(text)?.[1]);
     const pss = field('Pss');
-    return Number.isNaN(pss) ? undefined : { pss, file: field('Pss_File') || 0 };
+    return Number.isNaN(pss)
+      ? undefined
+      : { pss, file: field('Pss_File') || 0, anon: field('Anonymous') || 0 };
   } catch {
     // Exited between the listing and the read.
     return undefined;
@@ -52,6 +54,8 @@ function hostNodeProcesses(): number {
   return hostProcesses().filter((p) => (p.argv[0] ?? '').split('/').pop() === 'node').length;
 }
 
+const upRole = 'skiff up (API, controllers, node agent, proxy, DNS)';
+
 /** What a process of the cluster is, for the breakdown. */
 function role(argv: string[]): string {
   const joined = argv.join(' ');
@@ -60,7 +64,7 @@ function role(argv: string[]): string {
   if (joined.startsWith('nginx:')) return 'ingress nginx';
   if (argv.includes('ingress-controller')) return 'ingress controller (node)';
   if (argv.includes('metrics-server')) return 'metrics-server';
-  if (argv.includes('up')) return 'skiff up (API, controllers, node agent, proxy, DNS)';
+  if (argv.includes('up')) return upRole;
   return (argv[0] ?? '?').split('/').pop() ?? '?';
 }
 
@@ -116,6 +120,11 @@ interface Sample {
   byRole: Map<string, number>;
   /** File-backed PSS of the whole cluster, kB. */
   fileKb: number;
+  /**
+   * Anonymous (private) memory of the `skiff up` process, kB: its heaps, which unlike PSS do not
+   * depend on how many other processes map the node binary, so it compares across runs and hosts.
+   */
+  upAnonKb: number;
   nodeProcesses: number;
 }
 
@@ -130,19 +139,21 @@ async function measure(plane: string): Promise<Sample> {
       if (i > 0) await realClock.sleep(5000);
       const byRole = new Map<string, number>();
       let fileKb = 0;
+      let upAnonKb = 0;
       for (const [pid, argv] of clusterPids(c)) {
         const kb = pssKb(pid);
         if (kb === undefined) continue;
         const r = role(argv);
         byRole.set(r, (byRole.get(r) ?? 0) + kb.pss);
         fileKb += kb.file;
+        if (r === upRole) upAnonKb += kb.anon;
       }
-      samples.push({ byRole, fileKb, nodeProcesses: hostNodeProcesses() });
+      samples.push({ byRole, fileKb, upAnonKb, nodeProcesses: hostNodeProcesses() });
     }
   } finally {
     await c.skiff.stop();
   }
-  const empty = { byRole: new Map<string, number>(), fileKb: 0, nodeProcesses: 0 };
+  const empty = { byRole: new Map<string, number>(), fileKb: 0, upAnonKb: 0, nodeProcesses: 0 };
   return samples.sort((a, b) => total(a.byRole) - total(b.byRole))[0] ?? empty;
 }
 
@@ -154,6 +165,17 @@ function fileFigure(label: string, s: Sample): Figure {
     unit: 'MB',
     decimals: 1,
     note: `binaries and libraries, shared with the ${s.nodeProcesses} node processes on the host at the time: fewer of them (a quiet machine) make this larger`,
+  };
+}
+
+/** skiff up's anonymous memory: the figure to compare across runs (issue #17). */
+function anonFigure(label: string, s: Sample): Figure {
+  return {
+    figure: `${label}skiff up anonymous (private) memory`,
+    value: mb(s.upAnonKb),
+    unit: 'MB',
+    decimals: 1,
+    note: 'JS and native heaps; independent of other processes, but varies by ~±4 MB run to run (malloc arenas, V8 heap sizing)',
   };
 }
 
@@ -175,6 +197,7 @@ figures.push({
   note: `ingress data plane ${opts.ingressDataPlane}; smallest of ${opts.samples} samples after ${opts.settle} s idle; add-ons only${tsx}`,
 });
 figures.push(fileFigure('', sample));
+figures.push(anonFigure('', sample));
 if (opts.compare) {
   const nodeSample = await measure('node');
   const node = nodeSample.byRole;
@@ -188,6 +211,7 @@ if (opts.compare) {
     note: 'same run, the ingress on its Node data path (supervisor + 2 workers)',
   });
   figures.push(fileFigure('Node ingress path: ', nodeSample));
+  figures.push(anonFigure('Node ingress path: ', nodeSample));
 }
 if (opts.json) process.stdout.write(figuresToJson('footprint', figures, {}));
 else process.stdout.write(formatFigureTable(figures));
