@@ -15,6 +15,7 @@ import {
   invalid,
   joinContainers,
   list,
+  nonNegativeFields,
   notSupported,
   type Obj,
   required,
@@ -63,16 +64,13 @@ function validateCronJob(obj: KObject): FieldError[] {
   if (policy !== undefined && !['Allow', 'Forbid', 'Replace'].includes(str(policy))) {
     errs.push(notSupported('spec.concurrencyPolicy', policy, ['Allow', 'Forbid', 'Replace']));
   }
-  for (const f of [
-    'startingDeadlineSeconds',
-    'successfulJobsHistoryLimit',
-    'failedJobsHistoryLimit',
-  ]) {
-    const v = spec[f];
-    if (typeof v === 'number' && v < 0) {
-      errs.push(invalid(`spec.${f}`, v, 'must be greater than or equal to 0'));
-    }
-  }
+  errs.push(
+    ...nonNegativeFields(spec, 'spec', [
+      'startingDeadlineSeconds',
+      'successfulJobsHistoryLimit',
+      'failedJobsHistoryLimit',
+    ]),
+  );
   const jobSpec = sub(spec.jobTemplate, 'spec') ?? {};
   errs.push(...validateJobSpec(jobSpec, 'spec.jobTemplate.spec'));
   // The CronJob controller generates each Job's selector (upstream ValidateJobTemplateSpec).

@@ -13,6 +13,7 @@ import {
   isDNS1123Label,
   isObj,
   list,
+  nonNegativeFields,
   notSupported,
   type Obj,
   required,
@@ -33,16 +34,9 @@ const maxSucceededIndexesLength = 64 * 1024;
 
 const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v);
 
-/** apivalidation.ValidateNonnegativeField for each of `fields` that is set. */
-function nonNegative(spec: Obj, at: string, fields: string[]): FieldError[] {
-  return fields
-    .filter((f) => typeof spec[f] === 'number' && (spec[f] as number) < 0)
-    .map((f) => invalid(`${at}.${f}`, spec[f], 'must be greater than or equal to 0'));
-}
-
 /** A Job spec (`at` is "spec", or "spec.jobTemplate.spec" for a CronJob). */
 export function validateJobSpec(spec: Obj, at: string): FieldError[] {
-  const errs = nonNegative(spec, at, [
+  const errs = nonNegativeFields(spec, at, [
     'parallelism',
     'completions',
     'activeDeadlineSeconds',
@@ -284,8 +278,7 @@ function validateSuccessPolicy(spec: Obj, at: string): FieldError[] {
       }
     }
     if (isInt(count)) {
-      if (count < 0)
-        errs.push(invalid(`${p}.succeededCount`, count, 'must be greater than or equal to 0'));
+      errs.push(...nonNegativeFields(rule, p, ['succeededCount']));
       if (count > completions) {
         errs.push(
           invalid(

@@ -9,14 +9,12 @@ import {
   intOrPercent,
   invalid,
   jsonEqual,
+  nonNegativeFields,
   notSupported,
   type Obj,
   required,
   sub,
 } from './util.js';
-
-const nonNegative = (v: unknown, field: string): FieldError[] =>
-  typeof v === 'number' && v < 0 ? [invalid(field, v, 'must be greater than or equal to 0')] : [];
 
 /** The StatefulSet-only part of a spec; the workload checks (selector, template) run beside it. */
 export function validateStatefulSetSpec(spec: Obj): FieldError[] {
@@ -41,7 +39,7 @@ export function validateStatefulSetSpec(spec: Obj): FieldError[] {
     errs.push(invalid('spec.updateStrategy', us, "must be 'RollingUpdate' or 'OnDelete'"));
   if (us.type === 'RollingUpdate' && ru) {
     const p = 'spec.updateStrategy.rollingUpdate';
-    errs.push(...nonNegative(ru.partition, `${p}.partition`));
+    errs.push(...nonNegativeFields(ru, p, ['partition']));
     if (ru.maxUnavailable !== undefined && ru.maxUnavailable !== null) {
       const v = intOrPercent(ru.maxUnavailable, `${p}.maxUnavailable`, errs);
       if (v === 0) errs.push(invalid(`${p}.maxUnavailable`, ru.maxUnavailable, 'cannot be 0'));
@@ -55,7 +53,7 @@ export function validateStatefulSetSpec(spec: Obj): FieldError[] {
         notSupported(`spec.persistentVolumeClaimRetentionPolicy.${f}`, v, ['Retain', 'Delete']),
       );
   }
-  errs.push(...nonNegative(sub(spec, 'ordinals')?.start, 'spec.ordinals.start'));
+  errs.push(...nonNegativeFields(sub(spec, 'ordinals') ?? {}, 'spec.ordinals', ['start']));
   if (sub(sub(spec, 'template'), 'spec')?.activeDeadlineSeconds !== undefined)
     errs.push(
       invalid(

@@ -84,6 +84,13 @@ export function forbidden(field: string, detail: string): FieldError {
   return { type: 'FieldValueForbidden', field, detail };
 }
 
+/** apivalidation.ValidateNonnegativeField for each of `fields` of obj that is a negative number. */
+export function nonNegativeFields(obj: Obj, at: string, fields: string[]): FieldError[] {
+  return fields
+    .filter((f) => typeof obj[f] === 'number' && (obj[f] as number) < 0)
+    .map((f) => invalid(`${at}.${f}`, obj[f], 'must be greater than or equal to 0'));
+}
+
 /** field.TooMany: `count` items where at most `max` are allowed. */
 export function tooMany(field: string, count: number, max: number): FieldError {
   return {

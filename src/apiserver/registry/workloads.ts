@@ -16,6 +16,7 @@ import {
   isObj,
   joinContainers,
   jsonEqual,
+  nonNegativeFields,
   notSupported,
   num,
   type Obj,
@@ -41,10 +42,7 @@ function validateWorkloadSpec(
   const errs: FieldError[] = [];
   const spec = sub(obj, 'spec');
   if (!spec) return [...errs, required('spec')];
-  const replicas = spec.replicas;
-  if (typeof replicas === 'number' && replicas < 0) {
-    errs.push(invalid('spec.replicas', replicas, 'must be greater than or equal to 0'));
-  }
+  errs.push(...nonNegativeFields(spec, 'spec', ['replicas']));
   const selector = spec.selector;
   const tmplLabels = sub(sub(spec.template, 'metadata'), 'labels') ?? {};
   if (opts.selectorRequired !== false) {
@@ -77,12 +75,7 @@ function validateWorkloadSpec(
   if (opts.restartPolicies && rp !== undefined && !opts.restartPolicies.includes(str(rp))) {
     errs.push(notSupported('spec.template.spec.restartPolicy', rp, opts.restartPolicies));
   }
-  for (const f of ['minReadySeconds', 'revisionHistoryLimit']) {
-    const v = spec[f];
-    if (typeof v === 'number' && v < 0) {
-      errs.push(invalid(`spec.${f}`, v, 'must be greater than or equal to 0'));
-    }
-  }
+  errs.push(...nonNegativeFields(spec, 'spec', ['minReadySeconds', 'revisionHistoryLimit']));
   return errs;
 }
 
