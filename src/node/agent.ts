@@ -15,6 +15,7 @@ import { type Clock, realClock } from '../lib/clock.js';
 import type { Component } from '../lib/lifecycle.js';
 import { createLogger, type Logger } from '../lib/log.js';
 import { CgroupManager, detectCgroupVersion } from './cgroups/cgroups.js';
+import { ObjectCache } from './container-env.js';
 import { ImageManager, type ImagePuller } from './lifecycle/image-pull.js';
 import { PodNetwork } from './network/pod-network.js';
 import { registerNode, renewLease, startHeartbeat } from './node-status.js';
@@ -242,9 +243,11 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
         log,
         signal,
         onChange: (namespace, ref) => {
+          // One read of each object for every pod this change concerns.
+          const objects = new ObjectCache({ client: opts.client });
           for (const w of workers.values()) {
             if (w.pod.metadata?.namespace !== namespace) continue;
-            if (volumeObjectRefs(w.pod).includes(ref)) w.refreshVolumes();
+            if (volumeObjectRefs(w.pod).includes(ref)) w.refreshVolumes(objects);
           }
         },
       });

@@ -28,7 +28,7 @@ import { computePodStatus } from './pod-status.js';
 import type { ShimContainer } from './runtime/shim-client.js';
 import type { ShimExec, ShimExecOutput, ShimExecRequest } from './runtime/shim-exec.js';
 import { attachSandbox, type Sandbox, type SandboxMount } from './sandbox/sandbox.js';
-import { podHostname, refreshVolumes } from './volumes.js';
+import { hasDownwardAPIVolume, podHostname, refreshVolumes } from './volumes.js';
 
 export type { NodeContext } from './pod-context.js';
 
@@ -486,9 +486,10 @@ export class PodWorker {
 
   /**
    * A configMap or secret the pod's volumes project changed: their files are rewritten with the
-   * atomic ..data swap (one rewrite at a time; unchanged volumes are left alone).
+   * atomic ..data swap (one rewrite at a time; unchanged volumes are left alone). `objects` may be
+   * shared by the pods one change concerns, so each object is read once for all of them.
    */
-  refreshVolumes(): void {
+  refreshVolumes(objects = new ObjectCache({ client: this.#ctx.client })): void {
     if (!this.sandbox || this.#isStopping || !this.#ctx.isolated) return;
     this.#volumeRefresh = this.#volumeRefresh.then(async () => {
       if (this.#isStopping) return;
@@ -496,7 +497,7 @@ export class PodWorker {
         podDir: this.podDir,
         pod: this.pod,
         podIP: this.podIP ?? '',
-        objects: new ObjectCache({ client: this.#ctx.client }),
+        objects,
       });
       if (r.updated.length > 0)
         this.#ctx.log.debug('volumes updated', { key: this.#key, volumes: r.updated });
@@ -509,11 +510,13 @@ export class PodWorker {
   update(pod: Pod): void {
     const prev = this.pod.metadata;
     this.pod = pod;
-    // Labels and annotations feed downwardAPI volumes (the kubelet rewrites them at its next sync).
+    // Labels and annotations feed downwardAPI volumes (the kubelet rewrites them at its next sync);
+    // a pod without one has nothing to rewrite (its configMaps and secrets have their own watch).
     const meta = pod.metadata;
     if (
-      !isDeepStrictEqual(prev?.labels, meta?.labels) ||
-      !isDeepStrictEqual(prev?.annotations, meta?.annotations)
+      hasDownwardAPIVolume(pod) &&
+      (!isDeepStrictEqual(prev?.labels, meta?.labels) ||
+        !isDeepStrictEqual(prev?.annotations, meta?.annotations))
     )
       this.refreshVolumes();
     if (pod.metadata?.deletionTimestamp) {

@@ -261,6 +261,13 @@ export function containerMounts(c: Container, volumes: Map<string, string>): San
   return out;
 }
 
+/** Whether any of the pod's volumes holds downwardAPI files (they follow its labels/annotations). */
+export function hasDownwardAPIVolume(pod: Pod): boolean {
+  return (pod.spec?.volumes ?? []).some(
+    (v) => v.downwardAPI !== undefined || (v.projected?.sources ?? []).some((s) => s.downwardAPI),
+  );
+}
+
 /** The configMaps and secrets a pod's volumes project, as "configmap/<name>" and "secret/<name>". */
 export function volumeObjectRefs(pod: Pod): string[] {
   const refs = new Set<string>();
