@@ -34,7 +34,7 @@ const opts = new Command('bench/footprint.ts')
  * those are shared with every process on the host mapping the same files, so that part shrinks
  * as other Node processes run beside the cluster. Undefined when the process is gone.
  */
-function pssKb(pid: number): { pss: number; file: number; anon: number } | undefined {
+function pssKb(pid: number): { pss: number; file: number; anon: number; rss: number } | undefined {
   try {
     const text = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
     const field = (name: string) =>
@@ -42,7 +42,12 @@ function pssKb(pid: number): { pss: number; file: number; anon: number } | undef
     const pss = field('Pss');
     return Number.isNaN(pss)
       ? undefined
-      : { pss, file: field('Pss_File') || 0, anon: field('Anonymous') || 0 };
+      : {
+          pss,
+          file: field('Pss_File') || 0,
+          anon: field('Anonymous') || 0,
+          rss: field('Rss') || 0,
+        };
   } catch {
     // Exited between the listing and the read.
     return undefined;
@@ -125,7 +130,23 @@ interface Sample {
    * depend on how many other processes map the node binary, so it compares across runs and hosts.
    */
   upAnonKb: number;
+  /** Resident size of `skiff up`, kB: its PSS on a host where no other process runs node. */
+  upRssKb: number;
+  /** skiff up's V8 heap from its /metrics (bytes): used, committed, and V8's malloc'ed memory. */
+  heap: { used: number; total: number; malloced: number };
   nodeProcesses: number;
+}
+
+/** skiff up's own heap figures, from the API server's /metrics. */
+async function upHeap(c: ChaosCluster): Promise<Sample['heap']> {
+  const text = (await c.client.request('GET', '/metrics')).body.toString('utf8');
+  const value = (name: string) =>
+    Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN);
+  return {
+    used: value('nodejs_heap_size_used_bytes'),
+    total: value('nodejs_heap_size_total_bytes'),
+    malloced: value('nodejs_malloced_memory_bytes'),
+  };
 }
 
 /** Boots a cluster with the given ingress data plane; the smallest sample of PSS by role. */
@@ -140,20 +161,32 @@ async function measure(plane: string): Promise<Sample> {
       const byRole = new Map<string, number>();
       let fileKb = 0;
       let upAnonKb = 0;
+      let upRssKb = 0;
       for (const [pid, argv] of clusterPids(c)) {
         const kb = pssKb(pid);
         if (kb === undefined) continue;
         const r = role(argv);
         byRole.set(r, (byRole.get(r) ?? 0) + kb.pss);
         fileKb += kb.file;
-        if (r === upRole) upAnonKb += kb.anon;
+        if (r === upRole) {
+          upAnonKb += kb.anon;
+          upRssKb += kb.rss;
+        }
       }
-      samples.push({ byRole, fileKb, upAnonKb, nodeProcesses: hostNodeProcesses() });
+      const heap = await upHeap(c);
+      samples.push({ byRole, fileKb, upAnonKb, upRssKb, heap, nodeProcesses: hostNodeProcesses() });
     }
   } finally {
     await c.skiff.stop();
   }
-  const empty = { byRole: new Map<string, number>(), fileKb: 0, upAnonKb: 0, nodeProcesses: 0 };
+  const empty = {
+    byRole: new Map<string, number>(),
+    fileKb: 0,
+    upAnonKb: 0,
+    upRssKb: 0,
+    heap: { used: 0, total: 0, malloced: 0 },
+    nodeProcesses: 0,
+  };
   return samples.sort((a, b) => total(a.byRole) - total(b.byRole))[0] ?? empty;
 }
 
@@ -168,15 +201,25 @@ function fileFigure(label: string, s: Sample): Figure {
   };
 }
 
-/** skiff up's anonymous memory: the figure to compare across runs (issue #17). */
-function anonFigure(label: string, s: Sample): Figure {
-  return {
-    figure: `${label}skiff up anonymous (private) memory`,
-    value: mb(s.upAnonKb),
-    unit: 'MB',
-    decimals: 1,
-    note: 'JS and native heaps; independent of other processes, but varies by ~±4 MB run to run (malloc arenas, V8 heap sizing)',
-  };
+/** skiff up's anonymous memory (the figure to compare across runs, issue #17) and what holds it. */
+function anonFigures(label: string, s: Sample): Figure[] {
+  const heapMb = (b: number) => (b / 2 ** 20).toFixed(1);
+  return [
+    {
+      figure: `${label}skiff up anonymous (private) memory`,
+      value: mb(s.upAnonKb),
+      unit: 'MB',
+      decimals: 1,
+      note: `JS and native heaps: V8 heap ${heapMb(s.heap.used)} MB used of ${heapMb(s.heap.total)} MB, V8 malloc ${heapMb(s.heap.malloced)} MB, the rest native (TLS, SQLite, glibc arenas); varies by ~±4 MB run to run`,
+    },
+    {
+      figure: `${label}skiff up resident (RSS)`,
+      value: mb(s.upRssKb),
+      unit: 'MB',
+      decimals: 1,
+      note: `its PSS where no other process runs node: anonymous + ${(mb(s.upRssKb - s.upAnonKb)).toFixed(1)} MB of the node binary and libraries it touches`,
+    },
+  ];
 }
 
 function mb(kb: number): number {
@@ -197,7 +240,7 @@ figures.push({
   note: `ingress data plane ${opts.ingressDataPlane}; smallest of ${opts.samples} samples after ${opts.settle} s idle; add-ons only${tsx}`,
 });
 figures.push(fileFigure('', sample));
-figures.push(anonFigure('', sample));
+figures.push(...anonFigures('', sample));
 if (opts.compare) {
   const nodeSample = await measure('node');
   const node = nodeSample.byRole;
@@ -211,7 +254,7 @@ if (opts.compare) {
     note: 'same run, the ingress on its Node data path (supervisor + 2 workers)',
   });
   figures.push(fileFigure('Node ingress path: ', nodeSample));
-  figures.push(anonFigure('Node ingress path: ', nodeSample));
+  figures.push(...anonFigures('Node ingress path: ', nodeSample));
 }
 if (opts.json) process.stdout.write(figuresToJson('footprint', figures, {}));
 else process.stdout.write(formatFigureTable(figures));

@@ -207,6 +207,15 @@ except ApiException as e:
       l.startsWith('apiserver_storage_objects{resource="configmaps"}'),
     );
     assert.ok(stored && Number(stored.split(' ')[1]) >= 2, stored);
+    // The process's memory: resident size and V8's heap, by space.
+    const value = (name: string) =>
+      Number(lines.find((l) => l.startsWith(`${name} `))?.split(' ')[1]);
+    assert.ok(value('process_resident_memory_bytes') > 10e6);
+    assert.ok(value('nodejs_heap_size_used_bytes') > 1e6);
+    assert.ok(value('nodejs_heap_size_used_bytes') <= value('nodejs_heap_size_total_bytes'));
+    assert.ok(
+      lines.some((l) => l.startsWith('nodejs_heap_space_size_used_bytes{space="old_space"} ')),
+    );
   });
 
   it('events.k8s.io/v1 serves the core events (one storage, both views)', async () => {

@@ -4,6 +4,7 @@
 // (apiserver_request_total, apiserver_request_duration_seconds, apiserver_longrunning_requests)
 // and the storage layer's apiserver_storage_objects.
 
+import { getHeapSpaceStatistics, getHeapStatistics } from 'node:v8';
 import { queryBool } from '../api/query.js';
 import { builtinResources } from '../api/resources.js';
 import { parseResourcePath } from './handlers/request-info.js';
@@ -132,8 +133,49 @@ export class ApiServerMetrics {
       const count = this.#store.backend.list(this.#store.prefix(r)).items.length;
       out.push(`apiserver_storage_objects${labelText([['resource', name]])} ${count}`);
     }
+    out.push(...processMetrics());
     return `${out.join('\n')}\n`;
   }
+}
+
+/**
+ * The process's memory, as Go binaries export process_resident_memory_bytes and prom-client names
+ * Node's heap (nodejs_*): where skiff up's memory goes, for the footprint and soak benches (issues
+ * #17, #18) and for anyone watching a long-running cluster.
+ */
+export function processMetrics(): string[] {
+  const mem = process.memoryUsage();
+  const heap = getHeapStatistics();
+  const gauge = (name: string, help: string, lines: string[]) => [
+    `# HELP ${name} ${help}`,
+    `# TYPE ${name} gauge`,
+    ...lines,
+  ];
+  return [
+    ...gauge('process_resident_memory_bytes', 'Resident memory size in bytes.', [
+      `process_resident_memory_bytes ${mem.rss}`,
+    ]),
+    ...gauge('nodejs_heap_size_total_bytes', 'Process heap size from Node.js in bytes.', [
+      `nodejs_heap_size_total_bytes ${mem.heapTotal}`,
+    ]),
+    ...gauge('nodejs_heap_size_used_bytes', 'Process heap size used from Node.js in bytes.', [
+      `nodejs_heap_size_used_bytes ${mem.heapUsed}`,
+    ]),
+    ...gauge('nodejs_external_memory_bytes', 'Node.js external memory size in bytes.', [
+      `nodejs_external_memory_bytes ${mem.external}`,
+    ]),
+    ...gauge('nodejs_malloced_memory_bytes', 'Memory V8 allocated with malloc, in bytes.', [
+      `nodejs_malloced_memory_bytes ${heap.malloced_memory}`,
+    ]),
+    ...gauge(
+      'nodejs_heap_space_size_used_bytes',
+      'Process heap space size used from Node.js in bytes.',
+      getHeapSpaceStatistics().map(
+        (s) =>
+          `nodejs_heap_space_size_used_bytes${labelText([['space', s.space_name]])} ${s.space_used_size}`,
+      ),
+    ),
+  ];
 }
 
 /** Subresources served as streams, counted under CONNECT as upstream does. */
