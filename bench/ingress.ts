@@ -1,6 +1,7 @@
 // Ingress/Service data-path benchmark (issues #5, #17): req/s, p50/p99 and CPU per 1000 requests
 // on the same two backend "pods", measured direct, through a ClusterIP (Skiff's service proxy),
-// through Skiff's ingress (its nginx data plane, and the Node data path), and through Debian's
+// through Skiff's ingress (its nginx data plane, the same with every answer streamed as before
+// issue #17, and the Node data path), and through Debian's
 // nginx configured as ingress-nginx would be (reverse proxy to the pod addresses, keep-alive
 // upstreams), all in one run, interleaved, loaded by `ab` with and without keep-alive (best of the
 // rounds). Then endpoint churn: 10 endpoint changes per second under load, the time until a change
@@ -82,6 +83,8 @@ interface ServeConfig {
   accessLog: string;
   /** Serve the ingress with the nginx data plane (this nginx binary) instead of Node. */
   nginx?: string;
+  /** The nginx data plane's whole-answer bound (0: every answer streams, as before issue #17). */
+  wholeAnswerBytes?: number;
 }
 
 /** The bench's Ingress: everything on / to the two pods. */
@@ -121,6 +124,7 @@ async function serveNginx(cfg: ServeConfig): Promise<void> {
     log: createLogger({ component: 'bench-ingress' }),
     // Logged like the Node path and the nginx baseline: a file (stdout carries the protocol).
     accessLog: cfg.accessLog,
+    wholeAnswerBytes: cfg.wholeAnswerBytes,
   });
   const holder = http.createServer();
   new IngressProxy({
@@ -433,6 +437,18 @@ async function main(): Promise<void> {
           accessLog: join(dir, 'skiff-nginx-access.log'),
         })
       : undefined;
+    // The same data plane with every answer streamed (no whole-answer retry of cut answers): what
+    // the retry costs, measured alongside.
+    const streamPort = await freePort();
+    const skiffStream = found.path
+      ? await spawnServe({
+          ...cfg,
+          ingressPort: streamPort,
+          nginx: found.path,
+          accessLog: join(dir, 'skiff-stream-access.log'),
+          wholeAnswerBytes: 0,
+        })
+      : undefined;
 
     const nginxPort = await freePort();
     let nginxURL: string | undefined;
@@ -464,6 +480,11 @@ async function main(): Promise<void> {
       targets.push([
         'skiff-ingress',
         measured(skiffNginx.pid, `http://127.0.0.1:${skiffNginxPort}/`),
+      ]);
+    if (skiffStream)
+      targets.push([
+        'skiff-ingress-stream',
+        measured(skiffStream.pid, `http://127.0.0.1:${streamPort}/`),
       ]);
     if (nginxURL) targets.push(['nginx', measured(nginxChild?.pid, nginxURL)]);
     if (opts.churnOnly) targets.length = 0;
@@ -529,10 +550,14 @@ async function main(): Promise<void> {
       });
     const note = nginxNote || skiffNote;
     for (const mode of opts.churnOnly ? [] : modes) {
-      for (const ingress of ['skiff-ingress', 'skiff-node-ingress']) {
+      for (const [ingress, what] of [
+        ['skiff-ingress', 'skiff ingress'],
+        ['skiff-ingress-stream', 'skiff ingress, all streamed'],
+        ['skiff-node-ingress', 'skiff node path'],
+      ] as const) {
         const a = `${ingress}${mode.suffix}`;
         const b = `nginx${mode.suffix}`;
-        const label = `${ingress === 'skiff-ingress' ? 'skiff ingress' : 'skiff node path'} / nginx`;
+        const label = `${what} / nginx`;
         figures.push({
           figure: `${label} req/s${mode.suffix}`,
           value: best(a, 'rps') / best(b, 'rps'),

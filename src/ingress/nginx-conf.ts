@@ -26,12 +26,22 @@ export interface NginxConfOptions {
   asRoot: boolean;
   /** Endpoints tried per request before the holder; default 3 (proxy-next-upstream-tries). */
   tries?: number;
+  /**
+   * GET/HEAD answers with a Content-Length up to this many bytes are read whole before the client
+   * sees a byte, so one cut off (the app killed mid-answer) is retried on another endpoint; larger
+   * or open-ended ones stream. Default 64 KiB (the Node data path's bound); 0: stream everything.
+   */
+  wholeAnswerBytes?: number;
 }
+
+/** The internal location that fetches a whole answer (a subrequest; clients get a 404 there). */
+export const wholeAnswerLocation = '/.skiff-whole-answer';
 
 /** The nginx.conf of the data plane. */
 export function renderNginxConf(o: NginxConfOptions): string {
   const listen = o.listen.map((a) => `    listen ${a} backlog=4096;`).join('\n');
   const dir = o.dir;
+  const whole = o.wholeAnswerBytes ?? 64 * 1024;
   return `${o.asRoot ? 'user root;\n' : ''}worker_processes ${o.workers};
 daemon off;
 master_process on;
@@ -47,10 +57,14 @@ http {
     skiff_ingress = require "skiff_ingress"
     skiff_ingress.holder = "unix:${o.holderSocket}"
     skiff_ingress.tries = ${o.tries ?? 3}
+    skiff_ingress.wholeMax = ${whole}
+    skiff_ingress.wholeUri = "${wholeAnswerLocation}"
   }
   init_worker_by_lua_block { ngx.timer.every(1, skiff_ingress.flush) }
   # ingress-nginx's upstreaminfo format (what the Node data path logs too).
-  log_format upstreaminfo '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" $request_time [$skiff_backend] [] $upstream_addr $upstream_status $req_id';
+  log_format upstreaminfo '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" $request_time [$skiff_backend] [] $skiff_log_upstream $req_id';
+  # A whole answer's upstream is its subrequest's: the Lua copies it to $skiff_upstream.
+  map $skiff_upstream $skiff_log_upstream { "" "$upstream_addr $upstream_status"; default $skiff_upstream; }
   access_log ${o.accessLog === false ? 'off' : `${o.accessLog === true ? '/dev/stdout' : o.accessLog} upstreaminfo buffer=64k flush=200ms`};
   client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy;
   fastcgi_temp_path ${dir}/fcgi; uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
@@ -70,29 +84,43 @@ http {
   }
   server {
 ${listen}
+    proxy_http_version 1.1;
+    proxy_set_header Connection "";
+    proxy_set_header Host $http_host;
+    proxy_set_header X-Request-ID $req_id;
+    proxy_set_header X-Real-IP $remote_addr;
+    proxy_set_header X-Forwarded-For $remote_addr;
+    proxy_set_header X-Forwarded-Host $http_host;
+    proxy_set_header X-Forwarded-Port $server_port;
+    proxy_set_header X-Forwarded-Proto http;
+    proxy_set_header X-Forwarded-Scheme http;
+    proxy_set_header X-Scheme http;
+    proxy_connect_timeout 5s;
+    proxy_read_timeout 60s;
+    proxy_send_timeout 60s;
+    proxy_next_upstream error timeout;
+    # ingress-nginx's default: answers stream to the client as they come. Once nginx has passed an
+    # answer's header on, it cannot retry that answer when the rest is cut off (the app killed
+    # between its header and body writes), with buffering on too (it flushes the header when it
+    # gives up): hence the whole-answer subrequest below for small GET/HEAD answers.
+    proxy_buffering off;
     location / {
+      set $skiff_upstream "";
       set_by_lua_block $skiff_backend { return skiff_ingress.route() }
-      log_by_lua_block { skiff_ingress.log() }
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_set_header Host $http_host;
-      proxy_set_header X-Request-ID $req_id;
-      proxy_set_header X-Real-IP $remote_addr;
-      proxy_set_header X-Forwarded-For $remote_addr;
-      proxy_set_header X-Forwarded-Host $http_host;
-      proxy_set_header X-Forwarded-Port $server_port;
-      proxy_set_header X-Forwarded-Proto http;
-      proxy_set_header X-Forwarded-Scheme http;
-      proxy_set_header X-Scheme http;
-      proxy_connect_timeout 5s;
-      proxy_read_timeout 60s;
-      proxy_send_timeout 60s;
-      proxy_next_upstream error timeout;
-      # ingress-nginx's default: answers stream to the client as they come. An answer cut off
-      # after its header (the app killed between its header and body writes) is not retried:
-      # nginx has sent the header by then, with buffering on too (it flushes it when it gives up).
-      proxy_buffering off;
+${
+        whole > 0
+          ? `      # Small GET/HEAD answers: fetched whole, retried elsewhere when cut, then sent (or
+      # streamed by proxy_pass below when too big). Other methods, bodies and upgrades stream.
+      access_by_lua_block { skiff_ingress.whole() }
+`
+          : ''
+      }      log_by_lua_block { skiff_ingress.log() }
       proxy_pass http://skiff_balancer;
+    }
+    location = ${wholeAnswerLocation} {
+      internal;
+      header_filter_by_lua_block { skiff_ingress.wholeHeader() }
+      proxy_pass http://skiff_balancer$request_uri;
     }
   }
   server {

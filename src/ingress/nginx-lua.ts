@@ -5,14 +5,21 @@
 // Kept as a string so the build ships it with the code.
 
 /**
- * Lua module `skiff_ingress`: route() (access phase), balance() (balancer), log() (log phase),
- * configure() and stats() (control socket). Its guarantees:
+ * Lua module `skiff_ingress`: route() (rewrite phase), whole() (access phase), wholeHeader() (the
+ * whole-answer subrequest's header filter), balance() (balancer), log() (log phase), configure()
+ * and stats() (control socket). Its guarantees:
  * 1. A request with a route and ready endpoints goes to them, round robin, at most `tries`
  *    endpoints; the next try after those goes to the holder (nginx's proxy_next_upstream decides
  *    whether a failure may be retried: connect errors always, others for idempotent methods).
  * 2. A request without a route, or whose backend lists no ready endpoint, goes to the holder.
  * 3. An endpoint that failed stays out of the rotation for failTimeout seconds unless all did.
- * 4. Counters (requests, status codes, a per-second latency histogram) and each backend's
+ * 4. A GET or HEAD without a body or an Upgrade whose answer declares at most wholeMax bytes is
+ *    fetched whole (a subrequest, whole()) before the client sees a byte of it; one cut off
+ *    (upstream closed early, body shorter than declared, chunked without its end) is asked of
+ *    the next endpoint (the cut one marked failed), within the same `tries`, the holder last.
+ *    Larger or open-ended answers (no Content-Length) stream instead, asked again of the
+ *    upstream; their backend and path then stream at once for a minute.
+ * 5. Counters (requests, status codes, a per-second latency histogram) and each backend's
  *    last-request second (a:<backend>, for scale to zero) reach shared memory within a second
  *    (each worker adds its own every second).
  */
@@ -21,7 +28,7 @@ local balancer = require "ngx.balancer"
 local shared = ngx.shared.skiff
 local find, sub, floor, ceil, log, min = string.find, string.sub, math.floor, math.ceil, math.log, math.min
 
-local M = { holder = nil, tries = 3, failTimeout = 10 }
+local M = { holder = nil, tries = 3, failTimeout = 10, wholeMax = 65536, wholeUri = nil }
 local version = -1
 local cfg = { exact = {}, wild = {}, any = { locs = {} }, backends = {} }
 local rr = 0
@@ -99,6 +106,11 @@ function M.balance()
   else
     retries = retries + 1
     if ctx.last then failedUntil[ctx.last] = now + M.failTimeout end
+    -- A new whole-answer subrequest after a cut answer: the tries left, the holder last.
+    if ctx.again then
+      ctx.again = nil
+      balancer.set_more_tries(ctx.max - ctx.tried)
+    end
   end
   if ctx.tried >= ctx.max then
     ctx.last = nil
@@ -124,6 +136,90 @@ function M.balance()
     ctx.last = pick[1] .. ":" .. pick[2]
   end
   balancer.set_current_peer(pick[1], pick[2])
+end
+
+local capture, HTTP_GET, HTTP_HEAD = ngx.location.capture, ngx.HTTP_GET, ngx.HTTP_HEAD
+-- capture() reads its options before it yields: one table per worker serves every call. The
+-- subrequest shares the request's variables: the same $req_id in the upstream's X-Request-ID
+-- and the access log.
+local wholeOpts = { method = HTTP_GET, share_all_vars = true }
+-- Backend and path pairs whose last answer was too big to hold or open-ended, until when they
+-- stream at once (so a large download is not asked for twice each time); at most 1000.
+local streamed, nstreamed = {}, 0
+
+-- Header filter of the whole-answer subrequest: notes the upstream for the access log and gives
+-- up on an answer too big to hold or without a length (a stream); whole() then streams it.
+function M.wholeHeader()
+  local ctx, var = ngx.ctx, ngx.var
+  local ua, us = var.upstream_addr or "-", var.upstream_status or "-"
+  if ctx.ua then ua, us = ctx.ua .. ", " .. ua, ctx.us .. ", " .. us end
+  ctx.ua, ctx.us = ua, us
+  if ctx.head then return end
+  local status = ngx.status
+  if status == 204 or status == 304 then return end
+  local len = tonumber(ngx.header.content_length)
+  if not len or len > M.wholeMax then
+    ctx.big = true
+    return ngx.exit(ngx.ERROR)
+  end
+end
+
+local function send(res, ctx, head)
+  local h = ngx.header
+  local status, body = res.status, res.body
+  ngx.status = status
+  -- Hop-by-hop headers never reach here: the proxy module drops them (Connection, Keep-Alive,
+  -- Transfer-Encoding); repeated ones (Set-Cookie) come as a list and are sent as such.
+  for k, v in pairs(res.header) do h[k] = v end
+  if not head and status ~= 204 and status ~= 304 then h["Content-Length"] = #body end
+  ngx.var.skiff_upstream = (ctx.ua or "-") .. " " .. (ctx.us or "-")
+  if #body > 0 then ngx.print(body) end
+  return ngx.exit(ngx.HTTP_OK)
+end
+
+-- Access phase of the proxied location: answers a small idempotent request from a whole answer,
+-- or returns (proxy_pass streams it).
+function M.whole()
+  local var = ngx.var
+  local m = var.request_method
+  if m ~= "GET" and m ~= "HEAD" then return end
+  if var.http_upgrade or var.http_content_length or var.http_transfer_encoding then return end
+  local key
+  if nstreamed > 0 then
+    key = var.skiff_backend .. " " .. var.uri
+    local til = streamed[key]
+    if til then
+      if til > ngx.now() then return end
+      streamed[key], nstreamed = nil, nstreamed - 1
+    end
+  end
+  local ctx = ngx.ctx
+  local head = m == "HEAD"
+  ctx.head = head
+  wholeOpts.method = head and HTTP_HEAD or HTTP_GET
+  wholeOpts.ctx = ctx
+  while true do
+    local res = capture(M.wholeUri, wholeOpts)
+    if ctx.big then
+      key = key or var.skiff_backend .. " " .. var.uri
+      if not streamed[key] then
+        if nstreamed >= 1000 then streamed, nstreamed = {}, 0 end
+        nstreamed = nstreamed + 1
+      end
+      streamed[key] = ngx.now() + 60
+      -- proxy_pass starts over: a first try, its log fields its own.
+      ctx.tried, ctx.last, ctx.big, ctx.ua, ctx.us = nil, nil, nil, nil, nil
+      return
+    end
+    -- A HEAD answer is whole once its header is (the capture calls it truncated: no body came).
+    if head or not res.truncated then return send(res, ctx, head) end
+    -- Cut off: the balancer marks the endpoint failed and tries the next; the holder's own cut
+    -- answer (or one with no endpoint left) is final.
+    if not ctx.last then break end
+    ctx.again = true
+  end
+  var.skiff_upstream = (ctx.ua or "-") .. " " .. (ctx.us or "-")
+  return ngx.exit(ngx.HTTP_BAD_GATEWAY)
 end
 
 -- Latency buckets as src/ingress/stats.ts: 0.05 ms growing by 5%.

@@ -46,6 +46,8 @@ export interface NginxDataPlaneOptions {
   clock?: Clock;
   /** Runtime directory; default a new 0700 directory under the temp dir, removed at stop. */
   dir?: string;
+  /** GET/HEAD answers up to this size are read whole and retried when cut (NginxConfOptions). */
+  wholeAnswerBytes?: number;
 }
 
 /**
@@ -125,6 +127,7 @@ export class NginxDataPlane {
         luaModulesDir: modulesDir,
         accessLog: this.#opts.accessLog ?? true,
         asRoot: process.getuid?.() === 0,
+        wholeAnswerBytes: this.#opts.wholeAnswerBytes,
       }),
       { mode: 0o600 },
     );
