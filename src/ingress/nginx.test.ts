@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
-import type net from 'node:net';
+import net from 'node:net';
 import { after, before, test } from 'node:test';
 import type { Ingress } from 'kubernetes-types/networking/v1.js';
 import { EndpointPicker, type Target } from '../api/endpoint-picker.js';
@@ -40,7 +40,7 @@ const picker = new EndpointPicker();
 let plane: NginxDataPlane;
 let holderRequests = 0;
 let port = 0;
-const apps: http.Server[] = [];
+const apps: (http.Server | net.Server)[] = [];
 /** Requests held in the holder, woken by wake() (the controller wakes them on slice changes). */
 const changed = new Set<() => void>();
 
@@ -255,4 +255,158 @@ test('activity: each backend that had a request reports its last second (for sca
     parseNginxActivity('r 3\na:default-app-80 1700000000.5\ns:200 3\n'),
     new Map([['default-app-80', 1_700_000_000_500]]),
   );
+});
+
+/** An endpoint that sends an answer's header and the start of its body, then dies (issue #17). */
+async function cutter(): Promise<{ target: Target; hits: () => number }> {
+  let hits = 0;
+  const s = net.createServer((sock) => {
+    sock.on('error', () => undefined);
+    sock.once('data', () => {
+      hits++;
+      sock.write('HTTP/1.1 200 OK\r\nContent-Length: 100\r\nContent-Type: text/plain\r\n\r\ncut');
+      realClock.setTimeout(() => sock.destroy(), 10);
+    });
+  });
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  apps.push(s);
+  return {
+    target: { ip: '127.0.0.1', port: (s.address() as net.AddressInfo).port },
+    hits: () => hits,
+  };
+}
+
+/** An endpoint answering whatever `answer` writes, after reading the request whole. */
+async function rawApp(answer: (req: http.IncomingMessage, res: http.ServerResponse) => void) {
+  const s = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => answer(req, res));
+  });
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  apps.push(s);
+  return { ip: '127.0.0.1', port: (s.address() as net.AddressInfo).port };
+}
+
+function request(
+  path: string,
+  opts: { method?: string; body?: string; onFirstData?: () => void } = {},
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      {
+        host: '127.0.0.1',
+        port,
+        path,
+        method: opts.method ?? 'GET',
+        agent: false,
+        timeout: 10_000,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (d: Buffer) => {
+          if (chunks.length === 0) opts.onFirstData?.();
+          chunks.push(d);
+        });
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: Buffer.concat(chunks),
+          }),
+        );
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`${path}: no answer within 10 s`)));
+    req.on('error', reject);
+    req.end(opts.body);
+  });
+}
+
+test('an answer cut off after its header is retried on another endpoint: the client never sees it', async () => {
+  const cut = await cutter();
+  const live = await app('live');
+  await setEndpoints([cut.target, live]);
+  for (let i = 0; i < 6; i++) {
+    const r = await request(`/app/${i}`);
+    assert.equal(r.status, 200, `request ${i}: ${r.body}`);
+    assert.equal(JSON.parse(r.body.toString()).name, 'live');
+  }
+  assert.ok(cut.hits() >= 1, 'the cutting endpoint got a request');
+  // The only endpoint cuts: the holder (which has a live one) serves the retry.
+  const alone = await cutter();
+  await setEndpoints([live], [alone.target]);
+  const r = await request('/app/alone');
+  assert.equal(r.status, 200);
+  assert.equal(JSON.parse(r.body.toString()).name, 'live');
+  assert.equal(alone.hits(), 1);
+});
+
+test('an answer larger than the whole-answer bound streams whole; HEAD gives its length', async () => {
+  const big = Buffer.alloc(200 * 1024);
+  for (let i = 0; i < big.length; i++) big[i] = (i * 7) % 251;
+  // Node sends no Content-Length on a HEAD unless told.
+  await setEndpoints([
+    await rawApp((req, res) => {
+      res.setHeader('Content-Length', big.length);
+      res.end(req.method === 'HEAD' ? undefined : big);
+    }),
+  ]);
+  for (let i = 0; i < 2; i++) {
+    const r = await request('/app/big');
+    assert.equal(r.status, 200);
+    assert.equal(r.body.length, big.length);
+    assert.ok(r.body.equals(big), 'the same bytes');
+  }
+  const h = await request('/app/big', { method: 'HEAD' });
+  assert.equal(h.status, 200);
+  assert.equal(h.headers['content-length'], String(big.length));
+  assert.equal(h.body.length, 0);
+});
+
+test('status, repeated Set-Cookie and other headers pass through a whole answer; no hop-by-hop', async () => {
+  await setEndpoints([
+    await rawApp((_q, res) => {
+      res.setHeader('Set-Cookie', ['a=1; Path=/', 'b=2']);
+      res.setHeader('ETag', '"v1"');
+      res.setHeader('Keep-Alive', 'timeout=5');
+      res.setHeader('Content-Type', 'text/plain');
+      // Status and body without writeHead: Node sends a Content-Length (not chunked).
+      res.statusCode = 201;
+      res.end('made');
+    }),
+  ]);
+  const r = await request('/app/cookies');
+  assert.equal(r.status, 201);
+  assert.equal(r.body.toString(), 'made');
+  assert.deepEqual(r.headers['set-cookie'], ['a=1; Path=/', 'b=2']);
+  assert.equal(r.headers['etag'], '"v1"');
+  assert.equal(r.headers['content-type'], 'text/plain');
+  assert.equal(r.headers['content-length'], '4');
+  assert.equal(r.headers['keep-alive'], undefined);
+});
+
+test('a POST and an answer without a length stream: the client reads the start before the end', async () => {
+  // The app sends the rest only once the client got the start: an answer held whole would hang.
+  let release: (() => void) | undefined;
+  const target = await rawApp((req, res) => {
+    const chunked = req.url?.endsWith('chunked');
+    res.writeHead(200, chunked ? {} : { 'Content-Length': '11' });
+    res.write('first;');
+    release = () => res.end('rest!');
+  });
+  await setEndpoints([target]);
+  for (const [method, path] of [
+    ['POST', '/app/post'],
+    ['GET', '/app/chunked'],
+  ] as const) {
+    const r = await request(path, {
+      method,
+      body: method === 'POST' ? 'x=1' : undefined,
+      onFirstData: () => release?.(),
+    });
+    assert.equal(r.status, 200, `${method} ${path}`);
+    assert.equal(r.body.toString(), 'first;rest!', `${method} ${path}`);
+    release = undefined;
+  }
 });
