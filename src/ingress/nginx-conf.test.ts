@@ -63,12 +63,12 @@ test('renderLuaConfig lists servers in precedence order and each backend with it
   );
   assert.match(lua, /wild=\{\["example\.com"\]=\{locs=\{\{"","P","shop-wild-80"\}\}/);
   assert.match(lua, /any=\{locs=\{\},def="shop-fallback-80"\}/);
-  assert.match(lua, /\["shop-api-8080"\]=\{\{"10\.0\.0\.2",5000\}\}/);
+  assert.match(lua, /\["shop-api-8080"\]=\{\{"10\.0\.0\.2",5000,"10\.0\.0\.2:5000"\}\}/);
   assert.equal(table.backends().length, 4);
 });
 
-test('renderNginxConf: the listen addresses, the holder, the control socket, no reuseport', () => {
-  const conf = renderNginxConf({
+test('renderNginxConf: the listen addresses, the holder, the control socket, no reuseport, whole answers', () => {
+  const base = {
     dir: '/run/x',
     listen: ['127.0.0.1:80', '10.244.0.1:80'],
     workers: 2,
@@ -78,7 +78,8 @@ test('renderNginxConf: the listen addresses, the holder, the control socket, no 
     luaModulesDir: '/usr/lib/nginx/modules',
     accessLog: false,
     asRoot: false,
-  });
+  };
+  const conf = renderNginxConf(base);
   assert.match(
     conf,
     /listen 127\.0\.0\.1:80 backlog=4096;\n\s+listen 10\.244\.0\.1:80 backlog=4096;/,
@@ -89,6 +90,13 @@ test('renderNginxConf: the listen addresses, the holder, the control socket, no 
   // A worker's own accept queue (reuseport) would die with it: the shared one survives.
   assert.doesNotMatch(conf, /reuseport/);
   assert.doesNotMatch(conf, /^user /m);
+  // Small GET/HEAD answers go through the internal whole-answer location (issue #17).
+  assert.match(conf, /access_by_lua_block \{ skiff_ingress\.whole\(\) \}/);
+  assert.match(conf, /skiff_ingress\.wholeMax = 65536/);
+  assert.match(conf, /location = \/\.skiff-whole-answer \{\n\s+internal;/);
+  const streamed = renderNginxConf({ ...base, asRoot: true, wholeAnswerBytes: 0 });
+  assert.doesNotMatch(streamed, /access_by_lua/, '0: every answer streams');
+  assert.match(streamed, /^user root;/);
 });
 
 test('parseNginxStats: totals, status classes with 499 as failed, the histogram window, retries', () => {
@@ -102,6 +110,7 @@ test('parseNginxStats: totals, status classes with 499 as failed, the histogram 
     `h:${sec}:10 3`,
     `h:${sec - 30}:12 9`,
     'e:retry 2',
+    'e:streamed 1',
     'version 3',
   ].join('\n');
   const s = parseNginxStats(text, now, 10);
@@ -109,5 +118,5 @@ test('parseNginxStats: totals, status classes with 499 as failed, the histogram 
   assert.equal(s.errors, 3);
   assert.deepEqual(s.status, { '2xx': 4, '5xx': 1, failed: 2 });
   assert.deepEqual(s.histogram, { '10': 3 });
-  assert.deepEqual(s.events, { retry: 2 });
+  assert.deepEqual(s.events, { retry: 2, streamed: 1 });
 });

@@ -75,6 +75,12 @@ http {
   client_header_buffer_size 4k;
   large_client_header_buffers 4 16k;
   map $http_x_request_id $req_id { default $http_x_request_id; "" $request_id; }
+  # What whole() may fetch whole, decided in C: a GET (1) or HEAD (2) with no body, no Upgrade.
+  map "$request_method:$http_upgrade:$http_content_length:$http_transfer_encoding" $skiff_whole {
+    default 0;
+    "GET:::" 1;
+    "HEAD:::" 2;
+  }
   upstream skiff_balancer {
     server 0.0.0.1;
     balancer_by_lua_block { skiff_ingress.balance() }
@@ -95,7 +101,10 @@ ${listen}
     proxy_set_header X-Forwarded-Proto http;
     proxy_set_header X-Forwarded-Scheme http;
     proxy_set_header X-Scheme http;
-    proxy_connect_timeout 5s;
+    # Pods are on this host: a live one answers a SYN at once (or after one 1 s retransmit); a
+    # deleted one, still listed until its endpoint's removal arrives, never answers, so a try waits
+    # this long before the next endpoint (ingress-nginx's 5 s made chaos requests time out).
+    proxy_connect_timeout 2s;
     proxy_read_timeout 60s;
     proxy_send_timeout 60s;
     proxy_next_upstream error timeout;
@@ -108,13 +117,13 @@ ${listen}
       set $skiff_upstream "";
       set_by_lua_block $skiff_backend { return skiff_ingress.route() }
 ${
-        whole > 0
-          ? `      # Small GET/HEAD answers: fetched whole, retried elsewhere when cut, then sent (or
+  whole > 0
+    ? `      # Small GET/HEAD answers: fetched whole, retried elsewhere when cut, then sent (or
       # streamed by proxy_pass below when too big). Other methods, bodies and upgrades stream.
       access_by_lua_block { skiff_ingress.whole() }
 `
-          : ''
-      }      log_by_lua_block { skiff_ingress.log() }
+    : ''
+}      log_by_lua_block { skiff_ingress.log() }
       proxy_pass http://skiff_balancer;
     }
     location = ${wholeAnswerLocation} {
@@ -178,7 +187,10 @@ export function renderLuaConfig(c: DataPlaneConfig): string {
     [...m].map(([host, s]) => `[${luaString(host)}]=${luaServer(s)}`).join(',');
   const backends = [...c.backends]
     .map(([name, eps]) => {
-      const list = eps.map((e) => `{${luaString(e.ip)},${e.port}}`).join(',');
+      // The third field is the endpoint's "ip:port" key, made once here rather than per request.
+      const list = eps
+        .map((e) => `{${luaString(e.ip)},${e.port},${luaString(`${e.ip}:${e.port}`)}}`)
+        .join(',');
       return `[${luaString(name)}]={${list}}`;
     })
     .join(',');

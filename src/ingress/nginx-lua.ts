@@ -18,7 +18,7 @@
  *    (upstream closed early, body shorter than declared, chunked without its end) is asked of
  *    the next endpoint (the cut one marked failed), within the same `tries`, the holder last.
  *    Larger or open-ended answers (no Content-Length) stream instead, asked again of the
- *    upstream; their backend and path then stream at once for a minute.
+ *    upstream; after a declared large one its backend and path stream at once for a minute.
  * 5. Counters (requests, status codes, a per-second latency histogram) and each backend's
  *    last-request second (a:<backend>, for scale to zero) reach shared memory within a second
  *    (each worker adds its own every second).
@@ -35,7 +35,7 @@ local rr = 0
 local failedUntil = {}
 -- This worker's counters since the last flush to shared memory (flush(), every second): a
 -- request only touches Lua tables, never the shared dictionary's lock.
-local requests, retries, statuses, hist, seen = 0, 0, {}, {}, {}
+local requests, retries, streams, statuses, hist, seen = 0, 0, 0, {}, {}, {}
 
 local function sync()
   local v = shared:get("version")
@@ -121,7 +121,7 @@ function M.balance()
   local pick
   for i = 0, n - 1 do
     local ep = eps[(ctx.next + i) % n + 1]
-    local key = ep[1] .. ":" .. ep[2]
+    local key = ep[3]
     local u = failedUntil[key]
     if not u or u <= now then
       pick = ep
@@ -133,7 +133,7 @@ function M.balance()
   if not pick then
     pick = eps[ctx.next % n + 1]
     ctx.next = ctx.next + 1
-    ctx.last = pick[1] .. ":" .. pick[2]
+    ctx.last = pick[3]
   end
   balancer.set_current_peer(pick[1], pick[2])
 end
@@ -143,7 +143,7 @@ local capture, HTTP_GET, HTTP_HEAD = ngx.location.capture, ngx.HTTP_GET, ngx.HTT
 -- subrequest shares the request's variables: the same $req_id in the upstream's X-Request-ID
 -- and the access log.
 local wholeOpts = { method = HTTP_GET, share_all_vars = true }
--- Backend and path pairs whose last answer was too big to hold or open-ended, until when they
+-- Backend and path pairs whose last answer declared a length too big to hold, until when they
 -- stream at once (so a large download is not asked for twice each time); at most 1000.
 local streamed, nstreamed = {}, 0
 
@@ -159,7 +159,8 @@ function M.wholeHeader()
   if status == 204 or status == 304 then return end
   local len = tonumber(ngx.header.content_length)
   if not len or len > M.wholeMax then
-    ctx.big = true
+    -- Only a declared large answer marks the path: a stream now may be a small answer next time.
+    ctx.big = len and 2 or 1
     return ngx.exit(ngx.ERROR)
   end
 end
@@ -181,9 +182,8 @@ end
 -- or returns (proxy_pass streams it).
 function M.whole()
   local var = ngx.var
-  local m = var.request_method
-  if m ~= "GET" and m ~= "HEAD" then return end
-  if var.http_upgrade or var.http_content_length or var.http_transfer_encoding then return end
+  local w = var.skiff_whole
+  if w == "0" then return end
   local key
   if nstreamed > 0 then
     key = var.skiff_backend .. " " .. var.uri
@@ -194,19 +194,22 @@ function M.whole()
     end
   end
   local ctx = ngx.ctx
-  local head = m == "HEAD"
+  local head = w == "2"
   ctx.head = head
   wholeOpts.method = head and HTTP_HEAD or HTTP_GET
   wholeOpts.ctx = ctx
   while true do
     local res = capture(M.wholeUri, wholeOpts)
     if ctx.big then
-      key = key or var.skiff_backend .. " " .. var.uri
-      if not streamed[key] then
-        if nstreamed >= 1000 then streamed, nstreamed = {}, 0 end
-        nstreamed = nstreamed + 1
+      streams = streams + 1
+      if ctx.big == 2 then
+        key = key or var.skiff_backend .. " " .. var.uri
+        if not streamed[key] then
+          if nstreamed >= 1000 then streamed, nstreamed = {}, 0 end
+          nstreamed = nstreamed + 1
+        end
+        streamed[key] = ngx.now() + 60
       end
-      streamed[key] = ngx.now() + 60
       -- proxy_pass starts over: a first try, its log fields its own.
       ctx.tried, ctx.last, ctx.big, ctx.ua, ctx.us = nil, nil, nil, nil, nil
       return
@@ -248,6 +251,7 @@ end
 function M.flush()
   if requests > 0 then shared:incr("r", requests, 0) end
   if retries > 0 then shared:incr("e:retry", retries, 0) end
+  if streams > 0 then shared:incr("e:streamed", streams, 0) end
   for status, n in pairs(statuses) do shared:incr("s:" .. status, n, 0) end
   for key, n in pairs(hist) do
     shared:incr("h:" .. floor(key / 10000) .. ":" .. key % 10000, n, 0, 15)
@@ -256,7 +260,7 @@ function M.flush()
     local now = ngx.now()
     for b in pairs(seen) do shared:set("a:" .. b, now) end
   end
-  requests, retries, statuses, hist, seen = 0, 0, {}, {}, {}
+  requests, retries, streams, statuses, hist, seen = 0, 0, 0, {}, {}, {}
 end
 
 function M.configure()

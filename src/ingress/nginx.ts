@@ -262,7 +262,8 @@ export class NginxDataPlane {
 
 /**
  * Parses the control socket's "key value" lines: r (requests), s:<code> (statuses),
- * h:<second>:<bucket> (latency histogram), e:<event> (data-path events).
+ * h:<second>:<bucket> (latency histogram), e:<event> (data-path events: retry, and streamed,
+ * GET/HEAD answers too big or open-ended to read whole).
  */
 export function parseNginxStats(text: string, nowMs: number, windowSec: number): StatsSnapshot {
   const snap: StatsSnapshot = { requests: 0, errors: 0, status: {}, histogram: {}, events: {} };
@@ -282,7 +283,8 @@ export function parseNginxStats(text: string, nowMs: number, windowSec: number):
       const [, sec, bucket] = key.split(':');
       if (Number(sec) >= oldest)
         snap.histogram[bucket ?? '0'] = (snap.histogram[bucket ?? '0'] ?? 0) + n;
-    } else if (key === 'e:retry') snap.events = { ...snap.events, retry: n };
+    } else if (key === 'e:retry' || key === 'e:streamed')
+      snap.events = { ...snap.events, [key.slice(2)]: n };
   }
   return snap;
 }

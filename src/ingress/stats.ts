@@ -34,7 +34,8 @@ export interface StatsSnapshot {
 /**
  * What happened on the way to an answer: upstream connect errors, resets before the answer,
  * read timeouts, retries on another endpoint, requests held while no endpoint was ready (and holds
- * that ran out of budget), upstream answers cut off after the client got headers, client
+ * that ran out of budget), upstream answers cut off after the client got headers, GET/HEAD
+ * answers the nginx data plane streamed instead of reading them whole (too big or no length), client
  * connections closed before their answer was complete, and cold starts (a Service at zero woken
  * by a held request, see activity.ts).
  */
@@ -46,6 +47,7 @@ export type UpstreamEvent =
   | 'held'
   | 'holdExpired'
   | 'cutOff'
+  | 'streamed'
   | 'clientClosed'
   | 'coldStart';
 
