@@ -79,7 +79,12 @@ export interface IngressControllerOptions {
    * Serve with nginx (its Lua module routes and balances; this process holds what it cannot
    * serve) instead of the Node data path: the nginx binary (findNginx) and its worker count.
    */
-  nginx?: { path: string; workers?: number };
+  nginx?: {
+    path: string;
+    workers?: number;
+    /** GET/HEAD answers up to this size are read whole and retried when cut; 0: all stream. */
+    wholeAnswerBytes?: number;
+  };
 }
 
 /** The running controller's bound ports. */
@@ -372,6 +377,7 @@ class Controller implements IngressController {
       nginx: cfg.path,
       listen: bound.bound,
       workers: cfg.workers,
+      wholeAnswerBytes: cfg.wholeAnswerBytes,
       accessLog: this.#opts.accessLog !== false,
       log: this.#log,
       clock: this.#clock,

@@ -1,10 +1,10 @@
 // Tests of the add-on's bind-address choice: INGRESS_BIND_ADDRESS wins, else loopback plus the pod
-// bridge address from the Node's podCIDR, else loopback alone.
+// bridge address from the Node's podCIDR, else loopback alone; the whole-answer bound.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { KubeClient } from '../client/rest.js';
 import { createLogger } from '../lib/log.js';
-import { bindAddresses, bridgeAddress } from './main.js';
+import { bindAddresses, bridgeAddress, wholeAnswerBytes } from './main.js';
 
 const log = createLogger({ component: 'ingress-main-test' });
 
@@ -45,4 +45,12 @@ test('default: loopback plus the pod bridge; loopback alone when the Node is unk
   assert.deepEqual(await bindAddresses(undefined, clientWithNode('10.0.0.0/8'), undefined, log), [
     '127.0.0.1',
   ]);
+});
+
+test('--whole-answer-bytes takes whole byte counts (0: stream all); anything else keeps the default', () => {
+  assert.equal(wholeAnswerBytes(undefined, log), undefined);
+  assert.equal(wholeAnswerBytes('0', log), 0);
+  assert.equal(wholeAnswerBytes('131072', log), 131072);
+  for (const bad of ['-1', '1.5', 'lots', '1e12'])
+    assert.equal(wholeAnswerBytes(bad, log), undefined);
 });

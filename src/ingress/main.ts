@@ -4,6 +4,8 @@
 // --endpoint-wait-timeout=<seconds> (env INGRESS_ENDPOINT_WAIT_TIMEOUT, default 10, 0 = off): how
 // long a request waits for a ready endpoint of a Service that has (or just had) endpoints, and
 // keeps retrying failed ones, before its 503/502; a Service without endpoints answers 503 at once.
+// --whole-answer-bytes=<n> (env INGRESS_WHOLE_ANSWER_BYTES, default 65536, 0 = stream all): the
+// nginx data plane reads GET/HEAD answers up to this size whole, retrying one cut off elsewhere.
 import cluster from 'node:cluster';
 import type net from 'node:net';
 import { availableParallelism } from 'node:os';
@@ -38,6 +40,7 @@ export async function main(argv: string[]): Promise<void> {
       workers: { type: 'string' },
       'endpoint-wait-timeout': { type: 'string' },
       'data-plane': { type: 'string' },
+      'whole-answer-bytes': { type: 'string' },
     },
     allowPositionals: true,
     strict: false,
@@ -115,7 +118,18 @@ export async function main(argv: string[]): Promise<void> {
     controllerClass: str('controller-class'),
     accessLog: values['no-access-log'] === true ? false : undefined,
     endpointWaitMs: seconds(str('endpoint-wait-timeout') ?? env['INGRESS_ENDPOINT_WAIT_TIMEOUT']),
-    nginx: nginx.path ? { path: nginx.path, workers: workers || 2 } : undefined,
+    nginx: nginx.path
+      ? {
+          path: nginx.path,
+          workers: workers || 2,
+          // 0 streams every answer: ~20% less CPU per small request, but an answer cut off
+          // after its header (the app killed mid-answer) reaches the client cut (issue #17).
+          wholeAnswerBytes: wholeAnswerBytes(
+            str('whole-answer-bytes') ?? env['INGRESS_WHOLE_ANSWER_BYTES'],
+            log,
+          ),
+        }
+      : undefined,
   });
   const ac = new AbortController();
   const stop = () => ac.abort();
@@ -214,4 +228,13 @@ export function bridgeAddress(cidr: string | undefined): string | undefined {
   if (!m) return undefined;
   const v = ((Number(m[1]) << 24) | (Number(m[2]) << 16) | (Number(m[3]) << 8) | Number(m[4])) + 1;
   return [24, 16, 8, 0].map((s) => (v >>> s) & 255).join('.');
+}
+
+/** --whole-answer-bytes: a whole number of bytes, else the default (with a warning). */
+export function wholeAnswerBytes(v: string | undefined, log: Logger): number | undefined {
+  if (v === undefined || v === '') return undefined;
+  const n = Number(v);
+  if (Number.isInteger(n) && n >= 0 && n <= 64 * 1024 * 1024) return n;
+  log.warn(`Ignoring --whole-answer-bytes=${v}: not a whole number of bytes up to 64 MiB`);
+  return undefined;
 }
