@@ -16,7 +16,7 @@ import {
   runningPid,
 } from '../lib/data-dir.js';
 import { errorMessage } from '../lib/errors.js';
-import { withUpNodeFlags } from '../lib/node-flags.js';
+import { withUpEnv, withUpNodeFlags } from '../lib/node-flags.js';
 import { parseDisabled } from './bootstrap.js';
 import { type ClusterOptions, startCluster } from './server.js';
 
@@ -204,6 +204,7 @@ async function detach(opts: UpOptions, root: string): Promise<number> {
     {
       detached: true,
       stdio: ['ignore', log, log],
+      env: withUpEnv(process.env),
     },
   );
   closeSync(log);

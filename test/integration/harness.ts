@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { UP_NODE_FLAGS } from '../../src/lib/node-flags.js';
+import { UP_NODE_FLAGS, withUpEnv } from '../../src/lib/node-flags.js';
 import { freePort } from '../../src/lib/testing-ports.js';
 
 const repo = resolve(import.meta.dirname, '..', '..');
@@ -178,7 +178,7 @@ export async function startSkiff(
     const child = spawn(process.execPath, args, {
       cwd: repo,
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, SKIFF_LOG_LEVEL: process.env['SKIFF_LOG_LEVEL'] ?? 'info' },
+      env: withUpEnv({ ...process.env, SKIFF_LOG_LEVEL: process.env['SKIFF_LOG_LEVEL'] ?? 'info' }),
     });
     child.stdout?.on('data', (d: Buffer) => {
       output += d.toString();
