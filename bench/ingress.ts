@@ -428,27 +428,24 @@ async function main(): Promise<void> {
     };
     const proxies = await spawnServe(cfg);
     const found = findNginx();
-    const skiffNginxPort = await freePort();
-    const skiffNginx = found.path
-      ? await spawnServe({
-          ...cfg,
-          ingressPort: skiffNginxPort,
-          nginx: found.path,
-          accessLog: join(dir, 'skiff-nginx-access.log'),
-        })
-      : undefined;
+    /** The nginx data plane in a child of its own (`name` names its access log). */
+    const spawnPlane = async (name: string, wholeAnswerBytes?: number) => {
+      const port = await freePort();
+      const child = found.path
+        ? await spawnServe({
+            ...cfg,
+            ingressPort: port,
+            nginx: found.path,
+            accessLog: join(dir, `${name}-access.log`),
+            wholeAnswerBytes,
+          })
+        : undefined;
+      return { port, child };
+    };
+    const { port: skiffNginxPort, child: skiffNginx } = await spawnPlane('skiff-nginx');
     // The same data plane with every answer streamed (no whole-answer retry of cut answers): what
     // the retry costs, measured alongside.
-    const streamPort = await freePort();
-    const skiffStream = found.path
-      ? await spawnServe({
-          ...cfg,
-          ingressPort: streamPort,
-          nginx: found.path,
-          accessLog: join(dir, 'skiff-stream-access.log'),
-          wholeAnswerBytes: 0,
-        })
-      : undefined;
+    const { port: streamPort, child: skiffStream } = await spawnPlane('skiff-stream', 0);
 
     const nginxPort = await freePort();
     let nginxURL: string | undefined;
