@@ -18,7 +18,7 @@
  *    (upstream closed early, body shorter than declared, chunked without its end) is asked of
  *    the next endpoint (the cut one marked failed), within the same `tries`, the holder last.
  *    Larger or open-ended answers (no Content-Length) stream instead, asked again of the
- *    upstream; after a declared large one its backend and path stream at once for a minute.
+ *    upstream; after one its backend and path stream at once for a minute.
  * 5. Counters (requests, status codes, a per-second latency histogram) and each backend's
  *    last-request second (a:<backend>, for scale to zero) reach shared memory within a second
  *    (each worker adds its own every second).
@@ -143,8 +143,9 @@ local capture, HTTP_GET, HTTP_HEAD = ngx.location.capture, ngx.HTTP_GET, ngx.HTT
 -- subrequest shares the request's variables: the same $req_id in the upstream's X-Request-ID
 -- and the access log.
 local wholeOpts = { method = HTTP_GET, share_all_vars = true }
--- Backend and path pairs whose last answer declared a length too big to hold, until when they
--- stream at once (so a large download is not asked for twice each time); at most 1000.
+-- Backend and path pairs whose last answer was too big to hold or had no length, until when they
+-- stream at once: such an answer is asked of the upstream twice (the whole-answer try gives up at
+-- its header), which a download or an event stream should not pay on every request; at most 1000.
 local streamed, nstreamed = {}, 0
 
 -- Header filter of the whole-answer subrequest: notes the upstream for the access log and gives
@@ -159,8 +160,7 @@ function M.wholeHeader()
   if status == 204 or status == 304 then return end
   local len = tonumber(ngx.header.content_length)
   if not len or len > M.wholeMax then
-    -- Only a declared large answer marks the path: a stream now may be a small answer next time.
-    ctx.big = len and 2 or 1
+    ctx.big = true
     return ngx.exit(ngx.ERROR)
   end
 end
@@ -202,14 +202,12 @@ function M.whole()
     local res = capture(M.wholeUri, wholeOpts)
     if ctx.big then
       streams = streams + 1
-      if ctx.big == 2 then
-        key = key or var.skiff_backend .. " " .. var.uri
-        if not streamed[key] then
-          if nstreamed >= 1000 then streamed, nstreamed = {}, 0 end
-          nstreamed = nstreamed + 1
-        end
-        streamed[key] = ngx.now() + 60
+      key = key or var.skiff_backend .. " " .. var.uri
+      if not streamed[key] then
+        if nstreamed >= 1000 then streamed, nstreamed = {}, 0 end
+        nstreamed = nstreamed + 1
       end
+      streamed[key] = ngx.now() + 60
       -- proxy_pass starts over: a first try, its log fields its own.
       ctx.tried, ctx.last, ctx.big, ctx.ua, ctx.us = nil, nil, nil, nil, nil
       return

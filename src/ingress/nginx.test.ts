@@ -409,4 +409,16 @@ test('a POST and an answer without a length stream: the client reads the start b
     assert.equal(r.body.toString(), 'first;rest!', `${method} ${path}`);
     release = undefined;
   }
+  // The whole-answer try gave up at the chunked answer's header and asked again: now that path
+  // streams at once, so the app sees one request per client request.
+  let asked = 0;
+  const counted = await rawApp((_req, res) => {
+    asked++;
+    res.writeHead(200, {});
+    res.end('streamed');
+  });
+  await setEndpoints([counted]);
+  const again = await request('/app/chunked');
+  assert.equal(again.body.toString(), 'streamed');
+  assert.equal(asked, 1, 'a path whose answer had no length streams without a whole-answer try');
 });
