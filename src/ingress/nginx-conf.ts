@@ -75,6 +75,10 @@ http {
   client_header_buffer_size 4k;
   large_client_header_buffers 4 16k;
   map $http_x_request_id $req_id { default $http_x_request_id; "" $request_id; }
+  # ingress-nginx's (with upstream keep-alive on): an Upgrade passes on with "Connection: upgrade"
+  # and the 101'd connection streams both ways (idle up to proxy_read_timeout); other requests send
+  # no Connection header, so their upstream connection goes back to the keep-alive pool.
+  map $http_upgrade $connection_upgrade { default upgrade; "" ""; }
   # What whole() may fetch whole, decided in C: a GET (1) or HEAD (2) with no body, no Upgrade.
   map "$request_method:$http_upgrade:$http_content_length:$http_transfer_encoding" $skiff_whole {
     default 0;
@@ -91,7 +95,8 @@ http {
   server {
 ${listen}
     proxy_http_version 1.1;
-    proxy_set_header Connection "";
+    proxy_set_header Upgrade $http_upgrade;
+    proxy_set_header Connection $connection_upgrade;
     proxy_set_header Host $http_host;
     proxy_set_header X-Request-ID $req_id;
     proxy_set_header X-Real-IP $remote_addr;

@@ -2,6 +2,7 @@
 // endpoint on a connect error or a reset before any response byte (ingress-nginx defaults:
 // proxy-next-upstream "error timeout", 3 tries, non-idempotent requests only on connect errors),
 // and holding requests while their backend has no ready endpoint (bounded; see IngressProxy).
+// An HTTP/1.1 Upgrade (WebSocket) takes the same way to its endpoint, then both sockets are piped.
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type net from 'node:net';
@@ -125,9 +126,10 @@ interface Attempt {
   status: string;
 }
 
-/** How one try ended: an answer (read whole when small), or why there is none. */
+/** How one try ended: an answer (read whole when small), a 101, or why there is none. */
 type Outcome =
   | { kind: 'response'; res: http.IncomingMessage; body?: Buffer }
+  | { kind: 'upgrade'; res: http.IncomingMessage; socket: net.Socket; head: Buffer }
   | { kind: 'connect' | 'reset' | 'timeout'; refused: boolean };
 
 const emptyBody = Buffer.alloc(0);
@@ -139,6 +141,9 @@ const emptyBody = Buffer.alloc(0);
  *    response byte only for idempotent methods; at most `tries` endpoints per request.
  * 3. No response within the read timeout → 504; all tries failed → 502.
  * 4. Malformed requests get 400 and oversized headers 431 (see attach); nothing here throws.
+ * 5. An Upgrade request is routed, held and retried as a GET (no body); a 101 from the endpoint
+ *    joins the two connections until either closes or both stay idle for the read timeout; any
+ *    other answer is passed on and the connection closed.
  */
 export class IngressProxy {
   #opts: IngressProxyOptions;
@@ -148,6 +153,8 @@ export class IngressProxy {
 
   #synced: boolean;
   #holdsEnded = false;
+  /** Closes of the joined (upgraded) connections open now: they outlive their servers' close. */
+  #tunnels = new Set<() => void>();
 
   constructor(opts: IngressProxyOptions) {
     this.#opts = opts;
@@ -161,6 +168,9 @@ export class IngressProxy {
   /** Wires the proxy and client-error handling into an HTTP server. */
   attach(server: http.Server): void {
     server.on('request', (req, res) => this.handle(req, res));
+    server.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) =>
+      this.handleUpgrade(req, socket, head),
+    );
     server.on('clientError', (err: NodeJS.ErrnoException, socket: net.Socket) => {
       if (!socket.writable || err.code === 'ECONNRESET') {
         socket.destroy();
@@ -174,9 +184,10 @@ export class IngressProxy {
     });
   }
 
-  /** Closes idle upstream connections. */
+  /** Closes idle upstream connections and the upgraded ones. */
   close(): void {
     this.#agent.destroy();
+    for (const close of [...this.#tunnels]) close();
   }
 
   /**
@@ -193,8 +204,26 @@ export class IngressProxy {
     this.#serve(req, res).catch(() => res.destroy());
   }
 
+  /**
+   * Handles one Upgrade request (the server's 'upgrade' event: the socket is no longer the HTTP
+   * server's). A response object on the socket serves its error or refused-upgrade answer, which
+   * closes the connection.
+   */
+  handleUpgrade(req: http.IncomingMessage, socket: net.Socket, head: Buffer): void {
+    socket.on('error', () => socket.destroy());
+    const res = new http.ServerResponse(req);
+    res.shouldKeepAlive = false;
+    res.assignSocket(socket);
+    res.once('finish', () => socket.end());
+    this.#serve(req, res, { socket, head }).catch(() => socket.destroy());
+  }
+
   /** One request, from its route to its answer: rounds of tries, holds in between. */
-  async #serve(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  async #serve(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    upgrade?: { socket: net.Socket; head: Buffer },
+  ): Promise<void> {
     const start = this.#clock.now();
     // Serving starts before the caches are synced (a restarted controller takes connections at
     // once); the first requests wait for the route table instead of getting a 404.
@@ -218,6 +247,8 @@ export class IngressProxy {
       }
     };
     let cutOff = false;
+    /** Bytes of the 101 head sent, once the connection is joined to its endpoint's. */
+    let tunnelHead = -1;
     /** The backend of a request that was held (onHeldDone is owed at its end). */
     let heldFor: RouteBackend | undefined;
     /** The client connection closed (res.destroyed may not say so yet). */
@@ -225,7 +256,9 @@ export class IngressProxy {
     res.once('close', () => {
       closed = true;
       if (heldFor) this.#opts.onHeldDone?.(heldFor);
-      const finished = res.writableFinished;
+      if (tunnelHead >= 0)
+        sent = String(Math.max(0, (upgrade?.socket.bytesWritten ?? 0) - tunnelHead));
+      const finished = res.writableFinished || tunnelHead >= 0;
       this.#opts.stats?.record(finished ? res.statusCode : 0, this.#clock.now() - start);
       if (!finished && !cutOff) this.#opts.stats?.count('clientClosed');
       // nginx logs 499 for a client that went away before its answer was complete.
@@ -273,12 +306,17 @@ export class IngressProxy {
       // Stopped: no new round (it would wait again, for up to the whole budget).
       return this.#holdsEnded ? 'expired' : 'again';
     };
-    const body = await this.#readBody(req);
+    // An Upgrade has no body: what follows its head belongs to the upgraded protocol.
+    const body = upgrade ? emptyBody : await this.#readBody(req);
     if (body === undefined) {
       finish(413);
       return;
     }
     const headers = this.#upstreamHeaders(req, reqId);
+    if (upgrade) {
+      headers['Connection'] = 'upgrade';
+      headers['Upgrade'] = req.headers.upgrade;
+    }
     // Rounds: the current ready endpoints, in balancer order, `tries` of them at most.
     for (;;) {
       const picker = this.#opts.pickerFor(backend);
@@ -300,6 +338,19 @@ export class IngressProxy {
         const rec: Attempt = { addr: `${target.ip}:${target.port}`, status: '-' };
         attempts.push(rec);
         const outcome = await this.#send(target, method, url, headers, body);
+        if (outcome.kind === 'upgrade') {
+          picker.served(this.#client(req), target);
+          rec.status = '101';
+          res.statusCode = 101;
+          if (!upgrade || closed) {
+            // A 101 nobody asked for is a broken answer; a client gone has nothing to join.
+            outcome.socket.destroy();
+            finish(502);
+            return;
+          }
+          tunnelHead = this.#tunnel(upgrade.socket, upgrade.head, outcome);
+          return;
+        }
         if (outcome.kind === 'response') {
           picker.served(this.#client(req), target);
           rec.status = String(outcome.res.statusCode ?? 502);
@@ -436,6 +487,11 @@ export class IngressProxy {
           settle({ kind: 'timeout', refused: false });
         }, this.#opts.readTimeoutMs ?? 60_000);
       });
+      up.on('upgrade', (res: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
+        socket.on('error', () => socket.destroy());
+        if (settled) socket.destroy();
+        else settle({ kind: 'upgrade', res, socket, head });
+      });
       up.on('response', (res) => {
         const len = Number(res.headers['content-length'] ?? Number.NaN);
         if (!(len <= bufferedResponseBytes)) {
@@ -463,6 +519,46 @@ export class IngressProxy {
       });
       up.end(body.length ? body : undefined);
     });
+  }
+
+  /**
+   * Joins a client's upgraded connection to its endpoint's after passing on the 101 (all its
+   * headers: Connection and Upgrade belong to it); returns the 101 head's size. Either side
+   * ending ends the other once its writes are out; an error or `readTimeoutMs` without a byte
+   * either way (proxy_read_timeout) destroys both.
+   */
+  #tunnel(
+    client: net.Socket,
+    clientHead: Buffer,
+    up: { res: http.IncomingMessage; socket: net.Socket; head: Buffer },
+  ): number {
+    const raw = up.res.rawHeaders;
+    let head = `HTTP/1.1 101 ${up.res.statusMessage || 'Switching Protocols'}\r\n`;
+    for (let i = 0; i < raw.length; i += 2) head += `${raw[i]}: ${raw[i + 1]}\r\n`;
+    head += '\r\n';
+    const upSocket = up.socket;
+    const destroy = () => {
+      client.destroy();
+      upSocket.destroy();
+    };
+    this.#tunnels.add(destroy);
+    const ended = (hadError: boolean) => {
+      if (hadError) destroy();
+      client.end();
+      upSocket.end();
+      if (client.destroyed && upSocket.destroyed) this.#tunnels.delete(destroy);
+    };
+    client.on('close', ended);
+    upSocket.on('close', ended);
+    const idleMs = this.#opts.readTimeoutMs ?? 60_000;
+    client.setTimeout(idleMs, destroy);
+    upSocket.setTimeout(idleMs, destroy);
+    client.write(head);
+    if (up.head.length) client.write(up.head);
+    if (clientHead.length) upSocket.write(clientHead);
+    upSocket.pipe(client);
+    client.pipe(upSocket);
+    return Buffer.byteLength(head);
   }
 
   /** Relays an upstream answer: `body` when it was read whole, else streamed from `up`. */
