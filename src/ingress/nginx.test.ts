@@ -14,6 +14,7 @@ import { findNginx, NginxDataPlane, parseNginxActivity } from './nginx.js';
 import { renderLuaConfig, upstreamName } from './nginx-conf.js';
 import { IngressProxy } from './proxy.js';
 import { RouteTable } from './routes.js';
+import { upgradeRequest, type WsEchoApp, wsEcho, wsEchoApp } from './ws-testing.js';
 
 const ing: Ingress = {
   metadata: { name: 'web', namespace: 'default' },
@@ -41,6 +42,7 @@ let plane: NginxDataPlane;
 let holderRequests = 0;
 let port = 0;
 const apps: (http.Server | net.Server)[] = [];
+const wsApps: WsEchoApp[] = [];
 /** Requests held in the holder, woken by wake() (the controller wakes them on slice changes). */
 const changed = new Set<() => void>();
 
@@ -143,6 +145,7 @@ before(async () => {
 after(async () => {
   await plane.stop();
   for (const s of apps) s.close();
+  for (const a of wsApps) a.close();
 });
 
 test('routes by path, sets X-Forwarded-* and a request ID; no route goes to the holder', async () => {
@@ -421,4 +424,45 @@ test('a POST and an answer without a length stream: the client reads the start b
   const again = await request('/app/chunked');
   assert.equal(again.body.toString(), 'streamed');
   assert.equal(asked, 1, 'a path whose answer had no length streams without a whole-answer try');
+});
+
+/** A WebSocket echo app, closed after the tests. */
+async function wsApp(name: string, plainStatus?: number): Promise<WsEchoApp> {
+  const a = await wsEchoApp(name, plainStatus);
+  wsApps.push(a);
+  return a;
+}
+
+test('a WebSocket echoes both ways through nginx; ordinary requests keep their upstream keep-alive', async () => {
+  const a = await wsApp('ws');
+  await setEndpoints([a.target]);
+  const got = await wsEcho(`ws://127.0.0.1:${port}/app/chat`, ['one', 'two', 'three']);
+  assert.deepEqual(got, ['ws:hello', 'ws:one', 'ws:two', 'ws:three']);
+  assert.equal(a.lastHeaders?.['x-forwarded-for'], '127.0.0.1');
+  assert.equal(a.lastHeaders?.['upgrade'], 'websocket');
+  // Plain requests send no Connection header upstream: nginx keeps its connections (one per
+  // worker at most) instead of opening one per request.
+  const before = a.connections;
+  for (let i = 0; i < 6; i++) assert.equal((await get('/app/plain')).body, 'ws');
+  const opened = a.connections - before;
+  assert.ok(opened <= 2, `${opened} upstream connections for 6 requests`);
+});
+
+test('a refused upgrade (non-101) passes through nginx with its body', async () => {
+  const no = await wsApp('no', 403);
+  await setEndpoints([no.target]);
+  const r = await upgradeRequest(port, '/app/ws');
+  assert.equal(r.status, 403);
+  assert.equal(r.body, 'no');
+});
+
+test('a WebSocket to a backend with no ready endpoint waits in the holder, then echoes', async () => {
+  await setEndpoints([]);
+  const pending = wsEcho(`ws://127.0.0.1:${port}/app/held`, ['late']);
+  await realClock.sleep(200);
+  const fresh = await wsApp('fresh');
+  // The holder sees the endpoint first (nginx's table is pushed after the slice's change).
+  picker.setEndpoints([{ ...fresh.target, ready: true, serving: true, terminating: false }]);
+  wake();
+  assert.deepEqual(await pending, ['fresh:hello', 'fresh:late']);
 });

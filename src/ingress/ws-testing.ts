@@ -22,7 +22,8 @@ export interface WsEchoApp {
  */
 export async function wsEchoApp(name: string, plainStatus = 200): Promise<WsEchoApp> {
   const server = http.createServer((_req, res) => {
-    res.writeHead(plainStatus, { 'Content-Type': 'text/plain' });
+    // A declared length: the nginx plane reads such an answer whole on a kept-alive connection.
+    res.writeHead(plainStatus, { 'Content-Type': 'text/plain', 'Content-Length': name.length });
     res.end(name);
   });
   const app: WsEchoApp = {
