@@ -1,8 +1,10 @@
 // Networking end to end under `skiff up` with the real kubectl: ClusterIP from the host and from a
 // pod, cluster DNS and service env vars inside pods, NodePort, ingress Exact vs Prefix paths,
-// 404/503, /stats, and no failed request while a backend pod is deleted under load.
+// 404/503, /stats, an Upgrade (WebSocket-style) connection to a pod through the ingress, and no
+// failed request while a backend pod is deleted under load.
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import net from 'node:net';
 import { after, before, test } from 'node:test';
 import { eventually, freePort, run, type SkiffUnderTest, startSkiff } from './harness.js';
 
@@ -253,6 +255,108 @@ test('ingress /stats counts requests, status classes and latency', async () => {
   assert.ok((after.status['2xx'] ?? 0) >= (before.status['2xx'] ?? 0) + 20);
   assert.ok((after.status['4xx'] ?? 0) >= (before.status['4xx'] ?? 0) + 1);
   assert.ok(after.latencyMs.p50 > 0 && after.latencyMs.p50 <= after.latencyMs.p99);
+});
+
+/** A pod app on 8080: an `Upgrade: echo` gets a 101, then every byte back upper-cased. */
+const upgradeEchoApp = `
+import socket, threading
+def serve(c):
+    h = b""
+    while b"\\r\\n\\r\\n" not in h:
+        d = c.recv(4096)
+        if not d:
+            return c.close()
+        h += d
+    head, rest = h.split(b"\\r\\n\\r\\n", 1)
+    if b"\\nupgrade: echo" in head.lower():
+        c.sendall(b"HTTP/1.1 101 Switching Protocols\\r\\nConnection: Upgrade\\r\\nUpgrade: echo\\r\\n\\r\\n" + rest.upper())
+        while True:
+            d = c.recv(4096)
+            if not d:
+                break
+            c.sendall(d.upper())
+    else:
+        c.sendall(b"HTTP/1.1 426 Upgrade Required\\r\\nContent-Length: 0\\r\\n\\r\\n")
+    c.close()
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", 8080))
+s.listen(16)
+while True:
+    c, _ = s.accept()
+    threading.Thread(target=serve, args=(c,), daemon=True).start()
+`;
+
+/**
+ * Upgrades a connection through the ingress and sends `words` one at a time: what came back
+ * (the 101's status line first), or the first line of any other answer. Bounded: 5 s in all.
+ */
+function upgradeEcho(port: number, path: string, words: string[]): Promise<string[]> {
+  return new Promise((resolve) => {
+    const got: string[] = [];
+    const sock = net.connect(port, '127.0.0.1');
+    const timer = setTimeout(() => sock.destroy(), 5000);
+    let buf = '';
+    let upgraded = false;
+    sock.setEncoding('utf8');
+    sock.on('close', () => {
+      clearTimeout(timer);
+      resolve(got);
+    });
+    sock.on('error', () => undefined);
+    sock.on('data', (d: string) => {
+      buf += d;
+      if (!upgraded) {
+        const end = buf.indexOf('\r\n\r\n');
+        if (end < 0) return;
+        got.push(buf.slice(0, buf.indexOf('\r\n')));
+        buf = buf.slice(end + 4);
+        if (!got[0]?.startsWith('HTTP/1.1 101')) return sock.destroy();
+        upgraded = true;
+      }
+      const want = words[got.length - 1];
+      if (want !== undefined && buf.length >= want.length) {
+        got.push(buf.slice(0, want.length));
+        buf = buf.slice(want.length);
+      }
+      const next = words[got.length - 1];
+      if (next === undefined) sock.end();
+      else if (buf.length === 0) sock.write(next);
+    });
+    sock.write(
+      `GET ${path} HTTP/1.1\r\nHost: ws.test\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n`,
+    );
+  });
+}
+
+test('an Upgrade through the ingress reaches the pod and streams both ways', async () => {
+  await skiff.kubectlOk(['create', 'service', 'clusterip', 'ws-echo', '--tcp=8080:8080']);
+  await skiff.kubectlOk([
+    'create',
+    'deployment',
+    'ws-echo',
+    '--image=lyzhang1999/hello-world-flask:latest',
+    '--',
+    'python3',
+    '-c',
+    upgradeEchoApp,
+  ]);
+  await skiff.kubectlOk(['create', 'ingress', 'ws-echo', '--rule=/ws*=ws-echo:8080']);
+  const words = ['hello', 'through', 'the', 'ingress'];
+  let last: string[] = [];
+  const got = await eventually(
+    async () => {
+      last = await upgradeEcho(skiff.ingressPort, '/ws/chat', words);
+      return last.length === words.length + 1 ? last : undefined;
+    },
+    {
+      what: 'an upgraded echo through the ingress',
+      timeoutMs: 60_000,
+      diagnose: async () =>
+        `last transcript ${JSON.stringify(last)}\n${(await skiff.kubectl(['get', 'pods,endpointslices,ingress', '-o', 'wide'])).stdout}`,
+    },
+  );
+  assert.deepEqual(got, ['HTTP/1.1 101 Switching Protocols', 'HELLO', 'THROUGH', 'THE', 'INGRESS']);
 });
 
 test('deleting a backend pod under load fails no request; its replacement joins', async () => {
