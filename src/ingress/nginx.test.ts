@@ -14,7 +14,7 @@ import { findNginx, NginxDataPlane, parseNginxActivity } from './nginx.js';
 import { renderLuaConfig, upstreamName } from './nginx-conf.js';
 import { IngressProxy } from './proxy.js';
 import { RouteTable } from './routes.js';
-import { upgradeRequest, type WsEchoApp, wsEcho, wsEchoApp } from './ws-testing.js';
+import { upgradeRequest, type WsEchoApp, wsEcho, wsEchoApp } from './testing.js';
 
 const ing: Ingress = {
   metadata: { name: 'web', namespace: 'default' },

@@ -5,12 +5,12 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
 import { after, describe, test } from 'node:test';
-import type { Ingress } from 'kubernetes-types/networking/v1.js';
 import { EndpointPicker } from '../api/endpoint-picker.js';
 import { FakeClock } from '../lib/clock.js';
 import { IngressProxy } from './proxy.js';
-import { type RouteBackend, RouteTable } from './routes.js';
+import type { RouteBackend } from './routes.js';
 import { TrafficStats } from './stats.js';
+import { routeTo, wakeable } from './testing.js';
 
 const ep = (port: number) => ({
   ip: '127.0.0.1',
@@ -19,26 +19,6 @@ const ep = (port: number) => ({
   serving: true,
   terminating: false,
 });
-
-function routeTo(...services: string[]): RouteTable {
-  const ing: Ingress = {
-    metadata: { name: 'web', namespace: 'default' },
-    spec: {
-      rules: [
-        {
-          http: {
-            paths: services.map((svc) => ({
-              path: `/${svc}`,
-              pathType: 'Prefix',
-              backend: { service: { name: svc, port: { number: 80 } } },
-            })),
-          },
-        },
-      ],
-    },
-  };
-  return new RouteTable([ing]);
-}
 
 /** A GET through the proxy; status -1 when the connection failed. */
 function get(port: number, path: string): Promise<{ status: number; body: string }> {
@@ -98,16 +78,7 @@ describe('IngressProxy holding requests', async () => {
     stats,
     endpointWaitMs: 10_000,
     mayWait: (b: RouteBackend) => b.service !== 'gone',
-    endpointsChanged: (_b, ms) =>
-      new Promise<void>((resolve) => {
-        const wake = () => {
-          waiting.delete(wake);
-          t.cancel();
-          resolve();
-        };
-        const t = clock.setTimeout(wake, ms);
-        waiting.add(wake);
-      }),
+    endpointsChanged: wakeable(waiting, clock),
     synced,
   });
   const server = http.createServer();

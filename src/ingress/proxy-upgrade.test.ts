@@ -6,35 +6,13 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
 import { after, describe, test } from 'node:test';
-import type { Ingress } from 'kubernetes-types/networking/v1.js';
 import { EndpointPicker, type Target } from '../api/endpoint-picker.js';
 import { realClock } from '../lib/clock.js';
 import { IngressProxy } from './proxy.js';
-import { RouteTable } from './routes.js';
 import { TrafficStats } from './stats.js';
-import { upgradeRequest, type WsEchoApp, wsEcho, wsEchoApp } from './ws-testing.js';
+import { routeTo, upgradeRequest, type WsEchoApp, wakeable, wsEcho, wsEchoApp } from './testing.js';
 
 const ep = (t: Target) => ({ ...t, ready: true, serving: true, terminating: false });
-
-function routeTo(...services: string[]): RouteTable {
-  const ing: Ingress = {
-    metadata: { name: 'web', namespace: 'default' },
-    spec: {
-      rules: [
-        {
-          http: {
-            paths: services.map((svc) => ({
-              path: `/${svc}`,
-              pathType: 'Prefix',
-              backend: { service: { name: svc, port: { number: 80 } } },
-            })),
-          },
-        },
-      ],
-    },
-  };
-  return new RouteTable([ing]);
-}
 
 /** Resolves once `cond` holds (checked every 10 ms), failing after `ms` with `diagnose()`. */
 async function eventually(cond: () => boolean, diagnose: () => string, ms = 5000): Promise<void> {
@@ -65,16 +43,7 @@ describe('IngressProxy WebSockets (Upgrade)', async () => {
     accessLog: (line) => log.push(line),
     endpointWaitMs: 10_000,
     mayWait: () => true,
-    endpointsChanged: (_b, ms) =>
-      new Promise<void>((resolve) => {
-        const wake = () => {
-          waiting.delete(wake);
-          t.cancel();
-          resolve();
-        };
-        const t = realClock.setTimeout(wake, ms);
-        waiting.add(wake);
-      }),
+    endpointsChanged: wakeable(waiting, realClock),
   });
   const server = http.createServer();
   proxy.attach(server);

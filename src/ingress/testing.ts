@@ -1,9 +1,51 @@
-// Test helpers for WebSockets through the ingress (both data planes): a WebSocket echo app, a
-// client that sends messages and collects their echoes (bounded), and a raw Upgrade request.
+// Test helpers of the ingress: a route table to named Services, and for WebSockets through either
+// data plane a WebSocket echo app, a client that sends messages and collects their echoes
+// (bounded), and a raw Upgrade request.
 import http from 'node:http';
 import type net from 'node:net';
+import type { Ingress } from 'kubernetes-types/networking/v1.js';
 import WebSocket, { WebSocketServer } from 'ws';
 import type { Target } from '../api/endpoint-picker.js';
+import type { Clock } from '../lib/clock.js';
+import { RouteTable } from './routes.js';
+
+/** Routes `/<svc>` (Prefix) to port 80 of each Service. */
+export function routeTo(...services: string[]): RouteTable {
+  const ing: Ingress = {
+    metadata: { name: 'web', namespace: 'default' },
+    spec: {
+      rules: [
+        {
+          http: {
+            paths: services.map((svc) => ({
+              path: `/${svc}`,
+              pathType: 'Prefix',
+              backend: { service: { name: svc, port: { number: 80 } } },
+            })),
+          },
+        },
+      ],
+    },
+  };
+  return new RouteTable([ing]);
+}
+
+/**
+ * An IngressProxyOptions.endpointsChanged that resolves after `ms` on `clock`, or once the test
+ * calls the waker it adds to `waiting` (an endpoint change).
+ */
+export function wakeable(waiting: Set<() => void>, clock: Clock) {
+  return (_b: unknown, ms: number): Promise<void> =>
+    new Promise<void>((resolve) => {
+      const wake = () => {
+        waiting.delete(wake);
+        t.cancel();
+        resolve();
+      };
+      const t = clock.setTimeout(wake, ms);
+      waiting.add(wake);
+    });
+}
 
 /** A WebSocket echo app on loopback. */
 export interface WsEchoApp {
