@@ -112,10 +112,13 @@ export function wsEcho(url: string, messages: string[], timeoutMs = 10_000): Pro
       ws.terminate();
       reject(new Error(`no full echo within ${timeoutMs} ms; got ${JSON.stringify(got)}`));
     }, timeoutMs);
-    ws.on('error', (err) => {
+    const fail = (why: string) => {
       clearTimeout(timer);
-      reject(new Error(`${err.message}; got ${JSON.stringify(got)}`));
-    });
+      reject(new Error(`${why}; got ${JSON.stringify(got)}`));
+    };
+    ws.on('error', (err) => fail(err.message));
+    // A close before the last echo fails at once (no-op once resolved).
+    ws.on('close', (code) => fail(`closed with ${code}`));
     ws.on('message', (m: Buffer) => {
       got.push(m.toString());
       const next = messages[got.length - 1];
