@@ -26,7 +26,6 @@ import { nthAddress } from '../lib/cidr.js';
 import { realClock } from '../lib/clock.js';
 import { dataDirLayout, ensureDataDir, lockDataDir } from '../lib/data-dir.js';
 import { errorMessage } from '../lib/errors.js';
-import { fullCollection, startHeapTrim } from '../lib/heap-trim.js';
 import type { Component } from '../lib/lifecycle.js';
 import { configureLogging, createLogger } from '../lib/log.js';
 import { startCompactor } from '../store/revisions.js';
@@ -99,20 +98,6 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
       return new SqliteBackend({ path: layout.db });
     });
     stopFns.push(startCompactor(backend, {}));
-    stopFns.push(
-      startHeapTrim({
-        clock: realClock,
-        growthBytes: 4 * 2 ** 20,
-        everyMs: 5000,
-        collect: fullCollection(),
-        onCollect: (c) =>
-          log.info('Heap trimmed', {
-            beforeMB: +(c.beforeBytes / 2 ** 20).toFixed(1),
-            afterMB: +(c.afterBytes / 2 ** 20).toFixed(1),
-            ms: c.ms,
-          }),
-      }),
-    );
     const minor = opts.kubeVersion.split('.')[1] ?? '32';
     api = createApiServer({
       backend,
