@@ -143,9 +143,10 @@ local capture, HTTP_GET, HTTP_HEAD = ngx.location.capture, ngx.HTTP_GET, ngx.HTT
 -- subrequest shares the request's variables: the same $req_id in the upstream's X-Request-ID
 -- and the access log.
 local wholeOpts = { method = HTTP_GET, share_all_vars = true }
--- Backend and path pairs whose last answer was too big to hold or had no length, until when they
--- stream at once: such an answer is asked of the upstream twice (the whole-answer try gives up at
--- its header), which a download or an event stream should not pay on every request; at most 1000.
+-- Backend and path pairs whose last answer was too big to hold or a 2xx without a length, until
+-- when they stream at once: such an answer is asked of the upstream twice (the whole-answer try
+-- gives up at its header), which a download or an event stream should not pay each time; at most
+-- 1000 pairs.
 local streamed, nstreamed = {}, 0
 
 -- Header filter of the whole-answer subrequest: notes the upstream for the access log and gives
@@ -160,7 +161,9 @@ function M.wholeHeader()
   if status == 204 or status == 304 then return end
   local len = tonumber(ngx.header.content_length)
   if not len or len > M.wholeMax then
-    ctx.big = true
+    -- A large answer, or a successful one without a length (a download, an event stream), marks
+    -- its path; an error page without a length streams this once only.
+    ctx.big = (len or status < 300) and 2 or 1
     return ngx.exit(ngx.ERROR)
   end
 end
@@ -202,12 +205,14 @@ function M.whole()
     local res = capture(M.wholeUri, wholeOpts)
     if ctx.big then
       streams = streams + 1
-      key = key or var.skiff_backend .. " " .. var.uri
-      if not streamed[key] then
-        if nstreamed >= 1000 then streamed, nstreamed = {}, 0 end
-        nstreamed = nstreamed + 1
+      if ctx.big == 2 then
+        key = key or var.skiff_backend .. " " .. var.uri
+        if not streamed[key] then
+          if nstreamed >= 1000 then streamed, nstreamed = {}, 0 end
+          nstreamed = nstreamed + 1
+        end
+        streamed[key] = ngx.now() + 60
       end
-      streamed[key] = ngx.now() + 60
       -- proxy_pass starts over: a first try, its log fields its own.
       ctx.tried, ctx.last, ctx.big, ctx.ua, ctx.us = nil, nil, nil, nil, nil
       return
