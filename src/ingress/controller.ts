@@ -227,6 +227,8 @@ class Controller implements IngressController {
         if (svc && this.#activity.scalesFromZero(b.namespace, b.service)) this.#coldPods.start(svc);
       },
       onHeldDone: (b) => this.#activity.holding(b.namespace, b.service, -1),
+      // An open WebSocket is activity: its Lease is renewed as for held requests while it lasts.
+      onTunnel: (b, delta) => this.#activity.holding(b.namespace, b.service, delta),
       holdBudgetMs: (b) =>
         this.#activity.scalesFromZero(b.namespace, b.service)
           ? Math.max(coldStartWaitMs, opts.endpointWaitMs ?? defaultEndpointWaitMs)

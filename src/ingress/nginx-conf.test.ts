@@ -95,7 +95,10 @@ test('renderNginxConf: the listen addresses, the holder, the control socket, no 
   assert.match(conf, /skiff_ingress\.wholeMax = 65536/);
   assert.match(conf, /location = \/\.skiff-whole-answer \{\n\s+internal;/);
   const streamed = renderNginxConf({ ...base, asRoot: true, wholeAnswerBytes: 0 });
-  assert.doesNotMatch(streamed, /access_by_lua/, '0: every answer streams');
+  // 0: every answer streams (nothing maps to a whole fetch); upgrades are still counted.
+  assert.doesNotMatch(streamed, /"(GET|HEAD):::"/, '0: every answer streams');
+  assert.match(conf, /"GET:::" 1;\n\s+"HEAD:::" 2;/);
+  assert.match(streamed, /"~\^\[\^:\]\*:\[\^:\]" 3;/);
   assert.match(streamed, /^user root;/);
 });
 

@@ -79,11 +79,11 @@ http {
   # and the 101'd connection streams both ways (idle up to proxy_read_timeout); other requests send
   # no Connection header, so their upstream connection goes back to the keep-alive pool.
   map $http_upgrade $connection_upgrade { default upgrade; "" ""; }
-  # What whole() may fetch whole, decided in C: a GET (1) or HEAD (2) with no body, no Upgrade.
+  # What whole() does, decided in C: fetch a GET (1) or HEAD (2) with no body and no Upgrade
+  # whole (unless turned off); count an Upgrade (3) as an open connection of its backend.
   map "$request_method:$http_upgrade:$http_content_length:$http_transfer_encoding" $skiff_whole {
     default 0;
-    "GET:::" 1;
-    "HEAD:::" 2;
+${whole > 0 ? '    "GET:::" 1;\n    "HEAD:::" 2;\n' : ''}    "~^[^:]*:[^:]" 3;
   }
   upstream skiff_balancer {
     server 0.0.0.1;
@@ -121,14 +121,11 @@ ${listen}
     location / {
       set $skiff_upstream "";
       set_by_lua_block $skiff_backend { return skiff_ingress.route() }
-${
-  whole > 0
-    ? `      # Small GET/HEAD answers: fetched whole, retried elsewhere when cut, then sent (or
-      # streamed by proxy_pass below when too big). Other methods, bodies and upgrades stream.
+      # Small GET/HEAD answers: fetched whole, retried elsewhere when cut, then sent (or
+      # streamed by proxy_pass below when too big). Other methods, bodies and upgrades stream;
+      # an upgraded connection counts as activity of its backend while open (scale to zero).
       access_by_lua_block { skiff_ingress.whole() }
-`
-    : ''
-}      log_by_lua_block { skiff_ingress.log() }
+      log_by_lua_block { skiff_ingress.log() }
       proxy_pass http://skiff_balancer;
     }
     location = ${wholeAnswerLocation} {

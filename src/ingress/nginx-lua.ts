@@ -21,7 +21,8 @@
  *    upstream; after one its backend and path stream at once for a minute.
  * 5. Counters (requests, status codes, a per-second latency histogram) and each backend's
  *    last-request second (a:<backend>, for scale to zero) reach shared memory within a second
- *    (each worker adds its own every second).
+ *    (each worker adds its own every second); a backend with an upgraded (WebSocket) connection
+ *    open counts as having a request every second until it closes.
  */
 export const ingressLuaModule = String.raw`
 local balancer = require "ngx.balancer"
@@ -36,6 +37,8 @@ local failedUntil = {}
 -- This worker's counters since the last flush to shared memory (flush(), every second): a
 -- request only touches Lua tables, never the shared dictionary's lock.
 local requests, retries, streams, statuses, hist, seen = 0, 0, 0, {}, {}, {}
+-- Upgraded (WebSocket) connections open in this worker per backend: seen every flush while open.
+local tunnels = {}
 
 local function sync()
   local v = shared:get("version")
@@ -187,6 +190,14 @@ function M.whole()
   local var = ngx.var
   local w = var.skiff_whole
   if w == "0" then return end
+  if w == "3" then
+    local b = var.skiff_backend
+    if b ~= "" then
+      tunnels[b] = (tunnels[b] or 0) + 1
+      ngx.ctx.tunnel = b
+    end
+    return
+  end
   local key
   if nstreamed > 0 then
     key = var.skiff_backend .. " " .. var.uri
@@ -242,6 +253,8 @@ end })
 
 function M.log()
   local status = ngx.status
+  local t = ngx.ctx.tunnel
+  if t then tunnels[t] = tunnels[t] - 1 end
   requests = requests + 1
   statuses[status] = (statuses[status] or 0) + 1
   local now = ngx.now()
@@ -252,6 +265,9 @@ function M.log()
 end
 
 function M.flush()
+  for b, n in pairs(tunnels) do
+    if n > 0 then seen[b] = true else tunnels[b] = nil end
+  end
   if requests > 0 then shared:incr("r", requests, 0) end
   if retries > 0 then shared:incr("e:retry", retries, 0) end
   if streams > 0 then shared:incr("e:streamed", streams, 0) end

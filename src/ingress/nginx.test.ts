@@ -466,3 +466,28 @@ test('a WebSocket to a backend with no ready endpoint waits in the holder, then 
   wake();
   assert.deepEqual(await pending, ['fresh:hello', 'fresh:late']);
 });
+
+test('an open WebSocket keeps its backend active (scale to zero) until it closes', async () => {
+  const a = await wsApp('live');
+  await setEndpoints([a.target]);
+  const { default: WebSocket } = await import('ws');
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/app/idle`);
+  ws.on('error', () => undefined);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      ws.once('message', () => resolve());
+      ws.once('error', reject);
+      realClock.setTimeout(() => reject(new Error('no WebSocket greeting within 10 s')), 10_000);
+    });
+    const opened = Date.now();
+    // No request after the upgrade: only the open connection can move the backend's second on.
+    let at = 0;
+    for (let i = 0; i < 100 && at < opened + 1500; i++) {
+      await realClock.sleep(100);
+      at = (await plane.activity()).get(upstreamName(backend)) ?? 0;
+    }
+    assert.ok(at >= opened + 1500, `last activity ${at - opened} ms after the upgrade`);
+  } finally {
+    ws.terminate();
+  }
+});

@@ -36,11 +36,16 @@ describe('IngressProxy WebSockets (Upgrade)', async () => {
   const waiting = new Set<() => void>();
   const stats = new TrafficStats();
   const log: string[] = [];
+  /** Upgraded connections open now, as onTunnel reports them. */
+  let open = 0;
   const proxy = new IngressProxy({
     routes: () => routeTo('ws', 'refusing', 'later'),
     pickerFor: (b) => pickers[b.service],
     stats,
     accessLog: (line) => log.push(line),
+    onTunnel: (_b, delta) => {
+      open += delta;
+    },
     endpointWaitMs: 10_000,
     mayWait: () => true,
     endpointsChanged: wakeable(waiting, realClock),
@@ -133,7 +138,12 @@ describe('IngressProxy WebSockets (Upgrade)', async () => {
     }
   });
 
-  test('closing the proxy closes its open tunnels', async () => {
+  test('closing the proxy closes its open tunnels; onTunnel counts them while open', async () => {
+    // The earlier tests' connections finish their close handshakes first.
+    await eventually(
+      () => open === 0,
+      () => `open ${open}`,
+    );
     const { default: WebSocket } = await import('ws');
     const ws = new WebSocket(`ws://127.0.0.1:${port}/ws/open`);
     const closed = new Promise<void>((r) => ws.once('close', () => r()));
@@ -142,10 +152,15 @@ describe('IngressProxy WebSockets (Upgrade)', async () => {
       ws.once('message', () => resolve());
       ws.once('error', reject);
     });
+    assert.equal(open, 1);
     proxy.close();
     await Promise.race([
       closed,
       realClock.sleep(5000).then(() => assert.fail('the tunnel stayed open')),
     ]);
+    await eventually(
+      () => open === 0,
+      () => `open ${open}`,
+    );
   });
 });

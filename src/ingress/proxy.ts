@@ -67,6 +67,11 @@ export interface IngressProxyOptions {
   onHeld?: (b: RouteBackend) => void;
   /** Called when a request that was held (onHeld) is over, answered or not. */
   onHeldDone?: (b: RouteBackend) => void;
+  /**
+   * Called when an upgraded (WebSocket) connection of a backend is joined (+1) and when it closes
+   * (-1): activity of its Service while open (scale to zero).
+   */
+  onTunnel?: (b: RouteBackend, delta: 1 | -1) => void;
   /** The wait budget of a backend's requests when not endpointWaitMs (a cold start's is longer). */
   holdBudgetMs?: (b: RouteBackend) => number | undefined;
   /** Resolves once routes and endpoints are synced; requests arriving earlier wait for it. */
@@ -249,6 +254,8 @@ export class IngressProxy {
     let cutOff = false;
     /** Bytes of the 101 head sent, once the connection is joined to its endpoint's. */
     let tunnelHead = -1;
+    /** The backend of a joined connection (onTunnel -1 is owed at its end). */
+    let tunnelFor: RouteBackend | undefined;
     /** The backend of a request that was held (onHeldDone is owed at its end). */
     let heldFor: RouteBackend | undefined;
     /** The client connection closed (res.destroyed may not say so yet). */
@@ -256,6 +263,7 @@ export class IngressProxy {
     res.once('close', () => {
       closed = true;
       if (heldFor) this.#opts.onHeldDone?.(heldFor);
+      if (tunnelFor) this.#opts.onTunnel?.(tunnelFor, -1);
       if (tunnelHead >= 0)
         sent = String(Math.max(0, (upgrade?.socket.bytesWritten ?? 0) - tunnelHead));
       const finished = res.writableFinished || tunnelHead >= 0;
@@ -349,6 +357,8 @@ export class IngressProxy {
             return;
           }
           tunnelHead = this.#tunnel(upgrade.socket, upgrade.head, outcome);
+          tunnelFor = backend;
+          this.#opts.onTunnel?.(backend, 1);
           return;
         }
         if (outcome.kind === 'response') {
