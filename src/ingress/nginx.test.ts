@@ -412,8 +412,9 @@ test('a POST and an answer without a length stream: the client reads the start b
     assert.equal(r.body.toString(), 'first;rest!', `${method} ${path}`);
     release = undefined;
   }
-  // The whole-answer try gave up at the chunked answer's header and asked again: now that path
-  // streams at once, so the app sees one request per client request.
+  // The whole-answer try gives up at such an answer's header and asks again; then the path streams
+  // at once for a minute. Each of nginx's 2 workers keeps its own memo, so a worker asks twice
+  // the first time only: 6 requests cost at most 6 + 2 asks (12 without the memo).
   let asked = 0;
   const counted = await rawApp((_req, res) => {
     asked++;
@@ -421,9 +422,11 @@ test('a POST and an answer without a length stream: the client reads the start b
     res.end('streamed');
   });
   await setEndpoints([counted]);
-  const again = await request('/app/chunked');
-  assert.equal(again.body.toString(), 'streamed');
-  assert.equal(asked, 1, 'a path whose answer had no length streams without a whole-answer try');
+  for (let i = 0; i < 6; i++) {
+    const again = await request('/app/chunked');
+    assert.equal(again.body.toString(), 'streamed');
+  }
+  assert.ok(asked <= 8, `a path whose answer had no length streams at once: asked ${asked} for 6`);
 });
 
 /** A WebSocket echo app, closed after the tests. */
