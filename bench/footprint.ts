@@ -8,9 +8,16 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { realClock } from '../src/lib/clock.js';
-import { bootCluster, type ChaosCluster, hostProcesses } from '../test/chaos/lib/cluster.js';
+import {
+  bootCluster,
+  type ChaosCluster,
+  type ControlPlaneHeap,
+  controlPlaneHeap,
+  hostProcesses,
+} from '../test/chaos/lib/cluster.js';
 import { skiffPid } from '../test/chaos/lib/soak.js';
 import { type Figure, figuresToJson, formatFigureTable } from './lib/figures.js';
+import { readSmapsRollup } from './lib/proc.js';
 
 const opts = new Command('bench/footprint.ts')
   // A minute: V8's memory reducer shrinks skiff up's start-up heap only after tens of seconds of
@@ -28,31 +35,6 @@ const opts = new Command('bench/footprint.ts')
     compare: boolean;
     json: boolean;
   }>();
-
-/**
- * PSS of a process in kB and the part of it in file-backed pages (the node binary, libraries):
- * those are shared with every process on the host mapping the same files, so that part shrinks
- * as other Node processes run beside the cluster. Undefined when the process is gone.
- */
-function pssKb(pid: number): { pss: number; file: number; anon: number; rss: number } | undefined {
-  try {
-    const text = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
-    const field = (name: string) =>
-      Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(text)?.[1]);
-    const pss = field('Pss');
-    return Number.isNaN(pss)
-      ? undefined
-      : {
-          pss,
-          file: field('Pss_File') || 0,
-          anon: field('Anonymous') || 0,
-          rss: field('Rss') || 0,
-        };
-  } catch {
-    // Exited between the listing and the read.
-    return undefined;
-  }
-}
 
 /** Processes on the whole host running the node binary (they share its pages with the cluster). */
 function hostNodeProcesses(): number {
@@ -133,20 +115,8 @@ interface Sample {
   /** Resident size of `skiff up`, kB: its PSS on a host where no other process runs node. */
   upRssKb: number;
   /** skiff up's V8 heap from its /metrics (bytes): used, committed, and V8's malloc'ed memory. */
-  heap: { used: number; total: number; malloced: number };
+  heap: ControlPlaneHeap;
   nodeProcesses: number;
-}
-
-/** skiff up's own heap figures, from the API server's /metrics. */
-async function upHeap(c: ChaosCluster): Promise<Sample['heap']> {
-  const text = (await c.client.request('GET', '/metrics')).body.toString('utf8');
-  const value = (name: string) =>
-    Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN);
-  return {
-    used: value('nodejs_heap_size_used_bytes'),
-    total: value('nodejs_heap_size_total_bytes'),
-    malloced: value('nodejs_malloced_memory_bytes'),
-  };
 }
 
 /** Boots a cluster with the given ingress data plane; the smallest sample of PSS by role. */
@@ -163,7 +133,7 @@ async function measure(plane: string): Promise<Sample> {
       let upAnonKb = 0;
       let upRssKb = 0;
       for (const [pid, argv] of clusterPids(c)) {
-        const kb = pssKb(pid);
+        const kb = readSmapsRollup(pid);
         if (kb === undefined) continue;
         const r = role(argv);
         byRole.set(r, (byRole.get(r) ?? 0) + kb.pss);
@@ -173,7 +143,7 @@ async function measure(plane: string): Promise<Sample> {
           upRssKb += kb.rss;
         }
       }
-      const heap = await upHeap(c);
+      const heap = await controlPlaneHeap(c);
       samples.push({ byRole, fileKb, upAnonKb, upRssKb, heap, nodeProcesses: hostNodeProcesses() });
     }
   } finally {
@@ -184,7 +154,7 @@ async function measure(plane: string): Promise<Sample> {
     fileKb: 0,
     upAnonKb: 0,
     upRssKb: 0,
-    heap: { used: 0, total: 0, malloced: 0 },
+    heap: { used: 0, total: 0, external: 0, malloced: 0 },
     nodeProcesses: 0,
   };
   return samples.sort((a, b) => total(a.byRole) - total(b.byRole))[0] ?? empty;

@@ -96,3 +96,35 @@ export async function pollUntil(
     await realClock.sleep(opts.intervalMs ?? 10, opts.signal);
   }
 }
+
+/** Memory figures of a process from /proc/<pid>/smaps_rollup, in kB. */
+export interface SmapsRollup {
+  pss: number;
+  /** The PSS in file-backed pages (the node binary, libraries): shared with every process on the
+   * host mapping the same files, so it shrinks as other Node processes run beside the cluster. */
+  file: number;
+  /** Anonymous (private) memory: heaps, independent of other processes. */
+  anon: number;
+  rss: number;
+}
+
+/** smaps_rollup figures of a process; undefined when it is gone. */
+export function readSmapsRollup(pid: number): SmapsRollup | undefined {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+  } catch (err) {
+    // Exited between a listing and the read.
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(text)?.[1]);
+  const pss = field('Pss');
+  if (Number.isNaN(pss)) return undefined;
+  return {
+    pss,
+    file: field('Pss_File') || 0,
+    anon: field('Anonymous') || 0,
+    rss: field('Rss') || 0,
+  };
+}

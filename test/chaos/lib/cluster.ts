@@ -34,6 +34,28 @@ export interface ChaosCluster {
 /** The seed app's name (deployment, service, ingress and label app=). */
 export const SEED_APP = 'hello-world-flask';
 
+/** The control plane's V8 heap (bytes) from the API server's /metrics. */
+export interface ControlPlaneHeap {
+  used: number;
+  total: number;
+  external: number;
+  /** What V8 itself holds from malloc (not the embedder's buffers). */
+  malloced: number;
+}
+
+/** skiff up's heap figures, from its /metrics (NaN for a figure it does not print). */
+export async function controlPlaneHeap(c: ChaosCluster): Promise<ControlPlaneHeap> {
+  const text = (await c.client.request('GET', '/metrics')).body.toString('utf8');
+  const value = (name: string) =>
+    Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN);
+  return {
+    used: value('nodejs_heap_size_used_bytes'),
+    total: value('nodejs_heap_size_total_bytes'),
+    external: value('nodejs_external_memory_bytes'),
+    malloced: value('nodejs_malloced_memory_bytes'),
+  };
+}
+
 /**
  * Boots `skiff up` via the harness. The harness already picks free API/ingress/kubelet/metrics
  * ports; this adds a free ingress status port and dashboard port (their defaults are fixed and

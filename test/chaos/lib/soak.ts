@@ -4,15 +4,17 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import type { Figure } from '../../../bench/lib/figures.js';
-import { countFds, readRssBytes } from '../../../bench/lib/proc.js';
+import { countFds, readRssBytes, readSmapsRollup } from '../../../bench/lib/proc.js';
 import { R } from '../../../src/client/resources.js';
 import { realClock } from '../../../src/lib/clock.js';
 import { run } from '../../integration/harness.js';
 import {
   type ChaosCluster,
+  type ControlPlaneHeap,
   clusterCgroups,
   clusterLinks,
   clusterNetns,
+  controlPlaneHeap,
   hostProcesses,
   hostZombies,
   isPodReady,
@@ -34,6 +36,10 @@ export interface SoakSample {
   atMs: number;
   rssBytes: number;
   fds: number;
+  /** Anonymous memory (heaps; RSS less the binary's and libraries' pages), bytes. */
+  anonBytes?: number;
+  /** The V8 heap from /metrics, to tell a JS leak from native growth. */
+  heap?: ControlPlaneHeap;
 }
 
 /** What a soak run measured. */
@@ -156,6 +162,8 @@ export async function leftovers(c: ChaosCluster): Promise<Leftovers> {
   };
 }
 
+const mb = (b: number | undefined) => (b === undefined ? '?' : (b / 2 ** 20).toFixed(1));
+
 const pick = <T>(xs: readonly T[]): T | undefined => xs[Math.floor(Math.random() * xs.length)];
 
 /** Runs the soak against a cluster whose seed app is deployed. */
@@ -168,17 +176,26 @@ export async function runSoak(c: ChaosCluster, opts: SoakOptions): Promise<SoakR
   const t0 = realClock.now();
   const zombiesAtStart = hostZombies().length;
   let bridgeLostAtMs: number | undefined;
-  const sample = () => {
+  const sample = async () => {
     // Only `skiff down` deletes the bridge: if it goes during the run, later figures are void.
     if (bridgeLostAtMs === undefined && !existsSync(`/sys/class/net/${c.bridgeName}`)) {
       bridgeLostAtMs = realClock.now() - t0;
       log(`the bridge ${c.bridgeName} is gone (deleted outside the soak)`);
     }
     const rss = readRssBytes(pid);
-    if (rss !== undefined)
-      samples.push({ atMs: realClock.now() - t0, rssBytes: rss, fds: countFds(pid) });
+    if (rss === undefined) return;
+    const at = realClock.now() - t0;
+    const anon = readSmapsRollup(pid)?.anon;
+    const heap = await controlPlaneHeap(c).catch(() => undefined);
+    samples.push({
+      atMs: at,
+      rssBytes: rss,
+      fds: countFds(pid),
+      ...(anon === undefined ? {} : { anonBytes: anon * 1024 }),
+      ...(heap === undefined ? {} : { heap }),
+    });
   };
-  sample();
+  await sample();
   let nextSample = (opts.sampleEveryMs ?? 10_000) + t0;
   let i = 0;
   while (realClock.now() - t0 < opts.durationMs) {
@@ -208,18 +225,19 @@ export async function runSoak(c: ChaosCluster, opts: SoakOptions): Promise<SoakR
     const until = realClock.now() + (opts.churnEveryMs ?? 5000);
     while (realClock.now() < until) {
       if (realClock.now() >= nextSample) {
-        sample();
+        await sample();
         nextSample += opts.sampleEveryMs ?? 10_000;
         const last = samples.at(-1);
         if (last)
           log(
-            `t=${(last.atMs / 1000).toFixed(0)}s rss ${(last.rssBytes / 2 ** 20).toFixed(1)} MB fds ${last.fds}`,
+            `t=${(last.atMs / 1000).toFixed(0)}s rss ${mb(last.rssBytes)} MB anon ${mb(last.anonBytes)} MB ` +
+              `heap used ${mb(last.heap?.used)} of ${mb(last.heap?.total)} MB fds ${last.fds}`,
           );
       }
       await realClock.sleep(Math.max(10, Math.min(until, nextSample) - realClock.now()));
     }
   }
-  sample();
+  await sample();
 
   // Let the last rollout finish, then compare what is on the host with the live pods.
   const settled = await k8sSettle(c);
