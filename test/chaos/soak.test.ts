@@ -79,6 +79,11 @@ test('churn: fds and RSS come back, the stopped cluster leaves nothing behind', 
   for (const kind of ['scale', 'rollout', 'kill'])
     assert.ok(r.actions[kind]! >= 2, `${kind} churn actions: ${JSON.stringify(r.actions)}`);
   assert.ok(r.actions['failed']! <= 3, `failed churn actions ${JSON.stringify(r.actions)}`);
+  // Every sample splits RSS into its parts (anonymous memory, the V8 heap from /metrics).
+  for (const s of r.samples) {
+    assert.ok(s.anonBytes! > 0 && s.anonBytes! < s.rssBytes, `anonymous memory ${s.anonBytes}`);
+    assert.ok(s.heap && s.heap.used > 0 && s.heap.used <= s.heap.total, JSON.stringify(s.heap));
+  }
   // While the cluster runs, what is on the host matches its live pods (plus the pool's spares).
   assert.equal(r.netns, r.podsWithNetwork, 'one network namespace per live pod');
   assert.equal(r.links, r.podsWithNetwork + r.spareNetns, 'one bridge link per live pod or spare');

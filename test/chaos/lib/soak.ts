@@ -328,6 +328,35 @@ export function halvesFigures(samples: readonly SoakSample[]): Figure[] {
   ];
 }
 
+/**
+ * Where the second half's RSS movement comes from: skiff up's anonymous memory (heaps) and the V8
+ * heap in use (live objects plus garbage not yet collected), each as mean and min–max.
+ */
+export function memoryPartsFigures(samples: readonly SoakSample[]): Figure[] {
+  const end = samples.at(-1)?.atMs ?? 0;
+  const second = samples.filter((s) => s.atMs >= end / 2);
+  const part = (figure: string, of: (s: SoakSample) => number | undefined): Figure => {
+    const mbs = second
+      .map(of)
+      .flatMap((b) => (b === undefined || Number.isNaN(b) ? [] : [b / 2 ** 20]));
+    const mean = mbs.length ? mbs.reduce((a, b) => a + b, 0) / mbs.length : NaN;
+    return {
+      figure,
+      value: mean,
+      unit: 'MB',
+      decimals: 1,
+      note: mbs.length
+        ? `mean; ${Math.min(...mbs).toFixed(1)}–${Math.max(...mbs).toFixed(1)} MB over ${mbs.length} samples`
+        : 'not sampled',
+    };
+  };
+  return [
+    part('anonymous memory, second half', (s) => s.anonBytes),
+    part('V8 heap used, second half', (s) => s.heap?.used),
+    part('V8 heap committed, second half', (s) => s.heap?.total),
+  ];
+}
+
 /** The figures of a soak run, for the bench table and bench/report. */
 export function soakFigures(r: SoakResult): Figure[] {
   const first = r.samples[0];
@@ -351,6 +380,7 @@ export function soakFigures(r: SoakResult): Figure[] {
       target: { op: '<', value: 1 },
     },
     ...halvesFigures(r.samples),
+    ...memoryPartsFigures(r.samples),
     {
       figure: 'open fds start → end',
       value: last?.fds,
