@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { runBackendConformance } from '../conformance.js';
-import { SqliteBackend } from './sqlite-backend.js';
+import { DEFAULT_CACHE_KIB, SqliteBackend } from './sqlite-backend.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'skiff-sqlite-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -18,6 +18,19 @@ const freshPath = () => join(dir, `db-${++n}.sqlite`);
 runBackendConformance('SqliteBackend', () => new SqliteBackend({ path: freshPath() }));
 
 describe('SqliteBackend persistence', () => {
+  test("SQLite's page cache is capped at 2 MiB, not better-sqlite3's 16 MB default", () => {
+    const b = new SqliteBackend({ path: freshPath() });
+    const small = new SqliteBackend({ path: freshPath(), cacheKiB: 512 });
+    try {
+      assert.equal(DEFAULT_CACHE_KIB, 2048);
+      assert.equal(b.pageCacheKiB(), 2048);
+      assert.equal(small.pageCacheKiB(), 512);
+    } finally {
+      b.close();
+      small.close();
+    }
+  });
+
   test('reopening the file keeps data, revision and compact revision', () => {
     const path = freshPath();
     const b1 = new SqliteBackend({ path });
