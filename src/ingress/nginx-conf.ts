@@ -120,7 +120,7 @@ ${listen}
     proxy_buffering off;
     location / {
       set $skiff_upstream "";
-      set_by_lua_block $skiff_backend { return skiff_ingress.route() }
+      set_by_lua $skiff_backend 'return skiff_ingress.route()' $host $request_uri $skiff_whole;
       # Small GET/HEAD answers: fetched whole, retried elsewhere when cut, then sent (or
       # streamed by proxy_pass below when too big). Other methods, bodies and upgrades stream;
       # an upgraded connection counts as activity of its backend while open (scale to zero).

@@ -64,17 +64,19 @@ local function matches(l, path)
   return sub(path, 1, #p) == p
 end
 
--- Runs from set_by_lua (no coroutine per request): returns the backend's upstream name.
+-- Runs from set_by_lua (no coroutine per request) with $host, $request_uri and $skiff_whole as
+-- arguments (an indexed read each, cheaper than looking ngx.var up by name): returns the backend's
+-- upstream name, and counts an Upgrade (whole "3") as an open connection of its backend.
 function M.route()
   sync()
-  local host = ngx.var.host or ""
+  local arg = ngx.arg
+  local host, uri, w = arg[1] or "", arg[2] or "/", arg[3]
   local s = cfg.exact[host]
   if not s then
     local dot = find(host, ".", 1, true)
     if dot and dot > 1 then s = cfg.wild[sub(host, dot + 1)] end
   end
   s = s or cfg.any
-  local uri = ngx.var.request_uri or "/"
   local q = find(uri, "?", 1, true)
   local path = q and sub(uri, 1, q - 1) or uri
   local b
@@ -83,10 +85,16 @@ function M.route()
     if matches(l, path) then b = l[3]; break end
   end
   b = b or s.def or cfg.any.def
+  local ctx = ngx.ctx
+  ctx.w = w
   if not b then return "" end
   seen[b] = true
+  if w == "3" then
+    tunnels[b] = (tunnels[b] or 0) + 1
+    ctx.tunnel = b
+  end
   local eps = cfg.backends[b]
-  if eps and #eps > 0 then ngx.ctx.eps = eps end
+  if eps and #eps > 0 then ctx.eps = eps end
   return b
 end
 
@@ -162,7 +170,7 @@ function M.wholeHeader()
   if ctx.head then return end
   local status = ngx.status
   if status == 204 or status == 304 then return end
-  local len = tonumber(ngx.header.content_length)
+  local len = tonumber(ngx.header["Content-Length"])
   if not len or len > M.wholeMax then
     -- A large answer, or a successful one without a length (a download, an event stream), marks
     -- its path; an error page without a length streams this once only.
@@ -177,8 +185,12 @@ local function send(res, ctx, head)
   ngx.status = status
   -- Hop-by-hop headers never reach here: the proxy module drops them (Connection, Keep-Alive,
   -- Transfer-Encoding); repeated ones (Set-Cookie) come as a list and are sent as such.
-  for k, v in pairs(res.header) do h[k] = v end
-  if not head and status ~= 204 and status ~= 304 then h["Content-Length"] = #body end
+  -- A body's length is its own (set once, below); a HEAD, 204 or 304 keeps the upstream's.
+  local own = not head and status ~= 204 and status ~= 304
+  for k, v in pairs(res.header) do
+    if not own or k ~= "Content-Length" then h[k] = v end
+  end
+  if own then h["Content-Length"] = #body end
   ngx.var.skiff_upstream = (ctx.ua or "-") .. " " .. (ctx.us or "-")
   if #body > 0 then ngx.print(body) end
   return ngx.exit(ngx.HTTP_OK)
@@ -187,17 +199,10 @@ end
 -- Access phase of the proxied location: answers a small idempotent request from a whole answer,
 -- or returns (proxy_pass streams it).
 function M.whole()
+  local ctx = ngx.ctx
+  local w = ctx.w
+  if w ~= "1" and w ~= "2" then return end
   local var = ngx.var
-  local w = var.skiff_whole
-  if w == "0" then return end
-  if w == "3" then
-    local b = var.skiff_backend
-    if b ~= "" then
-      tunnels[b] = (tunnels[b] or 0) + 1
-      ngx.ctx.tunnel = b
-    end
-    return
-  end
   local key
   if nstreamed > 0 then
     key = var.skiff_backend .. " " .. var.uri
@@ -207,7 +212,6 @@ function M.whole()
       streamed[key], nstreamed = nil, nstreamed - 1
     end
   end
-  local ctx = ngx.ctx
   local head = w == "2"
   ctx.head = head
   wholeOpts.method = head and HTTP_HEAD or HTTP_GET
