@@ -97,6 +97,8 @@ test('renderNginxConf: the listen addresses, the holder, the control socket, no 
   const streamed = renderNginxConf({ ...base, asRoot: true, wholeAnswerBytes: 0 });
   // 0: every answer streams (nothing maps to a whole fetch); upgrades are still counted.
   assert.doesNotMatch(streamed, /"(GET|HEAD):::"/, '0: every answer streams');
+  // ...and no request pays for an access phase in Lua (route() counts the upgrades).
+  assert.doesNotMatch(streamed, /access_by_lua|skiff-whole-answer \{/);
   assert.match(conf, /"GET:::" 1;\n\s+"HEAD:::" 2;/);
   assert.match(streamed, /"~\^\[\^:\]\*:\[\^:\]" 3;/);
   assert.match(streamed, /^user root;/);

@@ -120,20 +120,28 @@ ${listen}
     proxy_buffering off;
     location / {
       set $skiff_upstream "";
+      # Also counts an upgraded connection as activity of its backend while open (scale to zero).
       set_by_lua $skiff_backend 'return skiff_ingress.route()' $host $request_uri $skiff_whole;
-      # Small GET/HEAD answers: fetched whole, retried elsewhere when cut, then sent (or
-      # streamed by proxy_pass below when too big). Other methods, bodies and upgrades stream;
-      # an upgraded connection counts as activity of its backend while open (scale to zero).
+${
+  whole > 0
+    ? `      # Small GET/HEAD answers: fetched whole, retried elsewhere when cut, then sent (or
+      # streamed by proxy_pass below when too big). Other methods, bodies and upgrades stream.
       access_by_lua_block { skiff_ingress.whole() }
-      log_by_lua_block { skiff_ingress.log() }
+`
+    : ''
+}      log_by_lua_block { skiff_ingress.log() }
       proxy_pass http://skiff_balancer;
     }
-    location = ${wholeAnswerLocation} {
+${
+  whole > 0
+    ? `    location = ${wholeAnswerLocation} {
       internal;
       header_filter_by_lua_block { skiff_ingress.wholeHeader() }
       proxy_pass http://skiff_balancer$request_uri;
     }
-  }
+`
+    : ''
+}  }
   server {
     listen unix:${o.controlSocket};
     access_log off;
