@@ -65,6 +65,16 @@ export interface UpOptions {
 
 const out = (s: string) => process.stdout.write(s + '\n');
 
+/**
+ * Makes the terminal's output best effort. When it goes away (the window closed, or the reader of
+ * a pipe such as `skiff up | tee` ended), the next line written ends in EPIPE or EIO, which as an
+ * unhandled stream error killed skiff up halfway through stopping, pods left behind. Components
+ * log to <data-dir>/skiff.log, so nothing else is lost.
+ */
+function survivePipeLoss(): void {
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
+}
+
 /** Runs `skiff up`; returns the exit code. */
 export async function upCommand(opts: UpOptions): Promise<number> {
   const layout = dataDirLayout(opts.dataDir);
@@ -85,6 +95,7 @@ export async function upCommand(opts: UpOptions): Promise<number> {
   }
   if (opts.detach) return detach(opts, layout.root);
 
+  survivePipeLoss();
   const t0 = performance.now();
   out(`Starting Skiff ${pc.dim(`(data dir ${layout.root})`)}`);
   const clusterOpts: ClusterOptions = {
@@ -188,6 +199,9 @@ export async function upCommand(opts: UpOptions): Promise<number> {
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
+    // The terminal closed: stop as for Ctrl-C rather than die on the default action with every
+    // pod left running.
+    process.on('SIGHUP', onSignal);
   });
 }
 

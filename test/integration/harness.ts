@@ -56,6 +56,10 @@ export interface SkiffUnderTest {
   restart(): Promise<void>;
   /** Sends SIGKILL to the server process (crash test). */
   kill9(): Promise<void>;
+  /** Closes the read ends of the server's stdout and stderr (its terminal went away). */
+  closeOutput(): void;
+  /** Sends a signal to the server; its exit code or signal once it exited (30 s at most). */
+  signal(sig: NodeJS.Signals): Promise<number | string>;
   /** Stops the server gracefully and removes the data dir (unless keep). */
   stop(opts?: { keepDataDir?: boolean }): Promise<void>;
 }
@@ -244,6 +248,16 @@ export async function startSkiff(
     async kill9() {
       child.kill('SIGKILL');
       await waitExit(child, 5000);
+    },
+    closeOutput() {
+      // As a closed terminal or an ended `| tee`: skiff up's next write meets a broken pipe.
+      child.stdout?.destroy();
+      child.stderr?.destroy();
+    },
+    async signal(sig) {
+      child.kill(sig);
+      if (!(await waitExit(child, 30_000))) return 'still running after 30 s';
+      return child.exitCode ?? child.signalCode ?? 'unknown';
     },
     async stop(o = {}) {
       await stopRequestLoops();

@@ -99,6 +99,18 @@ test('kill -9 of Skiff and its reaper: pods are adopted, not restarted', async (
   t.diagnostic(`after kill -9: up ${upMs} ms, serving in ${next.servingMs} ms`);
 });
 
+test('its terminal gone (stdout and stderr closed), skiff up stops cleanly on SIGHUP', async (t) => {
+  const { pods } = await serving(2);
+  c.skiff.closeOutput();
+  // Stopping writes progress lines to the closed pipes: each must not end skiff up midway.
+  assert.equal(await c.skiff.signal('SIGHUP'), 0, 'exit code of skiff up');
+  await assertNothingLeft();
+  const upMs = await skiffUp(c);
+  const next = await serving(2);
+  assertSamePods(pods, next.pods, 1);
+  t.diagnostic(`after SIGHUP: up ${upMs} ms, serving in ${next.servingMs} ms`);
+});
+
 test('reboot: processes, /run/netns entries and bridge of this cluster gone; pods start again', async (t) => {
   const { pods } = await serving(2);
   // Everything dies as with the machine: the shims (with their pods) first, so that the reaper
