@@ -470,11 +470,10 @@ test('a WebSocket to a backend with no ready endpoint waits in the holder, then 
   assert.deepEqual(await pending, ['fresh:hello', 'fresh:late']);
 });
 
-test('an open WebSocket keeps its backend active (scale to zero) until it closes', async () => {
-  const a = await wsApp('live');
-  await setEndpoints([a.target]);
+/** Opens a WebSocket through `on` and checks that it alone keeps its backend's second moving. */
+async function assertOpenWebSocketActive(on: NginxDataPlane, onPort: number): Promise<void> {
   const { default: WebSocket } = await import('ws');
-  const ws = new WebSocket(`ws://127.0.0.1:${port}/app/idle`);
+  const ws = new WebSocket(`ws://127.0.0.1:${onPort}/app/idle`);
   ws.on('error', () => undefined);
   try {
     await new Promise<void>((resolve, reject) => {
@@ -487,10 +486,42 @@ test('an open WebSocket keeps its backend active (scale to zero) until it closes
     let at = 0;
     for (let i = 0; i < 100 && at < opened + 1500; i++) {
       await realClock.sleep(100);
-      at = (await plane.activity()).get(upstreamName(backend)) ?? 0;
+      at = (await on.activity()).get(upstreamName(backend)) ?? 0;
     }
     assert.ok(at >= opened + 1500, `last activity ${at - opened} ms after the upgrade`);
   } finally {
     ws.terminate();
+  }
+}
+
+test('an open WebSocket keeps its backend active (scale to zero) until it closes', async () => {
+  const a = await wsApp('live');
+  await setEndpoints([a.target]);
+  await assertOpenWebSocketActive(plane, port);
+});
+
+test('with whole answers off (no access phase in Lua) an open WebSocket still counts', async () => {
+  const a = await wsApp('streamed');
+  const free = http.createServer();
+  await new Promise<void>((r) => free.listen(0, '127.0.0.1', r));
+  const streamedPort = (free.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => free.close(() => r()));
+  const streamed = new NginxDataPlane({
+    nginx: findNginx().path ?? 'nginx',
+    listen: [`127.0.0.1:${streamedPort}`],
+    log: createLogger({ component: 'nginx-test' }),
+    accessLog: false,
+    wholeAnswerBytes: 0,
+  });
+  try {
+    await streamed.start(
+      renderLuaConfig({
+        ...table.servers(),
+        backends: new Map([[upstreamName(backend), [a.target]]]),
+      }),
+    );
+    await assertOpenWebSocketActive(streamed, streamedPort);
+  } finally {
+    await streamed.stop();
   }
 });
