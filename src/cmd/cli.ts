@@ -138,6 +138,12 @@ program
     1000,
   )
   .option(
+    '--event-ttl <d>',
+    'how long Events are kept after their last write (upstream 1h)',
+    duration,
+    3_600_000,
+  )
+  .option(
     '--cronjob-time-scale <factor>',
     'test knob: CronJobs run on a clock FACTOR times faster than real time (60: `* * * * *` fires every second)',
     timeScale,

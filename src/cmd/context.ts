@@ -68,6 +68,8 @@ export interface ClusterOptions {
   /** VPA settings; Skiff's defaults when absent. */
   vpa?: VPASettings;
   metricResolutionMs: number;
+  /** How long an Event is kept after its last write (kube-apiserver --event-ttl; default 1h). */
+  eventTtlMs?: number;
   /**
    * Test knob: the CronJob controller's clock runs this many times faster than real time (1 =
    * real time), so tests see schedules fire in seconds. Its timestamps (lastScheduleTime, the

@@ -28,6 +28,7 @@ import { dataDirLayout, ensureDataDir, lockDataDir } from '../lib/data-dir.js';
 import { errorMessage } from '../lib/errors.js';
 import type { Component } from '../lib/lifecycle.js';
 import { configureLogging, createLogger } from '../lib/log.js';
+import { startEventExpiry } from '../store/event-ttl.js';
 import { startCompactor } from '../store/revisions.js';
 import { SqliteBackend } from '../store/sqlite/sqlite-backend.js';
 import { bootstrapObjects, ensureObjects } from './bootstrap.js';
@@ -98,6 +99,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
       return new SqliteBackend({ path: layout.db });
     });
     stopFns.push(startCompactor(backend, {}));
+    stopFns.push(startEventExpiry(backend, { ttlMs: opts.eventTtlMs }));
     const minor = opts.kubeVersion.split('.')[1] ?? '32';
     api = createApiServer({
       backend,

@@ -48,6 +48,7 @@ export interface UpOptions {
   vpaTargetCpuPercentile: number;
   vpaTargetMemoryPercentile: number;
   metricResolution: number;
+  eventTtl?: number;
   cronjobTimeScale: number;
   reduced: boolean;
   kubeconfig: boolean;
@@ -129,6 +130,7 @@ export async function upCommand(opts: UpOptions): Promise<number> {
       targetMemoryPercentile: opts.vpaTargetMemoryPercentile,
     },
     metricResolutionMs: opts.metricResolution,
+    ...(opts.eventTtl === undefined ? {} : { eventTtlMs: opts.eventTtl }),
     cronJobTimeScale: opts.cronjobTimeScale,
     reduced: opts.reduced,
     mergeKubeconfig: opts.kubeconfig,
