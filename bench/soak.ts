@@ -11,11 +11,16 @@ const opts = new Command('bench/soak.ts')
   .option('--minutes <n>', 'minutes of churn', Number, 30)
   .option('--sample <s>', 'seconds between RSS/fd samples', Number, 10)
   .option('--json', 'print the figures as JSON (for bench/report)', false)
+  .option(
+    '--up-args <args>',
+    'extra `skiff up` arguments, space-separated (e.g. "--event-ttl 15m")',
+    '',
+  )
   .parse()
-  .opts<{ minutes: number; sample: number; json: boolean }>();
+  .opts<{ minutes: number; sample: number; json: boolean; upArgs: string }>();
 
 const log = (l: string) => process.stderr.write(`${l}\n`);
-const c = await bootCluster();
+const c = await bootCluster({ args: opts.upArgs.split(' ').filter(Boolean) });
 let result: Awaited<ReturnType<typeof runSoak>> | undefined;
 try {
   await deploySeedApp(c, { replicas: 2 });
@@ -59,6 +64,10 @@ const after: Figure[] = [
 const figures = [...soakFigures(result), ...after];
 process.stdout.write(
   opts.json
-    ? figuresToJson('soak', figures, { minutes: opts.minutes, samples: result.samples })
+    ? figuresToJson('soak', figures, {
+        minutes: opts.minutes,
+        upArgs: opts.upArgs,
+        samples: result.samples,
+      })
     : formatFigureTable(figures),
 );

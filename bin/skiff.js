@@ -1,4 +1,4 @@
-#!/usr/bin/env -S MALLOC_MMAP_THRESHOLD_=131072 MALLOC_TRIM_THRESHOLD_=131072 node --max-semi-space-size=4
+#!/usr/bin/env -S MALLOC_MMAP_THRESHOLD_=131072 MALLOC_TRIM_THRESHOLD_=131072 node --max-semi-space-size=4 --optimize-for-size --heap-growing-percent=10
 // Entry point of the `skiff` command: runs the compiled dist/ (npm run build) when it is current,
 // else registers tsx so the TypeScript sources run without a build step.
 //

@@ -8,7 +8,10 @@ test('adds the skiff up flags to an execArgv without them, keeping what is there
 });
 
 test('a flag the user already set wins over the default', () => {
-  assert.deepEqual(withUpNodeFlags(['--max-semi-space-size=16']), ['--max-semi-space-size=16']);
+  assert.deepEqual(withUpNodeFlags(['--max-semi-space-size=16']), [
+    '--max-semi-space-size=16',
+    ...UP_NODE_FLAGS.filter((f) => !f.startsWith('--max-semi-space-size=')),
+  ]);
 });
 
 test('adds the malloc settings to an environment; a value already set wins', () => {
