@@ -119,6 +119,9 @@ ${listen}
     # gives up): hence the whole-answer subrequest below for small GET/HEAD answers.
     proxy_buffering off;
     location / {
+      # A whole answer is sent from Lua, which would give one without a Content-Type nginx's
+      # default (text/plain): none, as when it streams.
+      default_type "";
       set $skiff_upstream "";
       # Also counts an upgraded connection as activity of its backend while open (scale to zero).
       set_by_lua $skiff_backend 'return skiff_ingress.route()' $host $request_uri $skiff_whole;

@@ -387,6 +387,11 @@ test('status, repeated Set-Cookie and other headers pass through a whole answer;
   assert.equal(r.headers['content-type'], 'text/plain');
   assert.equal(r.headers['content-length'], '4');
   assert.equal(r.headers['keep-alive'], undefined);
+  // An answer without a Content-Type gets none (nginx would add its default text/plain).
+  await setEndpoints([await rawApp((_q, res) => res.end('bare'))]);
+  const bare = await request('/app/bare');
+  assert.equal(bare.body.toString(), 'bare');
+  assert.equal(bare.headers['content-type'], undefined);
 });
 
 test('a POST and an answer without a length stream: the client reads the start before the end', async () => {
