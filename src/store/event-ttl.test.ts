@@ -72,3 +72,24 @@ test('Events stored before the start expire by their own timestamps, at most one
   stop();
   b.close();
 });
+
+test('a backlog of expired Events is deleted in batches, a second apart', () => {
+  const clock = new FakeClock(t0);
+  const b = new MemoryBackend();
+  for (let i = 0; i < 25; i++) b.create(`${eventPrefix}default/e${i}`, ev(`e${i}`, t0 - 7_200_000));
+  const count = () => b.list(eventPrefix).items.length;
+  const stop = startEventExpiry(b, {
+    clock,
+    ttlMs: 3_600_000,
+    sweepEveryMs: 60_000,
+    maxDeletesPerSweep: 10,
+  });
+  clock.advance(60_000);
+  assert.equal(count(), 15, 'the first sweep deletes 10');
+  clock.advance(1000);
+  assert.equal(count(), 5, 'the next batch follows a second later');
+  clock.advance(1000);
+  assert.equal(count(), 0);
+  stop();
+  b.close();
+});

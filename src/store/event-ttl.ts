@@ -18,6 +18,9 @@ export interface EventExpiryOptions {
   ttlMs?: number;
   /** How often expired Events are deleted (etcd's lease reuse makes upstream's TTL as coarse). */
   sweepEveryMs?: number;
+  /** Most deletes per sweep; the rest follow a second later (a data dir from before Events
+   * expired may hold a week of them, and each delete is a write and a watch event). */
+  maxDeletesPerSweep?: number;
   clock?: Clock;
   logger?: Logger;
 }
@@ -53,6 +56,7 @@ export function lastWriteMs(value: string): number | undefined {
  * 2. An Event updated while its deletion is decided is kept (the delete compares revisions).
  * 3. Events already stored get their TTL from their own timestamps, never more than ttl from now.
  * 4. The deletes go through the store, so watchers and informers see DELETED.
+ * 5. At most maxDeletesPerSweep deletes run at once, so a backlog cannot stall the event loop.
  * Returns a stop function.
  * @example
  * const stop = startEventExpiry(backend, { ttlMs: 3_600_000 });
@@ -61,6 +65,7 @@ export function startEventExpiry(backend: Backend, opts: EventExpiryOptions = {}
   const clock = opts.clock ?? realClock;
   const ttlMs = opts.ttlMs ?? defaultEventTtlMs;
   const sweepEveryMs = opts.sweepEveryMs ?? Math.min(60_000, Math.max(1000, ttlMs / 10));
+  const maxDeletes = opts.maxDeletesPerSweep ?? 500;
   const log = opts.logger ?? createLogger({ component: 'event-ttl' });
   // Key → when it expires and the revision that expiry belongs to.
   const expiry = new Map<string, { at: number; rev: number }>();
@@ -80,8 +85,13 @@ export function startEventExpiry(backend: Backend, opts: EventExpiryOptions = {}
   const sweep = () => {
     const t = clock.now();
     let deleted = 0;
+    let more = false;
     for (const [key, e] of expiry) {
       if (e.at > t) continue;
+      if (deleted >= maxDeletes) {
+        more = true;
+        break;
+      }
       try {
         backend.delete(key, e.rev);
         deleted++;
@@ -93,7 +103,7 @@ export function startEventExpiry(backend: Backend, opts: EventExpiryOptions = {}
       }
     }
     if (deleted > 0) log.debug('Deleted expired events', { count: deleted });
-    timer = clock.setTimeout(sweep, sweepEveryMs);
+    timer = clock.setTimeout(sweep, more ? Math.min(1000, sweepEveryMs) : sweepEveryMs);
   };
   timer = clock.setTimeout(sweep, sweepEveryMs);
   return () => {
