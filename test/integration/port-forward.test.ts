@@ -232,8 +232,10 @@ for (const version of ['1.32', '1.28']) {
       try {
         const r = await get(`http://127.0.0.1:${pf.port}/`);
         assert.notEqual(r.status, 200);
+        // kubectl prints the error after the request failed; at a load average of 11 that took
+        // over 5 s once.
         await eventually(async () => /connection refused/i.test(pf.output()), {
-          timeoutMs: 5000,
+          timeoutMs: 20_000,
           intervalMs: 50,
           what: 'the forwarding error',
         });
