@@ -10,6 +10,7 @@ import type { Ingress } from 'kubernetes-types/networking/v1.js';
 import { EndpointPicker, type Target } from '../api/endpoint-picker.js';
 import { realClock } from '../lib/clock.js';
 import { createLogger } from '../lib/log.js';
+import { freePort } from '../lib/testing-ports.js';
 import { findNginx, NginxDataPlane, parseNginxActivity } from './nginx.js';
 import { renderLuaConfig, upstreamName } from './nginx-conf.js';
 import { IngressProxy } from './proxy.js';
@@ -110,10 +111,7 @@ function get(
 before(async () => {
   const found = findNginx();
   assert.ok(found.path, `nginx data plane: ${found.missing}`);
-  const probe = http.createServer();
-  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
-  port = (probe.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => probe.close(() => r()));
+  port = await freePort();
   plane = new NginxDataPlane({
     nginx: found.path,
     listen: [`127.0.0.1:${port}`],
@@ -507,10 +505,7 @@ test('an open WebSocket keeps its backend active (scale to zero) until it closes
 
 test('with whole answers off (no access phase in Lua) an open WebSocket still counts', async () => {
   const a = await wsApp('streamed');
-  const free = http.createServer();
-  await new Promise<void>((r) => free.listen(0, '127.0.0.1', r));
-  const streamedPort = (free.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => free.close(() => r()));
+  const streamedPort = await freePort();
   const streamed = new NginxDataPlane({
     nginx: findNginx().path ?? 'nginx',
     listen: [`127.0.0.1:${streamedPort}`],

@@ -295,15 +295,29 @@ async function k8sSettle(c: ChaosCluster): Promise<boolean> {
   return rolled.code === 0 && gone;
 }
 
+/** The samples before and from the middle of the run, and when it ended (ms). */
+function halves(samples: readonly SoakSample[]): {
+  end: number;
+  first: SoakSample[];
+  second: SoakSample[];
+} {
+  const end = samples.at(-1)?.atMs ?? 0;
+  return {
+    end,
+    first: samples.filter((s) => s.atMs < end / 2),
+    second: samples.filter((s) => s.atMs >= end / 2),
+  };
+}
+
 /**
  * RSS over each half of the run (for a 2-hour soak: the first hour against the second), and how
  * far it moved within the second half (issue #18: flat within ±5 MB, i.e. a spread under 10 MB).
  */
 export function halvesFigures(samples: readonly SoakSample[]): Figure[] {
-  const end = samples.at(-1)?.atMs ?? 0;
+  const { end, first: a, second: b } = halves(samples);
   const mbOf = (xs: readonly SoakSample[]) => xs.map((s) => s.rssBytes / 2 ** 20);
-  const first = mbOf(samples.filter((s) => s.atMs < end / 2));
-  const second = mbOf(samples.filter((s) => s.atMs >= end / 2));
+  const first = mbOf(a);
+  const second = mbOf(b);
   const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
   const minutes = (end / 120_000).toFixed(0);
   return [
@@ -333,8 +347,7 @@ export function halvesFigures(samples: readonly SoakSample[]): Figure[] {
  * heap in use (live objects plus garbage not yet collected), each as mean and min–max.
  */
 export function memoryPartsFigures(samples: readonly SoakSample[]): Figure[] {
-  const end = samples.at(-1)?.atMs ?? 0;
-  const second = samples.filter((s) => s.atMs >= end / 2);
+  const { second } = halves(samples);
   const part = (figure: string, of: (s: SoakSample) => number | undefined): Figure => {
     const mbs = second
       .map(of)
