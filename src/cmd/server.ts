@@ -26,6 +26,7 @@ import { nthAddress } from '../lib/cidr.js';
 import { realClock } from '../lib/clock.js';
 import { dataDirLayout, ensureDataDir, lockDataDir } from '../lib/data-dir.js';
 import { errorMessage } from '../lib/errors.js';
+import { lockRanges, type RangeClaim, RangeInUseError } from '../lib/host-lock.js';
 import type { Component } from '../lib/lifecycle.js';
 import { configureLogging, createLogger } from '../lib/log.js';
 import { startEventExpiry } from '../store/event-ttl.js';
@@ -64,7 +65,23 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     podCIDR: opts.podCIDR,
     startedAt: new Date().toISOString(),
   });
-  writeClusterRecord(layout.root, { nodeName: opts.nodeName, podCIDR: opts.podCIDR });
+  let releaseRanges: () => Promise<void>;
+  try {
+    // Before the cluster record: a run refused here must not leave a record naming another
+    // cluster's network for `skiff down` to remove.
+    releaseRanges = await lockRanges(clusterRanges(opts), {
+      pid: process.pid,
+      dataDir: layout.root,
+    });
+  } catch (err) {
+    unlock();
+    throw err;
+  }
+  writeClusterRecord(layout.root, {
+    nodeName: opts.nodeName,
+    podCIDR: opts.podCIDR,
+    serviceCIDR: opts.serviceCIDR,
+  });
   const log = createLogger({ component: 'skiff' });
   // Component logs go to <data-dir>/skiff.log so the terminal keeps the progress and ready block;
   // SKIFF_LOG_STDERR=1 keeps them on stderr (debugging, CI).
@@ -232,6 +249,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
           mark('api');
           client.close();
           backend?.close();
+          await releaseRanges();
           unlock();
           mark('store');
         })();
@@ -243,6 +261,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     for (const f of stopFns) f();
     await api?.close().catch(() => undefined);
     backend?.close();
+    await releaseRanges();
     unlock();
     throw err;
   }
@@ -256,6 +275,17 @@ export async function cleanupLeftovers(opts: { dataDir: string }): Promise<boole
   // of it (guessing the defaults would remove another cluster's network).
   const record = readClusterRecord(layout.root);
   if (!record) return false;
+  // The record's ranges may since have been taken by a cluster of another data dir, whose bridge
+  // and pods carry the same names: removing them would break that cluster. Holding the ranges
+  // while cleaning also keeps a `skiff up` from claiming them halfway through.
+  const release = await lockRanges(clusterRanges(record), {
+    pid: process.pid,
+    dataDir: layout.root,
+  }).catch((err: unknown) => {
+    if (err instanceof RangeInUseError)
+      throw new Error(`${err.inUse}: its pods and network were left alone`);
+    throw err;
+  });
   try {
     return await cleanupHost({
       dataDir: layout.root,
@@ -264,13 +294,26 @@ export async function cleanupLeftovers(opts: { dataDir: string }): Promise<boole
     });
   } catch (err) {
     throw new Error(`Cannot clean up after the previous run: ${errorMessage(err)}`);
+  } finally {
+    await release();
   }
+}
+
+/** The address ranges a cluster claims on the host (the service CIDR is unknown to old records). */
+function clusterRanges(c: { podCIDR: string; serviceCIDR?: string }): RangeClaim[] {
+  return [
+    { what: 'pod CIDR', cidr: c.podCIDR, flag: '--pod-cidr' },
+    ...(c.serviceCIDR
+      ? [{ what: 'service CIDR', cidr: c.serviceCIDR, flag: '--service-cidr' }]
+      : []),
+  ];
 }
 
 /** What `skiff up` records in the data dir so `skiff down` can clean up after a crash. */
 interface ClusterRecord {
   nodeName: string;
   podCIDR: string;
+  serviceCIDR?: string;
 }
 
 function clusterRecordPath(root: string): string {

@@ -133,10 +133,35 @@ function waitExit(child: ChildProcess, ms: number): Promise<boolean> {
   });
 }
 
-/** Starts `skiff up` on free ports; resolves once the API answers. */
-export async function startSkiff(
-  opts: { args?: string[]; dataDir?: string; kubeVersion?: string } = {},
-): Promise<SkiffUnderTest> {
+/** Options of startSkiff. */
+export interface StartOptions {
+  args?: string[];
+  dataDir?: string;
+  kubeVersion?: string;
+}
+
+/** True when `skiff up` was refused because another cluster holds one of its CIDRs. */
+export function rangeTaken(err: unknown): boolean {
+  return /CIDR \S+ is in use by skiff/.test(err instanceof Error ? err.message : '');
+}
+
+/**
+ * Starts `skiff up` on free ports; resolves once the API answers. Its random CIDRs can meet those
+ * of a test cluster starting at the same moment (unusedOctet cannot see a range not yet on the
+ * host): Skiff refuses the second, and this draws again, unless the caller chose the CIDRs.
+ */
+export async function startSkiff(opts: StartOptions = {}): Promise<SkiffUnderTest> {
+  const chosen = (opts.args ?? []).some((a) => a === '--pod-cidr' || a === '--service-cidr');
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startSkiffOnce(opts);
+    } catch (err) {
+      if (chosen || attempt === 3 || !rangeTaken(err)) throw err;
+    }
+  }
+}
+
+async function startSkiffOnce(opts: StartOptions): Promise<SkiffUnderTest> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'skiff-it-'));
   const cacheDir = mkdtempSync(join(tmpdir(), 'skiff-kcache-'));
   const [apiPort, ingressPort, kubeletPort, metricsPort, dashboardPort, statusPort] = [

@@ -11,6 +11,7 @@ import { hostNames } from '../../../src/cmd/components.js';
 import {
   eventually,
   freePort,
+  rangeTaken,
   run,
   type SkiffUnderTest,
   startSkiff,
@@ -22,6 +23,7 @@ export interface ChaosCluster {
   skiff: SkiffUnderTest;
   client: KubeClient;
   podCIDR: string;
+  serviceCIDR: string;
   /** The node agent's (kubelet) HTTPS port on 127.0.0.1. */
   kubeletPort: number;
   ingressUrl: string;
@@ -62,6 +64,17 @@ export async function controlPlaneHeap(c: ChaosCluster): Promise<ControlPlaneHea
  * would clash with other clusters on the machine) and CIDRs from a range the harness does not use.
  */
 export async function bootCluster(opts: { args?: string[] } = {}): Promise<ChaosCluster> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await bootClusterOnce(opts);
+    } catch (err) {
+      // Another test cluster took the same random CIDRs a moment earlier: draw again.
+      if (attempt === 3 || !rangeTaken(err)) throw err;
+    }
+  }
+}
+
+async function bootClusterOnce(opts: { args?: string[] }): Promise<ChaosCluster> {
   // The harness draws pods from 10.200-249 and services from 10.64-191: these stay clear of both.
   const podCIDR = `10.${unusedOctet(2, 14)}.0.0/16`;
   const serviceCIDR = `10.${unusedOctet(16, 64)}.0.0/16`;
@@ -86,6 +99,7 @@ export async function bootCluster(opts: { args?: string[] } = {}): Promise<Chaos
     skiff,
     client: new KubeClient({ config: loadKubeconfig(skiff.kubeconfig) }),
     podCIDR,
+    serviceCIDR,
     kubeletPort,
     ingressUrl: `http://127.0.0.1:${skiff.ingressPort}/`,
     netnsPrefix: names.netnsPrefix ?? 'skiff',
