@@ -20,7 +20,7 @@ import { addonNodeOptions, addonV8Flags } from '../src/lib/addon-runtime.js';
 import { realClock } from '../src/lib/clock.js';
 import { bootCluster } from '../test/chaos/lib/cluster.js';
 import { type Figure, figuresToJson, formatFigureTable } from './lib/figures.js';
-import { freePort } from './lib/proc.js';
+import { cpuTicks, freePort } from './lib/proc.js';
 
 const opts = new Command('bench/endpoint-latency.ts')
   .option('--seconds <s>', 'seconds of 10 endpoint changes per second', Number, 30)
@@ -29,12 +29,6 @@ const opts = new Command('bench/endpoint-latency.ts')
   .opts<{ seconds: number; json: boolean }>();
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-
-/** CPU time of a process so far, in clock ticks (utime + stime). */
-function cpuTicks(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  return Number(f[11]) + Number(f[12]);
-}
 
 function pssKb(pid: number): number {
   return Number(/^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1]);

@@ -17,13 +17,19 @@ import {
 } from '../test/chaos/lib/cluster.js';
 import { skiffPid } from '../test/chaos/lib/soak.js';
 import { type Figure, figuresToJson, formatFigureTable } from './lib/figures.js';
-import { readSmapsRollup } from './lib/proc.js';
+import { cpuTicks, readSmapsRollup } from './lib/proc.js';
 
 const opts = new Command('bench/footprint.ts')
   // A minute: V8's memory reducer shrinks skiff up's start-up heap only after tens of seconds of
   // low allocation (measured: 52–64 MB of PSS after 20 s, 41 MB after 60 s).
   .option('--settle <s>', 'seconds to wait after the add-ons serve', Number, 60)
   .option('--samples <n>', 'samples, 5 s apart (the smallest total is reported)', Number, 3)
+  .option(
+    '--cpu-window <s>',
+    "the settle's last seconds over which skiff up's CPU is measured",
+    Number,
+    30,
+  )
   .option('--ingress-data-plane <mode>', 'auto, nginx or node (skiff up flag)', 'auto')
   .option('--compare', 'also measure a cluster with the Node ingress data path', false)
   .option('--json', 'print the figures as JSON (for bench/report)', false)
@@ -31,6 +37,7 @@ const opts = new Command('bench/footprint.ts')
   .opts<{
     settle: number;
     samples: number;
+    cpuWindow: number;
     ingressDataPlane: string;
     compare: boolean;
     json: boolean;
@@ -117,6 +124,8 @@ interface Sample {
   /** skiff up's V8 heap from its /metrics (bytes): used, committed, and V8's malloc'ed memory. */
   heap: ControlPlaneHeap;
   nodeProcesses: number;
+  /** skiff up's CPU over the settle's last cpuWindow seconds, % of one core. */
+  upCpuPct: number;
 }
 
 /** Boots a cluster with the given ingress data plane; the smallest sample of PSS by role. */
@@ -125,7 +134,13 @@ async function measure(plane: string): Promise<Sample> {
   const samples: Sample[] = [];
   try {
     await waitAddons(c);
-    await realClock.sleep(opts.settle * 1000);
+    const window = Math.min(opts.cpuWindow, opts.settle);
+    await realClock.sleep((opts.settle - window) * 1000);
+    const up = skiffPid(c);
+    if (up === undefined) throw new Error('skiff up of the cluster not found');
+    const ticks0 = cpuTicks(up);
+    await realClock.sleep(window * 1000);
+    const upCpuPct = window > 0 ? (cpuTicks(up) - ticks0) / window : 0;
     for (let i = 0; i < opts.samples; i++) {
       if (i > 0) await realClock.sleep(5000);
       const byRole = new Map<string, number>();
@@ -144,7 +159,15 @@ async function measure(plane: string): Promise<Sample> {
         }
       }
       const heap = await controlPlaneHeap(c);
-      samples.push({ byRole, fileKb, upAnonKb, upRssKb, heap, nodeProcesses: hostNodeProcesses() });
+      samples.push({
+        byRole,
+        fileKb,
+        upAnonKb,
+        upRssKb,
+        heap,
+        nodeProcesses: hostNodeProcesses(),
+        upCpuPct,
+      });
     }
   } finally {
     await c.skiff.stop();
@@ -156,6 +179,7 @@ async function measure(plane: string): Promise<Sample> {
     upRssKb: 0,
     heap: { used: 0, total: 0, external: 0, malloced: 0 },
     nodeProcesses: 0,
+    upCpuPct: 0,
   };
   return samples.sort((a, b) => total(a.byRole) - total(b.byRole))[0] ?? empty;
 }
@@ -192,6 +216,17 @@ function anonFigures(label: string, s: Sample): Figure[] {
   ];
 }
 
+/** skiff up's CPU while idle (add-ons only, nobody on the dashboard). */
+function cpuFigure(label: string, s: Sample): Figure {
+  return {
+    figure: `${label}skiff up idle CPU`,
+    value: s.upCpuPct,
+    unit: '% of a core',
+    decimals: 2,
+    note: `over the last ${Math.min(opts.cpuWindow, opts.settle)} s of the settle; 100 clock ticks per second, so ±${(100 / Math.max(1, Math.min(opts.cpuWindow, opts.settle))).toFixed(2)} for rounding alone`,
+  };
+}
+
 function mb(kb: number): number {
   return kb / 1024;
 }
@@ -211,6 +246,7 @@ figures.push({
 });
 figures.push(fileFigure('', sample));
 figures.push(...anonFigures('', sample));
+figures.push(cpuFigure('', sample));
 if (opts.compare) {
   const nodeSample = await measure('node');
   const node = nodeSample.byRole;
@@ -225,6 +261,7 @@ if (opts.compare) {
   });
   figures.push(fileFigure('Node ingress path: ', nodeSample));
   figures.push(...anonFigures('Node ingress path: ', nodeSample));
+  figures.push(cpuFigure('Node ingress path: ', nodeSample));
 }
 if (opts.json) process.stdout.write(figuresToJson('footprint', figures, {}));
 else process.stdout.write(formatFigureTable(figures));

@@ -30,6 +30,12 @@ export function isProcessRunning(pid: number): boolean {
   }
 }
 
+/** CPU time of a process so far, in clock ticks (utime + stime; 100 per second on Linux). */
+export function cpuTicks(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return Number(f[11]) + Number(f[12]);
+}
+
 /** Number of open file descriptors of a process (entries of /proc/<pid>/fd). */
 export function countFds(pid: number = process.pid): number {
   return readdirSync(`/proc/${pid}/fd`).length;

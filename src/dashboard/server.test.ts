@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import type { Deployment, ReplicaSet } from 'kubernetes-types/apps/v1.js';
 import type { HorizontalPodAutoscaler } from 'kubernetes-types/autoscaling/v2.js';
-import type { Pod } from 'kubernetes-types/core/v1.js';
+import type { Event, Pod } from 'kubernetes-types/core/v1.js';
 import { type ApiServer, createApiServer } from '../apiserver/server.js';
 import { R } from '../client/resources.js';
 import { KubeClient } from '../client/rest.js';
@@ -303,5 +303,82 @@ describe('dashboard server', () => {
     const e = await sse.waitFor('the event row', fragment('events', 'BackOff'));
     assert.match(e.data.html ?? '', /pod\/web-abc-x1y2z/);
     assert.match(e.data.html ?? '', /class="warning"/);
+  });
+});
+
+describe('dashboard Events, watched only while a page is open', () => {
+  const ac = new AbortController();
+  let api: ApiServer;
+  let client: KubeClient;
+  let dashboard: Dashboard;
+
+  /** Open watches of Events on the API server (its apiserver_longrunning_requests gauge). */
+  const eventWatches = async (): Promise<number> => {
+    const text = (await client.request('GET', '/metrics')).body.toString();
+    const line = text
+      .split('\n')
+      .find(
+        (l) =>
+          l.startsWith('apiserver_longrunning_requests{verb="WATCH"') &&
+          l.includes('resource="events"'),
+      );
+    return Number(line?.split(' ')[1] ?? 0);
+  };
+  const until = async (what: string, ok: () => Promise<boolean>) => {
+    const deadline = Date.now() + 5000;
+    while (!(await ok())) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+
+  before(async () => {
+    api = createApiServer({ backend: new MemoryBackend(), port: 0 });
+    await api.ready;
+    const { port } = await api.listen();
+    client = new KubeClient({ config: { server: `http://127.0.0.1:${port}` } });
+    await client.create<Event>(R.events, {
+      metadata: { name: 'web.1', namespace: 'default' },
+      involvedObject: { kind: 'Pod', name: 'web', namespace: 'default' },
+      reason: 'Started',
+      message: 'Started container web',
+      type: 'Normal',
+    });
+    dashboard = createDashboard({ client, port: 0, sampleIntervalMs: 100, eventsIdleMs: 300 });
+    await dashboard.start(ac.signal);
+  });
+
+  after(async () => {
+    ac.abort();
+    await dashboard.stopped?.();
+    await api.close();
+    client.close();
+  });
+
+  test('no page: no watch; a page: the watch and its events; closed: the watch ends idleMs later', async () => {
+    // Longer than a few sample periods, in which a watch would have started.
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(await eventWatches(), 0, 'no Events watch without a page');
+    const sse = new SseReader(`${dashboard.url()}events`);
+    try {
+      await sse.waitFor('the events fragment', fragment('events', 'Started container web'));
+      assert.equal(await eventWatches(), 1);
+    } finally {
+      sse.close();
+    }
+    const closedAt = Date.now();
+    await until('the Events watch to end', async () => (await eventWatches()) === 0);
+    assert.ok(Date.now() - closedAt >= 250, 'kept for idleMs after the page closed');
+  });
+
+  test('a one-shot read (/api/state, the page) lists the Events first', async () => {
+    const state = (await (await fetch(`${dashboard.url()}api/state`)).json()) as {
+      events: { message: string }[];
+    };
+    assert.deepEqual(
+      state.events.map((e) => e.message),
+      ['Started container web'],
+    );
+    assert.match(await (await fetch(dashboard.url())).text(), /Started container web/);
   });
 });

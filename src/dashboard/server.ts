@@ -1,5 +1,6 @@
 // The live dashboard served by `skiff up`: an API client that lists and watches pods, deployments,
-// replicasets, HPAs and events, renders HTML fragments and pushes them over server-sent events.
+// replicasets, HPAs and (while a page is open) events, renders HTML fragments and pushes them over
+// server-sent events.
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { createRequire } from 'node:module';
@@ -15,6 +16,7 @@ import { errorMessage } from '../lib/errors.js';
 import type { Component } from '../lib/lifecycle.js';
 import { createLogger } from '../lib/log.js';
 import { renderEvents, renderHpas, renderIngress, renderPage, renderWorkloads } from './html.js';
+import { OnDemandInformer } from './on-demand.js';
 import {
   type Columns,
   IngressRates,
@@ -42,6 +44,8 @@ export interface DashboardOptions {
   pushDelayMs?: number;
   /** How long a restarted pod flashes; default 4 s. */
   flashMs?: number;
+  /** How long Events stay watched after the last page closed; default 5 min. */
+  eventsIdleMs?: number;
 }
 
 /** The dashboard component; url() is valid once start() resolved. */
@@ -79,8 +83,13 @@ export function createDashboard(opts: DashboardOptions): Dashboard {
     deployments: new Informer<Deployment>({ client: opts.client, resource: R.deployments, clock }),
     replicaSets: new Informer<ReplicaSet>({ client: opts.client, resource: R.replicasets, clock }),
     hpas: new Informer<HorizontalPodAutoscaler>({ client: opts.client, resource: R.hpas, clock }),
-    events: new Informer<Event>({ client: opts.client, resource: R.events, clock }),
   };
+  // Only pages show Events: they are watched while one is open (and a while after).
+  const events = new OnDemandInformer<Event>({
+    create: () => new Informer<Event>({ client: opts.client, resource: R.events, clock }),
+    idleMs: opts.eventsIdleMs ?? 5 * 60_000,
+    clock,
+  });
   const clients = new Set<http.ServerResponse>();
   const lastFragments = new Map<string, string>();
   const restarts = new Map<string, number>();
@@ -96,12 +105,18 @@ export function createDashboard(opts: DashboardOptions): Dashboard {
   let statsFailures = 0;
   let boundPort = opts.port;
   let stopped: Promise<void> = Promise.resolve();
-  const server = http.createServer((req, res) => route(req, res));
+  const server = http.createServer((req, res) => {
+    route(req, res).catch((err: unknown) => {
+      log.warn('Dashboard request failed', { path: req.url, err: errorMessage(err) });
+      if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'text/plain' });
+      res.end();
+    });
+  });
 
   const fragments = (): Record<string, string> => {
     const now = clock.now();
     for (const [key, until] of flashUntil) if (until <= now) flashUntil.delete(key);
-    const synced = Object.values(inf).every((i) => i.hasSynced());
+    const synced = Object.values(inf).every((i) => i.hasSynced()) && events.hasSynced();
     const groups = groupWorkloads(
       inf.deployments.lister.list(),
       inf.replicaSets.lister.list(),
@@ -114,7 +129,7 @@ export function createDashboard(opts: DashboardOptions): Dashboard {
       workloads: renderWorkloads(groups, now, new Set(flashUntil.keys())),
       hpas: renderHpas(hpas),
       ingress: renderIngress(lastIngress, opts.ingressStatsUrl),
-      events: renderEvents(recentEvents(inf.events.lister.list()), now),
+      events: renderEvents(recentEvents(events.list()), now),
     };
   };
 
@@ -127,6 +142,8 @@ export function createDashboard(opts: DashboardOptions): Dashboard {
 
   const push = () => {
     pushTimer = undefined;
+    // Rendering every fragment each second for no one was most of an idle cluster's dashboard CPU.
+    if (clients.size === 0) return;
     for (const [id, html] of Object.entries(fragments())) {
       if (lastFragments.get(id) === html) continue;
       lastFragments.set(id, html);
@@ -225,15 +242,19 @@ export function createDashboard(opts: DashboardOptions): Dashboard {
       schedulePush();
     },
   });
-  for (const i of [inf.deployments, inf.replicaSets, inf.hpas, inf.events] as Informer<object>[]) {
-    i.addEventHandler({ onAdd: schedulePush, onUpdate: schedulePush, onDelete: schedulePush });
-  }
+  const pushOnChange = { onAdd: schedulePush, onUpdate: schedulePush, onDelete: schedulePush };
+  for (const i of [inf.deployments, inf.replicaSets, inf.hpas] as Informer<object>[])
+    i.addEventHandler(pushOnChange);
+  events.onCreate((i) => i.addEventHandler(pushOnChange));
 
-  const route = (req: http.IncomingMessage, res: http.ServerResponse) => {
+  // A one-shot reader (the page, /api/state) gets the Events listed first, at most this long.
+  const eventsWaitMs = 2000;
+  const route = async (req: http.IncomingMessage, res: http.ServerResponse) => {
     const path = new URL(req.url ?? '/', 'http://dashboard').pathname;
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { Allow: 'GET' }).end();
     } else if (path === '/') {
+      await events.synced(eventsWaitMs);
       const html = renderPage(fragments());
       res.writeHead(200, {
         'Content-Type': 'text/html; charset=utf-8',
@@ -250,8 +271,14 @@ export function createDashboard(opts: DashboardOptions): Dashboard {
       send(res, 'series', history());
       for (const [id, html] of Object.entries(fragments())) send(res, 'fragment', { id, html });
       clients.add(res);
-      req.on('close', () => clients.delete(res));
+      // Its events fragment follows once the Events are listed (the informer's adds push it).
+      events.acquire();
+      req.on('close', () => {
+        clients.delete(res);
+        events.release();
+      });
     } else if (path === '/api/state') {
+      await events.synced(eventsWaitMs);
       const body = JSON.stringify({
         workloads: groupWorkloads(
           inf.deployments.lister.list(),
@@ -260,7 +287,7 @@ export function createDashboard(opts: DashboardOptions): Dashboard {
         ),
         hpas: inf.hpas.lister.list().map(hpaSample),
         ingress: lastIngress ?? null,
-        events: recentEvents(inf.events.lister.list()),
+        events: recentEvents(events.list()),
         history: history(),
       });
       res.writeHead(200, { 'Content-Type': 'application/json' }).end(body);
@@ -292,6 +319,7 @@ export function createDashboard(opts: DashboardOptions): Dashboard {
       });
       boundPort = (server.address() as AddressInfo).port;
       for (const i of Object.values(inf)) i.start(signal);
+      events.start(signal);
       sampleTimer = clock.setTimeout(tick, sampleMs);
       let release: () => void = () => undefined;
       stopped = new Promise<void>((r) => {
@@ -307,7 +335,9 @@ export function createDashboard(opts: DashboardOptions): Dashboard {
           clients.clear();
           server.closeAllConnections();
           server.close(() => {
-            void Promise.all(Object.values(inf).map((i) => i.stopped())).then(() => release());
+            void Promise.all([...Object.values(inf), events].map((i) => i.stopped())).then(() =>
+              release(),
+            );
           });
         },
         { once: true },
