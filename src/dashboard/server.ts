@@ -142,7 +142,7 @@ export function createDashboard(opts: DashboardOptions): Dashboard {
 
   const push = () => {
     pushTimer = undefined;
-    // Rendering every fragment each second for no one was most of an idle cluster's dashboard CPU.
+    // No page open: rendering every fragment each second (sorting all Events) would serve no one.
     if (clients.size === 0) return;
     for (const [id, html] of Object.entries(fragments())) {
       if (lastFragments.get(id) === html) continue;
