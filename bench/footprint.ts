@@ -223,7 +223,8 @@ function cpuFigure(label: string, s: Sample): Figure {
     value: s.upCpuPct,
     unit: '% of a core',
     decimals: 2,
-    note: `over the last ${Math.min(opts.cpuWindow, opts.settle)} s of the settle; 100 clock ticks per second, so ±${(100 / Math.max(1, Math.min(opts.cpuWindow, opts.settle))).toFixed(2)} for rounding alone`,
+    // A reading is whole clock ticks (10 ms): each end rounds by up to one.
+    note: `over the last ${Math.min(opts.cpuWindow, opts.settle)} s of the settle; ±${(2 / Math.max(1, Math.min(opts.cpuWindow, opts.settle))).toFixed(3)} from clock-tick rounding`,
   };
 }
 
