@@ -44,11 +44,6 @@ export class OnDemandInformer<T extends MetaObject> {
     signal.addEventListener('abort', () => this.#stop(), { once: true });
   }
 
-  /** True while an informer runs. */
-  get running(): boolean {
-    return this.#run !== undefined;
-  }
-
   /** The cached objects; empty while not running. */
   list(): T[] {
     return this.#run?.informer.lister.list() ?? [];

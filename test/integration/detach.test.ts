@@ -7,8 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { test } from 'node:test';
 import { isProcessAlive } from '../../src/lib/data-dir.js';
-import { UP_NODE_FLAGS } from '../../src/lib/node-flags.js';
-import { freePort, run, unusedOctet } from './harness.js';
+import { run, upCommand } from './harness.js';
 
 const skiff = resolve(import.meta.dirname, '..', '..', 'bin', 'skiff.js');
 
@@ -21,34 +20,8 @@ test('skiff up --detach returns once ready: the next kubectl works at once; skif
     rmSync(dataDir, { recursive: true, force: true });
     rmSync(cacheDir, { recursive: true, force: true });
   });
-  const ports: string[] = [];
-  for (const flag of [
-    '--api-port',
-    '--ingress-port',
-    '--kubelet-port',
-    '--metrics-port',
-    '--dashboard-port',
-    '--ingress-status-port',
-  ])
-    ports.push(flag, String(await freePort()));
-  const up = await run(
-    process.execPath,
-    [
-      ...UP_NODE_FLAGS,
-      skiff,
-      'up',
-      '--detach',
-      '--data-dir',
-      dataDir,
-      '--no-kubeconfig',
-      ...ports,
-      '--pod-cidr',
-      `10.${unusedOctet(200, 250)}.0.0/16`,
-      '--service-cidr',
-      `10.${unusedOctet(64, 192)}.0.0/16`,
-    ],
-    { timeoutMs: 120_000 },
-  );
+  const { argv } = await upCommand(dataDir, ['--detach']);
+  const up = await run(process.execPath, argv, { timeoutMs: 120_000 });
   assert.equal(up.code, 0, up.stdout + up.stderr);
   const pid = Number(/running in the background \(pid (\d+),/.exec(up.stdout)?.[1]);
   assert.ok(pid > 0, up.stdout);

@@ -141,7 +141,7 @@ export interface StartOptions {
 }
 
 /** True when `skiff up` was refused because another cluster holds one of its CIDRs. */
-export function rangeTaken(err: unknown): boolean {
+function rangeTaken(err: unknown): boolean {
   return /CIDR \S+ is in use by skiff/.test(err instanceof Error ? err.message : '');
 }
 
@@ -152,18 +152,34 @@ export function rangeTaken(err: unknown): boolean {
  */
 export async function startSkiff(opts: StartOptions = {}): Promise<SkiffUnderTest> {
   const chosen = (opts.args ?? []).some((a) => a === '--pod-cidr' || a === '--service-cidr');
+  return chosen ? startSkiffOnce(opts) : redrawWhileRangeTaken(() => startSkiffOnce(opts));
+}
+
+/** Runs start (which draws random CIDRs) up to 3 times while Skiff refuses its CIDRs as taken. */
+export async function redrawWhileRangeTaken<T>(start: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await startSkiffOnce(opts);
+      return await start();
     } catch (err) {
-      if (chosen || attempt === 3 || !rangeTaken(err)) throw err;
+      if (attempt === 3 || !rangeTaken(err)) throw err;
     }
   }
 }
 
-async function startSkiffOnce(opts: StartOptions): Promise<SkiffUnderTest> {
-  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'skiff-it-'));
-  const cacheDir = mkdtempSync(join(tmpdir(), 'skiff-kcache-'));
+/** A test cluster's `skiff up` command line (after the node binary) and the ports it serves on. */
+export interface UpCommand {
+  argv: string[];
+  apiPort: number;
+  ingressPort: number;
+  ingressStatusPort: number;
+}
+
+/**
+ * `skiff up` for a test cluster on dataDir: free ports, and a pod and service CIDR of its own so it
+ * coexists with a developer's cluster (Skiff names its bridge, service device, netns and cgroups
+ * after the pod CIDR). `extra` comes last, so it overrides any of these.
+ */
+export async function upCommand(dataDir: string, extra: string[] = []): Promise<UpCommand> {
   const [apiPort, ingressPort, kubeletPort, metricsPort, dashboardPort, statusPort] = [
     await freePort(),
     await freePort(),
@@ -172,11 +188,7 @@ async function startSkiffOnce(opts: StartOptions): Promise<SkiffUnderTest> {
     await freePort(),
     await freePort(),
   ];
-  // A pod and service CIDR of its own, so the test cluster coexists with a developer's cluster
-  // (Skiff names its bridge, service device, netns and cgroups after the pod CIDR).
-  const podOctet = unusedOctet(200, 250);
-  const serviceOctet = unusedOctet(64, 192);
-  const args = [
+  const argv = [
     ...UP_NODE_FLAGS,
     join(repo, 'bin', 'skiff.js'),
     'up',
@@ -196,12 +208,26 @@ async function startSkiffOnce(opts: StartOptions): Promise<SkiffUnderTest> {
     '--ingress-status-port',
     String(statusPort),
     '--pod-cidr',
-    `10.${podOctet}.0.0/16`,
+    `10.${unusedOctet(200, 250)}.0.0/16`,
     '--service-cidr',
-    `10.${serviceOctet}.0.0/16`,
+    `10.${unusedOctet(64, 192)}.0.0/16`,
+    ...extra,
+  ];
+  return { argv, apiPort, ingressPort, ingressStatusPort: statusPort };
+}
+
+async function startSkiffOnce(opts: StartOptions): Promise<SkiffUnderTest> {
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'skiff-it-'));
+  const cacheDir = mkdtempSync(join(tmpdir(), 'skiff-kcache-'));
+  const {
+    argv: args,
+    apiPort,
+    ingressPort,
+    ingressStatusPort: statusPort,
+  } = await upCommand(dataDir, [
     ...(opts.kubeVersion ? ['--kube-version', opts.kubeVersion] : []),
     ...(opts.args ?? []),
-  ];
+  ]);
   let output = '';
   const start = (): ChildProcess => {
     const child = spawn(process.execPath, args, {

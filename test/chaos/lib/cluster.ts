@@ -11,7 +11,7 @@ import { hostNames } from '../../../src/cmd/components.js';
 import {
   eventually,
   freePort,
-  rangeTaken,
+  redrawWhileRangeTaken,
   run,
   type SkiffUnderTest,
   startSkiff,
@@ -64,14 +64,7 @@ export async function controlPlaneHeap(c: ChaosCluster): Promise<ControlPlaneHea
  * would clash with other clusters on the machine) and CIDRs from a range the harness does not use.
  */
 export async function bootCluster(opts: { args?: string[] } = {}): Promise<ChaosCluster> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await bootClusterOnce(opts);
-    } catch (err) {
-      // Another test cluster took the same random CIDRs a moment earlier: draw again.
-      if (attempt === 3 || !rangeTaken(err)) throw err;
-    }
-  }
+  return redrawWhileRangeTaken(() => bootClusterOnce(opts));
 }
 
 async function bootClusterOnce(opts: { args?: string[] }): Promise<ChaosCluster> {
